@@ -1,0 +1,338 @@
+"""First triage (分诊) of a livelihood appeal (民生诉求): rules over keywords, explained.
+
+Given the words of an appeal, decide:
+- ``kind``: 民生微实事 micro-project (public or group interest) or 民生微心愿 micro-wish (a person or
+  a family);
+- ``category`` within that kind (DESIGN §4 taxonomy);
+- ``urgency``: ``emergency`` for an individual's sudden hardship (急难事), ``urgent`` for a safety
+  hazard (安全隐患), else ``normal``;
+- matching policies (政策优先, "policy first") and the ``track``: ``policy`` to a department, else
+  莞家速递 ``express`` (town fund, quick), 莞家直达 ``direct`` (donors of the 爱心资源库 claim it) or
+  莞家驿站 ``station`` (service stations, social workers, volunteers);
+- whether a person must look at it (``needs_manual``: the town's manual triage queue).
+
+Every decision carries an :class:`Explanation` naming the rule and the words that fired it, so a
+town clerk can see why an appeal landed where it did. This is the rule-based foundation; a trained
+classifier can later replace the scoring while keeping this API.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from routing import lexicon
+from routing.policies import CATEGORIES_BY_KIND, POLICIES, Category, Kind
+from services.common.text import normalise_text
+
+__all__ = [
+    "EXPRESS_CAP_FEN",
+    "Category",
+    "Explanation",
+    "Kind",
+    "PolicyMatch",
+    "Track",
+    "Triage",
+    "Urgency",
+    "triage",
+]
+
+Urgency = Literal["normal", "urgent", "emergency"]
+Track = Literal["policy", "express", "direct", "station"]
+
+EXPRESS_CAP_FEN = 5_000_000
+"""莞家速递 pays at most 50,000 yuan (in fen); above it the appeal goes to donors (direct)."""
+POLICY_THRESHOLD = 0.6
+MANUAL_THRESHOLD = 0.6
+HINT_WEIGHT = 2.0  # The operator's category counts like one strong cue: it can tip, never override.
+EMERGENCY_THRESHOLD = 2.0
+URGENT_THRESHOLD = 2.5
+_MARGIN_SCALE = 2.5  # A margin of this many cue points gives ~0.88 confidence.
+_NO_EVIDENCE = 0.3  # Confidence when nothing at all was recognised.
+
+_EXPRESS_PROJECTS: frozenset[Category] = frozenset({"environment", "housing_repair", "facility"})
+# Universal services (普惠服务) and elderly care are delivered by 莞家驿站 stations.
+_STATION_CATEGORIES: frozenset[Category] = frozenset(
+    {"public_service", "counselling", "hospice", "elderly_care", "rights"}
+)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a decision was taken: the rule's name and the words that fired it."""
+
+    rule: str
+    matched: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PolicyMatch:
+    """A catalogue policy that may cover the appeal, with how sure we are."""
+
+    policy_code: str
+    department: str
+    confidence: float
+    explanation: Explanation
+
+
+@dataclass(frozen=True)
+class Triage:
+    """The outcome of :func:`triage`."""
+
+    kind: Kind
+    kind_confidence: float
+    category: Category
+    category_confidence: float
+    urgency: Urgency
+    track: Track
+    department: str | None  # department code when track == "policy"
+    policies: tuple[PolicyMatch, ...]
+    explanations: tuple[Explanation, ...]
+    needs_manual: bool  # low confidence -> the town's manual triage queue
+
+
+# --- scoring helpers ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _keyword_df() -> dict[str, int]:
+    """In how many policies each keyword appears: a keyword many policies share weighs less."""
+    df: dict[str, int] = {}
+    for policy in POLICIES:
+        for word in set(policy.keywords):
+            df[word] = df.get(word, 0) + 1
+    return df
+
+
+def _confidence(top: float, runner_up: float) -> float:
+    """Confidence from the margin between the best and the second-best score."""
+    if top <= 0:
+        return _NO_EVIDENCE
+    return round(0.5 + 0.5 * math.tanh((top - runner_up) / _MARGIN_SCALE), 3)
+
+
+def _top_words(hits: Iterable[tuple[str, float]], limit: int = 8) -> tuple[str, ...]:
+    ranked = sorted(hits, key=lambda h: -h[1])
+    return tuple(dict.fromkeys(w for w, _ in ranked))[:limit]
+
+
+def _hint_scores(hint: str | None) -> dict[Category, tuple[float, str]]:
+    """The operator's category hint -> a bounded score per category (at most HINT_WEIGHT in all)."""
+    if not hint or not hint.strip():
+        return {}
+    text = normalise_text(hint).lower()
+    all_categories = {c for cats in CATEGORIES_BY_KIND.values() for c in cats}
+    exact = next((c for c in all_categories if c == text), None)
+    if exact is not None:
+        return {exact: (HINT_WEIGHT, text)}
+    found: dict[Category, str] = {}
+    for word, category in lexicon.HINT_CUES.items():
+        if word in text and category not in found:
+            found[category] = word
+    return {c: (HINT_WEIGHT / len(found), w) for c, w in found.items()}
+
+
+# --- policies --------------------------------------------------------------------------------
+
+
+def _alias_spans(text: str) -> dict[str, list[tuple[int, int]]]:
+    """Where each policy's aliases occur, dropping those inside a longer alias (低保 in 低保边缘)."""
+    spans: list[tuple[int, int, str]] = []
+    for policy in POLICIES:
+        for alias in policy.aliases:
+            a = alias.lower()
+            spans += [(m.start(), m.start() + len(a), policy.code) for m in re.finditer(re.escape(a), text)]
+    kept: dict[str, list[tuple[int, int]]] = {}
+    for s, e, code in spans:
+        if not any(s2 <= s and e <= e2 and (e2 - s2) > (e - s) for s2, e2, _ in spans):
+            kept.setdefault(code, []).append((s, e))
+    return kept
+
+
+def _alias_strength(text: str, spans: list[tuple[int, int]]) -> tuple[float, str]:
+    """Asked for (申请低保) 0.9 > mentioned 0.7 > a status the person already has (低保户) 0.45."""
+    best = (0.0, "")
+    for s, e in spans:
+        before, after = text[max(0, s - 8) : s], text[e : e + 3]
+        if any(v in before for v in lexicon.ASK_VERBS):
+            strength = (0.9, "ask")
+        elif after.startswith(lexicon.STATUS_SUFFIXES) or before.endswith(("是", "属于")):
+            strength = (0.45, "status")
+        else:
+            strength = (0.7, "mention")
+        best = max(best, strength)
+    return best
+
+
+def _match_policies(doc: lexicon.Doc, facts: set[str], kind: Kind, category: Category) -> list[PolicyMatch]:
+    df = _keyword_df()
+    alias_spans = _alias_spans(doc.text)
+    matches: list[PolicyMatch] = []
+    for policy in POLICIES:
+        words: list[str] = []
+        base, how = _alias_strength(doc.text, alias_spans.get(policy.code, []))
+        if base:
+            s, e = alias_spans[policy.code][0]
+            words.append(doc.text[s:e])
+        miss = 1.0 - base
+        for kw in policy.keywords:
+            if kw in facts or doc.has(kw):
+                words.append(kw)
+                miss *= 1.0 - (0.45 if df[kw] == 1 else 0.3)
+        if not words:
+            continue
+        confidence = 1.0 - miss
+        # Agreement with the appeal's own category is evidence too; a policy made for the other
+        # kind, or another category, fits less well.
+        if policy.kind != kind:
+            confidence *= 0.5
+        elif policy.category != category:
+            confidence *= 0.85
+        else:
+            confidence += (1.0 - confidence) * 0.2
+        confidence = round(min(confidence, 0.97), 3)
+        if confidence >= 0.3:
+            rule = f"policy.{policy.code}" + (f".{how}" if how else "")
+            matches.append(
+                PolicyMatch(policy.code, policy.department, confidence, Explanation(rule, tuple(words)))
+            )
+    matches.sort(key=lambda m: -m.confidence)
+    return matches[:5]
+
+
+# --- triage ----------------------------------------------------------------------------------
+
+
+def triage(
+    title: str | None,
+    description: str,
+    category_hint: str | None = None,
+    beneficiary_count: int | None = None,
+    estimated_amount_fen: int | None = None,
+) -> Triage:
+    """Classify an appeal, match it to policies and pick its track; pure, deterministic, explained.
+
+    ``category_hint`` is what the 12345 hotline operator (or a clerk) chose: free text such as
+    "城市管理/路灯" or one of our category codes. It weighs like one strong cue, so the appeal's own
+    words can overrule it. ``estimated_amount_fen`` above :data:`EXPRESS_CAP_FEN` sends an appeal no
+    policy covers to donors (``direct``).
+    """
+    t = lexicon.tables()
+    doc = lexicon.read(title, description)
+    explanations: list[Explanation] = []
+    if doc.rewrites:
+        explanations.append(Explanation("normalise.rewrite", doc.rewrites))
+
+    # Category evidence from the text, then the hint.
+    cat_hits: dict[Category, list[tuple[str, float]]] = {c: doc.hits(cues) for c, cues in t.category.items()}
+    facts: set[str] = set()
+    for age, wording in lexicon.ages(doc.text):
+        if 60 <= age <= 120:
+            cat_hits["elderly_care"].append((wording, 2.0))
+        if 80 <= age <= 120:
+            facts.add("年满80周岁")  # 高龄津贴 eligibility
+    hint = _hint_scores(category_hint)
+    if hint:
+        explanations.append(Explanation("hint", tuple(w for _, w in hint.values())))
+    cat_score = {c: sum(w for _, w in hits) + hint.get(c, (0.0, ""))[0] for c, hits in cat_hits.items()}
+
+    # Kind: its own cues plus its categories' evidence (the best one in full, the others at half,
+    # so that many weak wish categories do not outvote one clear project category).
+    kind_hits: dict[Kind, list[tuple[str, float]]] = {k: doc.hits(cues) for k, cues in t.kind.items()}
+    kind_hits["micro_project"] += [(words, 2.0) for words in lexicon.group_mentions(doc.text)]
+    kind_hits["micro_wish"] += [(words, 1.5) for words in lexicon.person_mentions(doc.text)]
+    if beneficiary_count is not None:
+        if beneficiary_count >= 5:
+            kind_hits["micro_project"].append((f"beneficiary_count={beneficiary_count}", 2.0))
+        elif 1 <= beneficiary_count <= 3:
+            kind_hits["micro_wish"].append((f"beneficiary_count={beneficiary_count}", 1.0))
+    kind_score: dict[Kind, float] = {}
+    for k, cats in CATEGORIES_BY_KIND.items():
+        ranked = sorted((cat_score[c] for c in cats), reverse=True)
+        kind_score[k] = sum(w for _, w in kind_hits[k]) + ranked[0] + 0.5 * sum(ranked[1:])
+    kind: Kind = max(kind_score, key=lambda k: kind_score[k])
+    other: Kind = "micro_wish" if kind == "micro_project" else "micro_project"
+    kind_confidence = _confidence(kind_score[kind], kind_score[other])
+    kind_words = kind_hits[kind] + [h for c in CATEGORIES_BY_KIND[kind] for h in cat_hits[c]]
+    explanations.append(Explanation(f"kind.{kind}", _top_words(kind_words)))
+
+    # Category among the kind's categories.
+    ranked_cats = sorted(CATEGORIES_BY_KIND[kind], key=lambda c: -cat_score[c])
+    category = ranked_cats[0]
+    category_confidence = _confidence(cat_score[category], cat_score[ranked_cats[1]])
+    explanations.append(Explanation(f"category.{category}", _top_words(cat_hits[category])))
+
+    # Urgency: emergencies are individual (急难), hazards concern many.
+    emergency_hits, urgent_hits = doc.hits(t.emergency), doc.hits(t.urgent)
+    urgency: Urgency = "normal"
+    if kind == "micro_wish" and sum(w for _, w in emergency_hits) >= EMERGENCY_THRESHOLD:
+        urgency = "emergency"
+        explanations.append(Explanation("urgency.emergency", _top_words(emergency_hits)))
+    elif sum(w for _, w in urgent_hits) >= URGENT_THRESHOLD:
+        urgency = "urgent"
+        explanations.append(Explanation("urgency.urgent", _top_words(urgent_hits)))
+    else:
+        explanations.append(Explanation("urgency.normal", ()))
+
+    policies = tuple(_match_policies(doc, facts, kind, category))
+    track, department, reason = _choose_track(
+        doc, kind, category, urgency, policies, estimated_amount_fen, t.large_help
+    )
+    if policies and track == "policy":
+        explanations.append(policies[0].explanation)
+    explanations.append(Explanation(f"track.{track}", reason))
+
+    needs_manual = kind_confidence < MANUAL_THRESHOLD or category_confidence < MANUAL_THRESHOLD
+    if needs_manual:
+        explanations.append(
+            Explanation(
+                "needs_manual",
+                (f"kind_confidence={kind_confidence}", f"category_confidence={category_confidence}"),
+            )
+        )
+    return Triage(
+        kind=kind,
+        kind_confidence=kind_confidence,
+        category=category,
+        category_confidence=category_confidence,
+        urgency=urgency,
+        track=track,
+        department=department,
+        policies=policies,
+        explanations=tuple(explanations),
+        needs_manual=needs_manual,
+    )
+
+
+def _choose_track(
+    doc: lexicon.Doc,
+    kind: Kind,
+    category: Category,
+    urgency: Urgency,
+    policies: tuple[PolicyMatch, ...],
+    estimated_amount_fen: int | None,
+    large_help: tuple[lexicon.Cue, ...],
+) -> tuple[Track, str | None, tuple[str, ...]]:
+    """Policy first; then donors for large sums; then the town fund or a station."""
+    if policies and policies[0].confidence >= POLICY_THRESHOLD:
+        return "policy", policies[0].department, (policies[0].policy_code,)
+    if estimated_amount_fen is not None and estimated_amount_fen > EXPRESS_CAP_FEN:
+        return "direct", None, (f"estimated_amount_fen={estimated_amount_fen}",)
+    amount = lexicon.largest_amount_yuan(doc.text)
+    if amount is not None and amount[0] * 100 > EXPRESS_CAP_FEN:
+        return "direct", None, (amount[1],)
+    if large := doc.hits(large_help):
+        return "direct", None, _top_words(large)
+    if kind == "micro_project" and category in _EXPRESS_PROJECTS:
+        return "express", None, (category,)
+    if kind == "micro_wish" and urgency == "emergency":
+        return "express", None, (urgency,)
+    if category in _STATION_CATEGORIES:
+        return "station", None, (category,)
+    # A non-urgent material wish (a school bag, a month's rent) that no policy covers is what
+    # donors of the 爱心资源库 claim (认领): 莞家直达.
+    return "direct", None, (category,)

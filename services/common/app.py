@@ -1,0 +1,107 @@
+"""The FastAPI app of a service: problem responses, request ids, /healthz and /readyz."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
+from sqlalchemy import text
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from services.common.db import get_engine
+from services.common.errors import install_error_handlers
+from services.common.logging import configure_logging
+from services.common.settings import get_settings
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+log = structlog.get_logger(__name__)
+
+
+class RequestContext(BaseHTTPMiddleware):
+    """Bind a request id (ours or the caller's X-Request-ID) to every log line of the request."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            response = await call_next(request)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id", "appeal_id")
+        response.headers["X-Request-ID"] = request_id
+        return response
+
+
+async def check_database() -> None:
+    """The database answers a trivial query."""
+    async with get_engine().connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+async def check_redis() -> None:
+    """Redis answers PING."""
+    url = get_settings().redis_url
+    if not url:
+        raise RuntimeError("REDIS_URL is not set")
+    client: Redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
+
+
+def create_service_app(
+    name: str,
+    routers: Sequence[APIRouter],
+    *,
+    title: str,
+    checks: Sequence[tuple[str, ReadinessCheck]] = (),
+    on_startup: Sequence[Callable[[FastAPI], Awaitable[None]]] = (),
+    on_shutdown: Sequence[Callable[[FastAPI], Awaitable[None]]] = (),
+    **fastapi_kwargs: Any,
+) -> FastAPI:
+    """One service's ASGI app."""
+    settings = get_settings()
+    configure_logging(name, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for hook in on_startup:
+            await hook(app)
+        yield
+        for hook in on_shutdown:
+            await hook(app)
+        await get_engine().dispose()
+
+    app = FastAPI(title=title, lifespan=lifespan, **fastapi_kwargs)
+    install_error_handlers(app)
+    app.add_middleware(RequestContext)
+    all_checks = [("database", check_database), ("redis", check_redis), *checks]
+
+    @app.get("/healthz", tags=["ops"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": name}
+
+    @app.get("/readyz", tags=["ops"], summary="The database, Redis and every dependency answer")
+    async def readyz() -> JSONResponse:
+        results: dict[str, str] = {}
+        for check_name, check in all_checks:
+            try:
+                await check()
+                results[check_name] = "ok"
+            except Exception as exc:
+                results[check_name] = f"error: {type(exc).__name__}"
+        ready = all(v == "ok" for v in results.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "service": name, "checks": results},
+            status_code=200 if ready else 503,
+        )
+
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,119 @@
+"""Tokens: service-to-service (internal) and staff (bearer), both short-lived HS256 JWTs.
+
+The gateway calls a service with a service token whose `act` claim carries the staff principal
+it verified, so a service knows who acts without trusting any header a client could set.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+import jwt
+from fastapi import Depends, Header
+from pydantic import BaseModel
+
+from services.common.errors import Forbidden, Unauthorized
+from services.common.settings import get_settings
+
+Role = Literal["city_admin", "town_staff", "village_staff", "department_staff", "station_staff", "auditor"]
+ROLES: tuple[Role, ...] = (
+    "city_admin",
+    "town_staff",
+    "village_staff",
+    "department_staff",
+    "station_staff",
+    "auditor",
+)
+INTERNAL_AUDIENCE = "guanjia-internal"
+STAFF_AUDIENCE = "guanjia-staff"
+SERVICE_TOKEN_TTL_S = 120
+
+
+class Principal(BaseModel):
+    """A member of staff as the token says: who, which role, which organisation."""
+
+    staff_id: str
+    username: str
+    role: Role
+    org_type: Literal["city", "town", "village", "department", "station"]
+    org_code: str
+
+
+class ServiceCaller(BaseModel):
+    """A verified internal call."""
+
+    service: str
+    actor: Principal | None = None
+
+
+def mint_service_token(service: str, actor: Principal | None = None, ttl_s: int = SERVICE_TOKEN_TTL_S) -> str:
+    """A token for calling another service's /internal API."""
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": service, "aud": INTERNAL_AUDIENCE, "iat": now, "exp": now + ttl_s}
+    if actor is not None:
+        claims["act"] = actor.model_dump()
+    return jwt.encode(claims, get_settings().require("internal_secret"), algorithm="HS256")
+
+
+def verify_service_token(token: str) -> ServiceCaller:
+    """Check an internal token; any defect is a 401."""
+    try:
+        claims = jwt.decode(
+            token, get_settings().require("internal_secret"), algorithms=["HS256"], audience=INTERNAL_AUDIENCE
+        )
+    except jwt.PyJWTError as exc:
+        raise Unauthorized() from exc
+    act = claims.get("act")
+    return ServiceCaller(service=str(claims["sub"]), actor=Principal.model_validate(act) if act else None)
+
+
+def mint_staff_token(principal: Principal) -> tuple[str, int]:
+    """A bearer token for a member of staff, and its lifetime in seconds."""
+    settings = get_settings()
+    now = int(time.time())
+    ttl = settings.staff_token_ttl_s
+    claims = {"sub": principal.staff_id, "aud": STAFF_AUDIENCE, "iat": now, "exp": now + ttl}
+    claims.update(principal.model_dump(exclude={"staff_id"}))
+    return jwt.encode(claims, settings.require("token_secret"), algorithm="HS256"), ttl
+
+
+def verify_staff_token(token: str) -> Principal:
+    """Check a staff bearer token."""
+    try:
+        claims = jwt.decode(
+            token, get_settings().require("token_secret"), algorithms=["HS256"], audience=STAFF_AUDIENCE
+        )
+    except jwt.PyJWTError as exc:
+        raise Unauthorized() from exc
+    return Principal(
+        staff_id=str(claims["sub"]), **{k: claims[k] for k in ("username", "role", "org_type", "org_code")}
+    )
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthorized()
+    return authorization[7:].strip()
+
+
+async def internal_caller(authorization: Annotated[str | None, Header()] = None) -> ServiceCaller:
+    """FastAPI dependency guarding every /internal route."""
+    return verify_service_token(_bearer(authorization))
+
+
+InternalCaller = Annotated[ServiceCaller, Depends(internal_caller)]
+
+
+async def staff_principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
+    """FastAPI dependency for staff routes on the gateway."""
+    return verify_staff_token(_bearer(authorization))
+
+
+StaffPrincipal = Annotated[Principal, Depends(staff_principal)]
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    """Refuse a principal whose role is not among `roles`."""
+    if principal.role not in roles:
+        raise Forbidden()

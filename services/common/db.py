@@ -1,0 +1,95 @@
+"""Async SQLAlchemy 2: one engine per process, one Postgres schema per service.
+
+Services and repositories only `flush()`; the request dependency or the job's session scope
+commits on success and rolls back on error, so a failure never leaves anything half-written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import DateTime, MetaData
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.types import TypeDecorator
+
+from services.common.settings import get_settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata(schema: str) -> MetaData:
+    """The MetaData of one service: its own schema, our naming convention."""
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """timestamptz that refuses naive datetimes, so no local time slips in unnoticed."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a timestamptz column")
+        return value
+
+
+def async_url(url: str) -> str:
+    """Normalise any PostgreSQL URL to the asyncpg driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed.render_as_string(hide_password=False)
+
+
+@lru_cache(maxsize=1)
+def get_engine() -> AsyncEngine:
+    """The process-wide engine. pool_pre_ping lets services ride out a PostgreSQL restart."""
+    settings = get_settings()
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is not set (the embedded launcher sets it for its children)")
+    return create_async_engine(
+        async_url(settings.database_url),
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_sessionmaker() -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit."""
+    return async_sessionmaker(get_engine(), expire_on_commit=False)
+
+
+@asynccontextmanager
+async def session_scope(
+    maker: async_sessionmaker[AsyncSession] | None = None,
+) -> AsyncIterator[AsyncSession]:
+    """One unit of work: commit on success, roll back on any error."""
+    factory = maker or get_sessionmaker()
+    async with factory() as session, session.begin():
+        yield session
+
+
+async def get_db() -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: the request's unit of work."""
+    async with session_scope() as session:
+        yield session
+
+
+# scope="function": commit before the response is sent, so a failed COMMIT is never a 201.
+DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]

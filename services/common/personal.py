@@ -1,0 +1,204 @@
+"""Personal data: phone numbers, resident ID numbers, names — normalise, validate, mask.
+
+Pure functions. Masks follow DESIGN §7 (``138****5678``, ``4419**********123X``) and are built to
+reveal at most the leading / trailing characters named in each function, whatever the input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Final
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+
+from services.common.text import fold_width
+
+__all__ = [
+    "ID_CHECK_CHARS",
+    "ID_WEIGHTS",
+    "InvalidIdNumber",
+    "InvalidPhone",
+    "id_check_char",
+    "mask_id_number",
+    "mask_name",
+    "mask_phone",
+    "normalise_phone",
+    "validate_id_number",
+]
+
+_SHANGHAI = ZoneInfo("Asia/Shanghai")
+_MASK = "*"
+
+
+# --- phone numbers -------------------------------------------------------------------------------
+
+
+class InvalidPhone(ValueError):
+    """The text is not a dialable phone number (too short, wrong length, unknown prefix...)."""
+
+
+def normalise_phone(raw: str, region: str = "CN") -> str:
+    """A phone number as E.164 (``+8613800138000``, ``+8676922221234``).
+
+    Accepts spaces, dashes, brackets, full-width digits, ``+86`` / ``0086`` prefixes and landlines
+    with their area code (``0769-22221234``). Service short numbers (``12345``, ``110``) are not
+    personal numbers and are rejected. Raises :class:`InvalidPhone`.
+    """
+    text = fold_width(raw or "").strip()
+    if not text:
+        raise InvalidPhone("empty phone number")
+    try:
+        number = phonenumbers.parse(text, region)
+    except NumberParseException as exc:
+        raise InvalidPhone(f"not a phone number: {exc}") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone(f"not a valid phone number for region {region}")
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def _mask_middle(visible_head: str, hidden: int, visible_tail: str) -> str:
+    return f"{visible_head}{_MASK * hidden}{visible_tail}"
+
+
+def mask_phone(e164: str) -> str:
+    """Mask a phone number for display: ``+8613812345678`` -> ``138****5678``.
+
+    Chinese mobiles keep the first 3 and last 4 digits; landlines keep the area code (with its
+    trunk 0) and the last 4 (``0769****1234``); other countries keep ``+cc`` and the last 4.
+    Anything unparseable keeps only its last 4 characters (none if shorter than 8), so a mask never
+    leaks more than a real number's would.
+    """
+    text = fold_width(e164 or "").strip()
+    try:
+        number = phonenumbers.parse(text, "CN")
+    except NumberParseException:
+        return _mask_fallback(text)
+    if not phonenumbers.is_valid_number(number):
+        return _mask_fallback(text)
+    national = phonenumbers.national_significant_number(number)
+    if number.country_code == 86:
+        kind = phonenumbers.number_type(number)
+        if kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE) and len(national) == 11:
+            return _mask_middle(national[:3], len(national) - 7, national[-4:])
+        area = phonenumbers.length_of_geographical_area_code(number)
+        if area > 0 and len(national) - area > 4:
+            return _mask_middle("0" + national[:area], len(national) - area - 4, national[-4:])
+    if len(national) <= 4:
+        return _MASK * len(national)
+    return _mask_middle(f"+{number.country_code}", len(national) - 4, national[-4:])
+
+
+def _mask_fallback(text: str) -> str:
+    if len(text) < 8:
+        return _MASK * len(text)
+    return _mask_middle("", len(text) - 4, text[-4:])
+
+
+# --- resident identity card numbers (GB 11643-1999) ----------------------------------------------
+
+# ISO 7064 MOD 11-2 weights: W_i = 2^(i-1) mod 11 for positions 18..2, i.e. for the 17 body
+# digits read left to right.
+ID_WEIGHTS: Final[tuple[int, ...]] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+# Check character for (sum of weighted digits) mod 11 = 0..10.
+ID_CHECK_CHARS: Final[str] = "10X98765432"
+
+# GB/T 2260 province-level codes, plus 71/81/82/83: Taiwan, Hong Kong, Macao (and the residence
+# permits for their residents, which use the same 18-character scheme).
+_PROVINCES: Final[frozenset[str]] = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 "  # noqa: SIM905
+    "61 62 63 64 65 71 81 82 83".split()
+)
+_ID_RE = re.compile(r"^\d{17}[\dX]$")
+# GB 11643 itself uses a birth year of 1880 in its examples; earlier years are garbage, not people.
+_EARLIEST_BIRTH = dt.date(1800, 1, 1)
+
+
+class InvalidIdNumber(ValueError):
+    """An ID number failed a GB 11643 check. ``reason`` is a stable machine code.
+
+    Reasons: ``empty``, ``length``, ``format``, ``region``, ``birth_date``, ``check_digit``.
+    """
+
+    _ZH: Final[dict[str, str]] = {
+        "empty": "请填写身份证号码",
+        "length": "身份证号码应为18位",
+        "format": "身份证号码应为17位数字加1位数字或X",
+        "region": "身份证号码的地址码无效",
+        "birth_date": "身份证号码中的出生日期无效",
+        "check_digit": "身份证号码校验位不正确，请核对",
+    }
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+    @property
+    def message_zh(self) -> str:
+        """A message for residents, in Chinese."""
+        return self._ZH.get(self.reason, "身份证号码无效")
+
+
+def id_check_char(body17: str) -> str:
+    """The GB 11643 check character for 17 body digits (ISO 7064 MOD 11-2)."""
+    if len(body17) != 17 or not body17.isdigit():
+        raise ValueError("the body of an ID number is 17 digits")
+    total = sum(int(d) * w for d, w in zip(body17, ID_WEIGHTS, strict=True))
+    return ID_CHECK_CHARS[total % 11]
+
+
+def validate_id_number(raw: str, today: dt.date | None = None) -> str:
+    """Check an 18-character 居民身份证 number and return it canonical (upper-case ``X``).
+
+    Checks length, form, the province of the address code, the birth date (a real date, not
+    before 1800, not after ``today`` — by default today in Asia/Shanghai) and the check character.
+    Full-width digits and embedded spaces are tolerated. Raises :class:`InvalidIdNumber`.
+    """
+    text = fold_width(raw or "").replace(" ", "").strip().upper()
+    if not text:
+        raise InvalidIdNumber("empty", "no ID number given")
+    if len(text) != 18:
+        raise InvalidIdNumber("length", f"expected 18 characters, got {len(text)}")
+    if not _ID_RE.match(text):
+        raise InvalidIdNumber("format", "expected 17 digits and a digit or X")
+    if text[:2] not in _PROVINCES:
+        raise InvalidIdNumber("region", f"unknown province code {text[:2]}")
+    try:
+        birth = dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
+    except ValueError:
+        raise InvalidIdNumber("birth_date", f"{text[6:14]} is not a date") from None
+    latest = today if today is not None else dt.datetime.now(_SHANGHAI).date()
+    if not _EARLIEST_BIRTH <= birth <= latest:
+        raise InvalidIdNumber("birth_date", f"{birth.isoformat()} is out of range")
+    expected = id_check_char(text[:17])
+    if text[17] != expected:
+        raise InvalidIdNumber("check_digit", f"expected check character {expected}, got {text[17]}")
+    return text
+
+
+def mask_id_number(id_number: str) -> str:
+    """Mask an ID number: first 4 and last 4 kept, stars between, always 18 characters.
+
+    ``441900199001011234`` -> ``4419**********1234``. Input too short to keep 8 characters
+    without revealing most of it becomes 18 stars; the fixed length hides the original's.
+    """
+    text = fold_width(id_number or "").replace(" ", "").strip().upper()
+    if len(text) < 12:
+        return _MASK * 18
+    return f"{text[:4]}{_MASK * 10}{text[-4:]}"
+
+
+# --- names ---------------------------------------------------------------------------------------
+
+
+def mask_name(name: str) -> str:
+    """Mask a person's name: keep the first character, star the rest (``张三`` -> ``张*``,
+    ``欧阳娜娜`` -> ``欧***``). A one-character name is fully starred.
+    """
+    text = (name or "").strip()
+    if len(text) <= 1:
+        return _MASK * len(text)
+    return text[0] + _MASK * (len(text) - 1)

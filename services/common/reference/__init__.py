@@ -1,0 +1,33 @@
+"""Reference data (towns, villages, departments) and location resolution against it."""
+
+from services.common.reference.loader import (
+    DONGGUAN_LAT_RANGE,
+    DONGGUAN_LNG_RANGE,
+    VILLAGE_CSV_COLUMNS,
+    Department,
+    Reference,
+    ReferenceDataError,
+    Town,
+    TownType,
+    Village,
+    VillageType,
+    load_reference,
+    load_villages_csv,
+    parse_villages_csv,
+)
+
+__all__ = [
+    "DONGGUAN_LAT_RANGE",
+    "DONGGUAN_LNG_RANGE",
+    "VILLAGE_CSV_COLUMNS",
+    "Department",
+    "Reference",
+    "ReferenceDataError",
+    "Town",
+    "TownType",
+    "Village",
+    "VillageType",
+    "load_reference",
+    "load_villages_csv",
+    "parse_villages_csv",
+]

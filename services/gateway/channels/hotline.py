@@ -1,0 +1,126 @@
+"""12345 hotline (12345政务服务便民热线): signed JSON webhooks of transcribed calls (DESIGN §10).
+
+Pure functions: the signature check and the mapping of a call to an AppealDraft.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.common.errors import Unauthorized
+from services.common.personal import InvalidPhone, normalise_phone
+from services.common.text import normalise_text
+from services.contracts.appeals import AppealDraft, Location, Reporter
+
+CHANNEL = "hotline_12345"
+SPEAKER_LABEL = {"caller": "来电人", "operator": "话务员"}
+
+
+class BadSignature(Unauthorized):
+    code, title = "bad_signature", "Signature missing, wrong or stale"
+    message = "请求签名无效或已过期。"
+
+
+class TranscriptTurn(BaseModel):
+    """One speaker's turn of the call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    speaker: Literal["caller", "operator"]
+    text: str = Field(max_length=20000)
+    offset_ms: int = Field(ge=0)
+
+
+class HotlineCall(BaseModel):
+    """The hotline's webhook body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    call_id: str = Field(min_length=1, max_length=128)
+    caller_number: str = Field(min_length=1, max_length=32)
+    started_at: datetime
+    ended_at: datetime | None = None
+    operator_id: str | None = Field(default=None, max_length=64)
+    transcript: list[TranscriptTurn] = Field(default_factory=list, max_length=2000)
+    summary: str | None = Field(default=None, max_length=5000)
+    category_hint: str | None = Field(default=None, max_length=100)
+    address: str | None = Field(default=None, max_length=300)
+    callback_requested: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HotlineCall:
+        if self.started_at.tzinfo is None:
+            raise ValueError("started_at must carry a time zone offset")
+        if self.ended_at is not None:
+            if self.ended_at.tzinfo is None:
+                raise ValueError("ended_at must carry a time zone offset")
+            if self.ended_at < self.started_at:
+                raise ValueError("ended_at is before started_at")
+        if not any(t.text.strip() for t in self.transcript) and not (self.summary or "").strip():
+            raise ValueError("a call needs a transcript or a summary")
+        return self
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """Hex HMAC-SHA256 over `{timestamp}.{raw body}`."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(
+    secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float, window_s: int
+) -> None:
+    """Refuse a missing, wrong or stale signature (both past and future skew count as stale)."""
+    if not timestamp or not signature:
+        raise BadSignature()
+    try:
+        ts = int(timestamp)
+    except ValueError:
+        raise BadSignature() from None
+    if abs(now - ts) > window_s:
+        raise BadSignature("请求签名已过期，请重新签名后提交。")
+    expected = sign(secret, timestamp, body)
+    if not hmac.compare_digest(expected, signature.strip().lower()):
+        raise BadSignature()
+
+
+def to_draft(call: HotlineCall) -> AppealDraft:
+    """The call as an appeal: the caller's own words first, then the operator's summary."""
+    caller_words = [
+        normalise_text(t.text) for t in call.transcript if t.speaker == "caller" and t.text.strip()
+    ]
+    summary = normalise_text(call.summary) if call.summary else None
+    parts = [*caller_words]
+    if summary:
+        parts.append(f"（话务员摘要）{summary}")
+    description = "\n".join(parts)
+    transcript = "\n".join(
+        f"[{t.offset_ms / 1000:.1f}s] {SPEAKER_LABEL[t.speaker]}：{normalise_text(t.text)}"
+        for t in call.transcript
+    )
+    try:
+        phone: str | None = normalise_phone(call.caller_number)
+    except InvalidPhone:
+        # A withheld or malformed caller id must not cost the caller their appeal.
+        phone = None
+    title_src = summary or (caller_words[0] if caller_words else "")
+    extra: dict[str, object] = {"operator_id": call.operator_id, "caller_number_valid": phone is not None}
+    if call.ended_at is not None:
+        extra["duration_s"] = int((call.ended_at - call.started_at).total_seconds())
+    return AppealDraft(
+        channel=CHANNEL,
+        channel_ref=call.call_id,
+        reported_at=call.started_at,
+        reporter=Reporter(phone=phone, role="resident"),
+        title=title_src[:60] or None,
+        description=description,
+        transcript=transcript or None,
+        location=Location(address=normalise_text(call.address) if call.address else None),
+        category_hint=call.category_hint,
+        callback_requested=call.callback_requested,
+        channel_extra=extra,
+    )

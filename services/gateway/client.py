@@ -1,0 +1,63 @@
+"""Calls from the gateway to the services' internal APIs (httpx, service tokens, request ids)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import structlog
+from fastapi import Response
+
+from services.common.auth import Principal, mint_service_token
+from services.common.errors import PROBLEM_JSON, ServiceUnavailable
+from services.common.settings import ServiceName, get_settings
+
+log = structlog.get_logger(__name__)
+TIMEOUT = httpx.Timeout(10.0, connect=2.0)
+
+
+_clients: dict[ServiceName, httpx.AsyncClient] = {}
+
+
+def _client(service: ServiceName) -> httpx.AsyncClient:
+    # One pooled client per service for the life of the process.
+    if service not in _clients:
+        _clients[service] = httpx.AsyncClient(base_url=get_settings().service_url(service), timeout=TIMEOUT)
+    return _clients[service]
+
+
+async def close_clients() -> None:
+    """Close the pools on shutdown."""
+    while _clients:
+        _, client = _clients.popitem()
+        await client.aclose()
+
+
+async def call(
+    service: ServiceName,
+    method: str,
+    path: str,
+    *,
+    actor: Principal | None = None,
+    params: dict[str, Any] | None = None,
+    json: Any = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """One internal call; a service that cannot be reached is a 503 problem, never a 500."""
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    sent = {"Authorization": f"Bearer {mint_service_token('gateway', actor)}", **(headers or {})}
+    if request_id:
+        sent["X-Request-ID"] = str(request_id)
+    try:
+        return await _client(service).request(method, path, params=params, json=json, headers=sent)
+    except httpx.TransportError as exc:
+        log.warning("service_unreachable", service=service, path=path, error=repr(exc))
+        raise ServiceUnavailable() from exc
+
+
+def relay_response(upstream: httpx.Response) -> Response:
+    """Pass a service's answer through unchanged (problem+json stays problem+json)."""
+    media = upstream.headers.get("content-type", "application/json")
+    if upstream.status_code >= 400 and "json" in media and "problem" not in media:
+        media = PROBLEM_JSON
+    return Response(content=upstream.content, status_code=upstream.status_code, media_type=media)

@@ -1,0 +1,115 @@
+"""POST /api/v1/channels/hotline-12345/calls (DESIGN §10)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from services.common.db import session_scope
+from services.common.errors import IdempotencyConflict, InvalidInput, ServiceUnavailable, problem_responses
+from services.common.settings import get_settings
+from services.contracts.appeals import AppealAccepted
+from services.gateway.channels.hotline import CHANNEL, BadSignature, HotlineCall, to_draft, verify_signature
+from services.gateway.client import call
+from services.gateway.models import InboundMessage
+
+router = APIRouter(prefix="/api/v1/channels", tags=["channels"])
+
+
+def validation_problem(exc: ValidationError) -> InvalidInput:
+    """A pydantic error as our 422 problem."""
+    errors = [
+        {"field": ".".join(str(p) for p in e["loc"]) or None, "reason": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
+    return InvalidInput(errors=errors)
+
+
+def canonical_hash(payload: Any) -> str:
+    """Hash of the parsed body, so a re-sent call with other whitespace still matches."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+@router.post(
+    "/hotline-12345/calls",
+    status_code=202,
+    response_model=AppealAccepted,
+    summary="A transcribed 12345 call (signed webhook)",
+    responses={
+        200: {"description": "The same call_id again: the first answer", "model": AppealAccepted},
+        **problem_responses(BadSignature, InvalidInput, IdempotencyConflict, ServiceUnavailable),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": HotlineCall.model_json_schema(ref_template="#/components/schemas/{model}")
+                }
+            },
+        }
+    },
+)
+async def hotline_call(
+    request: Request,
+    x_signature_timestamp: Annotated[str | None, Header()] = None,
+    x_signature: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    settings = get_settings()
+    raw = await request.body()
+    verify_signature(
+        settings.require("hotline_secret"),
+        x_signature_timestamp,
+        x_signature,
+        raw,
+        now=time.time(),
+        window_s=settings.hotline_window_s,
+    )
+    try:
+        hotline = HotlineCall.model_validate_json(raw)
+    except ValidationError as exc:
+        raise validation_problem(exc) from None
+    payload = hotline.model_dump(mode="json")
+    digest = canonical_hash(payload)
+
+    async with session_scope() as session:
+        seen = await session.scalar(
+            select(InboundMessage).where(
+                InboundMessage.channel == CHANNEL, InboundMessage.channel_ref == hotline.call_id
+            )
+        )
+    if seen is not None and seen.response is not None:
+        if seen.body_hash != digest:
+            raise IdempotencyConflict()
+        return JSONResponse(seen.response, status_code=200)
+
+    draft = to_draft(hotline)
+    upstream = await call("intake", "POST", "/internal/appeals", json=draft.model_dump(mode="json"))
+    if upstream.status_code == 409:
+        raise IdempotencyConflict()
+    if upstream.status_code not in (200, 201):
+        raise ServiceUnavailable()
+    accepted = AppealAccepted.model_validate_json(upstream.content)
+    body = accepted.model_dump(mode="json")
+    async with session_scope() as session:
+        await session.execute(
+            pg_insert(InboundMessage)
+            .values(
+                channel=CHANNEL,
+                channel_ref=hotline.call_id,
+                body_hash=digest,
+                body=payload,
+                appeal_id=accepted.appeal_id,
+                response=body,
+            )
+            .on_conflict_do_nothing()
+        )
+    return JSONResponse(body, status_code=202 if upstream.status_code == 201 else 200)

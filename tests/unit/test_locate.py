@@ -1,0 +1,218 @@
+"""Location resolution: grid code > address > free text > coordinates."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.common.reference import Reference, Town, Village, load_reference
+from services.common.reference.locate import (
+    NEAREST_VILLAGE_MAX_METRES,
+    LocationMatch,
+    bd09_to_gcj02,
+    gcj02_to_wgs84,
+    haversine_metres,
+    resolve_location,
+    wgs84_to_gcj02,
+)
+
+HUMEN = "441900121000"
+BEIZHA = "441900121001"
+CHANGAN = "441900119000"
+DONGCHENG = "441900003000"
+HENGLI = "441900106000"
+DONGKENG = "441900109000"
+WANGNIUDUN = "441900127000"
+
+
+@pytest.fixture(scope="module")
+def ref() -> Reference:
+    return load_reference()
+
+
+def _village(ref: Reference, town_code: str, name: str) -> Village:
+    [village] = [v for v in ref.villages_of(town_code) if v.name == name]
+    return village
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "虎门镇北栅社区",
+        "东莞虎门北栅",
+        "虎门北栅村",
+        "广东省东莞市虎门镇北栅社区太安路88号",
+        "東莞市虎門鎮北柵社區",
+        "虎门镇 北栅",
+        "北栅社区",  # unique in the data: the village implies its town
+    ],
+)
+def test_address_forms_resolve_to_beizha(address: str) -> None:
+    match = resolve_location(address)
+    assert (match.town_code, match.village_code, match.method) == (HUMEN, BEIZHA, "address")
+    assert 0.8 <= match.confidence <= 1.0
+
+
+def test_traditional_town_name() -> None:
+    match = resolve_location("長安鎮")
+    assert (match.town_code, match.village_code, match.method) == (CHANGAN, None, "address")
+    assert match.evidence == "长安镇"
+
+
+def test_full_width_and_spacing_are_tolerated() -> None:
+    assert resolve_location("虎门镇　北栅社区１号").village_code == BEIZHA
+
+
+def test_explicit_district_beats_a_short_name_inside_a_word() -> None:
+    match = resolve_location("东莞市东城区江南城市花园3栋")
+    assert match.town_code == DONGCHENG
+    assert match.evidence == "东城区"
+    # Alone, the short name is only weak evidence.
+    weak = resolve_location("江南城市花园")
+    assert weak.confidence <= 0.6
+
+
+def test_dongguan_prefix_does_not_leak_guancheng() -> None:
+    # "东莞城市花园" contains 莞城 only because of the city's own name.
+    assert resolve_location("东莞城市花园").method == "none"
+
+
+def test_longest_match_wins_over_a_town_name_inside_a_village_name(ref: Reference) -> None:
+    match = resolve_location("长安塘村")
+    assert match.town_code == DONGKENG
+    assert match.village_code == _village(ref, DONGKENG, "长安塘村").code
+    match = resolve_location("望牛墩横沥村")
+    assert match.town_code == WANGNIUDUN
+    assert match.village_code == _village(ref, WANGNIUDUN, "横沥村").code
+    assert resolve_location("横沥镇").town_code == HENGLI
+
+
+def test_village_name_shared_by_two_towns(ref: Reference) -> None:
+    # 村头 is a community of 虎门 and a village of 横沥.
+    humen_cuntou = _village(ref, HUMEN, "村头社区")
+    hengli_cuntou = _village(ref, HENGLI, "村头村")
+    assert resolve_location("虎门村头社区").village_code == humen_cuntou.code
+    assert resolve_location("横沥镇村头村").village_code == hengli_cuntou.code
+    assert resolve_location("横沥镇村头社区").village_code == hengli_cuntou.code
+    ambiguous = resolve_location("村头社区")
+    assert (ambiguous.town_code, ambiguous.village_code, ambiguous.method) == (None, None, "none")
+
+
+def _two_town_reference() -> Reference:
+    a = Town("441900901000", "甲", "甲镇", "town")
+    b = Town("441900902000", "乙", "乙镇", "town")
+    villages = [
+        Village("441900901001", a.code, "新村社区", "community", (), 22.9, 113.8, "441900901001"),
+        Village("441900902001", b.code, "新村社区", "community", (), 23.0, 113.9, "441900902001"),
+        Village("441900902002", b.code, "独有村", "village", (), 23.01, 113.91, "441900902002"),
+    ]
+    return Reference([a, b], villages)
+
+
+def test_shared_name_rule_on_synthetic_data() -> None:
+    ref = _two_town_reference()
+    assert resolve_location("新村社区", ref=ref).method == "none"
+    assert resolve_location("甲镇新村社区", ref=ref).village_code == "441900901001"
+    assert resolve_location("乙镇新村社区", ref=ref).village_code == "441900902001"
+    unique = resolve_location("独有村", ref=ref)
+    assert (unique.town_code, unique.village_code) == ("441900902000", "441900902002")
+    # A shared name is settled by coordinates when the text cannot settle it.
+    near_a = resolve_location("新村社区", lat=22.9005, lng=113.8005, ref=ref)
+    assert (near_a.village_code, near_a.method) == ("441900901001", "coordinates")
+
+
+def test_grid_code_is_an_exact_prefix() -> None:
+    match = resolve_location(None, grid_code="441900121001-07")
+    assert match == LocationMatch(HUMEN, BEIZHA, "grid_code", 1.0, "441900121001")
+    assert resolve_location(None, grid_code="４４１９００１２１００１－０７").village_code == BEIZHA
+    # An unknown grid of a known town still gives the town.
+    unknown = resolve_location(None, grid_code="441900121987-01")
+    assert (unknown.town_code, unknown.village_code, unknown.method) == (HUMEN, None, "grid_code")
+    # A code that only starts like a village code is not that village.
+    assert resolve_location(None, grid_code="4419001210015").village_code is None
+
+
+def test_grid_code_beats_address_and_address_beats_text() -> None:
+    match = resolve_location("长安镇霄边社区", text="虎门北栅", grid_code="441900121001-01")
+    assert (match.village_code, match.method) == (BEIZHA, "grid_code")
+    match = resolve_location("长安镇", text="虎门北栅")
+    assert (match.town_code, match.method) == (CHANGAN, "address")
+    match = resolve_location("", text="我家在东莞虎门北栅，门口路灯坏了")
+    assert (match.village_code, match.method) == (BEIZHA, "text")
+    assert match.confidence < resolve_location("虎门北栅").confidence
+
+
+def test_garbage_grid_code_falls_back_to_address() -> None:
+    match = resolve_location("虎门北栅", grid_code="XYZ-1")
+    assert (match.village_code, match.method) == (BEIZHA, "address")
+
+
+def test_later_source_adds_the_village_inside_the_same_town(ref: Reference) -> None:
+    beizha = _village(ref, HUMEN, "北栅社区")
+    match = resolve_location("虎门镇", lat=beizha.lat + 0.001, lng=beizha.lng)
+    assert (match.town_code, match.village_code, match.method) == (HUMEN, BEIZHA, "address")
+    assert "+" in match.evidence
+    # Coordinates in another town do not override the named town.
+    changan = _village(ref, CHANGAN, "霄边社区")
+    match = resolve_location("虎门镇", lat=changan.lat, lng=changan.lng)
+    assert (match.town_code, match.village_code) == (HUMEN, None)
+
+
+def test_gcj02_coordinates_near_humen(ref: Reference) -> None:
+    beizha = _village(ref, HUMEN, "北栅社区")
+    gcj_lat, gcj_lng = wgs84_to_gcj02(beizha.lat, beizha.lng)
+    # The GCJ-02 offset here is several hundred metres: enough to matter between villages.
+    assert 300 < haversine_metres(beizha.lat, beizha.lng, gcj_lat, gcj_lng) < 800
+    match = resolve_location(None, lat=gcj_lat, lng=gcj_lng, datum="gcj02")
+    assert (match.town_code, match.village_code, match.method) == (HUMEN, BEIZHA, "coordinates")
+    assert match.confidence > 0.7
+    # A WeChat point in 虎门's town centre lands on a 虎门 village.
+    centre = resolve_location(None, lat=22.8172, lng=113.6751, datum="GCJ-02")
+    assert centre.town_code == HUMEN
+
+
+def test_coordinates_far_from_any_village_resolve_to_nothing() -> None:
+    # Guangzhou, Tianhe: well outside every centroid's radius.
+    assert resolve_location(None, lat=23.13, lng=113.33).method == "none"
+    assert resolve_location(None, lat=float("nan"), lng=113.67).method == "none"
+
+
+def test_unknown_datum_is_an_error() -> None:
+    with pytest.raises(ValueError, match="datum"):
+        resolve_location(None, lat=22.8, lng=113.6, datum="osgb36")
+
+
+def test_nothing_to_go_on() -> None:
+    assert resolve_location(None) == LocationMatch(None, None, "none", 0.0, "")
+    assert resolve_location("   ", text="路灯坏了").method == "none"
+
+
+def test_transform_vectors() -> None:
+    # Published example of wandergis/coordtransform (README): Tiananmen.
+    lat, lng = wgs84_to_gcj02(39.915, 116.404)
+    assert lat == pytest.approx(39.91640428150164, abs=1e-9)
+    assert lng == pytest.approx(116.41024449916938, abs=1e-9)
+    lat, lng = bd09_to_gcj02(39.915, 116.404)
+    assert lat == pytest.approx(39.90865673957631, abs=1e-9)
+    assert lng == pytest.approx(116.39762729119315, abs=1e-9)
+    # Outside China nothing is shifted.
+    assert wgs84_to_gcj02(51.5, -0.12) == (51.5, -0.12)
+    assert gcj02_to_wgs84(51.5, -0.12) == (51.5, -0.12)
+
+
+@given(
+    lat=st.floats(min_value=22.6, max_value=23.2),
+    lng=st.floats(min_value=113.5, max_value=114.3),
+)
+def test_gcj02_inverse_round_trips(lat: float, lng: float) -> None:
+    back_lat, back_lng = gcj02_to_wgs84(*wgs84_to_gcj02(lat, lng))
+    assert haversine_metres(lat, lng, back_lat, back_lng) < 0.01
+
+
+def test_beyond_the_radius_the_nearest_village_is_not_used(ref: Reference) -> None:
+    # Out in the Pearl River estuary, west of 虎门.
+    lat, lng = 22.86, 113.62
+    nearest = min(haversine_metres(lat, lng, v.lat, v.lng) for v in ref.villages)
+    assert NEAREST_VILLAGE_MAX_METRES < nearest < 2 * NEAREST_VILLAGE_MAX_METRES
+    assert resolve_location(None, lat=lat, lng=lng).method == "none"
