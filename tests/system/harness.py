@@ -90,10 +90,16 @@ class RunningSystem:
         return int(self.proc.returncode)
 
 
-def start_system(tmp: Path, extra_env: dict[str, str] | None = None, timeout: float = 120.0) -> RunningSystem:
-    """`python -m services.cli up` with the test session's database, Redis and secrets."""
+def start_system(
+    tmp: Path, extra_env: dict[str, str] | None = None, timeout: float = 120.0, *, embedded: bool = False
+) -> RunningSystem:
+    """`python -m services.cli up` with the test session's database, Redis and secrets, or with
+    its own embedded servers under `tmp` when `embedded` (as on a fresh machine)."""
     port = free_port()
     env = dict(os.environ)
+    if embedded:
+        env.pop("DATABASE_URL", None)
+        env.pop("REDIS_URL", None)
     env.update(
         {
             "GUANJIA_PORT": str(port),

@@ -276,3 +276,31 @@ def test_stop_leaves_no_orphans(tmp_path: Path) -> None:
         return stat.exists() and stat.read_text().split()[2] != "Z"
 
     assert not [p for p in pids if alive(p)]
+
+
+def test_bad_input_anywhere_is_a_problem_never_a_500(client: httpx.Client) -> None:
+    cases = [
+        (client.get("/api/v1/nowhere"), 404, "not_found"),
+        (client.delete("/api/v1/channels/hotline-12345/calls"), 405, "method_not_allowed"),
+        (
+            client.post("/api/v1/auth/staff", content=b"{oops", headers={"Content-Type": "application/json"}),
+            422,
+            "invalid_input",
+        ),
+        (client.post("/api/v1/auth/staff", json={"username": ""}), 422, "invalid_input"),
+        (
+            client.post("/api/v1/auth/staff", json={"username": "nobody", "password": "x"}),
+            401,
+            "unauthorized",
+        ),
+        (client.get("/api/v1/staff/appeals/not-a-uuid"), 401, "unauthorized"),
+        (client.get("/api/v1/calendar/due", params={"start": "2025-01-01"}), 422, None),
+        (client.get("/api/v1/public/appeals/MS1"), 404, "not_found"),
+    ]
+    for response, status, code in cases:
+        assert response.status_code == status, (response.request.url, response.text)
+        assert response.headers["content-type"].startswith(PROBLEM), response.request.url
+        problem = response.json()
+        assert problem["status"] == status and problem["detail"] and problem["code"]
+        if code:
+            assert problem["code"] == code

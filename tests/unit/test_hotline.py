@@ -84,11 +84,13 @@ def test_traditional_and_full_width_text_is_folded() -> None:
 @pytest.mark.parametrize(
     "override",
     [
-        {"started_at": "2026-11-27T09:15:00"},  # no offset
+        {"started_at": "not a time"},
         {"ended_at": "2026-11-27T09:00:00+08:00"},  # before the start
         {"transcript": [], "summary": "  "},
         {"call_id": ""},
-        {"unknown_field": 1},
+        {"call_id": None},
+        {"transcript": [{"speaker": "robot", "text": "hi"}]},
+        {"transcript": "not a list"},
     ],
 )
 def test_malformed_calls_are_refused(override: dict[str, object]) -> None:
@@ -96,3 +98,20 @@ def test_malformed_calls_are_refused(override: dict[str, object]) -> None:
     body.update(override)
     with pytest.raises(ValidationError):
         HotlineCall.model_validate(body)
+
+
+def test_lenient_where_the_hotline_may_differ() -> None:
+    body = json.loads(hotline_body("ignored"))
+    body.update(
+        call_id=90017,
+        operator_id=1024,
+        started_at="2026-11-27 09:15:00",  # no offset: Dongguan local time
+        ended_at=None,
+        new_field_from_a_later_version={"x": 1},
+    )
+    for turn in body["transcript"]:
+        turn.pop("offset_ms")
+    call = HotlineCall.model_validate(body)
+    assert call.call_id == "90017" and call.operator_id == "1024"
+    assert call.started_at.utcoffset() is not None
+    assert call.started_at.isoformat() == "2026-11-27T09:15:00+08:00"

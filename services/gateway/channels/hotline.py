@@ -8,13 +8,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from services.common.errors import Unauthorized
 from services.common.personal import InvalidPhone, normalise_phone
 from services.common.text import normalise_text
+from services.common.timeutil import SHANGHAI
 from services.contracts.appeals import AppealDraft, Location, Reporter
 
 CHANNEL = "hotline_12345"
@@ -26,26 +27,41 @@ class BadSignature(Unauthorized):
     message = "请求签名无效或已过期。"
 
 
+# The hotline is an outside system: accept ids sent as numbers and fields added in a later
+# version of its webhook (kept verbatim in the raw message), refuse what cannot be an appeal.
+IdStr = Annotated[
+    str, BeforeValidator(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v)
+]
+
+
+def _shanghai_if_naive(value: datetime) -> datetime:
+    # The hotline runs in Dongguan: a time without an offset is local time.
+    return value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value
+
+
+LocalDateTime = Annotated[datetime, AfterValidator(_shanghai_if_naive)]
+
+
 class TranscriptTurn(BaseModel):
     """One speaker's turn of the call."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     speaker: Literal["caller", "operator"]
     text: str = Field(max_length=20000)
-    offset_ms: int = Field(ge=0)
+    offset_ms: int = Field(default=0, ge=0)
 
 
 class HotlineCall(BaseModel):
     """The hotline's webhook body."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
-    call_id: str = Field(min_length=1, max_length=128)
-    caller_number: str = Field(min_length=1, max_length=32)
-    started_at: datetime
-    ended_at: datetime | None = None
-    operator_id: str | None = Field(default=None, max_length=64)
+    call_id: IdStr = Field(min_length=1, max_length=128)
+    caller_number: IdStr = Field(min_length=1, max_length=32)
+    started_at: LocalDateTime
+    ended_at: LocalDateTime | None = None
+    operator_id: IdStr | None = Field(default=None, max_length=64)
     transcript: list[TranscriptTurn] = Field(default_factory=list, max_length=2000)
     summary: str | None = Field(default=None, max_length=5000)
     category_hint: str | None = Field(default=None, max_length=100)
@@ -54,13 +70,8 @@ class HotlineCall(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> HotlineCall:
-        if self.started_at.tzinfo is None:
-            raise ValueError("started_at must carry a time zone offset")
-        if self.ended_at is not None:
-            if self.ended_at.tzinfo is None:
-                raise ValueError("ended_at must carry a time zone offset")
-            if self.ended_at < self.started_at:
-                raise ValueError("ended_at is before started_at")
+        if self.ended_at is not None and self.ended_at < self.started_at:
+            raise ValueError("ended_at is before started_at")
         if not any(t.text.strip() for t in self.transcript) and not (self.summary or "").strip():
             raise ValueError("a call needs a transcript or a summary")
         return self

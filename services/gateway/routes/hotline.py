@@ -74,10 +74,13 @@ async def hotline_call(
         window_s=settings.hotline_window_s,
     )
     try:
-        hotline = HotlineCall.model_validate_json(raw)
-    except ValidationError as exc:
-        raise validation_problem(exc) from None
-    payload = hotline.model_dump(mode="json")
+        payload = json.loads(raw)
+        hotline = HotlineCall.model_validate(payload)
+    except ValueError as exc:  # JSON syntax, or pydantic's ValidationError (a ValueError)
+        if isinstance(exc, ValidationError):
+            raise validation_problem(exc) from None
+        raise InvalidInput("请求内容不是有效的 JSON。") from None
+    # The raw message, extras included, is what we keep and compare on a replay.
     digest = canonical_hash(payload)
 
     async with session_scope() as session:

@@ -1,0 +1,65 @@
+"""The embedded default as a fresh machine runs it: `guanjia up` with no DATABASE_URL / REDIS_URL."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from tests.system.harness import hotline_body, signed_headers, start_system
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+def _server_pids(data_dir: Path) -> list[int]:
+    pg = int((data_dir / "pg" / "postmaster.pid").read_text().splitlines()[0])
+    redis = int((data_dir / "redis" / "redis.pid").read_text().strip())
+    return [pg, redis]
+
+
+def test_up_on_embedded_servers_stops_clean_and_keeps_data(tmp_path: Path) -> None:
+    secret = os.environ["GUANJIA_HOTLINE_SECRET"]
+    system = start_system(tmp_path, embedded=True)
+    try:
+        assert (tmp_path / "secrets.env").stat().st_mode & 0o777 == 0o600
+        assert (tmp_path / "admin-password.txt").exists()
+        body = hotline_body(f"call-{uuid.uuid4()}")
+        r = httpx.post(
+            f"{system.base_url}/api/v1/channels/hotline-12345/calls",
+            content=body,
+            headers=signed_headers(secret, body),
+            timeout=10,
+        )
+        assert r.status_code == 202, r.text
+        accepted = r.json()
+        servers = _server_pids(tmp_path)
+        children = system.child_pids()
+    finally:
+        assert system.stop() == 0
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(p) for p in servers + children):
+        time.sleep(0.2)
+    assert not [p for p in servers + children if _alive(p)], "something outlived guanjia up"
+
+    again = start_system(tmp_path, embedded=True)
+    try:
+        status = httpx.get(
+            f"{again.base_url}/api/v1/public/appeals/{accepted['ticket_no']}",
+            params={"code": accepted["query_code"]},
+            timeout=10,
+        )
+        assert status.status_code == 200
+        assert status.json()["ticket_no"] == accepted["ticket_no"]
+    finally:
+        again.stop()

@@ -1,0 +1,59 @@
+"""docker-compose.yml against the Compose Specification's JSON schema (no Docker engine here)."""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _schema() -> dict[str, Any]:
+    # check-jsonschema vendors the official compose-spec.json.
+    text = (
+        importlib.resources.files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
+    ).read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def _compose() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return doc
+
+
+def test_compose_file_is_valid_against_the_specification() -> None:
+    jsonschema.validate(_compose(), _schema())
+
+
+def test_the_validator_would_catch_a_broken_file() -> None:
+    broken = _compose()
+    broken["services"]["gateway"]["ports"] = {"not": "a list"}
+    errors = list(jsonschema.Draft7Validator(_schema()).iter_errors(broken))
+    assert errors
+
+
+def test_compose_has_the_topology_of_guanjia_up() -> None:
+    services = _compose()["services"]
+    assert {"postgres", "redis", "gateway", "intake", "routing", "deadlines", "ledger"} <= set(services)
+    for name in ("gateway", "intake", "routing", "deadlines", "ledger"):
+        assert f"{name}-worker" in services, name
+        assert services[name]["command"][:3] == ["guanjia", "serve", name]
+        assert services[f"{name}-worker"]["command"] == ["guanjia", "worker", name]
+    assert services["migrate"]["command"] == ["guanjia", "migrate"]
+
+
+def test_secrets_have_no_usable_default() -> None:
+    env = _compose()["services"]["gateway"]["environment"]
+    for name in (
+        "GUANJIA_INTERNAL_SECRET",
+        "GUANJIA_TOKEN_SECRET",
+        "GUANJIA_PII_KEY",
+        "GUANJIA_HOTLINE_SECRET",
+    ):
+        assert ":?" in env[name], f"{name} must be required, not defaulted"
