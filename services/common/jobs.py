@@ -204,6 +204,8 @@ def build_worker(
         max_tries=settings.job_max_tries + 1,
         max_jobs=max_jobs,
         keep_result=3600,
+        # Two hops (intake -> routing -> intake) lie between a call and its triage: poll often.
+        poll_delay=settings.worker_poll_s,
         burst=burst,
         handle_signals=not burst,
         health_check_key=f"{queue_name(service, settings)}:health",

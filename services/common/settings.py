@@ -58,7 +58,11 @@ class Settings(BaseSettings):
     queue_prefix: str = Field(default="guanjia", alias="GUANJIA_QUEUE_PREFIX")
     job_timeout_s: int = Field(default=120, alias="GUANJIA_JOB_TIMEOUT")
     job_max_tries: int = Field(default=8, alias="GUANJIA_JOB_MAX_TRIES")
-    relay_interval_s: float = Field(default=0.2, alias="GUANJIA_RELAY_INTERVAL")
+    relay_interval_s: float = Field(default=0.1, alias="GUANJIA_RELAY_INTERVAL")
+    # After Redis loses its data, events published this far back are delivered again.
+    redelivery_window_s: int = Field(default=3600, alias="GUANJIA_REDELIVERY_WINDOW")
+    epoch_check_interval_s: float = Field(default=5.0, alias="GUANJIA_EPOCH_CHECK_INTERVAL")
+    worker_poll_s: float = Field(default=0.1, alias="GUANJIA_WORKER_POLL")
     hotline_window_s: int = Field(default=300, alias="GUANJIA_HOTLINE_WINDOW")
     log_json: bool = Field(default=False, alias="GUANJIA_LOG_JSON")
 
