@@ -92,6 +92,8 @@ class Embedded:
         # instead of letting platformdirs warn and fall back to the same place.
         runtime = Path(os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}"))
         runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if runtime.stat().st_uid == os.getuid():
+            runtime.chmod(0o700)
         import pgserver  # a heavy import only the embedded default needs
 
         pgdata = (self.data_dir / "pg").resolve()

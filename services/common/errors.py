@@ -91,7 +91,10 @@ class ServiceUnavailable(DomainError):
 def problem_response(error: DomainError, request: Request | None = None) -> JSONResponse:
     """Render a domain error."""
     instance = str(request.url.path) if request is not None else None
-    return JSONResponse(error.to_problem(instance), status_code=error.status, media_type=PROBLEM_JSON)
+    response = JSONResponse(error.to_problem(instance), status_code=error.status, media_type=PROBLEM_JSON)
+    if "retry_after" in error.extra:
+        response.headers["Retry-After"] = str(error.extra["retry_after"])
+    return response
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     worker_poll_s: float = Field(default=0.1, alias="GUANJIA_WORKER_POLL")
     hotline_window_s: int = Field(default=300, alias="GUANJIA_HOTLINE_WINDOW")
     log_json: bool = Field(default=False, alias="GUANJIA_LOG_JSON")
+    # Rate limits as "count/seconds" per client address; behind a proxy set GUANJIA_TRUST_PROXY.
+    rate_public: str = Field(default="600/60", alias="GUANJIA_RATE_PUBLIC")
+    rate_login: str = Field(default="20/60", alias="GUANJIA_RATE_LOGIN")
+    trust_proxy: bool = Field(default=False, alias="GUANJIA_TRUST_PROXY")
 
     def service_url(self, service: ServiceName) -> str:
         """Base URL of a service's internal REST API."""

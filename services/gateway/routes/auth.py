@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.auth import mint_staff_token
 from services.common.db import session_scope
 from services.common.errors import DomainError, Unauthorized, problem_responses
 from services.gateway.identity import authenticate
+from services.gateway.ratelimit import TooManyRequests, limit_login
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -32,7 +33,12 @@ class TokenOut(BaseModel):
     expires_in: int
 
 
-@router.post("/staff", response_model=TokenOut, responses=problem_responses(Unauthorized))
+@router.post(
+    "/staff",
+    response_model=TokenOut,
+    responses=problem_responses(Unauthorized, TooManyRequests),
+    dependencies=[Depends(limit_login)],
+)
 async def staff_login(body: StaffLogin) -> TokenOut:
     failure: DomainError | None = None
     # Own transaction: a failed attempt must still count towards the lock-out.

@@ -6,13 +6,14 @@ import hashlib
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 
 from services.common.errors import NotFound, ServiceUnavailable, problem_responses
 from services.contracts.appeals import PublicAppeal
 from services.gateway.client import call
+from services.gateway.ratelimit import TooManyRequests, limit_public
 
-router = APIRouter(prefix="/api/v1/public", tags=["public"])
+router = APIRouter(prefix="/api/v1/public", tags=["public"], dependencies=[Depends(limit_public)])
 TICKET_RE = re.compile(r"^MS\d{8,20}$")
 
 
@@ -35,7 +36,10 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     "/appeals/{ticket_no}",
     response_model=PublicAppeal,
     summary="The public status of an appeal, for whoever holds its query code (查询码)",
-    responses={304: {"description": "Not modified"}, **problem_responses(NotFound, ServiceUnavailable)},
+    responses={
+        304: {"description": "Not modified"},
+        **problem_responses(NotFound, TooManyRequests, ServiceUnavailable),
+    },
 )
 async def public_appeal(
     ticket_no: str,
