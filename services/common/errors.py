@@ -12,6 +12,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -105,6 +106,33 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+# asyncpg's errors for a server that refuses or has dropped us, seen through SQLAlchemy's wrapper.
+_UNAVAILABLE_CAUSES = frozenset(
+    {
+        "TooManyConnectionsError",
+        "CannotConnectNowError",
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+    }
+)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether an error means a dependency is away (retry later), not that the request is wrong."""
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.DisconnectionError | OSError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    cause: BaseException | None = exc
+    for _ in range(5):
+        if cause is None:
+            break
+        if type(cause).__name__ in _UNAVAILABLE_CAUSES:
+            return True
+        cause = cause.__cause__
+    return False
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error leaves as problem+json: domain errors, validation, HTTP, and the unexpected."""
 
@@ -133,6 +161,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return response
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_unavailable(exc):
+            # The database or a peer is away: a retryable 503, not a server bug.
+            log.warning("dependency_unavailable", path=request.url.path, error=repr(exc))
+            return problem_response(ServiceUnavailable(), request)
         log.exception("unhandled_error", path=request.url.path)
         error = DomainError("系统出现异常，您的请求未被处理，请稍后再试。")
         error.status, error.code, error.title = 500, "internal_error", "Internal error"
