@@ -13,10 +13,10 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from deadlines import schedules, service
+from deadlines import rulesets, schedules, service
+from deadlines.hierarchy import CITY, Unit
 from deadlines.models import ACTIVE_STATES, Clock, TrackedAppeal
-from deadlines.rules import DEFAULT_RULES, ClockName, RuleSet
-from deadlines.service import CITY, Unit
+from deadlines.rules import ClockName
 from services.common.jobs import JobContext, NotYet
 from services.contracts.events import (
     AppealAssigned,
@@ -30,11 +30,6 @@ from services.contracts.events import (
 
 # Statuses after which nothing about the appeal is timed any more (closed has its own event).
 ENDING_STATUSES = frozenset({"rejected", "merged", "withdrawn"})
-
-
-def current_rules() -> RuleSet:
-    """The clock table new clocks start under (configurable rule sets come with the Deadlines issue)."""
-    return DEFAULT_RULES
 
 
 def _appeal_id(event: Event) -> uuid.UUID:
@@ -56,14 +51,23 @@ async def _start(
     track: str | None = None,
     policy_code: str | None = None,
 ) -> Clock | None:
-    rules = current_rules()
+    # The table in effect when the clock started, not when its event is handled.
+    rules = await rulesets.rules_at(session, started_at)
     rule = rules.rule_for(clock, kind=kind, urgency=urgency, track=track, policy_code=policy_code)
     if rule is None:
         return None  # this appeal is not timed on this clock
     calendar = await schedules.current_calendar(session)
-    version = rules.version
     return await service.start_clock(
-        session, calendar, appeal, rule, rules_version=version, started_at=started_at, unit=unit, hop=hop
+        session,
+        calendar,
+        appeal,
+        rule,
+        rules_version=rules.version,
+        started_at=started_at,
+        unit=unit,
+        hop=hop,
+        warn_ratio=rules.warn_ratio_of(rule),
+        max_extensions=rules.max_extensions_of(rule),
     )
 
 
@@ -103,6 +107,7 @@ async def on_triaged(session: AsyncSession, event: Event, ctx: JobContext) -> No
     if appeal.received_at is None:
         raise NotYet("appeal.triaged before appeal.received")
     appeal.kind = data.kind
+    appeal.town_code = data.town_code or appeal.town_code
     triage = await service.clocks_of(session, appeal.appeal_id, names=("triage",), lock=True)
     await service.meet_clocks(session, triage, event.occurred_at)
     # Consultations are held by the village (or the town where no village is known).
@@ -194,6 +199,8 @@ async def on_plan_approved(session: AsyncSession, event: Event, ctx: JobContext)
     kind = event.data.get("kind") or appeal.kind
     if kind is None:
         raise NotYet("plan.approved before appeal.triaged")
+    town = event.data.get("town_code")
+    appeal.town_code = town if isinstance(town, str) and town else appeal.town_code
     consultation = await service.clocks_of(session, appeal.appeal_id, names=("consultation",), lock=True)
     await service.meet_clocks(session, consultation, event.occurred_at)
     unit = _unit_of(event.data) or await _holder(session, appeal.appeal_id)

@@ -1,5 +1,8 @@
 """The deadlines worker: the event consumer, the sweep job and its cron, and the outbox relay.
 
+The cron runs on every replica; ``unique`` lets one of them take each slot, and should two sweeps
+still overlap, the sweep's row locks and its ``reminders`` rows keep every reminder single.
+
 Run it with ``arq`` through ``worker()`` (the ``guanjia worker`` command does), or in tests with
 ``worker(burst=True)`` to drain the queue and stop.
 """
@@ -12,9 +15,10 @@ import structlog
 from arq.cron import cron
 from arq.worker import Worker
 
-from deadlines import handlers
+from deadlines import handlers, schedules, service
 from deadlines.models import messaging
 from deadlines.sweep import sweep_once
+from services.common.db import session_scope
 from services.common.jobs import EventHandler, JobContext, build_worker, event_consumer, job
 
 log = structlog.get_logger(__name__)
@@ -35,11 +39,11 @@ consumer = event_consumer("deadlines", HANDLERS)
 
 
 async def sweep(ctx: JobContext) -> dict[str, int]:
-    """The job ``deadlines.sweep``: warn and mark overdue whatever is due now."""
+    """The job ``deadlines.sweep``: warn, mark overdue and escalate whatever is due now."""
     result = await sweep_once(ctx["db"])
-    if result.warned or result.overdue:
-        log.info("deadlines_swept", warned=result.warned, overdue=result.overdue)
-    return {"warned": result.warned, "overdue": result.overdue}
+    if result.warned or result.overdue or result.escalated:
+        log.info("deadlines_swept", warned=result.warned, overdue=result.overdue, escalated=result.escalated)
+    return {"warned": result.warned, "overdue": result.overdue, "escalated": result.escalated}
 
 
 sweep_job = job("deadlines.sweep", sweep)
@@ -57,12 +61,36 @@ async def scheduled_sweep(ctx: dict[Any, Any]) -> None:
 SWEEP_CRON = cron(scheduled_sweep, name="deadlines.sweep_cron", second={0, 30}, unique=True, timeout=60)
 
 
+async def settle_arrived_years() -> None:
+    """At start: provisional clocks whose years the calendar package now covers are recomputed.
+
+    A failure is only logged: the worker still starts, and its next start tries again.
+    """
+    try:
+        async with session_scope() as session:
+            calendar = await schedules.current_calendar(session)
+            changed = await service.recompute_arrived_years(session, calendar)
+    except Exception as exc:  # a worker that cannot settle the calendar must still handle events
+        log.warning("deadlines_calendar_settle_failed", error=repr(exc))
+        return
+    if changed:
+        log.info("deadlines_provisional_recomputed", clocks=changed)
+
+
 def worker(burst: bool = False) -> Worker:
     """The deadlines worker: its queue, the outbox relay and, unless ``burst``, the sweep cron.
 
+    As it starts it recomputes provisional clocks whose years have arrived (``settle_arrived_years``).
     A burst worker drains the queue and stops; a cron firing in the middle would sweep at an
     arbitrary moment, so it is left to the long-running workers (``deadlines.sweep`` can still be
     enqueued explicitly).
     """
     crons = [] if burst else [SWEEP_CRON]
-    return build_worker("deadlines", messaging, [consumer, sweep_job], cron_jobs=crons, burst=burst)
+    return build_worker(
+        "deadlines",
+        messaging,
+        [consumer, sweep_job],
+        cron_jobs=crons,
+        burst=burst,
+        on_startup=settle_arrived_years,
+    )

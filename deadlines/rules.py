@@ -1,7 +1,9 @@
 """Deadline rules (时限规则, DESIGN §5) as data, and the pure arithmetic of a clock.
 
 The clock table says which clock (计时) an event starts, for which appeals, and for how long.
-Each clock row stores the ``RULES_VERSION`` it was started under and its own limit, so a change of
+``DEFAULT_RULES`` is the built-in table (version ``RULES_VERSION``); city staff publish later
+versions into ``deadlines.rule_sets`` (``deadlines.rulesets``). Each clock row stores the version it
+was started under and copies its own limit, warning ratio and extensions allowed, so a change of
 rules applies to clocks started after it and never to deadlines already issued.
 
 Everything here is pure: the functions take a ``WorkingCalendar`` and return values, no I/O.
@@ -19,10 +21,12 @@ from services.contracts.events import EventType
 
 __all__ = [
     "CLOCK_NAMES",
+    "CLOCK_TRIGGERS",
     "DEFAULT_RULES",
     "FIRST_YEAR",
     "LAST_YEAR",
     "LIMIT_KINDS",
+    "MAX_EXTENSIONS",
     "RULES_VERSION",
     "WARN_RATIO",
     "ClockName",
@@ -32,6 +36,9 @@ __all__ = [
     "RuleSet",
     "days_lost_to_pause",
     "due_for",
+    "escalation_points",
+    "max_extension_days",
+    "rule_set_problems",
     "warn_point",
 ]
 
@@ -46,6 +53,17 @@ Track = Literal["policy", "express", "direct", "station"]
 # Bump whenever DEFAULT_RULES changes; clocks keep the version they were started under.
 RULES_VERSION = "2025.1"
 WARN_RATIO = 0.8  # 预警 (warning) at 80% of the time (DESIGN §5)
+MAX_EXTENSIONS = 1  # 延期 allowed per clock unless a rule says otherwise
+MAX_EXTENSIONS_CEILING = 10
+# Which event starts each clock: fixed by the handlers, so a published table cannot change it.
+CLOCK_TRIGGERS: dict[str, EventType] = {
+    "triage": "appeal.received",
+    "sign_off": "appeal.assigned",
+    "handling": "appeal.assigned",
+    "consultation": "appeal.triaged",
+    "works": "plan.approved",
+    "feedback": "appeal.completed",
+}
 # The years the service computes and stores calendars for; outside them a request is refused.
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 _ONE_DAY = timedelta(days=1)
@@ -81,7 +99,8 @@ class ClockRule:
 
     ``kind``, ``urgency``, ``track`` and ``policy_code`` narrow the appeals the row applies to;
     ``None`` matches anything. Within a table the first matching row wins, so specific rows come
-    before general ones.
+    before general ones. ``warn_ratio`` and ``max_extensions`` override the table's own for the
+    clocks this row starts.
     """
 
     clock: ClockName
@@ -92,6 +111,22 @@ class ClockRule:
     urgency: Urgency | None = None
     track: Track | None = None
     policy_code: str | None = None
+    warn_ratio: float | None = None
+    max_extensions: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_settings(self.warn_ratio, self.max_extensions)
+
+    def filters(self) -> tuple[str | None, ...]:
+        """The row's narrowing attributes, in a fixed order."""
+        return (self.kind, self.urgency, self.track, self.policy_code)
+
+    def covers(self, other: ClockRule) -> bool:
+        """True when every appeal ``other`` applies to is matched by this row as well."""
+        return self.clock == other.clock and all(
+            mine is None or mine == theirs
+            for mine, theirs in zip(self.filters(), other.filters(), strict=True)
+        )
 
     def matches(
         self,
@@ -111,18 +146,27 @@ class ClockRule:
         return all(wanted is None or wanted == actual for wanted, actual in pairs)
 
 
+def _check_settings(warn_ratio: float | None, max_extensions: int | None) -> None:
+    if warn_ratio is not None and not 0 < warn_ratio < 1:
+        raise ValueError(f"warn_ratio must lie strictly between 0 and 1, got {warn_ratio}")
+    if max_extensions is not None and not 0 <= max_extensions <= MAX_EXTENSIONS_CEILING:
+        raise ValueError(
+            f"max_extensions must lie between 0 and {MAX_EXTENSIONS_CEILING}, got {max_extensions}"
+        )
+
+
 @dataclass(frozen=True)
 class RuleSet:
-    """A versioned clock table."""
+    """A versioned clock table (时限规则版本), with the warning point and extensions allowed."""
 
     version: str
     rules: tuple[ClockRule, ...]
     warn_ratio: float = WARN_RATIO
+    max_extensions: int = MAX_EXTENSIONS
     _by_clock: dict[str, tuple[ClockRule, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not 0 < self.warn_ratio < 1:
-            raise ValueError(f"warn_ratio must lie strictly between 0 and 1, got {self.warn_ratio}")
+        _check_settings(self.warn_ratio, self.max_extensions)
         grouped: dict[str, tuple[ClockRule, ...]] = {}
         for rule in self.rules:
             grouped[rule.clock] = (*grouped.get(rule.clock, ()), rule)
@@ -143,6 +187,14 @@ class RuleSet:
                 return rule
         return None
 
+    def warn_ratio_of(self, rule: ClockRule) -> float:
+        """The warning point of the clocks ``rule`` starts."""
+        return rule.warn_ratio if rule.warn_ratio is not None else self.warn_ratio
+
+    def max_extensions_of(self, rule: ClockRule) -> int:
+        """How many extensions the clocks ``rule`` starts may get."""
+        return rule.max_extensions if rule.max_extensions is not None else self.max_extensions
+
     def with_policy_limits(self, version: str, limits: Mapping[str, Limit]) -> RuleSet:
         """A new table where each listed policy's referrals get their own handling limit.
 
@@ -159,7 +211,26 @@ class RuleSet:
         )
         emergency = tuple(r for r in self.rules if r.clock == "handling" and r.urgency == "emergency")
         rest = tuple(r for r in self.rules if r not in emergency)
-        return RuleSet(version, (*emergency, *policy_rows, *rest), self.warn_ratio)
+        return RuleSet(version, (*emergency, *policy_rows, *rest), self.warn_ratio, self.max_extensions)
+
+
+def rule_set_problems(rules: tuple[ClockRule, ...]) -> list[str]:
+    """What is wrong with a clock table, in Chinese; empty when it can be published.
+
+    Every clock needs at least one row, a row must start its clock on that clock's own event,
+    and no row may sit behind an earlier one that already matches every appeal it would.
+    """
+    problems: list[str] = []
+    for index, rule in enumerate(rules, start=1):
+        if rule.trigger != CLOCK_TRIGGERS[rule.clock]:
+            problems.append(f"第 {index} 条：{rule.clock} 计时只能由 {CLOCK_TRIGGERS[rule.clock]} 开始。")
+        earlier = next((i for i, r in enumerate(rules[: index - 1], start=1) if r.covers(rule)), None)
+        if earlier is not None:
+            problems.append(f"第 {index} 条永远不会生效：第 {earlier} 条已涵盖它适用的全部诉求。")
+    missing = [name for name in CLOCK_NAMES if all(r.clock != name for r in rules)]
+    if missing:
+        problems.append(f"缺少以下计时的规则：{'、'.join(missing)}。")
+    return problems
 
 
 DEFAULT_RULES = RuleSet(
@@ -231,6 +302,33 @@ def warn_point(started_at: datetime, base_due: date, due: date, ratio: float = W
     """
     span = end_of_day(base_due) - started_at
     return end_of_day(due) - span * (1 - ratio)
+
+
+def max_extension_days(limit: Limit) -> int:
+    """The longest single extension: the clock's own length (working days, or ~30 days a month)."""
+    return limit.value if limit.kind == "working_days" else 30 * limit.value
+
+
+def escalation_points(
+    calendar: WorkingCalendar, due: date, limit: Limit, after_level: int, now: datetime, cap: int = 100
+) -> tuple[list[tuple[int, datetime]], datetime]:
+    """The escalations (督办) of an overdue clock due at ``now`` after ``after_level``, and when the
+    first one still to come falls.
+
+    Level 1 falls at the deadline (the end of ``due``), level k + 1 one further full ``limit``
+    after level k, counted on the calendar like the deadline itself. Returns (level, moment) for
+    each level above ``after_level`` whose moment has come, in order (at most ``cap``; the rest
+    wait for the next sweep), and the moment of the next level.
+    """
+    points: list[tuple[int, datetime]] = []
+    level, day = 1, due
+    while True:
+        moment = end_of_day(day)
+        if moment > now or len(points) >= cap:
+            return points, moment
+        if level > after_level:
+            points.append((level, moment))
+        level, day = level + 1, due_for(calendar, day, limit).due
 
 
 def days_lost_to_pause(

@@ -1,7 +1,8 @@
 """Clock operations (时限计时): start, meet, pause, resume, stop, recompute. Only ``flush``.
 
 Every change of a clock writes its event (``deadline.*`` with ``DeadlineChanged`` data) to the
-outbox in the caller's transaction, so a clock never changes without the others hearing of it.
+outbox and a row to the ``clock_changes`` journal in the caller's transaction, so a clock never
+changes without the others hearing of it, and the appeal's deadline history holds every change.
 Times passed in (``at``, ``started_at``) are the times things happened, taken from the events,
 not when this service got round to them: a sign-off (签收) made in time is on time even when
 the event is handled after the deadline.
@@ -11,21 +12,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from deadlines import schedules
-from deadlines.calendar import TZ, WorkingCalendar, YearSchedule, end_of_day
+from deadlines.calendar import TZ, WorkingCalendar, YearSchedule, end_of_day, local_date
 from deadlines.errors import InvalidSchedule, InvalidYear
-from deadlines.models import ACTIVE_STATES, Clock, TrackedAppeal, messaging
+from deadlines.hierarchy import CITY, Unit, scope_town_of
+from deadlines.models import ACTIVE_STATES, Clock, ClockChange, TrackedAppeal, messaging
 from deadlines.rules import (
     FIRST_YEAR,
     LAST_YEAR,
+    MAX_EXTENSIONS,
     WARN_RATIO,
     ClockRule,
     Limit,
@@ -37,24 +40,33 @@ from deadlines.rules import (
 from services.common.messaging import emit
 from services.contracts.events import DeadlineChanged, EventType, make_event
 
+__all__ = [
+    "CITY",
+    "STOPPED_EVENT",
+    "Announcement",
+    "Unit",
+    "announce",
+    "apply_due",
+    "clock_limit",
+    "clocks_of",
+    "deadline_data",
+    "lock_appeal",
+    "meet_clocks",
+    "pause_clocks",
+    "publish",
+    "recompute_arrived_years",
+    "recompute_provisional",
+    "resume_clocks",
+    "start_clock",
+    "stop_clocks",
+    "upload_year",
+]
+
 ClockState = Literal["running", "paused", "met", "overdue", "stopped"]
-# The contracts have no `deadline.stopped` yet; a stop goes out as `deadline.met` whose data says
-# state "stopped". One line to change once the event type exists.
-STOPPED_EVENT: EventType = "deadline.met"
+STOPPED_EVENT: EventType = "deadline.stopped"
 
 
-@dataclass(frozen=True)
-class Unit:
-    """The unit charged with a clock (责任单位): who holds the appeal while it runs."""
-
-    type: str | None
-    code: str | None
-
-
-CITY = Unit("city", "city")
-
-
-def deadline_data(clock: Clock) -> DeadlineChanged:
+def deadline_data(clock: Clock, description: str | None = None) -> DeadlineChanged:
     """The ``DeadlineChanged`` data describing ``clock`` as it is now."""
     return DeadlineChanged(
         clock_id=clock.id,
@@ -66,14 +78,50 @@ def deadline_data(clock: Clock) -> DeadlineChanged:
         provisional=clock.provisional,
         state=cast(ClockState, clock.state),
         original_due_date=clock.original_due_date,
+        description=description,
     )
 
 
-async def announce(session: AsyncSession, type_: EventType, clocks: Iterable[Clock]) -> None:
-    """Write one ``type_`` event per clock to the outbox."""
+@dataclass(frozen=True)
+class Announcement:
+    """One change of one clock to announce: its event type and data, and what the journal adds."""
+
+    type: EventType
+    clock: Clock
+    data: DeadlineChanged
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+async def publish(session: AsyncSession, announcements: Sequence[Announcement]) -> None:
+    """Write each announcement's event to the outbox and its row to the journal."""
+    if not announcements:
+        return
     await session.flush()
-    events = [make_event(type_, "deadlines", deadline_data(c), appeal_id=c.appeal_id) for c in clocks]
+    events, journal = [], []
+    for item in announcements:
+        event = make_event(item.type, "deadlines", item.data, appeal_id=item.clock.appeal_id)
+        events.append(event)
+        journal.append(
+            {
+                "clock_id": item.clock.id,
+                "appeal_id": item.clock.appeal_id,
+                "event_id": event.id,
+                "type": item.type,
+                "at": event.occurred_at,
+                "state": item.clock.state,
+                "due_date": item.clock.due_date,
+                "original_due_date": item.clock.original_due_date,
+                "provisional": item.clock.provisional,
+                "detail": item.detail,
+            }
+        )
     await emit(session, messaging, *events)
+    await session.execute(insert(ClockChange), journal)
+
+
+async def announce(session: AsyncSession, type_: EventType, clocks: Iterable[Clock]) -> None:
+    """Write one ``type_`` event per clock to the outbox (and the journal)."""
+    await publish(session, [Announcement(type_, c, deadline_data(c)) for c in clocks])
 
 
 async def lock_appeal(session: AsyncSession, appeal_id: uuid.UUID) -> TrackedAppeal:
@@ -127,11 +175,15 @@ async def start_clock(
     started_at: datetime,
     unit: Unit,
     hop: int = 0,
+    warn_ratio: float = WARN_RATIO,
+    max_extensions: int = MAX_EXTENSIONS,
 ) -> Clock | None:
     """Start ``rule``'s clock for the appeal; None when it already exists or the appeal ended.
 
-    An appeal on hold gets the clock paused from the start (or from the hold, when the start
-    happened before it), so a clock whose event raced the hold still pauses.
+    The clock copies what its rule set says of it (limit, warning point, extensions allowed), so
+    a later rule set never changes it. An appeal on hold gets the clock paused from the start (or
+    from the hold, when the start happened before it), so a clock whose event raced the hold
+    still pauses.
     """
     if appeal.ended_at is not None:
         return None
@@ -144,6 +196,7 @@ async def start_clock(
         "hop": hop,
         "unit_type": unit.type,
         "unit_code": unit.code,
+        "scope_town": scope_town_of(unit, appeal.town_code),
         "state": "running" if held is None else "paused",
         "started_at": started_at,
         "due_date": base.due,
@@ -154,7 +207,9 @@ async def start_clock(
         "limit_kind": rule.limit.kind,
         "limit_value": rule.limit.value,
         "paused_days": 0,
-        "warn_at": warn_point(started_at, base.due, base.due, WARN_RATIO),
+        "warn_ratio": warn_ratio,
+        "extensions_allowed": max_extensions,
+        "warn_at": warn_point(started_at, base.due, base.due, warn_ratio),
         "paused_at": None if held is None else max(started_at, held),
     }
     statement = (
@@ -202,28 +257,47 @@ async def resume_clocks(
 ) -> list[Clock]:
     """Resume paused clocks, pushing each deadline by the days the pause cost.
 
-    ``original_due_date`` stays, so the on-time rate can still be judged against it.
+    Time spent waiting for the resident is not the unit's: a pause that began before the original
+    deadline pushes it too. One that began after it (the clock already late, running on an
+    extension) pushes only the current deadline, so a pause never rescues the on-time rate.
     """
     changed = [c for c in clocks if c.state == "paused"]
     for clock in changed:
         paused_at = clock.paused_at or at
-        clock.paused_days += days_lost_to_pause(calendar, cast(LimitKind, clock.limit_kind), paused_at, at)
+        lost = days_lost_to_pause(calendar, cast(LimitKind, clock.limit_kind), paused_at, at)
+        clock.paused_days += lost
+        if paused_at <= end_of_day(clock.original_due_date):
+            clock.original_paused_days += lost
         clock.state, clock.paused_at = "running", None
-        _apply_due(clock, calendar)
+        apply_due(clock, calendar)
     await announce(session, "deadline.resumed", changed)
     return changed
 
 
-def _apply_due(clock: Clock, calendar: WorkingCalendar, *, reissue: bool = False) -> None:
-    # `reissue` replaces the original due date too: only for provisional dates the calendar refined.
-    limit = Limit(cast(LimitKind, clock.limit_kind), clock.limit_value)
+def clock_limit(clock: Clock) -> Limit:
+    """The clock's own limit, as copied from its rule when it started."""
+    return Limit(cast(LimitKind, clock.limit_kind), clock.limit_value)
+
+
+def apply_due(clock: Clock, calendar: WorkingCalendar) -> None:
+    """Recompute the clock's dates from its start, limit, pauses and extensions on ``calendar``.
+
+    The deadline counts every pause and extension; the original deadline only the pauses that
+    began before it; the warning keeps its distance before the deadline (``warn_point``).
+    """
+    limit = clock_limit(clock)
     base = due_for(calendar, clock.started_at, limit)
-    due = due_for(calendar, clock.started_at, limit, clock.paused_days) if clock.paused_days else base
+    pushed = clock.paused_days + clock.extended_days
+    due = due_for(calendar, clock.started_at, limit, pushed) if pushed else base
+    original = (
+        due_for(calendar, clock.started_at, limit, clock.original_paused_days)
+        if clock.original_paused_days
+        else base
+    )
     clock.due_date, clock.due_at, clock.provisional = due.due, end_of_day(due.due), due.provisional
-    if reissue:
-        clock.original_due_date = base.due
+    clock.original_due_date = original.due
     if clock.warned_at is None:
-        clock.warn_at = warn_point(clock.started_at, base.due, due.due, WARN_RATIO)
+        clock.warn_at = warn_point(clock.started_at, base.due, due.due, clock.warn_ratio)
 
 
 async def upload_year(
@@ -266,8 +340,32 @@ async def recompute_provisional(session: AsyncSession, calendar: WorkingCalendar
     changed: list[Clock] = []
     for clock in (await session.scalars(statement)).all():
         before = (clock.due_date, clock.provisional, clock.original_due_date)
-        _apply_due(clock, calendar, reissue=True)
+        apply_due(clock, calendar)
         if (clock.due_date, clock.provisional, clock.original_due_date) != before:
             changed.append(clock)
     await announce(session, "deadline.started", changed)
     return len(changed)
+
+
+async def recompute_arrived_years(session: AsyncSession, calendar: WorkingCalendar) -> int:
+    """Recompute provisional clocks that count days in years which now have official data.
+
+    An upload recomputes its own year (``upload_year``). A year also arrives with a newer
+    ``chinesecalendar`` release, which no upload announces and which takes a restart: the
+    worker calls this as it starts. One pass over the provisional clocks' span, then
+    ``recompute_provisional`` per settled year (a clock unchanged by it is not announced).
+    """
+    first_start, last_due = (
+        await session.execute(
+            select(func.min(Clock.started_at), func.max(Clock.due_date)).where(
+                Clock.provisional.is_(True), Clock.state.in_(("running", "paused"))
+            )
+        )
+    ).one()
+    if first_start is None or last_due is None:
+        return 0
+    changed = 0
+    for year in range(local_date(first_start).year, last_due.year + 1):
+        if calendar.has_official_data(year):
+            changed += await recompute_provisional(session, calendar, year)
+    return changed

@@ -1,36 +1,69 @@
-"""Intake's internal REST API (thin: parse, call the service, shape the answer)."""
+"""Intake's internal REST API: recording appeals, the public status, the staff view.
+
+The other concerns have their own route modules under `intake.endpoints` (lifecycle, duplicates,
+return visits, privacy, disclosure, statistics, archive, residents). Internal contract other
+services call:
+- `POST /internal/appeals` (and `/batch`): record a draft, once per (channel, channel_ref);
+- `GET /internal/public/appeals/{ticket_no}?code=`: the public status (DESIGN §10);
+- `GET /internal/appeals/{id}/contacts`: the gateway's feedback contacts (every call audited);
+- `GET /internal/residents/appeals?openid=|phone_hash=`: a resident's own appeals;
+- `POST /internal/appeals/{id}/evaluation`: a return visit, once per round.
+"""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
 from sqlalchemy import select
 
-from intake import service
-from intake.access import can_act, can_see
-from intake.models import Reporter
-from intake.schemas import ReporterView, StaffAppealView, TransitionRequest
-from services.common.auth import InternalCaller, Principal
+from intake import confidentiality, service
+from intake.access import can_see
+from intake.confidentiality import QuotedNumberView, ReporterView
+from intake.endpoints.deps import CurrentAppeal, StaffActor
+from intake.models import Appeal
+from services.common.auth import InternalCaller
 from services.common.db import DbSession as Db
-from services.common.errors import (
-    Forbidden,
-    IdempotencyConflict,
-    IllegalTransition,
-    NotFound,
-    Unauthorized,
-    problem_responses,
-)
+from services.common.errors import Forbidden, IdempotencyConflict, NotFound, problem_responses
 from services.contracts.appeals import AppealAccepted, AppealDraft, PublicAppeal
 
 router = APIRouter(prefix="/internal", tags=["intake"])
 
 
-def _actor(caller: InternalCaller) -> Principal:
-    if caller.actor is None:
-        raise Unauthorized()
-    return caller.actor
+class StaffAppealView(BaseModel):
+    """The appeal for the staff who may see it; reporters as their role may see them."""
+
+    id: uuid.UUID
+    ticket_no: str
+    channel: str
+    status: str
+    held_from: str | None = None
+    kind: str | None
+    category: str | None
+    track: str | None
+    urgency: str
+    town_code: str | None
+    village_code: str | None
+    holder_type: str | None
+    holder_code: str | None
+    title: str | None
+    description: str
+    address: str | None
+    received_at: datetime
+    round: int = 1
+    returns_count: int = 0
+    duplicate_of: str | None = None
+    repeat_of: str | None = None
+    withheld: bool = False
+    withheld_reason: str | None = None
+    complained_unit: str | None = None
+    evaluation_due_at: datetime | None = None
+    reporters: list[ReporterView]
+    # Numbers written in the words (masked there too); revealed by `index` through `.../reveal`.
+    quoted_numbers: list[QuotedNumberView] = []
 
 
 @router.post(
@@ -61,20 +94,33 @@ async def public_status(
     return await service.public_status(db, ticket_no, code)
 
 
+async def _ticket(db: Db, appeal_id: uuid.UUID | None) -> str | None:
+    if appeal_id is None:
+        return None
+    return await db.scalar(select(Appeal.ticket_no).where(Appeal.id == appeal_id))
+
+
 @router.get(
-    "/appeals/{appeal_id}", response_model=StaffAppealView, responses=problem_responses(NotFound, Forbidden)
+    "/appeals/{appeal_id}",
+    response_model=StaffAppealView,
+    responses=problem_responses(NotFound, Forbidden),
+    summary="The appeal as a member of staff in scope sees it (personal data masked or hidden)",
 )
-async def staff_view(appeal_id: uuid.UUID, db: Db, caller: InternalCaller) -> StaffAppealView:
-    principal = _actor(caller)
-    appeal = await service.get_appeal(db, appeal_id)
-    if not can_see(principal, appeal):
+async def staff_view(appeal: CurrentAppeal, db: Db, staff: StaffActor) -> StaffAppealView:
+    if not can_see(staff, appeal):
         raise NotFound()  # never confirm that an appeal outside one's scope exists
-    people = (await db.scalars(select(Reporter).where(Reporter.appeal_id == appeal.id))).all()
+    people = await confidentiality.reporters_of(db, appeal)
+    complained = (
+        f"{appeal.complained_unit_type}:{appeal.complained_unit_code}"
+        if appeal.complained_unit_type
+        else None
+    )
     return StaffAppealView(
         id=appeal.id,
         ticket_no=appeal.ticket_no,
         channel=appeal.channel,
         status=appeal.status,
+        held_from=appeal.held_from,
         kind=appeal.kind,
         category=appeal.category,
         track=appeal.track,
@@ -87,34 +133,14 @@ async def staff_view(appeal_id: uuid.UUID, db: Db, caller: InternalCaller) -> St
         description=appeal.description,
         address=appeal.address,
         received_at=appeal.received_at,
-        reporters=[
-            ReporterView(
-                relation=p.relation,
-                name=None if (p.anonymous or p.confidential) else p.name,
-                phone=p.phone_masked,
-                id_number=p.id_number_masked,
-                anonymous=p.anonymous,
-                confidential=p.confidential,
-                role=p.role,
-            )
-            for p in people
-        ],
+        round=appeal.round,
+        returns_count=appeal.returns_count,
+        duplicate_of=await _ticket(db, appeal.duplicate_of),
+        repeat_of=await _ticket(db, appeal.repeat_of),
+        withheld=appeal.withheld,
+        withheld_reason=appeal.withheld_reason,
+        complained_unit=complained,
+        evaluation_due_at=appeal.evaluation_due_at,
+        reporters=[confidentiality.view(staff, appeal, p) for p in people],
+        quoted_numbers=await confidentiality.quoted_numbers_of(db, appeal),
     )
-
-
-@router.post(
-    "/appeals/{appeal_id}/transitions",
-    responses=problem_responses(NotFound, Forbidden, IllegalTransition),
-    summary="A staff command moving the appeal along its lifecycle",
-)
-async def staff_transition(
-    appeal_id: uuid.UUID, body: TransitionRequest, db: Db, caller: InternalCaller
-) -> dict[str, str]:
-    principal = _actor(caller)
-    appeal = await service.get_appeal(db, appeal_id, lock=True)
-    if not can_see(principal, appeal):
-        raise NotFound()
-    if not can_act(principal, appeal):
-        raise Forbidden()
-    await service.transition(db, appeal, body.to, actor=f"staff:{principal.username}", reason=body.reason)
-    return {"status": appeal.status, "ticket_no": appeal.ticket_no}

@@ -2,7 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from fastapi import FastAPI
+
+from intake import batch, contacts
 from intake.api import router
+from intake.duplicates.similarity import warm_up
+from intake.endpoints import archive, disclosure, duplicates, lifecycle, privacy, residents, stats
 from services.common.app import create_service_app
 
-app = create_service_app("intake", [router], title="民生大莞家 intake (internal)")
+
+async def _warm(app: FastAPI) -> None:
+    # jieba's dictionary loads in about a second: at start, not on the first resident's appeal.
+    await asyncio.to_thread(warm_up)
+
+
+app = create_service_app(
+    "intake",
+    [
+        router,
+        batch.router,
+        contacts.router,
+        lifecycle.router,
+        duplicates.router,
+        residents.router,
+        privacy.router,
+        disclosure.router,
+        stats.router,
+        archive.router,
+    ],
+    title="民生大莞家 intake (internal)",
+    on_startup=[_warm],
+)

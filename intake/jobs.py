@@ -1,14 +1,55 @@
-"""Intake's worker: projects the other services' events and relays its own outbox."""
+"""Intake's worker: projects the other services' events, relays its own outbox, and closes
+unanswered return visits (回访) on a cron that reads only the due rows."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+from arq.cron import cron
 from arq.worker import Worker
 
+from intake.duplicates.similarity import warm_up
+from intake.evaluations import close_unrated
 from intake.models import messaging
 from intake.projection import HANDLERS
-from services.common.jobs import build_worker, event_consumer
+from services.common.db import session_scope
+from services.common.jobs import JobContext, build_worker, event_consumer, job
+
+
+async def close_unrated_job(ctx: JobContext, *_: Any) -> int:
+    """`intake.close_unrated`: closes, unrated, what waited too long for its return visit."""
+    closed = 0
+    while True:
+        async with session_scope(ctx["db"]) as session:
+            n = await close_unrated(session)
+        closed += n
+        if n == 0:
+            return closed
+
+
+async def _startup() -> None:
+    await asyncio.to_thread(warm_up)
 
 
 def worker(burst: bool = False) -> Worker:
     """The arq worker for queue `<prefix>:intake`."""
-    return build_worker("intake", messaging, [event_consumer("intake", HANDLERS)], burst=burst)
+    sweep = job("intake.close_unrated", close_unrated_job)
+    return build_worker(
+        "intake",
+        messaging,
+        [event_consumer("intake", HANDLERS), sweep],
+        # Every 10 minutes; a run that overlaps another skips the rows it holds (SKIP LOCKED).
+        cron_jobs=[]
+        if burst
+        else [
+            cron(
+                sweep.coroutine,
+                name="intake.close_unrated.cron",
+                minute=set(range(0, 60, 10)),
+                run_at_startup=True,
+            )
+        ],
+        burst=burst,
+        on_startup=_startup,
+    )

@@ -5,9 +5,10 @@ received ─► triaged ─► consulting ─► approved ─► in_progress ─
                │        (micro-projects)  ▲           │  ▲            │
                │                          │           │  └─ reopened ◄┘ (resident not satisfied)
                └──────────► approved ─────┘           │
-side states: on_hold (clocks pause), returned (send-back: back to triage)
+side states: on_hold (clocks pause), returned (send-back: back to triage, also from consulting)
 terminal: closed, rejected, merged, withdrawn
 ```
+A linked duplicate (merged) can be put back by staff (`can_unmerge`): a correction, not a move.
 """
 
 from __future__ import annotations
@@ -41,12 +42,13 @@ _MOVES: dict[Status, frozenset[Status]] = {
     "triaged": frozenset(
         {"consulting", "approved", "returned", "on_hold", "rejected", "merged", "withdrawn"}
     ),
-    "consulting": frozenset({"approved", "on_hold", "rejected", "withdrawn"}),
-    "approved": frozenset({"in_progress", "returned", "on_hold", "withdrawn"}),
+    # A village may send back (退单) a micro-project it holds for consultation.
+    "consulting": frozenset({"approved", "returned", "on_hold", "rejected", "merged", "withdrawn"}),
+    "approved": frozenset({"in_progress", "returned", "on_hold", "merged", "withdrawn"}),
     "in_progress": frozenset({"completed", "returned", "on_hold", "withdrawn"}),
     "completed": frozenset({"closed", "reopened"}),
     "reopened": frozenset({"in_progress", "on_hold", "withdrawn"}),
-    "returned": frozenset({"triaged", "rejected", "withdrawn"}),
+    "returned": frozenset({"triaged", "rejected", "merged", "withdrawn"}),
     "on_hold": frozenset(HOLDABLE | {"withdrawn"}),
     "closed": frozenset(),
     "rejected": frozenset(),
@@ -78,6 +80,30 @@ def can_move(current: Status, target: Status, held_from: Status | None = None) -
     if current == "on_hold" and target != "withdrawn":
         return held_from is not None and target == held_from
     return True
+
+
+# A duplicate may be linked (merged) only before work on it has started; undoing a link is a
+# correction that puts it back where it was, outside the ordinary moves (merged stays terminal).
+MERGEABLE: frozenset[Status] = frozenset({"received", "triaged", "consulting", "approved", "returned"})
+# Where an appeal's round of work ends: the resident is asked (回访) while it is completed.
+ACTIVE: frozenset[Status] = frozenset(
+    {
+        "received",
+        "triaged",
+        "consulting",
+        "approved",
+        "in_progress",
+        "completed",
+        "reopened",
+        "on_hold",
+        "returned",
+    }
+)
+
+
+def can_unmerge(current: Status, pre_merge: Status | None) -> bool:
+    """Whether a wrongly linked duplicate can be put back where it was before the link."""
+    return current == "merged" and pre_merge is not None and pre_merge in MERGEABLE
 
 
 def allowed_moves(current: Status) -> frozenset[Status]:

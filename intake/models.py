@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Column,
     Date,
     Float,
     ForeignKey,
@@ -17,11 +18,13 @@ from sqlalchemy import (
     LargeBinary,
     Sequence,
     String,
+    Table,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import UTCDateTime, service_metadata
@@ -46,6 +49,13 @@ class Appeal(Base):
         UniqueConstraint("channel", "channel_ref"),
         Index("ix_appeals_status_town", "status", "town_code"),
         Index("ix_appeals_received_at", "received_at"),
+        Index("ix_appeals_duplicate_of", "duplicate_of", postgresql_where=text("duplicate_of IS NOT NULL")),
+        Index(
+            "ix_appeals_evaluation_due",
+            "evaluation_due_at",
+            postgresql_where=text("status = 'completed'"),
+        ),
+        Index("ix_appeals_closed_at", "closed_at", postgresql_where=text("closed_at IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -87,6 +97,26 @@ class Appeal(Base):
     channel_extra: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
 
     duplicate_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("appeals.id"))
+    # Where a linked duplicate was before its link, so that an undo can put it back.
+    pre_merge_status: Mapped[str | None] = mapped_column(String(16))
+    # The same person with the same matter again (重复诉求): their earlier appeal.
+    repeat_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("appeals.id"))
+    # Rounds of work: 1, and one more each time the resident's dissatisfaction reopens it.
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    returns_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 回访 due: a completed appeal not rated by then closes unrated (a cron reads only due rows).
+    evaluation_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_unrated: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # 保密: the unit the appeal complains about never sees who filed it.
+    complained_unit_type: Mapped[str | None] = mapped_column(String(16))
+    complained_unit_code: Mapped[str | None] = mapped_column(String(32))
+    # Public disclosure: staff may withhold an item, with a reason.
+    withheld: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    withheld_reason: Mapped[str | None] = mapped_column(Text)
+    funds_used_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Bumped on every change a reader can see; the public ETag follows it.
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
@@ -114,6 +144,29 @@ class Reporter(Base):
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     role: Mapped[str] = mapped_column(String(16), default="resident")
+
+
+class QuotedNumber(Base):
+    """A phone or ID number a reporter wrote in the appeal's words (title, description, transcript…).
+
+    The words are stored with it masked (`138****5678`); the full number is kept here only
+    encrypted, with a keyed lookup hash beside it, and leaves only through the audited reveal
+    (`field` `quoted_phone` / `quoted_id_number`, `index` = `ordinal`).
+    """
+
+    __tablename__ = "quoted_numbers"
+    __table_args__ = (
+        UniqueConstraint("appeal_id", "kind", "ordinal"),
+        Index("ix_quoted_numbers_value_hash", "value_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    appeal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appeals.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # phone | id_number
+    ordinal: Mapped[int] = mapped_column(Integer)  # 1, 2, … in order of appearance, per kind
+    value_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    value_hash: Mapped[str] = mapped_column(String(64))
+    masked: Mapped[str] = mapped_column(String(24))
 
 
 class Attachment(Base):
@@ -146,6 +199,7 @@ class TimelineEntry(Base):
     event_id: Mapped[uuid.UUID | None] = mapped_column()
     public_description: Mapped[str] = mapped_column(String(300))
     public: Mapped[bool] = mapped_column(Boolean, default=True)
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class AppealDeadline(Base):
@@ -165,3 +219,158 @@ class AppealDeadline(Base):
     state: Mapped[str] = mapped_column(String(16))
     # Event time of the last applied change: an older event arriving late must not win.
     as_of: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Whether the statistics have counted this clock's outcome (met or overdue) yet: exactly once.
+    counted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+
+class Evaluation(Base):
+    """A return visit (回访) of one round: the result and the rating, once per round."""
+
+    __tablename__ = "evaluations"
+    __table_args__ = (UniqueConstraint("appeal_id", "round"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    appeal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appeals.id"))
+    round: Mapped[int] = mapped_column(Integer)
+    result: Mapped[str | None] = mapped_column(String(16))  # resolved | partly | not; None: unrated
+    rating: Mapped[str | None] = mapped_column(String(24))  # satisfied | basically_satisfied | dissatisfied
+    comment: Mapped[str | None] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(16))  # reporter | staff | system (closed unrated)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RevealAudit(Base):
+    """Every reveal of a phone or ID number (or a confidential name): who, when, which appeal, why."""
+
+    __tablename__ = "reveal_audit"
+    __table_args__ = (Index("ix_reveal_audit_appeal", "appeal_id", "at"), Index("ix_reveal_audit_at", "at"))
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(100))  # staff:<username> | service:<caller>
+    actor_role: Mapped[str | None] = mapped_column(String(24))
+    actor_org: Mapped[str | None] = mapped_column(String(40))
+    appeal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appeals.id"))
+    fields: Mapped[str] = mapped_column(String(100))  # e.g. "reporter.phone" or "contacts"
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class DuplicateLink(Base):
+    """A duplicate candidate (疑似重复) or link: suggested, linked (auto or by staff), rejected, undone."""
+
+    __tablename__ = "duplicate_links"
+    __table_args__ = (
+        UniqueConstraint("appeal_id", "master_id"),
+        Index("ix_duplicate_links_master", "master_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    appeal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appeals.id"))
+    master_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appeals.id"))
+    score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    state: Mapped[str] = mapped_column(String(16))  # suggested | linked | rejected | undone
+    auto: Mapped[bool] = mapped_column(Boolean, default=False)
+    repeat: Mapped[bool] = mapped_column(Boolean, default=False)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Fingerprint(Base):
+    """What duplicate detection keeps of an appeal: its tokens and its LSH keys (GIN-indexed)."""
+
+    __tablename__ = "fingerprints"
+    # Only the GIN index: a lookup must go by keys (selective), never by time (every recent appeal).
+    __table_args__ = (Index("ix_fingerprints_keys", "keys", postgresql_using="gin"),)
+
+    appeal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appeals.id"), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    tokens: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    text: Mapped[str] = mapped_column(Text)  # normalised, place names removed, capped
+    keys: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))
+
+
+class AppealFunds(Base):
+    """Funds used by an appeal per source, projected from the ledger's `funds.disbursed` events."""
+
+    __tablename__ = "appeal_funds"
+
+    appeal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appeals.id"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+STAT_METRICS: tuple[str, ...] = (
+    "received",
+    "duplicates",
+    "repeats",
+    "signoff_due",
+    "signoff_on_time",
+    "handling_due",
+    "handling_on_time",
+    "completed",
+    "completed_first",
+    "completed_redone",
+    "handling_seconds",
+    "closed",
+    "closed_first_time",
+    "closed_unrated",
+    "evaluated",
+    "resolved",
+    "partly_resolved",
+    "not_resolved",
+    "satisfied",
+    "basically_satisfied",
+    "dissatisfied",
+    "reopened",
+    "returned",
+    "rejected",
+    "withdrawn",
+    "funds_city_finance",
+    "funds_city_charity",
+    "funds_town_matching",
+    "funds_village_collective",
+    "funds_donation",
+    "funds_other",
+)
+
+
+class StatCell(Base):
+    """Pre-aggregated counters (统计): one row per period, scope, dimension value and shard.
+
+    Updated in the transaction of the change it counts; a dashboard reads a bounded number of rows
+    whatever the number of appeals. `shard` spreads the hot city and town rows over several rows.
+    """
+
+    __tablename__ = "stat_cells"
+
+    period: Mapped[str] = mapped_column(String(1), primary_key=True)  # d | m | y
+    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    scope_type: Mapped[str] = mapped_column(String(16), primary_key=True)  # city | town | village | unit
+    scope_code: Mapped[str] = mapped_column(String(48), primary_key=True)
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)  # all | kind | category | channel
+    dim_value: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+for _metric in STAT_METRICS:
+    cast("Table", StatCell.__table__).append_column(
+        Column(_metric, BigInteger, nullable=False, server_default="0")
+    )
+
+# Demand analysis (`intake.stats.demand`) reads every village × category cell of two months: this
+# partial covering index holds them with the three counters it reads, so it reads a few index pages
+# instead of one heap page per cell (bench/stats_scale.py).
+_stat_cells = cast("Table", StatCell.__table__)
+Index(
+    "ix_stat_cells_demand",
+    _stat_cells.c.period,
+    _stat_cells.c.period_start,
+    _stat_cells.c.scope_code,
+    _stat_cells.c.dim_value,
+    postgresql_include=["received", "duplicates", "repeats"],
+    postgresql_where=text("scope_type = 'village' AND dim = 'category'"),
+)

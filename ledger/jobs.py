@@ -1,21 +1,67 @@
-"""The ledger's arq worker: consumes the events it subscribes to and relays its own outbox.
+"""The ledger's arq worker: the event consumer, the reservation expiry job and its cron, and
+the outbox relay.
 
-No handlers yet: reservations on `plan.approved`, receipts on `claim.confirmed` and releases
-on `appeal.completed` / `appeal.closed` come with the issue that builds them.
+Expiry reads only due reservations (a partial index on `expires_at` of pending ones) and
+releases each in its own savepoint, in batches, every minute.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import Any, cast
 
+import structlog
+from arq.cron import cron
 from arq.worker import Worker
 
+from ledger import handlers
 from ledger.models import messaging
-from services.common.jobs import EventHandler, build_worker, event_consumer
+from ledger.service import expire_due
+from services.common.db import session_scope
+from services.common.jobs import EventHandler, JobContext, build_worker, event_consumer, job
 
-HANDLERS: Mapping[str, EventHandler] = {}
+log = structlog.get_logger(__name__)
+BATCH = 100
+
+HANDLERS: dict[str, EventHandler] = {
+    "plan.approved": handlers.on_plan_approved,
+    "claim.confirmed": handlers.on_claim_confirmed,
+    "appeal.completed": handlers.on_completed,
+    "appeal.status_changed": handlers.on_status_changed,
+}
+
+consumer = event_consumer("ledger", HANDLERS)
+
+
+async def expire_reservations(ctx: JobContext) -> int:
+    """The job `ledger.expire_reservations`: release every reservation past its expiry."""
+    total = 0
+    while True:
+        async with session_scope(ctx["db"]) as session:
+            done = await expire_due(session, limit=BATCH)
+        total += len(done)
+        if len(done) < BATCH:
+            break
+    if total:
+        log.info("ledger_reservations_expired", count=total)
+    return total
+
+
+expire_job = job("ledger.expire_reservations", expire_reservations)
+
+
+async def scheduled_expiry(ctx: dict[Any, Any]) -> None:
+    """The cron run. A failure is only logged: the next run, a minute on, tries again."""
+    try:
+        await expire_reservations(cast(JobContext, ctx))
+    except Exception as exc:  # retrying a periodic job would only pile runs up
+        log.warning("ledger_expiry_failed", error=repr(exc))
+
+
+# Every minute; `unique` makes replicas of the worker enqueue one run per slot between them.
+EXPIRY_CRON = cron(scheduled_expiry, name="ledger.expiry_cron", second={15}, unique=True, timeout=120)
 
 
 def worker(burst: bool = False) -> Worker:
-    """The ledger worker: `ledger.handle_event` plus the outbox relay."""
-    return build_worker("ledger", messaging, [event_consumer("ledger", HANDLERS)], burst=burst)
+    """The ledger worker: its queue, the outbox relay and, unless `burst`, the expiry cron."""
+    crons = [] if burst else [EXPIRY_CRON]
+    return build_worker("ledger", messaging, [consumer, expire_job], cron_jobs=crons, burst=burst)

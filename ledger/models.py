@@ -5,15 +5,20 @@ triggers that keep every entry balanced per source, keep each account's balance 
 of its postings, stop a fund account from going below zero, and refuse any UPDATE or DELETE of a
 posted row. See `ledger/migrations/versions/*_ledger_initial.py`.
 
-Reservations, disbursements and reversals (a later issue) fit these tables as further entry
-kinds: a reservation moves money from a village's fund account to a `project` account of the
-same source, so "a reservation never exceeds what is available" is the same non-negative check.
+Reservations, disbursements and reversals are further entry kinds over the same tables. A
+reservation (预留) moves money from a holder's fund accounts to `reservation` accounts of the
+same sources (one per reservation), so "a reservation never exceeds what is available" is the
+same non-negative check; a disbursement (拨付) moves it on to a `project` or `beneficiary`
+account, a release (释放) back to the holder. The journal is hash-chained (`ChainLink`) at
+COMMIT by a deferred trigger, and every external command is journalled with its answer
+(`Command`), so a replay, even of a failure, gets the first answer.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -29,7 +34,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import UTCDateTime, service_metadata
@@ -44,8 +49,23 @@ class Base(DeclarativeBase):
 
 messaging = messaging_tables(Base.metadata)
 
-HOLDER_TYPES = ("city", "town", "village", "project", "beneficiary", "donor", "external")
-ENTRY_KINDS = ("income", "allocation")
+HOLDER_TYPES = ("city", "town", "village", "project", "beneficiary", "donor", "external", "reservation")
+ENTRY_KINDS = (
+    "income",
+    "allocation",
+    "matching",
+    "reservation",
+    "disbursement",
+    "release",
+    "receipt",
+    "reversal",
+)
+FUND_HOLDER_TYPES = ("city", "town", "village")
+PAYEE_TYPES = ("project", "beneficiary")
+RESERVATION_STATES = ("pending", "posted", "released", "expired")
+COMMAND_STATES = ("pending", "succeeded", "failed")
+MATCHING_RATIOS = ("1:1", "1:0.5")
+GENESIS_HASH = "0" * 64
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -95,6 +115,7 @@ class JournalEntry(Base):
     __tablename__ = "journal_entries"
     __table_args__ = (
         CheckConstraint(_in("kind", ENTRY_KINDS), name="kind"),
+        CheckConstraint("(reverses_id IS NULL) = (kind <> 'reversal')", name="reversal_reference"),
         CheckConstraint("idempotency_key <> ''", name="idempotency_key"),
         CheckConstraint("request_hash ~ '^[0-9a-f]{64}$'", name="request_hash"),
         Index("ix_journal_entries_appeal_id", "appeal_id", postgresql_where=text("appeal_id IS NOT NULL")),
@@ -112,6 +133,16 @@ class JournalEntry(Base):
     # The writing transaction (set by a trigger): postings may join an entry only in the
     # transaction that created it, so a posted entry cannot gain legs later.
     txid: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue())
+    # The fund holder whose money the entry moves (payer, reserving or receiving unit): reports
+    # per town and village read it. Null only on entries written before it existed.
+    holder_type: Mapped[str | None] = mapped_column(String(16))
+    holder_code: Mapped[str | None] = mapped_column(String(64))
+    # A reversal (冲正) names the entry it reverses; UNIQUE, so nothing is reversed twice.
+    reverses_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("ledger.journal_entries.id"), unique=True
+    )
+    reservation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ledger.reservations.id"), index=True)
+    pledge_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ledger.pledges.id"), index=True)
 
 
 class Posting(Base):
@@ -131,3 +162,144 @@ class Posting(Base):
     # Set by the balance trigger from the account row it just updated (under that row's lock),
     # so a statement shows the true running balance even under concurrent postings.
     balance_after_fen: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue())
+
+
+class Reservation(Base):
+    """A reservation (资金预留) for an approved plan: pending → posted / released / expired, once.
+
+    Its money sits in `reservation` accounts (holder code = the reservation id) of each source it
+    took; the migration checks at COMMIT that those accounts received exactly `amount_fen`, that
+    a resolved reservation's accounts are empty, and that the state changes only once.
+    """
+
+    __tablename__ = "reservations"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint(_in("state", RESERVATION_STATES), name="state"),
+        CheckConstraint(_in("holder_type", FUND_HOLDER_TYPES), name="holder_type"),
+        CheckConstraint(_in("payee_type", PAYEE_TYPES), name="payee_type"),
+        CheckConstraint("(state = 'pending') = (resolved_at IS NULL)", name="resolved_at"),
+        # The expiry job reads only what is due.
+        Index("ix_reservations_due", "expires_at", postgresql_where=text("state = 'pending'")),
+        # One open reservation per appeal: a second plan waits until the first resolves.
+        Index(
+            "uq_reservations_open_appeal",
+            "appeal_id",
+            unique=True,
+            postgresql_where=text("state = 'pending' AND appeal_id IS NOT NULL"),
+        ),
+        Index("ix_reservations_holder", "holder_type", "holder_code"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    holder_type: Mapped[str] = mapped_column(String(16))
+    holder_code: Mapped[str] = mapped_column(String(64))
+    payee_type: Mapped[str] = mapped_column(String(16))
+    payee_code: Mapped[str] = mapped_column(String(64))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    # Only this source, when the plan names one; else the disbursement order of `ledger.rules`.
+    source_code: Mapped[str | None] = mapped_column(ForeignKey("ledger.fund_sources.code"))
+    appeal_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    plan_id: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    memo: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    created_by: Mapped[str] = mapped_column(String(128))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Pledge(Base):
+    """A donor's pledge (认捐): a promise, not money. Receipts (到账) are journal entries naming it.
+
+    Immutable: what was received is summed from its receipt entries (and their reversals).
+    """
+
+    __tablename__ = "pledges"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint(_in("recipient_type", FUND_HOLDER_TYPES), name="recipient_type"),
+        CheckConstraint("donor_code <> ''", name="donor_code"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    donor_code: Mapped[str] = mapped_column(String(64), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    recipient_type: Mapped[str] = mapped_column(String(16))
+    recipient_code: Mapped[str] = mapped_column(String(64))
+    appeal_id: Mapped[uuid.UUID | None] = mapped_column()
+    # The routing claim (认领) it came from: one pledge per claim.
+    claim_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    memo: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    created_by: Mapped[str] = mapped_column(String(128))
+
+
+class Command(Base):
+    """An external command and its first answer (幂等记录), success or failure.
+
+    Inserted `pending` before the command runs (a concurrent request with the same key waits on
+    the primary key), settled once in the same transaction, never changed afterwards.
+    """
+
+    __tablename__ = "commands"
+    __table_args__ = (
+        CheckConstraint(_in("state", COMMAND_STATES), name="state"),
+        CheckConstraint("request_hash ~ '^[0-9a-f]{64}$'", name="request_hash"),
+        CheckConstraint("idempotency_key <> ''", name="idempotency_key"),
+    )
+
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(32))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    status_code: Mapped[int | None] = mapped_column(SmallInteger)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    created_by: Mapped[str] = mapped_column(String(128))
+
+
+class ChainLink(Base):
+    """One link of the journal's hash chain (哈希链): hash = sha256(prev_hash ‖ entry content).
+
+    Written only by the deferred trigger `ledger.chain_entry()` at COMMIT, under the lock of the
+    single `ChainHead` row, so concurrent writers cannot fork the chain; `chained_at` is taken
+    under that lock and so grows with `seq` (point-in-time balances read it).
+    """
+
+    __tablename__ = "chain"
+    __table_args__ = (
+        CheckConstraint("hash ~ '^[0-9a-f]{64}$'", name="hash"),
+        CheckConstraint("prev_hash ~ '^[0-9a-f]{64}$'", name="prev_hash"),
+        Index("ix_chain_chained_at", "chained_at"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ledger.journal_entries.id"), unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    chained_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChainHead(Base):
+    """The chain's head: one row, locked FOR UPDATE by every append."""
+
+    __tablename__ = "chain_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+
+
+class TownMatching(Base):
+    """A town's matching ratio (镇街配套比例): 1:1 or 1:0.5 of the city money allocated to it."""
+
+    __tablename__ = "town_matching"
+    __table_args__ = (CheckConstraint(_in("ratio", MATCHING_RATIOS), name="ratio"),)
+
+    town_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    ratio: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    updated_by: Mapped[str] = mapped_column(String(128))

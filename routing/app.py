@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from routing.api import router
-from services.common.app import create_service_app
+from fastapi import FastAPI
 
-app = create_service_app("routing", [router], title="民生大莞家 routing (internal)")
+from routing.api import ROUTERS
+from routing.services.catalogue import ensure_seeded
+from services.common.app import create_service_app
+from services.common.db import session_scope
+
+
+async def _seed(app: FastAPI) -> None:
+    # The policy catalogue's first version, from routing/policies.py, if the database has none.
+    async with session_scope() as session:
+        await ensure_seeded(session)
+
+
+app = create_service_app("routing", list(ROUTERS), title="民生大莞家 routing (internal)", on_startup=[_seed])

@@ -361,3 +361,19 @@ POLICIES: tuple[Policy, ...] = (
 # fmt: on
 
 POLICIES_BY_CODE: dict[str, Policy] = {p.code: p for p in POLICIES}
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """One version of the catalogue as triage reads it (the database keeps every version)."""
+
+    version: str
+    policies: tuple[Policy, ...]
+
+    def get(self, code: str) -> Policy | None:
+        """The policy with this code, or None."""
+        return next((p for p in self.policies if p.code == code), None)
+
+
+SEED_CATALOGUE = Catalogue(CATALOGUE_VERSION, POLICIES)
+"""The catalogue as shipped: the database's first version is seeded from it."""

@@ -11,9 +11,10 @@ Given the words of an appeal, decide:
   莞家驿站 ``station`` (service stations, social workers, volunteers);
 - whether a person must look at it (``needs_manual``: the town's manual triage queue).
 
-Every decision carries an :class:`Explanation` naming the rule and the words that fired it, so a
-town clerk can see why an appeal landed where it did. This is the rule-based foundation; a trained
-classifier can later replace the scoring while keeping this API.
+Every decision carries a confidence and an :class:`Explanation` naming the rule and the words that
+fired it, so a town clerk can see why an appeal landed where it did. Kind, category and urgency are
+decided by the rules' cue scores fused with naive Bayes classifiers trained on labelled appeals
+(:mod:`routing.classifier`); policies and the track by the catalogue's rules.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, cast
 
 from routing import lexicon
-from routing.policies import CATEGORIES_BY_KIND, POLICIES, Category, Kind
+from routing.classifier.features import featurise
+from routing.classifier.model import RuleEvidence, TriageModel, shipped_model
+from routing.policies import CATEGORIES_BY_KIND, SEED_CATALOGUE, Catalogue, Category, Kind
 from services.common.text import normalise_text
 
 __all__ = [
@@ -35,9 +38,11 @@ __all__ = [
     "Explanation",
     "Kind",
     "PolicyMatch",
+    "Reading",
     "Track",
     "Triage",
     "Urgency",
+    "read",
     "triage",
 ]
 
@@ -47,10 +52,9 @@ Track = Literal["policy", "express", "direct", "station"]
 EXPRESS_CAP_FEN = 5_000_000
 """莞家速递 pays at most 50,000 yuan (in fen); above it the appeal goes to donors (direct)."""
 POLICY_THRESHOLD = 0.6
-MANUAL_THRESHOLD = 0.6
 HINT_WEIGHT = 2.0  # The operator's category counts like one strong cue: it can tip, never override.
-EMERGENCY_THRESHOLD = 2.0
-URGENT_THRESHOLD = 2.5
+HINT_CODE_LOGIT = 5.0  # One of our category codes as the hint: decides unless the text clearly disagrees.
+BENEFICIARY_LOGIT = {"micro_project": 2.5, "micro_wish": 1.0}  # five or more / one to three people
 _MARGIN_SCALE = 2.5  # A margin of this many cue points gives ~0.88 confidence.
 _NO_EVIDENCE = 0.3  # Confidence when nothing at all was recognised.
 
@@ -88,21 +92,24 @@ class Triage:
     category: Category
     category_confidence: float
     urgency: Urgency
+    urgency_confidence: float
     track: Track
     department: str | None  # department code when track == "policy"
     policies: tuple[PolicyMatch, ...]
     explanations: tuple[Explanation, ...]
     needs_manual: bool  # low confidence -> the town's manual triage queue
+    model_version: str
+    catalogue_version: str
 
 
 # --- scoring helpers ---------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _keyword_df() -> dict[str, int]:
+@lru_cache(maxsize=8)
+def _keyword_df(catalogue: Catalogue) -> dict[str, int]:
     """In how many policies each keyword appears: a keyword many policies share weighs less."""
     df: dict[str, int] = {}
-    for policy in POLICIES:
+    for policy in catalogue.policies:
         for word in set(policy.keywords):
             df[word] = df.get(word, 0) + 1
     return df
@@ -128,7 +135,8 @@ def _hint_scores(hint: str | None) -> dict[Category, tuple[float, str]]:
     all_categories = {c for cats in CATEGORIES_BY_KIND.values() for c in cats}
     exact = next((c for c in all_categories if c == text), None)
     if exact is not None:
-        return {exact: (HINT_WEIGHT, text)}
+        # One of our own codes, chosen by a clerk or an integration: a fact, not a cue (see read).
+        return {exact: (HINT_CODE_LOGIT, text)}
     found: dict[Category, str] = {}
     for word, category in lexicon.HINT_CUES.items():
         if word in text and category not in found:
@@ -139,10 +147,10 @@ def _hint_scores(hint: str | None) -> dict[Category, tuple[float, str]]:
 # --- policies --------------------------------------------------------------------------------
 
 
-def _alias_spans(text: str) -> dict[str, list[tuple[int, int]]]:
+def _alias_spans(text: str, catalogue: Catalogue) -> dict[str, list[tuple[int, int]]]:
     """Where each policy's aliases occur, dropping those inside a longer alias (低保 in 低保边缘)."""
     spans: list[tuple[int, int, str]] = []
-    for policy in POLICIES:
+    for policy in catalogue.policies:
         for alias in policy.aliases:
             a = alias.lower()
             spans += [(m.start(), m.start() + len(a), policy.code) for m in re.finditer(re.escape(a), text)]
@@ -168,11 +176,13 @@ def _alias_strength(text: str, spans: list[tuple[int, int]]) -> tuple[float, str
     return best
 
 
-def _match_policies(doc: lexicon.Doc, facts: set[str], kind: Kind, category: Category) -> list[PolicyMatch]:
-    df = _keyword_df()
-    alias_spans = _alias_spans(doc.text)
+def _match_policies(
+    doc: lexicon.Doc, facts: frozenset[str], kind: Kind, category: Category, catalogue: Catalogue
+) -> list[PolicyMatch]:
+    df = _keyword_df(catalogue)
+    alias_spans = _alias_spans(doc.text, catalogue)
     matches: list[PolicyMatch] = []
-    for policy in POLICIES:
+    for policy in catalogue.policies:
         words: list[str] = []
         base, how = _alias_strength(doc.text, alias_spans.get(policy.code, []))
         if base:
@@ -207,27 +217,45 @@ def _match_policies(doc: lexicon.Doc, facts: set[str], kind: Kind, category: Cat
 # --- triage ----------------------------------------------------------------------------------
 
 
-def triage(
+@dataclass(frozen=True)
+class Reading:
+    """An appeal read once: its text, the classifier's features, and everything the rules found."""
+
+    doc: lexicon.Doc
+    features: frozenset[str]
+    category_hits: dict[Category, list[tuple[str, float]]]
+    kind_hits: dict[Kind, list[tuple[str, float]]]
+    emergency_hits: list[tuple[str, float]]
+    urgent_hits: list[tuple[str, float]]
+    facts: frozenset[str]
+    hint: dict[Category, tuple[float, str]]
+    facts_kind: dict[Kind, tuple[float, str]]
+
+    def evidence(self) -> RuleEvidence:
+        """The rules' scores, as the model fuses them."""
+        code_hint = {c: w for c, (w, word) in self.hint.items() if word == c}
+        return RuleEvidence(
+            category={
+                c: sum(w for _, w in hits) + (0.0 if c in code_hint else self.hint.get(c, (0.0, ""))[0])
+                for c, hits in self.category_hits.items()
+            },
+            kind={k: sum(w for _, w in hits) for k, hits in self.kind_hits.items()},
+            emergency=sum(w for _, w in self.emergency_hits),
+            urgent=sum(w for _, w in self.urgent_hits),
+            direct_category={str(c): w for c, w in code_hint.items()},
+            direct_kind={k: w for k, (w, _) in self.facts_kind.items()},
+        )
+
+
+def read(
     title: str | None,
     description: str,
     category_hint: str | None = None,
     beneficiary_count: int | None = None,
-    estimated_amount_fen: int | None = None,
-) -> Triage:
-    """Classify an appeal, match it to policies and pick its track; pure, deterministic, explained.
-
-    ``category_hint`` is what the 12345 hotline operator (or a clerk) chose: free text such as
-    "城市管理/路灯" or one of our category codes. It weighs like one strong cue, so the appeal's own
-    words can overrule it. ``estimated_amount_fen`` above :data:`EXPRESS_CAP_FEN` sends an appeal no
-    policy covers to donors (``direct``).
-    """
+) -> Reading:
+    """Normalise, tokenise and match every cue table once (pure)."""
     t = lexicon.tables()
     doc = lexicon.read(title, description)
-    explanations: list[Explanation] = []
-    if doc.rewrites:
-        explanations.append(Explanation("normalise.rewrite", doc.rewrites))
-
-    # Category evidence from the text, then the hint.
     cat_hits: dict[Category, list[tuple[str, float]]] = {c: doc.hits(cues) for c, cues in t.category.items()}
     facts: set[str] = set()
     for age, wording in lexicon.ages(doc.text):
@@ -235,58 +263,108 @@ def triage(
             cat_hits["elderly_care"].append((wording, 2.0))
         if 80 <= age <= 120:
             facts.add("年满80周岁")  # 高龄津贴 eligibility
-    hint = _hint_scores(category_hint)
-    if hint:
-        explanations.append(Explanation("hint", tuple(w for _, w in hint.values())))
-    cat_score = {c: sum(w for _, w in hits) + hint.get(c, (0.0, ""))[0] for c, hits in cat_hits.items()}
-
-    # Kind: its own cues plus its categories' evidence (the best one in full, the others at half,
-    # so that many weak wish categories do not outvote one clear project category).
     kind_hits: dict[Kind, list[tuple[str, float]]] = {k: doc.hits(cues) for k, cues in t.kind.items()}
     kind_hits["micro_project"] += [(words, 2.0) for words in lexicon.group_mentions(doc.text)]
     kind_hits["micro_wish"] += [(words, 1.5) for words in lexicon.person_mentions(doc.text)]
+    facts_kind: dict[Kind, tuple[float, str]] = {}
     if beneficiary_count is not None:
         if beneficiary_count >= 5:
-            kind_hits["micro_project"].append((f"beneficiary_count={beneficiary_count}", 2.0))
+            facts_kind["micro_project"] = (
+                BENEFICIARY_LOGIT["micro_project"],
+                f"beneficiary_count={beneficiary_count}",
+            )
         elif 1 <= beneficiary_count <= 3:
-            kind_hits["micro_wish"].append((f"beneficiary_count={beneficiary_count}", 1.0))
-    kind_score: dict[Kind, float] = {}
-    for k, cats in CATEGORIES_BY_KIND.items():
-        ranked = sorted((cat_score[c] for c in cats), reverse=True)
-        kind_score[k] = sum(w for _, w in kind_hits[k]) + ranked[0] + 0.5 * sum(ranked[1:])
-    kind: Kind = max(kind_score, key=lambda k: kind_score[k])
-    other: Kind = "micro_wish" if kind == "micro_project" else "micro_project"
-    kind_confidence = _confidence(kind_score[kind], kind_score[other])
-    kind_words = kind_hits[kind] + [h for c in CATEGORIES_BY_KIND[kind] for h in cat_hits[c]]
-    explanations.append(Explanation(f"kind.{kind}", _top_words(kind_words)))
+            facts_kind["micro_wish"] = (
+                BENEFICIARY_LOGIT["micro_wish"],
+                f"beneficiary_count={beneficiary_count}",
+            )
+    return Reading(
+        doc=doc,
+        features=featurise(doc),
+        category_hits=cat_hits,
+        kind_hits=kind_hits,
+        emergency_hits=doc.hits(t.emergency),
+        urgent_hits=doc.hits(t.urgent),
+        facts=frozenset(facts),
+        hint=_hint_scores(category_hint),
+        facts_kind=facts_kind,
+    )
 
-    # Category among the kind's categories.
-    ranked_cats = sorted(CATEGORIES_BY_KIND[kind], key=lambda c: -cat_score[c])
-    category = ranked_cats[0]
-    category_confidence = _confidence(cat_score[category], cat_score[ranked_cats[1]])
-    explanations.append(Explanation(f"category.{category}", _top_words(cat_hits[category])))
 
-    # Urgency: emergencies are individual (急难), hazards concern many.
-    emergency_hits, urgent_hits = doc.hits(t.emergency), doc.hits(t.urgent)
-    urgency: Urgency = "normal"
-    if kind == "micro_wish" and sum(w for _, w in emergency_hits) >= EMERGENCY_THRESHOLD:
-        urgency = "emergency"
-        explanations.append(Explanation("urgency.emergency", _top_words(emergency_hits)))
-    elif sum(w for _, w in urgent_hits) >= URGENT_THRESHOLD:
-        urgency = "urgent"
-        explanations.append(Explanation("urgency.urgent", _top_words(urgent_hits)))
+def triage(
+    title: str | None,
+    description: str,
+    category_hint: str | None = None,
+    beneficiary_count: int | None = None,
+    estimated_amount_fen: int | None = None,
+    *,
+    model: TriageModel | None = None,
+    catalogue: Catalogue = SEED_CATALOGUE,
+) -> Triage:
+    """Classify an appeal, match it to policies and pick its track; pure, deterministic, explained.
+
+    ``category_hint`` is what the 12345 hotline operator (or a clerk) chose: free text such as
+    "城市管理/路灯" or one of our category codes. It weighs like one strong cue, so the appeal's own
+    words can overrule it. ``estimated_amount_fen`` above :data:`EXPRESS_CAP_FEN` sends an appeal no
+    policy covers to donors (``direct``). ``model`` defaults to the shipped one, ``catalogue`` to
+    the shipped policies; the service passes the current ones.
+    """
+    reading = read(title, description, category_hint, beneficiary_count)
+    used = model if model is not None else shipped_model()
+    prediction = used.predict(reading.features, reading.evidence())
+    doc = reading.doc
+    explanations: list[Explanation] = []
+    if doc.rewrites:
+        explanations.append(Explanation("normalise.rewrite", doc.rewrites))
+    if reading.hint:
+        explanations.append(Explanation("hint", tuple(w for _, w in reading.hint.values())))
+
+    kind, category = prediction.kind, prediction.category
+    kind_confidence = round(prediction.kind_probability, 3)
+    category_confidence = round(prediction.category_probability, 3)
+    kind_words = list(reading.kind_hits[kind])
+    kind_words += [(word, w) for k, (w, word) in reading.facts_kind.items() if k == kind]
+    kind_words += [h for c in CATEGORIES_BY_KIND[kind] for h in reading.category_hits[c]]
+    explanations.append(
+        Explanation(f"kind.{kind}", _merge(_top_words(kind_words), prediction.model_words["kind"]))
+    )
+    explanations.append(
+        Explanation(
+            f"category.{category}",
+            _merge(_top_words(reading.category_hits[category]), prediction.model_words["category"]),
+        )
+    )
+    explanations.append(
+        Explanation(
+            "model",
+            (
+                f"model={used.version}",
+                f"kind_confidence={kind_confidence}",
+                f"category_confidence={category_confidence}",
+            ),
+        )
+    )
+
+    urgency = cast(Urgency, prediction.urgency)
+    urgency_confidence = round(prediction.urgency_probability, 3)
+    if urgency == "emergency":
+        words = _merge(_top_words(reading.emergency_hits), prediction.model_words["urgency"])
+    elif urgency == "urgent":
+        words = _merge(_top_words(reading.urgent_hits), prediction.model_words["urgency"])
     else:
-        explanations.append(Explanation("urgency.normal", ()))
+        words = ()
+    explanations.append(Explanation(f"urgency.{urgency}", words))
 
-    policies = tuple(_match_policies(doc, facts, kind, category))
+    policies = tuple(_match_policies(doc, reading.facts, kind, category, catalogue))
     track, department, reason = _choose_track(
-        doc, kind, category, urgency, policies, estimated_amount_fen, t.large_help
+        doc, kind, category, urgency, policies, estimated_amount_fen, lexicon.tables().large_help
     )
     if policies and track == "policy":
         explanations.append(policies[0].explanation)
     explanations.append(Explanation(f"track.{track}", reason))
 
-    needs_manual = kind_confidence < MANUAL_THRESHOLD or category_confidence < MANUAL_THRESHOLD
+    # On the confidences as shown, so that what staff read and what was decided agree.
+    needs_manual = kind_confidence < used.thresholds.kind or category_confidence < used.thresholds.category
     if needs_manual:
         explanations.append(
             Explanation(
@@ -300,12 +378,24 @@ def triage(
         category=category,
         category_confidence=category_confidence,
         urgency=urgency,
+        urgency_confidence=urgency_confidence,
         track=track,
         department=department,
         policies=policies,
         explanations=tuple(explanations),
         needs_manual=needs_manual,
+        model_version=used.version,
+        catalogue_version=catalogue.version,
     )
+
+
+def _merge(rule_words: tuple[str, ...], model_words: tuple[str, ...], limit: int = 8) -> tuple[str, ...]:
+    """The rules' words first, then the classifier's that add something new."""
+    merged = list(rule_words)
+    for word in model_words:
+        if not any(word in w or w in word for w in merged):
+            merged.append(word)
+    return tuple(merged[:limit])
 
 
 def _choose_track(

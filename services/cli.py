@@ -1,4 +1,5 @@
-"""`guanjia`: up, migrate, seed, worker, serve, staff create, apikey create (DESIGN §10)."""
+"""`guanjia`: up, migrate, seed, worker, serve, staff create, apikey create (DESIGN §10),
+and the services' own commands (`routing train`, `ledger verify|reconcile`)."""
 
 from __future__ import annotations
 
@@ -371,6 +372,14 @@ def build_parser() -> argparse.ArgumentParser:
     key_create = apikey.add_parser("create")
     key_create.add_argument("--name", required=True)
     key_create.set_defaults(fn=cmd_apikey_create)
+
+    from routing.cli import add_commands as add_routing_commands  # `guanjia routing train`
+
+    add_routing_commands(sub, _with_servers, _run)
+
+    from ledger.cli import add_commands as add_ledger_commands  # `guanjia ledger verify|reconcile`
+
+    add_ledger_commands(sub, _with_servers, _run)
     return parser
 
 

@@ -89,6 +89,12 @@ os.environ.update(
         "GUANJIA_PII_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "GUANJIA_JOB_TIMEOUT": "10",
         "GUANJIA_RELAY_INTERVAL": "0.05",
+        # Many tests file the same realistic appeal (东方路的路灯坏了) from different reporters; with
+        # automatic duplicate linking on, each would be merged into the first. Off here (a score
+        # never reaches 2); the duplicate tests turn it on for themselves. Suggestions still run.
+        "GUANJIA_DUPLICATE_LINK_AT": "2",
+        # Tests read the public status right after changing it; the cache's own test turns it on.
+        "GUANJIA_PUBLIC_CACHE_TTL": "0",
     }
 )
 

@@ -107,6 +107,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 # asyncpg's errors for a server that refuses or has dropped us, seen through SQLAlchemy's wrapper.
+_RETRY_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 _UNAVAILABLE_CAUSES = frozenset(
     {
         "TooManyConnectionsError",
@@ -129,8 +130,53 @@ def is_unavailable(exc: BaseException) -> bool:
             break
         if type(cause).__name__ in _UNAVAILABLE_CAUSES:
             return True
+        # A deadlock victim or a serialization failure: PostgreSQL rolled the transaction back
+        # whole, so doing it again is safe and will succeed. Never a dead letter, never a 500.
+        if getattr(cause, "sqlstate", None) in _RETRY_SQLSTATES:
+            return True
         cause = cause.__cause__
     return False
+
+
+class UnstorableText(InvalidInput):
+    code, title = "unstorable_text", "Text holds a character that cannot be stored"
+    message = "提交的内容含有无法识别的字符（如空字符），请删除后重试。"
+
+
+# PostgreSQL's character_not_in_repertoire (a NUL, or bytes that are not UTF-8) and
+# untranslatable_character: the text itself is unusable, whichever field or query it came by.
+_UNSTORABLE_SQLSTATES = frozenset({"22021", "22P05"})
+
+
+def is_unstorable_text(exc: BaseException) -> bool:
+    """Whether PostgreSQL refused a statement for a character in the caller's text."""
+    cause: BaseException | None = exc
+    for _ in range(5):
+        if cause is None:
+            break
+        if getattr(cause, "sqlstate", None) in _UNSTORABLE_SQLSTATES:
+            return True
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return False
+
+
+class MalformedRequest(DomainError):
+    code, title = "malformed_request", "Request body could not be parsed"
+    message = "请求内容无法解析，请检查格式后重试。"
+
+
+# Only FastAPI and Starlette raise HTTPException here (our code raises DomainError), always with
+# an English detail: the resident reads Chinese, the integrator keeps the original as `reason`.
+_FRAMEWORK_DETAIL: dict[int, str] = {
+    401: Unauthorized.message,
+    403: Forbidden.message,
+    413: "提交的内容过大，请精简后重试。",
+    415: "不支持该内容类型，请检查后重试。",
+}
+
+
+def _framework_reason(exc: StarletteHTTPException) -> dict[str, Any]:
+    return {"reason": str(exc.detail)} if exc.detail else {}
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -152,8 +198,11 @@ def install_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 405:
             mapped = DomainError("不支持该请求方式。")
             mapped.status, mapped.code = 405, "method_not_allowed"
+        elif exc.status_code == 400:
+            # The framework could not read the body at all (broken JSON, form or multipart).
+            mapped = MalformedRequest(**_framework_reason(exc))
         else:
-            mapped = DomainError(str(exc.detail) if exc.detail else None)
+            mapped = DomainError(_FRAMEWORK_DETAIL.get(exc.status_code), **_framework_reason(exc))
             mapped.status, mapped.code = exc.status_code, f"http_{exc.status_code}"
         response = problem_response(mapped, request)
         if exc.headers:
@@ -161,6 +210,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return response
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_unstorable_text(exc):
+            # Bad input caught by PostgreSQL, not a bug; the transaction has rolled back.
+            return problem_response(UnstorableText(), request)
         if is_unavailable(exc):
             # The database or a peer is away: a retryable 503, not a server bug.
             log.warning("dependency_unavailable", path=request.url.path, error=repr(exc))

@@ -26,6 +26,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.db import get_engine, get_sessionmaker, session_scope
+from services.common.errors import is_unavailable
 from services.common.messaging import MessagingTables, claim, park
 from services.common.queue import queue_name, redis_settings
 from services.common.relay import run_relay
@@ -70,8 +71,9 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, TRANSIENT):
         return True
-    # asyncpg's "connection was closed" surfaces as a DBAPIError flagged invalidated.
-    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
+    # A database that is away or full (asyncpg's "connection was closed", "too many clients")
+    # arrives wrapped in a DBAPIError: the same test the HTTP side uses for its 503.
+    return is_unavailable(exc)
 
 
 def backoff_seconds(job_try: int, base: float = 0.5, cap: float = 60.0) -> float:

@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import UTCDateTime
+from services.common.personal import mask_numbers, mask_numbers_in
 from services.contracts.events import Event
 
 
@@ -125,10 +126,15 @@ async def park(
     error: str,
     tries: int,
 ) -> None:
-    """Keep a job that will not succeed by retrying, for a person to look at."""
+    """Keep a job that will not succeed by retrying, for a person to look at. Phone and ID numbers
+    in its arguments and error (a database error quotes its parameters) are masked (DESIGN §7)."""
     await session.execute(
         insert(tables.dead_letters).values(
-            job_name=job_name, job_id=job_id, args=args, error=error[:4000], tries=tries
+            job_name=job_name,
+            job_id=job_id,
+            args=mask_numbers_in(args),
+            error=mask_numbers(error)[:4000],
+            tries=tries,
         )
     )
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Final
+from dataclasses import dataclass
+from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -21,9 +22,13 @@ __all__ = [
     "ID_WEIGHTS",
     "InvalidIdNumber",
     "InvalidPhone",
+    "QuotedNumber",
+    "find_numbers",
     "id_check_char",
     "mask_id_number",
     "mask_name",
+    "mask_numbers",
+    "mask_numbers_in",
     "mask_phone",
     "normalise_phone",
     "validate_id_number",
@@ -202,3 +207,82 @@ def mask_name(name: str) -> str:
     if len(text) <= 1:
         return _MASK * len(text)
     return text[0] + _MASK * (len(text) - 1)
+
+
+# --- numbers inside free text --------------------------------------------------------------------
+# The one detector of phone and ID numbers written in words ("电话139 2664 1258", "身份证号
+# 441900-19880715-4210"): used to mask free text wherever it is kept or shown, and to keep the full
+# numbers apart, encrypted, for the staff who may call back.
+
+# An 18-character ID number (17 digits and a digit or X; a space or dash may split it 6-8-4), not
+# part of a longer number.
+_ID_IN_TEXT = re.compile(
+    r"(?<![0-9])[1-9][0-9]{5}[-\s]?(?:18|19|20)[0-9]{2}[01][0-9][0-3][0-9][-\s]?[0-9]{3}[0-9Xx](?![0-9])"
+)
+# A mainland mobile (with +86 / 0086, spaces or dashes) or a landline with its area code.
+_PHONE_IN_TEXT = re.compile(
+    r"(?<![0-9])(?:(?:\+|00)?86[-\s]?)?(?:1[3-9][0-9](?:[-\s]?[0-9]{4}){2}|0[1-9][0-9]{1,2}[-\s]?[0-9]{7,8})(?![0-9])"
+)
+_SEPARATORS = re.compile(r"[-\s]")
+
+
+@dataclass(frozen=True)
+class QuotedNumber:
+    """A phone or ID number found in free text: where it is, its canonical value and its mask."""
+
+    kind: Literal["phone", "id_number"]
+    start: int
+    end: int
+    value: str  # E.164 for a dialable phone (else its digits), upper-case X for an ID number
+    masked: str
+
+
+def _phone_value(written: str) -> str:
+    compact = _SEPARATORS.sub("", written)
+    try:
+        return normalise_phone(compact)
+    except InvalidPhone:
+        return compact
+
+
+def find_numbers(text: str) -> list[QuotedNumber]:
+    """Every phone and ID number in `text` (width-folded first), in order of appearance."""
+    folded = fold_width(text or "")
+    found: list[QuotedNumber] = []
+    for m in _ID_IN_TEXT.finditer(folded):
+        value = _SEPARATORS.sub("", m.group(0)).upper()
+        found.append(QuotedNumber("id_number", m.start(), m.end(), value, mask_id_number(value)))
+    taken = [(q.start, q.end) for q in found]
+    for m in _PHONE_IN_TEXT.finditer(folded):
+        if any(m.start() < end and start < m.end() for start, end in taken):
+            continue
+        value = _phone_value(m.group(0))
+        found.append(QuotedNumber("phone", m.start(), m.end(), value, mask_phone(value)))
+    return sorted(found, key=lambda q: q.start)
+
+
+def mask_numbers(text: str) -> str:
+    """The text with every phone and ID number in it masked the DESIGN §7 way (width-folded when
+    it holds one; returned as it is when it holds none)."""
+    folded = fold_width(text or "")
+    numbers = find_numbers(folded)
+    if not numbers:
+        return text
+    out, last = [], 0
+    for q in numbers:
+        out.append(folded[last : q.start])
+        out.append(q.masked)
+        last = q.end
+    out.append(folded[last:])
+    return "".join(out)
+
+
+def mask_numbers_in(value: Any) -> Any:
+    """A JSON-like value with every phone and ID number in its strings masked (`mask_numbers`)."""
+    if isinstance(value, str):
+        return mask_numbers(value)
+    if isinstance(value, dict):
+        return {k: mask_numbers_in(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_numbers_in(v) for v in value]
+    return value

@@ -64,11 +64,18 @@ class Settings(BaseSettings):
     epoch_check_interval_s: float = Field(default=5.0, alias="GUANJIA_EPOCH_CHECK_INTERVAL")
     worker_poll_s: float = Field(default=0.1, alias="GUANJIA_WORKER_POLL")
     hotline_window_s: int = Field(default=300, alias="GUANJIA_HOTLINE_WINDOW")
+    # How long an official-account push may wait for its ticket before the passive reply says
+    # the ticket follows by message (WeChat itself gives up after 5 s).
+    wechat_reply_budget_s: float = Field(default=0.8, gt=0, le=4.5, alias="GUANJIA_WECHAT_REPLY_BUDGET")
     log_json: bool = Field(default=False, alias="GUANJIA_LOG_JSON")
     # Rate limits as "count/seconds" per client address; behind a proxy set GUANJIA_TRUST_PROXY.
     rate_public: str = Field(default="600/60", alias="GUANJIA_RATE_PUBLIC")
     rate_login: str = Field(default="20/60", alias="GUANJIA_RATE_LOGIN")
     trust_proxy: bool = Field(default=False, alias="GUANJIA_TRUST_PROXY")
+    # Seconds a gateway process answers the same public status from memory: dashboards and
+    # residents re-ask about the same appeals many times a second; a change shows this late at
+    # most. 0 asks intake every time.
+    public_cache_ttl_s: float = Field(default=1.0, ge=0, le=30, alias="GUANJIA_PUBLIC_CACHE_TTL")
 
     def service_url(self, service: ServiceName) -> str:
         """Base URL of a service's internal REST API."""

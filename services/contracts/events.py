@@ -37,6 +37,8 @@ EventType = Literal[
     "deadline.met",
     "deadline.paused",
     "deadline.resumed",
+    "deadline.escalated",
+    "deadline.stopped",
     "appeal.status_changed",
     "appeal.progressed",
     "appeal.completed",
@@ -120,7 +122,12 @@ class AppealReturned(_Data):
 
 
 class DeadlineChanged(_Data):
-    """Any change of a clock: started, warning, overdue, extended, met, paused, resumed."""
+    """Any change of a clock: started, warning, overdue, extended, met, paused, resumed, stopped.
+
+    ``original_due_date`` is the deadline without extensions (延期), the one on-time rates judge
+    against. ``description`` is the public wording of a change people decided (an approved
+    extension), for the appeal's timeline.
+    """
 
     clock_id: UUID
     clock: str
@@ -131,14 +138,31 @@ class DeadlineChanged(_Data):
     provisional: bool
     state: Literal["running", "paused", "met", "overdue", "stopped"]
     original_due_date: date | None = None
+    description: str | None = None
+
+
+class DeadlineEscalated(DeadlineChanged):
+    """督办: an overdue clock escalated to ``level`` levels above its unit (1: one level up), to the
+    target unit (village → town → city, department → city, station → town → city)."""
+
+    level: int = Field(ge=1)
+    target_unit_type: Literal["town", "city"]
+    target_unit_code: str
 
 
 class FundsEvent(_Data):
-    """A ledger effect concerning an appeal."""
+    """A ledger effect concerning an appeal (``funds.reserved`` / ``insufficient`` / ``disbursed`` /
+    ``released``). ``reference`` is the reservation id, else the journal entry id; ``sources`` is
+    the amount per fund source (``city_finance``, ``donation`` …) when money moved."""
 
     amount_fen: int
     reference: str
     detail: dict[str, Any] = Field(default_factory=dict)
+    sources: dict[str, int] = Field(default_factory=dict)
+    entry_id: UUID | None = None
+    reservation_id: UUID | None = None
+    holder_type: str | None = None
+    holder_code: str | None = None
 
 
 class StatusChanged(_Data):
@@ -147,6 +171,119 @@ class StatusChanged(_Data):
     from_status: str
     to_status: str
     reason: str | None = None
+
+
+Result = Literal["resolved", "partly", "not"]
+Rating = Literal["satisfied", "basically_satisfied", "dissatisfied"]
+
+
+class AppealCompleted(_Data):
+    """办结: the holding unit finished a round of work; the return visit (回访) is due."""
+
+    round: int = 1
+    unit_type: str | None = None
+    unit_code: str | None = None
+    reason: str | None = None
+    evaluation_due_at: datetime | None = None
+
+
+class AppealEvaluated(_Data):
+    """回访: the reporter (or staff for them) rated a round. A dissatisfied rating reopens it."""
+
+    round: int = 1
+    result: Result | None = None
+    rating: Rating | None = None
+    by: Literal["reporter", "staff"] = "reporter"
+    # Set when the rated appeal is a linked duplicate: its master did the work.
+    master_id: UUID | None = None
+
+
+class AppealClosed(_Data):
+    """Closed after the return visit, or unrated when nobody answered in time (counted apart)."""
+
+    round: int = 1
+    result: Result | None = None
+    rating: Rating | None = None
+    unrated: bool = False
+    reason: str | None = None
+
+
+class AppealReopened(_Data):
+    """The resident was not satisfied: the work is redone as a new round."""
+
+    round: int = 2
+    reason: str | None = None
+
+
+class AppealMerged(_Data):
+    """Linked as a duplicate of a master appeal (nothing deleted; its reporter still hears back)."""
+
+    master_id: UUID | None = None
+    master_ticket_no: str | None = None
+    score: float | None = None
+    auto: bool = False
+    reason: str | None = None
+
+
+class AppealProgressed(_Data):
+    """A public step that is not a status change, e.g. the master of a linked duplicate moved on."""
+
+    description: str = ""
+    round: int = 1
+    master_id: UUID | None = None
+    master_status: str | None = None
+
+
+UnitType = Literal["city", "town", "village", "department", "station"]
+
+
+class ConsultationDecided(_Data):
+    """协商议事 decided a micro-project: ``approved`` (after the public notice) or ``rejected``."""
+
+    consultation_id: UUID
+    outcome: Literal["approved", "rejected"]
+    form: str  # residents_council | party_masses_joint | public_hearing | online
+    unit_type: UnitType
+    unit_code: str
+    reason: str | None = None  # why it was rejected, in Chinese, for the resident
+    budget_fen: int | None = None
+    present_count: int | None = None
+    eligible_count: int | None = None
+
+
+class PlanApproved(_Data):
+    """The plan of a micro-project is approved: budget, how it is paid, and the unit that carries it
+    out (and, for ``express``, holds the fund it is reserved from). Shared by routing (producer),
+    ledger (reserves), deadlines (the works clock: ``kind``, ``unit_type``/``unit_code``), intake."""
+
+    amount_fen: int = Field(ge=0)
+    track: Literal["policy", "express", "direct", "station"]
+    unit_type: UnitType
+    unit_code: str
+    kind: Literal["micro_project", "micro_wish"] = "micro_project"
+    consultation_id: UUID | None = None
+    town_code: str | None = None
+    village_code: str | None = None
+    category: str | None = None
+    implementer: str | None = None
+
+
+class ClaimChanged(_Data):
+    """认领 of 莞家直达: ``claim.made`` (pledged), ``claim.confirmed`` (fulfilled, confirmed by the
+    beneficiary or staff: the ledger records the pledge and its receipt), ``claim.expired``."""
+
+    claim_id: UUID
+    donor_id: UUID
+    donor_kind: Literal["enterprise", "social_organisation", "individual"]
+    pool: Literal["city", "town"]
+    pool_town_code: str | None = None
+    kind: Literal["money", "service"]
+    amount_fen: int | None = None
+    appeal_kind: Literal["micro_project", "micro_wish"]
+    town_code: str | None = None
+    village_code: str | None = None
+    expires_at: datetime | None = None
+    confirmed_by: Literal["beneficiary", "staff"] | None = None
 
 
 class Generic(_Data):
@@ -168,11 +305,24 @@ DATA_MODELS: dict[str, type[_Data]] = {
     "deadline.met": DeadlineChanged,
     "deadline.paused": DeadlineChanged,
     "deadline.resumed": DeadlineChanged,
+    "deadline.escalated": DeadlineEscalated,
+    "deadline.stopped": DeadlineChanged,
     "funds.reserved": FundsEvent,
     "funds.insufficient": FundsEvent,
     "funds.disbursed": FundsEvent,
     "funds.released": FundsEvent,
     "appeal.status_changed": StatusChanged,
+    "appeal.completed": AppealCompleted,
+    "appeal.evaluated": AppealEvaluated,
+    "appeal.closed": AppealClosed,
+    "appeal.reopened": AppealReopened,
+    "appeal.merged": AppealMerged,
+    "appeal.progressed": AppealProgressed,
+    "consultation.decided": ConsultationDecided,
+    "plan.approved": PlanApproved,
+    "claim.made": ClaimChanged,
+    "claim.confirmed": ClaimChanged,
+    "claim.expired": ClaimChanged,
 }
 
 D = TypeVar("D", bound=_Data)
@@ -199,6 +349,9 @@ class Event(BaseModel):
 def make_event(type_: EventType, source: Service, data: _Data, appeal_id: UUID | None = None) -> Event:
     """A new event whose data is checked against its type's model."""
     expected = DATA_MODELS.get(type_, Generic)
+    if type(data) is Generic and expected is not Generic:
+        # Untyped data for a typed event must still fit its model (every field then has a default).
+        data = expected.model_validate(data.model_dump())
     if not isinstance(data, expected):
         raise TypeError(f"{type_} carries {expected.__name__}, not {type(data).__name__}")
     return Event(
@@ -221,6 +374,7 @@ SUBSCRIPTIONS: dict[Service, frozenset[str]] = {
             "appeal.signed_off",
             "appeal.returned",
             "plan.approved",
+            "consultation.decided",
             "deadline.started",
             "deadline.warning",
             "deadline.overdue",
@@ -228,9 +382,14 @@ SUBSCRIPTIONS: dict[Service, frozenset[str]] = {
             "deadline.met",
             "deadline.paused",
             "deadline.resumed",
+            "deadline.escalated",
+            "deadline.stopped",
+            # Funds used per appeal and source, for disclosure and statistics (the ledger emits it).
+            "funds.disbursed",
         }
     ),
-    "routing": frozenset({"appeal.received"}),
+    # An ended appeal leaves the donor pool and the manual triage queue (routing/jobs.py).
+    "routing": frozenset({"appeal.received", "appeal.status_changed"}),
     "deadlines": frozenset(
         {
             "appeal.received",
@@ -246,8 +405,11 @@ SUBSCRIPTIONS: dict[Service, frozenset[str]] = {
     ),
     # A service subscribes only to what it has a handler for: an event delivered to a
     # consumer without one would be dropped for good. tests/unit/test_contracts.py checks this.
-    "ledger": frozenset(),
-    "gateway": frozenset(),
+    # Reserve on an express plan, pledge + receipt on a confirmed money claim, settle the
+    # reservation on completion, release it when the appeal ends without the work (ledger/handlers.py).
+    "ledger": frozenset({"plan.approved", "claim.confirmed", "appeal.completed", "appeal.status_changed"}),
+    # Feedback: every change of public status reaches the reporter (services/gateway/feedback).
+    "gateway": frozenset({"appeal.status_changed", "appeal.progressed"}),
 }
 
 

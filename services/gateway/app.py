@@ -5,8 +5,27 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.common.app import create_service_app
+from services.gateway.channels import wechat_inbox
 from services.gateway.client import call, close_clients
-from services.gateway.routes import auth, forwarded, hotline, public
+from services.gateway.routes import (
+    auth,
+    disclosure,
+    forwarded,
+    hotline,
+    intake_staff,
+    miniprogram,
+    open311,
+    public,
+    staff_channels,
+    stats,
+    wechat,
+)
+from services.gateway.routes import consultations as consultation_routes
+from services.gateway.routes import deadlines as deadline_routes
+from services.gateway.routes import donors as donor_routes
+from services.gateway.routes import ledger as ledger_routes
+from services.gateway.routes import routing as routing_routes
+from services.gateway.routes import stations as station_routes
 
 DESCRIPTION = """
 民生大莞家 — Dongguan's livelihood appeals (民生诉求) system.
@@ -28,12 +47,33 @@ def _service_check(service: str) -> tuple[str, object]:
 
 
 async def _shutdown(app: FastAPI) -> None:
+    await wechat_inbox.drain_background()
+    await wechat_inbox.close_redis()
     await close_clients()
 
 
 app = create_service_app(
     "gateway",
-    [hotline.router, public.router, auth.router, forwarded.calendar, forwarded.staff, forwarded.ledger],
+    [
+        hotline.router,
+        public.router,
+        auth.router,
+        forwarded.calendar,
+        forwarded.staff,
+        ledger_routes.router,
+        staff_channels.router,
+        wechat.router,
+        miniprogram.router,
+        open311.router,
+        intake_staff.router,
+        disclosure.router,
+        stats.router,
+        routing_routes.router,
+        consultation_routes.router,
+        station_routes.router,
+        donor_routes.router,
+        deadline_routes.router,
+    ],
     title="民生大莞家 API",
     description=DESCRIPTION,
     version="1.0.0",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import structlog
@@ -33,6 +34,17 @@ async def close_clients() -> None:
         await client.aclose()
 
 
+def internal_path(path: str) -> str:
+    """`path` with every segment percent-encoded. Routes build it from path parameters, which are
+    the caller's decoded text: a `?`, `#`, `%`, space or control character in one would otherwise
+    change the internal request or make it unsendable (a 500), and a `..` would climb to another
+    internal route. Our own paths use none of these, so they pass unchanged."""
+    return "/".join(
+        "%2E" * len(segment) if segment in (".", "..") else quote(segment, safe="")
+        for segment in path.split("/")
+    )
+
+
 async def call(
     service: ServiceName,
     method: str,
@@ -49,7 +61,9 @@ async def call(
     if request_id:
         sent["X-Request-ID"] = str(request_id)
     try:
-        return await _client(service).request(method, path, params=params, json=json, headers=sent)
+        return await _client(service).request(
+            method, internal_path(path), params=params, json=json, headers=sent
+        )
     except httpx.TransportError as exc:
         log.warning("service_unreachable", service=service, path=path, error=repr(exc))
         raise ServiceUnavailable() from exc

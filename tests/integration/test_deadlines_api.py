@@ -1,4 +1,5 @@
-"""The deadlines service's internal API over HTTP, on the real database."""
+"""The deadlines service's internal API over HTTP, and the calendar through the gateway, on the
+real database."""
 
 from __future__ import annotations
 
@@ -10,15 +11,25 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import update
 
-from deadlines import schedules, service
 from deadlines.app import app
-from deadlines.calendar import TZ, WorkingCalendar, YearSchedule, estimated_rest_days
-from deadlines.models import messaging
-from deadlines.rules import DEFAULT_RULES
+from deadlines.calendar import TZ, WorkingCalendar, end_of_day, estimated_rest_days, statutory_holidays
+from deadlines.models import Clock
 from services.common.auth import Principal, mint_service_token
 from services.common.db import session_scope
+from tests.integration.deadlines_support import (
+    VILLAGE,
+    announced,
+    assigned,
+    bearer,
+    clocks_of,
+    drain,
+    feed,
+    gateway_client,
+    received,
+    staff,
+)
 
 PROBLEM_JSON = "application/problem+json"
 # The first year the installed calendar package does not cover; found, not assumed, so that a
@@ -80,81 +91,130 @@ class TestDue:
         assert (await _due(client, start="2025-10-09T23:30:00", working_days=1))["due"] == "2025-10-10"
         assert (await _due(client, start="2025-10-09T10:00:00+08:00", working_days=1))["due"] == "2025-10-10"
 
-    async def test_estimated_year_is_provisional_until_its_schedule_arrives(
-        self, client: httpx.AsyncClient
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[httpx.AsyncClient]:
+    async for c in gateway_client():
+        yield c
+
+
+async def _gateway_due(gateway: httpx.AsyncClient, start: date) -> dict[str, Any]:
+    params: dict[str, str | int] = {"start": start.isoformat(), "working_days": 1}
+    response = await gateway.get("/api/v1/calendar/due", params=params)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _first_weekday_after(day: date) -> date:
+    day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+class TestYearsBeyondTheData:
+    """Past the package's data (2027 with chinesecalendar 1.11), through the gateway: an estimate
+    that counts the statutory holidays, not only weekends, marked provisional; city staff upload the
+    year (``PUT /api/v1/calendar/years/{year}``) and the answer is exact; the clocks events started on
+    the estimate are recomputed and announced again. A year can also arrive with a newer package:
+    the worker settles it as it starts."""
+
+    async def test_provisional_until_the_city_uploads_the_year_then_exact_and_clocks_recomputed(
+        self, gateway: httpx.AsyncClient
     ) -> None:
         year = ESTIMATED_YEAR
+        # A hypothetical notice: National Day Oct 1–7 off, the Saturday after it worked.
         holidays = sorted(estimated_rest_days(year) | {date(year, 10, d) for d in range(1, 8)})
         saturday = date(year, 10, 8) + timedelta(days=(5 - date(year, 10, 8).weekday()) % 7)
-        schedule = YearSchedule(year, frozenset(holidays), frozenset({saturday}))
-        start = datetime(year, 9, 30, 10, tzinfo=TZ)
-        estimated = WorkingCalendar().add_working_days(start, 1)
-        exact = WorkingCalendar({year: schedule}).add_working_days(start, 1)
-        assert estimated.provisional and not exact.provisional and estimated.due != exact.due
+        schedule = {"holidays": [d.isoformat() for d in holidays], "workdays": [saturday.isoformat()]}
+        # Clocks started by events: triage counting into National Day of the estimated year, and a
+        # handling clock assigned on Dec 30 of the year before whose ten working days reach into it.
+        national_day, new_year = uuid.uuid4(), uuid.uuid4()
+        assigned_at = datetime(year - 1, 12, 30, 10, tzinfo=TZ)
+        await feed(received(national_day, datetime(year, 9, 30, 10, tzinfo=TZ)))
+        await feed(received(new_year, assigned_at), assigned(new_year, assigned_at))
 
-        before = await _due(client, start=start.date().isoformat(), working_days=1)
-        assert before == {"due": estimated.due.isoformat(), "provisional": True}
-        clock_id, appeal_id = await _start_triage_clock(start)
+        estimate = await _gateway_due(gateway, date(year, 9, 30))
+        estimated = date.fromisoformat(estimate["due"])
+        assert estimate["provisional"] is True
+        # Oct 1–3 are statutory and their weekend days owed back: later than weekends alone give.
+        assert estimated > _first_weekday_after(date(year, 9, 30)) and estimated.weekday() < 5
+        assert estimated not in {h.day for h in statutory_holidays(year)}
 
-        response = await client.put(
-            f"/internal/calendar/years/{year}",
-            json={"holidays": [d.isoformat() for d in holidays], "workdays": [saturday.isoformat()]},
-        )
-        assert response.status_code == 200, response.text
-        assert response.json()["year"] == year
-        assert response.json()["recomputed"] >= 1
+        triage = (await clocks_of(national_day))["triage", 0]
+        handling = (await clocks_of(new_year))["handling", 1]
+        assert (triage.due_date, triage.provisional) == (estimated, True)
+        assert handling.provisional and handling.due_date.year == year
+        assert not (await clocks_of(new_year))["sign_off", 1].provisional  # Dec 31: official data
 
-        after = await _due(client, start=start.date().isoformat(), working_days=1)
-        assert after == {"due": exact.due.isoformat(), "provisional": False}
+        path = f"/api/v1/calendar/years/{year}"
+        village = bearer(staff("village_staff", VILLAGE))
+        _assert_problem(await gateway.put(path, json=schedule), 401, "unauthorized")
+        _assert_problem(await gateway.put(path, json=schedule, headers=village), 403, "forbidden")
+        city = bearer(staff("city_admin"))
+        uploaded = await gateway.put(path, json=schedule, headers=city)
+        assert uploaded.status_code == 200, uploaded.text
+        assert uploaded.json()["year"] == year and uploaded.json()["recomputed"] >= 2
 
-        clocks = (await client.get("/internal/clocks", params={"appeal_id": str(appeal_id)})).json()
-        assert [(c["id"], c["due_date"], c["original_due_date"], c["provisional"]) for c in clocks] == [
-            (str(clock_id), exact.due.isoformat(), exact.due.isoformat(), False)
-        ]
-        # The refined date is announced again as deadline.started for the same clock.
-        announced = await _outbox(appeal_id)
-        assert [(t, p["data"]["due_date"], p["data"]["provisional"]) for t, p in announced] == [
-            ("deadline.started", estimated.due.isoformat(), True),
-            ("deadline.started", exact.due.isoformat(), False),
-        ]
+        exact = await _gateway_due(gateway, date(year, 9, 30))
+        assert exact["provisional"] is False and exact["due"] != estimate["due"]
+        if year == 2027:  # Friday Oct 1: estimated Oct 1–5 off; the notice gives Oct 1–7
+            assert (estimate["due"], exact["due"]) == ("2027-10-06", "2027-10-08")
 
-        # Uploading the same schedule again changes nothing.
-        again = await client.put(
-            f"/internal/calendar/years/{year}",
-            json={"holidays": [d.isoformat() for d in holidays], "workdays": [saturday.isoformat()]},
-        )
+        again = await gateway.put(path, json=schedule, headers=city)
         assert again.json() == {"year": year, "recomputed": 0}
 
-
-async def _start_triage_clock(started_at: datetime) -> tuple[uuid.UUID, uuid.UUID]:
-    appeal_id = uuid.uuid4()
-    rule = DEFAULT_RULES.rule_for("triage")
-    assert rule is not None
-    async with session_scope() as session:
-        appeal = await service.lock_appeal(session, appeal_id)
-        calendar = await schedules.current_calendar(session)
-        clock = await service.start_clock(
-            session,
-            calendar,
-            appeal,
-            rule,
-            rules_version=DEFAULT_RULES.version,
-            started_at=started_at,
-            unit=service.CITY,
+        recomputed = (await clocks_of(national_day))["triage", 0]
+        assert (recomputed.due_date.isoformat(), recomputed.original_due_date.isoformat()) == (
+            exact["due"],
+            exact["due"],
         )
-        assert clock is not None
-        return clock.id, appeal_id
+        assert not recomputed.provisional
+        settled = (await clocks_of(new_year))["handling", 1]
+        assert (settled.due_date, settled.provisional) == (handling.due_date, False)
+        # Each refined clock is announced again as deadline.started, for the same clock id.
+        assert [
+            (d["due_date"], d["provisional"])
+            for t, d in await announced(clock_ids=[triage.id])
+            if t == "deadline.started"
+        ] == [(estimate["due"], True), (exact["due"], False)]
+        assert [
+            d["provisional"] for t, d in await announced(clock_ids=[handling.id]) if t == "deadline.started"
+        ] == [True, False]
 
+    async def test_a_year_a_newer_package_brings_is_settled_when_the_worker_starts(self) -> None:
+        appeal_id = uuid.uuid4()
+        at = datetime(2025, 12, 30, 10, tzinfo=TZ)
+        await feed(received(appeal_id, at), assigned(appeal_id, at))
+        handling = (await clocks_of(appeal_id))["handling", 1]
+        assert not handling.provisional and handling.due_date.year == 2026
+        # As a release of chinesecalendar without 2026 left it: an estimate, one day off.
+        guess = handling.due_date + timedelta(days=1)
+        async with session_scope() as session:
+            await session.execute(
+                update(Clock)
+                .where(Clock.id == handling.id)
+                .values(provisional=True, due_date=guess, original_due_date=guess, due_at=end_of_day(guess))
+            )
 
-async def _outbox(appeal_id: uuid.UUID) -> list[tuple[str, dict[str, Any]]]:
-    outbox = messaging.outbox
-    async with session_scope() as session:
-        rows = await session.execute(
-            select(outbox.c.type, outbox.c.payload)
-            .where(outbox.c.appeal_id == appeal_id)
-            .order_by(outbox.c.seq)
+        await drain()  # the worker starts (nothing queued) and settles the years that have arrived
+
+        settled = (await clocks_of(appeal_id))["handling", 1]
+        assert (settled.due_date, settled.original_due_date, settled.provisional) == (
+            handling.due_date,
+            handling.due_date,
+            False,
         )
-        return [(row.type, row.payload) for row in rows]
+        assert settled.due_at == handling.due_at
+        started = [d for t, d in await announced(clock_ids=[handling.id]) if t == "deadline.started"]
+        assert [(d["due_date"], d["provisional"]) for d in started][-1] == (
+            handling.due_date.isoformat(),
+            False,
+        )
+        assert len(started) == 2
+        await drain()  # and a second start finds nothing more to do
+        assert len([t for t, _ in await announced(clock_ids=[handling.id]) if t == "deadline.started"]) == 2
 
 
 class TestBadInput:

@@ -30,6 +30,7 @@ from services.contracts.events import (
     Event,
     EventType,
     Generic,
+    PlanApproved,
     StatusChanged,
     make_event,
 )
@@ -41,6 +42,7 @@ EventData = (
     | AppealSignedOff
     | AppealReturned
     | StatusChanged
+    | PlanApproved
     | Generic
 )
 
@@ -221,7 +223,8 @@ async def test_micro_project_consultation_then_works() -> None:
     assert (consultation.unit_type, consultation.unit_code) == ("village", "441900121001")
     assert (consultation.limit_value, consultation.due_date) == (20, date(2025, 4, 29))
 
-    await _feed(_event("plan.approved", Generic(), appeal_id, _local(2025, 4, 1, 15)))
+    plan = PlanApproved(amount_fen=3_600_000, track="express", unit_type="village", unit_code="441900121001")
+    await _feed(_event("plan.approved", plan, appeal_id, _local(2025, 4, 1, 15)))
     clocks = await _clocks(appeal_id)
     assert clocks["consultation", 0].state == "met"
     works = clocks["works", 0]
@@ -260,19 +263,20 @@ async def test_on_hold_pauses_and_resuming_pushes_the_due_date() -> None:
     assert (await _clocks(appeal_id))["sign_off", 1].state == "paused"
 
     # Resumed Wednesday: Tuesday and Wednesday were lost, so both deadlines move two working days.
+    # Waiting for the resident is not the unit's time: the original deadline (on-time rate) moves too.
     await _feed(_status(appeal_id, _local(2025, 10, 15), "on_hold", "received"))
     clocks = await _clocks(appeal_id)
     triage, sign_off = clocks["triage", 0], clocks["sign_off", 1]
     assert (triage.state, triage.due_date, triage.original_due_date) == (
         "running",
         date(2025, 10, 16),
-        date(2025, 10, 14),
+        date(2025, 10, 16),
     )
-    assert triage.paused_days == 2 and triage.paused_at is None
+    assert triage.paused_days == triage.original_paused_days == 2 and triage.paused_at is None
     # Signed-off clock started Tuesday while held, resumed Wednesday: one day lost, Oct 15 -> Oct 16.
     assert (sign_off.state, sign_off.original_due_date, sign_off.due_date) == (
         "running",
-        date(2025, 10, 15),
+        date(2025, 10, 16),
         date(2025, 10, 16),
     )
     assert triage.warn_at < triage.due_at

@@ -296,11 +296,6 @@ class TestPersonalData:
         ):
             assert personal not in dumped, personal
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="GAP: free text (description, title, address) goes into appeal.received verbatim, so a "
-        "phone or ID number the resident writes or says there reaches every consumer's queue",
-    )
     async def test_a_phone_number_written_in_the_text_stays_out_of_the_event(
         self, http: httpx.AsyncClient
     ) -> None:

@@ -3,117 +3,36 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from ledger.app import app
-from ledger.rules import CITY_CODE
-from services.common.auth import mint_service_token
-from services.common.db import get_engine
-
-PROBLEM = "application/problem+json"
-# The database lives for the whole test session and tests do not roll back, so every test
-# takes towns of its own (villages follow their town's prefix).
-_TOWN_NUMBERS = iter(random.sample(range(1, 1000), 999))
-
-
-def new_town() -> str:
-    return f"441900{next(_TOWN_NUMBERS):03d}000"
-
-
-def village_of(town: str, number: int = 201) -> str:
-    return f"{town[:9]}{number:03d}"
-
-
-def city() -> dict[str, str]:
-    return {"holder_type": "city", "holder_code": CITY_CODE}
-
-
-def town_holder(code: str) -> dict[str, str]:
-    return {"holder_type": "town", "holder_code": code}
-
-
-def village_holder(code: str) -> dict[str, str]:
-    return {"holder_type": "village", "holder_code": code}
+from tests.integration.ledger_support import (
+    Ledger,
+    assert_problem,
+    city,
+    entries_with_key,
+    ledger_client,
+    new_town,
+    town_holder,
+    village_holder,
+    village_of,
+)
 
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"Authorization": f"Bearer {mint_service_token('gateway')}"}
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://ledger", headers=headers
-    ) as http:
+    async for http in ledger_client():
         yield http
-
-
-class Ledger:
-    """Small helpers over the API, so each test reads as the story it tells."""
-
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
-
-    async def income(
-        self, holder: dict[str, str], amount: int, source: str = "city_finance", key: str | None = None
-    ) -> httpx.Response:
-        body = {"source_code": source, "holder": holder, "amount_fen": amount, "memo": "2020 年度专项资金"}
-        return await self.http.post(
-            "/internal/ledger/income", json=body, headers={"Idempotency-Key": key or str(uuid.uuid4())}
-        )
-
-    async def allocate(
-        self,
-        payer: dict[str, str],
-        payee: dict[str, str],
-        amount: Any,
-        source: str = "city_finance",
-        key: str | None = None,
-    ) -> httpx.Response:
-        body = {"source_code": source, "from_holder": payer, "to_holder": payee, "amount_fen": amount}
-        return await self.http.post(
-            "/internal/ledger/allocations", json=body, headers={"Idempotency-Key": key or str(uuid.uuid4())}
-        )
-
-    async def balances(self, holder: dict[str, str]) -> dict[str, int]:
-        response = await self.http.get("/internal/ledger/balances", params=holder)
-        assert response.status_code == 200, response.text
-        return {s["source_code"]: s["balance_fen"] for s in response.json()["sources"]}
-
-    async def funded_town(self, amount: int, source: str = "city_finance") -> str:
-        """A new town holding `amount` of `source`, arrived by the proper path."""
-        town = new_town()
-        if source == "city_finance":
-            assert (await self.income(city(), amount)).status_code == 201
-            assert (await self.allocate(city(), town_holder(town), amount)).status_code == 201
-        else:
-            assert (await self.income(town_holder(town), amount, source=source)).status_code == 201
-        return town
 
 
 @pytest.fixture
 def ledger(client: httpx.AsyncClient) -> Ledger:
     return Ledger(client)
-
-
-async def entries_with_key(key: str) -> int:
-    async with get_engine().connect() as conn:
-        result = await conn.execute(
-            text("SELECT count(*) FROM ledger.journal_entries WHERE idempotency_key = :k"), {"k": key}
-        )
-        return int(result.scalar_one())
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code and body["status"] == status and body["detail"]
-    return body
 
 
 class TestIncomeAndAllocation:
@@ -245,7 +164,7 @@ class TestIdempotency:
 
 
 class TestRefusals:
-    async def test_insufficient_funds_writes_nothing(self, ledger: Ledger) -> None:
+    async def test_insufficient_funds_writes_nothing_and_stays_failed(self, ledger: Ledger) -> None:
         town = await ledger.funded_town(100)
         village = village_of(town)
         key = f"alloc-{uuid.uuid4()}"
@@ -255,11 +174,17 @@ class TestRefusals:
         assert (await ledger.balances(town_holder(town)))["city_finance"] == 100
         assert (await ledger.balances(village_holder(village)))["city_finance"] == 0
         assert await entries_with_key(key) == 0
-        # Nothing was recorded under the key, so it is still free for a request that fits.
-        assert (
-            await ledger.allocate(town_holder(town), village_holder(village), 100, key=key)
-        ).status_code == 201
-        assert (await ledger.balances(town_holder(town)))["city_finance"] == 0
+        # The refusal is the key's answer from now on, even once the money is there ...
+        assert (await ledger.income(city(), 1)).status_code == 201
+        assert (await ledger.allocate(city(), town_holder(town), 1)).status_code == 201
+        again = await ledger.allocate(town_holder(town), village_holder(village), 101, key=key)
+        assert again.status_code == 409 and again.headers["Idempotent-Replayed"] == "true"
+        assert again.json() == refused.json()
+        # ... and the key with a request that would fit is another body: a conflict.
+        other = await ledger.allocate(town_holder(town), village_holder(village), 100, key=key)
+        assert_problem(other, 409, "idempotency_key_reused")
+        assert (await ledger.balances(town_holder(town)))["city_finance"] == 101
+        assert await entries_with_key(key) == 0
 
     async def test_concurrent_allocations_never_overdraw(self, ledger: Ledger) -> None:
         town = await ledger.funded_town(500)

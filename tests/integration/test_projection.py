@@ -444,7 +444,7 @@ async def test_the_public_status_shows_the_projected_deadlines() -> None:
     assert [t.to_status for t in await timeline(appeal_id)] == ["received"]
 
 
-# --- known gaps (strict xfail: each flips to a failure, on purpose, once fixed) --------------------
+# --- events during a hold, send-back during consultation (formerly known gaps, fixed in intake) ----
 
 
 async def hold(appeal_id: uuid.UUID) -> None:
@@ -462,11 +462,6 @@ async def resume(appeal_id: uuid.UUID) -> None:
         await service.transition(session, appeal, held_from, actor="staff:test", reason="群众已补充")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: triage/assignment events that arrive while the appeal is on_hold change kind and "
-    "holder but not the lifecycle; on resume the appeal is back at `received` for good",
-)
 async def test_events_that_arrive_while_on_hold_are_not_lost() -> None:
     appeal_id, _, _ = await new_appeal()
     await hold(appeal_id)
@@ -479,11 +474,6 @@ async def test_events_that_arrive_while_on_hold_are_not_lost() -> None:
     assert (await appeal_row(appeal_id)).status == "consulting"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: routing lets the village send back a micro-project it holds for consultation, but "
-    "intake ignores appeal.returned in `consulting` (and the lifecycle has no consulting -> returned)",
-)
 async def test_a_send_back_during_consultation_returns_the_appeal() -> None:
     appeal_id, _, _ = await new_appeal()
     await feed(triaged(appeal_id))

@@ -3,138 +3,51 @@
 from __future__ import annotations
 
 import uuid
-import warnings
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 import pytest
-from arq.worker import Worker
 from sqlalchemy import select
 
-from routing.app import app
-from routing.jobs import worker
-from routing.models import Assignment, TriageResult, messaging
-from services.common.auth import Principal, mint_service_token
+from routing.classifier.model import shipped_model
+from routing.models import TriageCorrection
+from routing.services import models_store
 from services.common.db import session_scope
-from services.common.queue import connect, queue_name
-from services.contracts.events import AppealReceived, Event, make_event
-
-HUMEN = "441900121000"  # 虎门镇
-BEIZHA = "441900121001"  # 虎门镇北栅社区
-HUMENZHAI = "441900121016"  # 虎门镇虎门寨社区
-NANCHENG = "441900004000"  # 南城街道
-
-STREET_LIGHTS = "虎门镇北栅社区东方路一带的路灯坏了好几盏，晚上黑漆漆的，居民出行很不安全，希望尽快修好"
-DIBAO = "我老公去年去世，我一个人带两个孩子，没有收入，想申请低保"
-
-
-def staff(role: str, org_type: str, org_code: str) -> Principal:
-    return Principal.model_validate(
-        {
-            "staff_id": f"staff-{uuid.uuid4().hex[:8]}",
-            "username": f"{org_code}.{role}",
-            "role": role,
-            "org_type": org_type,
-            "org_code": org_code,
-        }
-    )
-
-
-def auth(actor: Principal | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_service_token('gateway', actor)}"}
-
-
-def received(
-    description: str,
-    *,
-    title: str | None = None,
-    address: str | None = None,
-    town_code: str | None = None,
-    village_code: str | None = None,
-    appeal_id: uuid.UUID | None = None,
-) -> Event:
-    data = AppealReceived(
-        ticket_no=f"MS20261127{uuid.uuid4().int % 10**6:06d}",
-        channel="wechat_miniprogram",
-        received_at=datetime.now(UTC),
-        title=title,
-        description=description,
-        address=address,
-        town_code=town_code,
-        village_code=village_code,
-    )
-    return make_event("appeal.received", "intake", data, appeal_id=appeal_id or uuid.uuid4())
+from tests.integration.routing_support import (
+    BEIZHA,
+    CITY,
+    DIBAO,
+    HUMEN,
+    HUMEN_TOWN,
+    HUMENZHAI,
+    NANCHENG,
+    NANCHENG_TOWN,
+    STREET_LIGHTS,
+    auth,
+    empty_queue,
+    events_of,
+    feed,
+    queue_items,
+    received,
+    routing_client,
+    staff,
+    triage_row,
+    types_of,
+)
+from tests.integration.routing_support import hops as assignments
 
 
 @pytest.fixture(autouse=True)
 async def _empty_queue() -> AsyncIterator[None]:
     """Each test starts on an empty routing queue: nothing left by another test runs inside it."""
-    redis = await connect()
-    try:
-        await redis.delete(queue_name("routing"))
-    finally:
-        await redis.aclose()
+    await empty_queue()
     yield
 
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://routing") as client:
+    async with routing_client() as client:
         yield client
-
-
-async def enqueue(*events: Event) -> None:
-    redis = await connect()
-    try:
-        for event in events:
-            job = await redis.enqueue_job(
-                "routing.handle_event", event.model_dump(mode="json"), _queue_name=queue_name("routing")
-            )
-            assert job is not None
-    finally:
-        await redis.aclose()
-
-
-async def drain() -> Worker:
-    """Run routing's real worker until its queue is empty."""
-    w = worker(burst=True)
-    try:
-        await w.main()
-    finally:
-        with warnings.catch_warnings():
-            # arq 0.28 closes its pool with redis' deprecated close(); pytest turns that into an error.
-            warnings.filterwarnings("ignore", "Call to deprecated close", DeprecationWarning)
-            await w.close()
-    return w
-
-
-async def feed(*events: Event) -> Worker:
-    await enqueue(*events)
-    return await drain()
-
-
-async def triage_row(appeal_id: uuid.UUID) -> TriageResult | None:
-    async with session_scope() as session:
-        return await session.get(TriageResult, appeal_id)
-
-
-async def assignments(appeal_id: uuid.UUID) -> list[Assignment]:
-    async with session_scope() as session:
-        rows = await session.scalars(
-            select(Assignment).where(Assignment.appeal_id == appeal_id).order_by(Assignment.hop)
-        )
-        return list(rows.all())
-
-
-async def events_of(appeal_id: uuid.UUID) -> list[dict[str, Any]]:
-    outbox = messaging.outbox
-    async with session_scope() as session:
-        rows = await session.execute(
-            select(outbox.c.payload).where(outbox.c.appeal_id == appeal_id).order_by(outbox.c.seq)
-        )
-        return [dict(r.payload) for r in rows]
 
 
 # --- triage and the first assignment -------------------------------------------------------------
@@ -142,9 +55,7 @@ async def events_of(appeal_id: uuid.UUID) -> list[dict[str, Any]]:
 
 async def test_street_lights_in_beizha_go_to_the_village_for_consultation() -> None:
     event = received(STREET_LIGHTS, title="路灯坏了", address="虎门镇北栅社区东方路12号")
-    assert event.appeal_id is not None
-    appeal_id = event.appeal_id
-    await feed(event)
+    appeal_id = await feed(event)
 
     triage = await triage_row(appeal_id)
     assert triage is not None
@@ -223,14 +134,17 @@ async def test_a_dibao_appeal_goes_to_civil_affairs_on_the_policy_track() -> Non
     )
 
 
-async def test_an_appeal_from_nowhere_goes_to_the_citys_desk() -> None:
+async def test_an_appeal_from_nowhere_waits_in_the_citys_manual_queue() -> None:
     event = received("我想反映一个问题，具体情况电话里再说")
-    assert event.appeal_id is not None
-    await feed(event)
-    triage = await triage_row(event.appeal_id)
+    appeal_id = await feed(event)
+    triage = await triage_row(appeal_id)
     assert triage is not None and triage.town_code is None and triage.needs_manual
-    (hop,) = await assignments(event.appeal_id)
-    assert (hop.unit_type, hop.unit_code, hop.purpose) == ("city", "city", "handle")
+    assert triage.state == "pending"
+    # Nothing is announced until a person decides: the triage clock keeps running meanwhile.
+    assert await assignments(appeal_id) == []
+    assert await events_of(appeal_id) == []
+    (item,) = await queue_items(appeal_id)
+    assert (item.level, item.town_code, item.reason, item.state) == ("city", None, "no_location", "open")
 
 
 async def test_a_replay_triages_once() -> None:
@@ -301,3 +215,200 @@ async def test_sign_off_of_an_unknown_appeal_is_a_404(http: httpx.AsyncClient) -
     )
     assert response.status_code == 404, response.text
     assert response.json()["code"] == "not_found"
+
+
+# --- confidences, explanations and the manual queue ----------------------------------------------
+
+
+UNSURE = "麻烦你们来看一下，虎门镇北栅社区这边的情况"
+
+
+async def test_a_triage_carries_confidences_and_says_why() -> None:
+    appeal_id = await feed(received(STREET_LIGHTS, address="虎门镇北栅社区东方路12号"))
+    row = await triage_row(appeal_id)
+    assert row is not None
+    assert row.kind_confidence is not None and row.kind_confidence >= 0.7
+    assert row.category_confidence is not None and row.urgency_confidence is not None
+    assert row.location_confidence is not None and row.location_confidence > 0.8
+    assert row.model_version == shipped_model().version
+    rules = {e["rule"]: e for e in row.explanations}
+    assert "路灯" in rules["category.facility"]["matched"]
+    assert rules["location.address"]["matched"] and rules["model"]["matched"]
+    assert (row.title, row.description) == (None, STREET_LIGHTS)
+
+
+async def test_an_unsure_appeal_waits_in_its_towns_queue(http: httpx.AsyncClient) -> None:
+    appeal_id = await feed(received(UNSURE))
+    row = await triage_row(appeal_id)
+    assert row is not None and row.needs_manual and row.state == "pending"
+    assert (row.town_code, row.village_code) == (HUMEN, BEIZHA)
+    assert await events_of(appeal_id) == []
+    (item,) = await queue_items(appeal_id)
+    assert (item.level, item.town_code, item.reason) == ("town", HUMEN, "low_confidence")
+
+    def listed(response: httpx.Response) -> set[str]:
+        assert response.status_code == 200, response.text
+        return {x["appeal_id"] for x in response.json()}
+
+    assert str(appeal_id) in listed(await http.get("/internal/triage-queue", headers=auth(HUMEN_TOWN)))
+    assert str(appeal_id) in listed(await http.get("/internal/triage-queue", headers=auth(CITY)))
+    assert str(appeal_id) not in listed(await http.get("/internal/triage-queue", headers=auth(NANCHENG_TOWN)))
+    village = await http.get(
+        "/internal/triage-queue", headers=auth(staff("village_staff", "village", BEIZHA))
+    )
+    assert village.status_code == 403 and village.json()["code"] == "forbidden"
+    entry = next(
+        x
+        for x in (await http.get("/internal/triage-queue", headers=auth(HUMEN_TOWN))).json()
+        if x["appeal_id"] == str(appeal_id)
+    )
+    assert entry["description"] == UNSURE and entry["triage"]["needs_manual"] is True
+
+
+async def test_the_towns_decision_is_announced_recorded_and_resolves_the_queue(
+    http: httpx.AsyncClient,
+) -> None:
+    appeal_id = await feed(received(UNSURE))
+    url = f"/internal/triage/{appeal_id}/decision"
+    body = {"category": "facility", "reason": "现场核实为路灯损坏"}
+    other_town = await http.post(url, json=body, headers=auth(NANCHENG_TOWN))
+    assert other_town.status_code == 403, other_town.text
+    bad = await http.post(url, json={"category": "space_travel"}, headers=auth(HUMEN_TOWN))
+    assert bad.status_code == 422 and bad.json()["detail"]
+
+    decided = await http.post(url, json=body, headers=auth(HUMEN_TOWN))
+    assert decided.status_code == 200, decided.text
+    out = decided.json()
+    assert (out["triage"]["kind"], out["triage"]["category"], out["triage"]["needs_manual"]) == (
+        "micro_project",
+        "facility",
+        False,
+    )
+    assert out["triage"]["state"] in ("corrected", "confirmed")
+    assert (out["assignment"]["unit_type"], out["assignment"]["unit_code"], out["assignment"]["purpose"]) == (
+        "village",
+        BEIZHA,
+        "consult",
+    )
+    assert out["assignment"]["decided_by"] == "town"
+    assert await types_of(appeal_id) == ["appeal.triaged", "appeal.assigned"]
+    (item,) = await queue_items(appeal_id)
+    assert item.state == "resolved" and item.resolved_by == HUMEN_TOWN.username
+    async with session_scope() as session:
+        (fix,) = (
+            await session.scalars(select(TriageCorrection).where(TriageCorrection.appeal_id == appeal_id))
+        ).all()
+    assert (fix.kind, fix.category, fix.description, fix.staff_username) == (
+        "micro_project",
+        "facility",
+        UNSURE,
+        HUMEN_TOWN.username,
+    )
+    assert fix.after["category"] == "facility" and fix.reason == "现场核实为路灯损坏"
+    again = await http.post(
+        f"/internal/triage/{appeal_id}/escalation", json={"note": "再议"}, headers=auth(HUMEN_TOWN)
+    )
+    assert again.status_code == 409 and again.json()["code"] == "not_in_queue"
+
+
+async def test_correcting_an_automatic_triage_reassigns_and_every_hop_is_an_event(
+    http: httpx.AsyncClient,
+) -> None:
+    appeal_id = await feed(received(DIBAO, town_code=NANCHENG))
+    (first,) = await assignments(appeal_id)
+    assert (first.unit_type, first.unit_code) == ("department", "civil_affairs")
+    corrected = await http.post(
+        f"/internal/triage/{appeal_id}/decision",
+        json={
+            "policy_code": "civil_affairs.temporary_assistance",
+            "urgency": "emergency",
+            "reason": "丈夫新近去世，急难",
+        },
+        headers=auth(NANCHENG_TOWN),
+    )
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["triage"]["policy_codes"][0] == "civil_affairs.temporary_assistance"
+    # Same department: the hop stays; only the triage is announced again.
+    assert len(await assignments(appeal_id)) == 1
+    moved = await http.post(
+        f"/internal/triage/{appeal_id}/decision",
+        json={"category": "employment", "track": "direct", "reason": "主要诉求是就业"},
+        headers=auth(NANCHENG_TOWN),
+    )
+    assert moved.status_code == 200, moved.text
+    first, second = await assignments(appeal_id)
+    assert (first.state, first.reason_code) == ("reassigned", "reassigned")
+    assert (second.hop, second.unit_type, second.unit_code, second.decided_by) == (
+        2,
+        "town",
+        NANCHENG,
+        "town",
+    )
+    events = await events_of(appeal_id)
+    assert [e["type"] for e in events] == [
+        "appeal.triaged",
+        "appeal.assigned",
+        "appeal.triaged",
+        "appeal.returned",
+        "appeal.triaged",
+        "appeal.assigned",
+    ]
+    returned = events[3]["data"]
+    assert (returned["hop"], returned["reason_code"], returned["unit_code"]) == (
+        1,
+        "reassigned",
+        "civil_affairs",
+    )
+    assert events[5]["data"]["hop"] == 2 and events[4]["data"]["category"] == "employment"
+
+
+# --- corrections improve the model ----------------------------------------------------------------
+
+
+@pytest.fixture
+async def retrained() -> AsyncIterator[None]:
+    yield
+    from sqlalchemy import delete
+
+    from routing.models import TriageModelRecord
+
+    async with session_scope() as session:
+        await session.execute(delete(TriageModelRecord).where(TriageModelRecord.version == "test-retrain"))
+    models_store.reset_cache()
+
+
+async def test_corrections_become_training_data_and_a_new_model_is_used(
+    http: httpx.AsyncClient, retrained: None
+) -> None:
+    from routing.classifier import data, training
+
+    appeal_id = await feed(received(UNSURE))
+    await http.post(
+        f"/internal/triage/{appeal_id}/decision", json={"category": "facility"}, headers=auth(HUMEN_TOWN)
+    )
+    async with session_scope() as session:
+        fixes = await models_store.corrections(session)
+    mine = [f for f in fixes if f.source == f"correction:{appeal_id}"]
+    assert [(f.text, f.category, f.kind) for f in mine] == [(UNSURE, "facility", "micro_project")]
+
+    # Retraining (a small subset keeps the test fast; `guanjia routing train` uses everything).
+    examples = data.training_examples()[::8] + mine
+    model = training.fit(training.prepare(examples), version="test-retrain")
+    async with session_scope() as session:
+        await models_store.store(session, model, created_by="test", examples=examples, heldout={})
+    later = await feed(received(STREET_LIGHTS, address="虎门镇北栅社区"))
+    row = await triage_row(later)
+    assert row is not None and row.model_version == "test-retrain"
+    listed = await http.get("/internal/triage-models", headers=auth(CITY))
+    assert listed.status_code == 200 and listed.json()[0]["version"] == "test-retrain"
+    assert listed.json()[0]["corrections"] == 1
+
+
+async def test_a_department_sees_only_the_triage_of_appeals_it_held(http: httpx.AsyncClient) -> None:
+    appeal_id = await feed(received(DIBAO, town_code=NANCHENG))
+    civil = staff("department_staff", "department", "civil_affairs")
+    other = staff("department_staff", "department", "justice")
+    assert (await http.get(f"/internal/triage/{appeal_id}", headers=auth(civil))).status_code == 200
+    hidden = await http.get(f"/internal/triage/{appeal_id}", headers=auth(other))
+    assert hidden.status_code == 404 and hidden.json()["code"] == "not_found"
+    assert (await http.get(f"/internal/assignments/{appeal_id}", headers=auth(other))).status_code == 404

@@ -7,11 +7,15 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -88,6 +92,18 @@ class RunningSystem:
                 self.proc.wait()
         self.output.close()
         return int(self.proc.returncode)
+
+
+@contextmanager
+def embedded_data_dir(name: str) -> Iterator[Path]:
+    """A data directory for embedded servers, outside pytest's base temp: as root, pgserver runs
+    PostgreSQL as its own user, which must traverse the path, and every pytest session start
+    resets `/tmp/pytest-of-root` to 0700 (another suite running beside this one would lock it out)."""
+    path = Path(tempfile.mkdtemp(prefix=f"guanjia-{name}-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def start_system(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.system.harness import hotline_body, signed_headers, start_system
+from tests.system.harness import embedded_data_dir, hotline_body, signed_headers, start_system
 
 
 def _alive(pid: int) -> bool:
@@ -27,7 +27,12 @@ def _server_pids(data_dir: Path) -> list[int]:
     return [pg, redis]
 
 
-def test_up_on_embedded_servers_stops_clean_and_keeps_data(tmp_path: Path) -> None:
+def test_up_on_embedded_servers_stops_clean_and_keeps_data() -> None:
+    with embedded_data_dir("embedded") as data_dir:
+        _up_stops_clean_and_keeps_data(data_dir)
+
+
+def _up_stops_clean_and_keeps_data(tmp_path: Path) -> None:
     secret = os.environ["GUANJIA_HOTLINE_SECRET"]
     system = start_system(tmp_path, embedded=True)
     try:

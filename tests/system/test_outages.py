@@ -20,19 +20,20 @@ import httpx
 import pytest
 
 from services.embedded import Embedded
-from tests.system.harness import RunningSystem, hotline_body, signed_headers, start_system
+from tests.system.harness import RunningSystem, embedded_data_dir, hotline_body, signed_headers, start_system
 
 SECRET = os.environ["GUANJIA_HOTLINE_SECRET"]
 HOTLINE = "/api/v1/channels/hotline-12345/calls"
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    running = start_system(tmp_path_factory.mktemp("outage"), embedded=True)
-    try:
-        yield running
-    finally:
-        running.stop()
+def system() -> Iterator[RunningSystem]:
+    with embedded_data_dir("outage") as data_dir:
+        running = start_system(data_dir, embedded=True)
+        try:
+            yield running
+        finally:
+            running.stop()
 
 
 def post(system: RunningSystem, call_id: str, timeout: float = 10) -> httpx.Response:
@@ -81,15 +82,16 @@ def test_redis_down_for_30s_loses_nothing(system: RunningSystem) -> None:
     accepted: list[dict[str, Any]] = []
     started = time.monotonic()
     try:
-        while time.monotonic() - started < 30:
-            r = post(system, f"redis-down-{uuid.uuid4()}")
+        # At least 30 s down and at least 8 calls taken meanwhile, however slow the machine is.
+        while time.monotonic() - started < 30 or len(accepted) < 8:
+            r = post(system, f"redis-down-{uuid.uuid4()}", timeout=30)
             # Intake and the gateway need only PostgreSQL to accept an appeal.
             assert r.status_code == 202, r.text
             accepted.append(r.json())
             time.sleep(3)
     finally:
         Embedded(data_dir=system.data_dir).start_redis()
-    assert len(accepted) >= 9
+    assert not _alive(pid) and time.monotonic() - started >= 30
     wait_all_past_received(system, accepted, timeout=90)
 
 
@@ -121,7 +123,7 @@ def test_postgres_restart_is_ridden_out_without_restarting_services(system: Runn
     assert len(accepted) == 5
     wait_all_past_received(system, accepted, timeout=60)
     after = {p.name: p.read_text() for p in (system.data_dir / "pids").glob("*.pid")}
-    assert after == before, "a service had to be restarted to recover"
+    assert after == before, f"a service had to be restarted to recover:\n{system.logs()}"
 
 
 def test_gateway_killed_under_load_loses_no_accepted_appeal(system: RunningSystem) -> None:
@@ -147,11 +149,16 @@ def test_gateway_killed_under_load_loses_no_accepted_appeal(system: RunningSyste
         t.start()
     time.sleep(3)
     os.kill(system.pid_of("gateway"), signal.SIGKILL)
-    time.sleep(6)
+    killed_at, before_kill = time.monotonic(), len(accepted)
+    # Load goes on across the restart until the new gateway has acknowledged calls too (bounded).
+    while (time.monotonic() - killed_at < 6 or len(accepted) < before_kill + 4) and (
+        time.monotonic() - killed_at < 120
+    ):
+        time.sleep(0.5)
     stop.set()
     for t in threads:
         t.join(30)
-    assert len(accepted) >= 8
+    assert len(accepted) >= before_kill + 4, f"the gateway did not come back:\n{system.logs()}"
     # Every acknowledged call is an appeal that goes on through the pipeline.
     wait_all_past_received(system, list(accepted.values()), timeout=90)
     tickets = {a["ticket_no"] for a in accepted.values()}

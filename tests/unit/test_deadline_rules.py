@@ -9,6 +9,7 @@ import pytest
 from deadlines.calendar import TZ, DueDate, WorkingCalendar, end_of_day
 from deadlines.jobs import HANDLERS
 from deadlines.rules import (
+    CLOCK_TRIGGERS,
     DEFAULT_RULES,
     RULES_VERSION,
     ClockRule,
@@ -16,8 +17,12 @@ from deadlines.rules import (
     RuleSet,
     days_lost_to_pause,
     due_for,
+    escalation_points,
+    max_extension_days,
+    rule_set_problems,
     warn_point,
 )
+from deadlines.rulesets import rule_from_row, rule_row
 from services.contracts.events import SUBSCRIPTIONS
 
 CALENDAR = WorkingCalendar()
@@ -203,3 +208,111 @@ class TestDaysLostToPause:
     def test_resume_before_pause_costs_nothing(self) -> None:
         at = _at(2025, 10, 15)
         assert days_lost_to_pause(CALENDAR, "working_days", at, at - timedelta(days=3)) == 0
+
+
+class TestPublishedTables:
+    """What a table city staff publish must satisfy, and the settings each row may override."""
+
+    def test_the_default_table_is_publishable_and_round_trips(self) -> None:
+        assert rule_set_problems(DEFAULT_RULES.rules) == []
+        rows = tuple(rule_from_row(rule_row(r)) for r in DEFAULT_RULES.rules)
+        assert rows == DEFAULT_RULES.rules
+
+    def test_every_clock_starts_on_its_own_event(self) -> None:
+        assert {r.clock: r.trigger for r in DEFAULT_RULES.rules} == CLOCK_TRIGGERS
+        wrong = ClockRule("triage", "appeal.assigned", Limit.working_days(1), "分拣")
+        assert any(
+            "只能由 appeal.received 开始" in p for p in rule_set_problems((wrong, *DEFAULT_RULES.rules[1:]))
+        )
+
+    def test_a_clock_left_out(self) -> None:
+        problems = rule_set_problems(tuple(r for r in DEFAULT_RULES.rules if r.clock != "works"))
+        assert problems == ["缺少以下计时的规则：works。"]
+
+    def test_a_row_behind_a_more_general_one_never_applies(self) -> None:
+        general = ClockRule("handling", "appeal.assigned", Limit.working_days(8), "办理")
+        # Last, it catches what nothing before it does (micro-projects off the policy track): fine.
+        assert rule_set_problems((*DEFAULT_RULES.rules, general)) == []
+        # First, it hides every handling row after it.
+        problems = rule_set_problems((general, *DEFAULT_RULES.rules))
+        hidden = [i + 2 for i, r in enumerate(DEFAULT_RULES.rules) if r.clock == "handling"]
+        assert problems == [f"第 {i} 条永远不会生效：第 1 条已涵盖它适用的全部诉求。" for i in hidden]
+        specific_first = ClockRule(
+            "handling",
+            "appeal.assigned",
+            Limit.working_days(15),
+            "法律援助",
+            track="policy",
+            policy_code="legal_aid",
+        )
+        assert rule_set_problems((specific_first, *DEFAULT_RULES.rules)) == []
+        assert len(rule_set_problems((*DEFAULT_RULES.rules, specific_first))) == 1
+
+    def test_rows_override_the_tables_settings(self) -> None:
+        special = ClockRule(
+            "handling", "appeal.assigned", Limit.working_days(15), "x", warn_ratio=0.5, max_extensions=3
+        )
+        table = RuleSet("2030.1", (special, *DEFAULT_RULES.rules), warn_ratio=0.75, max_extensions=2)
+        assert (table.warn_ratio_of(special), table.max_extensions_of(special)) == (0.5, 3)
+        plain = DEFAULT_RULES.rules[0]
+        assert (table.warn_ratio_of(plain), table.max_extensions_of(plain)) == (0.75, 2)
+
+    @pytest.mark.parametrize(
+        ("warn_ratio", "max_extensions"), [(1.0, None), (0.0, None), (None, -1), (None, 11)]
+    )
+    def test_settings_out_of_range(self, warn_ratio: float | None, max_extensions: int | None) -> None:
+        with pytest.raises(ValueError):
+            ClockRule(
+                "handling",
+                "appeal.assigned",
+                Limit.working_days(1),
+                "x",
+                warn_ratio=warn_ratio,
+                max_extensions=max_extensions,
+            )
+
+    def test_an_extension_is_at_most_the_clocks_own_length(self) -> None:
+        assert max_extension_days(Limit.working_days(5)) == 5
+        assert max_extension_days(Limit.months(6)) == 180
+
+
+class TestEscalationPoints:
+    """督办 levels: the first at the deadline, then one more each further full limit."""
+
+    def test_levels_fall_one_limit_apart_on_working_days(self) -> None:
+        # Due Tuesday Sep 30 2025 (1 working day): then Oct 9 (after the holiday), Oct 10, Oct 11 (make-up Saturday).
+        points, following = escalation_points(
+            CALENDAR, date(2025, 9, 30), Limit.working_days(1), 0, _at(2025, 10, 11, 23)
+        )
+        assert [(level, moment.astimezone(TZ).date()) for level, moment in points] == [
+            (1, date(2025, 9, 30)),
+            (2, date(2025, 10, 9)),
+            (3, date(2025, 10, 10)),
+        ]
+        assert following == end_of_day(date(2025, 10, 11))
+
+    def test_only_levels_above_the_last_sent(self) -> None:
+        points, _ = escalation_points(
+            CALENDAR, date(2025, 9, 30), Limit.working_days(1), 2, _at(2025, 10, 11, 23)
+        )
+        assert [level for level, _ in points] == [3]
+
+    def test_nothing_before_the_deadline(self) -> None:
+        points, following = escalation_points(
+            CALENDAR, date(2025, 10, 14), Limit.working_days(5), 0, _at(2025, 10, 14)
+        )
+        assert points == [] and following == end_of_day(date(2025, 10, 14))
+
+    def test_months_clocks_escalate_each_further_period(self) -> None:
+        points, following = escalation_points(
+            CALENDAR, date(2025, 10, 9), Limit.months(6), 0, _at(2026, 3, 1)
+        )
+        assert [level for level, _ in points] == [1]
+        assert following.astimezone(TZ).date() == date(2026, 4, 9)
+
+    def test_a_long_gap_is_capped(self) -> None:
+        points, following = escalation_points(
+            CALENDAR, date(2025, 1, 2), Limit.working_days(1), 0, _at(2026, 1, 1), cap=5
+        )
+        assert [level for level, _ in points] == [1, 2, 3, 4, 5]
+        assert following <= _at(2026, 1, 1)  # the rest wait for the next sweep

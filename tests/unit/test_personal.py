@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 from services.common.personal import (
     InvalidIdNumber,
     InvalidPhone,
+    find_numbers,
     mask_id_number,
     mask_name,
+    mask_numbers,
     mask_phone,
     normalise_phone,
     validate_id_number,
@@ -229,3 +231,34 @@ def test_mask_name_shows_only_the_first_character(name: str) -> None:
         assert masked[1:] == "*" * (len(stripped) - 1)
     else:
         assert set(masked) <= {"*"}
+
+
+# --- numbers inside free text -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("words", "masked", "found"),
+    [
+        ("电话13926641258", "电话139****1258", [("phone", "+8613926641258")]),
+        ("电话139 2664 1258，谢谢", "电话139****1258，谢谢", [("phone", "+8613926641258")]),
+        (
+            "打+86-139-2664-1258或0769-22221234",
+            "打139****1258或0769****1234",
+            [
+                ("phone", "+8613926641258"),
+                ("phone", "+8676922221234"),
+            ],
+        ),
+        ("身份证44190019880715421x。", "身份证4419**********421X。", [("id_number", "44190019880715421X")]),
+        ("身份证 441900 19880715 4210", "身份证 4419**********4210", [("id_number", "441900198807154210")]),
+        ("电话１３９２６６４１２５８", "电话139****1258", [("phone", "+8613926641258")]),
+        ("东方路12号，坏了3盏灯，约2000元，编号20261127000042", None, []),
+    ],
+)
+def test_numbers_in_words_are_found_once_and_masked(
+    words: str, masked: str | None, found: list[tuple[str, str]]
+) -> None:
+    assert [(q.kind, q.value) for q in find_numbers(words)] == found
+    assert mask_numbers(words) == (masked if masked is not None else words)
+    # The mask of a mask is itself: nothing left to find.
+    assert find_numbers(mask_numbers(words)) == []

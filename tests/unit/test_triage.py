@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from routing import lexicon
+from routing.classifier.model import shipped_model
 from routing.policies import (
     CATALOGUE_VERSION,
     CATEGORIES_BY_KIND,
@@ -21,7 +22,7 @@ from routing.policies import (
 )
 from routing.triage import EXPRESS_CAP_FEN, Triage, triage
 
-CASES_FILE = Path(__file__).parent / "data" / "triage_cases.yaml"
+CASES_FILE = Path(__file__).parents[2] / "routing" / "data" / "train" / "cases_rules.yaml"
 
 
 def _load_cases() -> list[dict[str, Any]]:
@@ -41,7 +42,7 @@ def _rules(result: Triage) -> dict[str, tuple[str, ...]]:
     return {e.rule: e.matched for e in result.explanations}
 
 
-# --- the labelled set --------------------------------------------------------------------------
+# --- the labelled set the rules were tuned on (training data now; held-out scores: test_triage_model)
 
 
 def test_labelled_set_is_large_and_covers_every_category() -> None:
@@ -53,57 +54,20 @@ def test_labelled_set_is_large_and_covers_every_category() -> None:
     assert {c["urgency"] for c in CASES} == {"normal", "urgent", "emergency"}
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(c, id=c["text"][:24], marks=[pytest.mark.xfail(reason=c["known_miss"], strict=True)])
-        if "known_miss" in c
-        else pytest.param(c, id=c["text"][:24])
-        for c in CASES
-    ],
-)
-def test_labelled_appeal(case: dict[str, Any]) -> None:
-    result = _run(case)
-    got = (result.kind, result.category, result.urgency)
-    assert got == (case["kind"], case["category"], case["urgency"]), _rules(result)
-    if "track" in case:
-        assert result.track == case["track"], _rules(result)
-    if "department" in case:
-        assert result.department == case["department"], _rules(result)
-
-
-def test_accuracy_on_the_labelled_set(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_model_fits_the_rules_tuning_set() -> None:
     totals: Counter[str] = Counter()
-    by_set: dict[str, Counter[str]] = {}
     for case in CASES:
         result = _run(case)
-        hits = Counter(
+        totals.update(
             n=1,
             kind=result.kind == case["kind"],
             category=result.category == case["category"],
-            urgency=result.urgency == case["urgency"],
-            manual=result.needs_manual,
+            track=result.track == case.get("track", result.track),
         )
-        totals.update(hits)
-        by_set.setdefault(case.get("set", "-"), Counter()).update(hits)
-
-    def line(name: str, c: Counter[str]) -> str:
-        n = c["n"]
-        return (
-            f"{name:<9} n={n:<4} kind {c['kind'] / n:6.1%}  category {c['category'] / n:6.1%}  "
-            f"urgency {c['urgency'] / n:6.1%}  needs_manual {c['manual'] / n:6.1%}"
-        )
-
-    with capsys.disabled():
-        print("\ntriage accuracy (labelled set, after tuning):")
-        for name, counter in by_set.items():
-            print("  " + line(name, counter))
-        print("  " + line("all", totals))
-        print("  (first-seen scores of each holdout batch, before tuning on it: see data/triage_cases.yaml)")
     n = totals["n"]
-    assert totals["kind"] / n >= 0.95
-    assert totals["category"] / n >= 0.85
-    assert totals["urgency"] / n >= 0.90
+    assert totals["kind"] / n >= 0.97
+    assert totals["category"] / n >= 0.93
+    assert totals["track"] / n >= 0.9
 
 
 # --- the cases the brief names ----------------------------------------------------------------
@@ -323,6 +287,7 @@ def test_triage_is_total_and_consistent(
     assert 0.0 <= result.kind_confidence <= 1.0
     assert 0.0 <= result.category_confidence <= 1.0
     assert (result.track == "policy") == (result.department is not None)
-    assert result.needs_manual == (result.kind_confidence < 0.6 or result.category_confidence < 0.6)
+    t = shipped_model().thresholds
+    assert result.needs_manual == (result.kind_confidence < t.kind or result.category_confidence < t.category)
     assert all(0.0 <= p.confidence <= 1.0 for p in result.policies)
     assert triage(title, description, beneficiary_count=count, estimated_amount_fen=amount) == result

@@ -1,6 +1,9 @@
 """12345 hotline (12345政务服务便民热线): signed JSON webhooks of transcribed calls (DESIGN §10).
 
-Pure functions: the signature check and the mapping of a call to an AppealDraft.
+Pure functions: the signature check and the mapping of a call to an AppealDraft: the caller's
+own words first, the operator's summary after them, the operator's category as a hint, the
+caller number in E.164 (a withheld or malformed one is dropped, never the call), the callback
+wish kept; then the one normalisation of `services.gateway.normalise` (text, place).
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from services.common.errors import Unauthorized
-from services.common.personal import InvalidPhone, normalise_phone
 from services.common.text import normalise_text
 from services.common.timeutil import SHANGHAI
 from services.contracts.appeals import AppealDraft, Location, Reporter
+from services.gateway.normalise import lenient_phone, normalise_draft
 
 CHANNEL = "hotline_12345"
 SPEAKER_LABEL = {"caller": "来电人", "operator": "话务员"}
@@ -113,16 +116,13 @@ def to_draft(call: HotlineCall) -> AppealDraft:
         f"[{t.offset_ms / 1000:.1f}s] {SPEAKER_LABEL[t.speaker]}：{normalise_text(t.text)}"
         for t in call.transcript
     )
-    try:
-        phone: str | None = normalise_phone(call.caller_number)
-    except InvalidPhone:
-        # A withheld or malformed caller id must not cost the caller their appeal.
-        phone = None
+    # A withheld or malformed caller id must not cost the caller their appeal.
+    phone = lenient_phone(call.caller_number)
     title_src = summary or (caller_words[0] if caller_words else "")
     extra: dict[str, object] = {"operator_id": call.operator_id, "caller_number_valid": phone is not None}
     if call.ended_at is not None:
         extra["duration_s"] = int((call.ended_at - call.started_at).total_seconds())
-    return AppealDraft(
+    draft = AppealDraft(
         channel=CHANNEL,
         channel_ref=call.call_id,
         reported_at=call.started_at,
@@ -135,3 +135,4 @@ def to_draft(call: HotlineCall) -> AppealDraft:
         callback_requested=call.callback_requested,
         channel_extra=extra,
     )
+    return normalise_draft(draft, strict_phone=False)

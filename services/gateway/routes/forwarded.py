@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from services.common.auth import StaffPrincipal, require_role
 from services.common.errors import (
     Forbidden,
-    IdempotencyKeyRequired,
     InvalidInput,
     NotFound,
     Unauthorized,
@@ -20,7 +19,6 @@ from services.gateway.client import call, relay_response
 
 calendar = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
 staff = APIRouter(prefix="/api/v1/staff", tags=["staff"])
-ledger = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 
 
 @calendar.get(
@@ -84,62 +82,5 @@ async def staff_clocks(appeal_id: uuid.UUID, principal: StaffPrincipal) -> Respo
     )
 
 
-def _idem(key: str | None) -> dict[str, str]:
-    if not key:
-        raise IdempotencyKeyRequired()
-    return {"Idempotency-Key": key}
-
-
-@ledger.post("/income", responses=problem_responses(Unauthorized, Forbidden, InvalidInput))
-async def ledger_income(
-    principal: StaffPrincipal,
-    body: Annotated[dict[str, Any], Body()],
-    idempotency_key: Annotated[str | None, Header()] = None,
-) -> Response:
-    require_role(principal, "city_admin", "town_staff", "village_staff")
-    return relay_response(
-        await call(
-            "ledger",
-            "POST",
-            "/internal/ledger/income",
-            json=body,
-            actor=principal,
-            headers=_idem(idempotency_key),
-        )
-    )
-
-
-@ledger.post("/allocations", responses=problem_responses(Unauthorized, Forbidden, InvalidInput))
-async def ledger_allocation(
-    principal: StaffPrincipal,
-    body: Annotated[dict[str, Any], Body()],
-    idempotency_key: Annotated[str | None, Header()] = None,
-) -> Response:
-    require_role(principal, "city_admin", "town_staff")
-    return relay_response(
-        await call(
-            "ledger",
-            "POST",
-            "/internal/ledger/allocations",
-            json=body,
-            actor=principal,
-            headers=_idem(idempotency_key),
-        )
-    )
-
-
-@ledger.get("/balances", responses=problem_responses(Unauthorized))
-async def ledger_balances(principal: StaffPrincipal, holder_type: str, holder_code: str) -> Response:
-    require_role(principal, "city_admin", "town_staff", "village_staff", "auditor")
-    return relay_response(
-        await call(
-            "ledger",
-            "GET",
-            "/internal/ledger/balances",
-            params={"holder_type": holder_type, "holder_code": holder_code},
-            actor=principal,
-        )
-    )
-
-
-__all__ = ["calendar", "ledger", "staff"]
+# The ledger routes live in `services.gateway.routes.ledger`.
+__all__ = ["calendar", "staff"]

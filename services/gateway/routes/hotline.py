@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -20,6 +20,7 @@ from services.contracts.appeals import AppealAccepted
 from services.gateway.channels.hotline import CHANNEL, BadSignature, HotlineCall, to_draft, verify_signature
 from services.gateway.client import call
 from services.gateway.models import InboundMessage
+from services.gateway.normalise import redact
 
 router = APIRouter(prefix="/api/v1/channels", tags=["channels"])
 
@@ -38,6 +39,28 @@ def canonical_hash(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+def self_contained_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON Schema with its nested models inlined. Pydantic puts them under `$defs`,
+    which an OpenAPI document cannot reach by `#/components/schemas/...` (the body is declared
+    here, not inferred by FastAPI, so nothing else registers them): clients' generators and
+    schemathesis would see a dangling reference."""
+    schema = model.model_json_schema(ref_template="#/$defs/{model}")
+    defs: dict[str, Any] = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    out: dict[str, Any] = inline(schema)
+    return out
+
+
 @router.post(
     "/hotline-12345/calls",
     status_code=202,
@@ -50,11 +73,7 @@ def canonical_hash(payload: Any) -> str:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {
-                "application/json": {
-                    "schema": HotlineCall.model_json_schema(ref_template="#/components/schemas/{model}")
-                }
-            },
+            "content": {"application/json": {"schema": self_contained_schema(HotlineCall)}},
         }
     },
 )
@@ -109,7 +128,8 @@ async def hotline_call(
                 channel=CHANNEL,
                 channel_ref=hotline.call_id,
                 body_hash=digest,
-                body=payload,
+                # Kept for audit with the caller's number masked: it is encrypted at rest in intake.
+                body=redact(payload),
                 appeal_id=accepted.appeal_id,
                 response=body,
             )

@@ -1,0 +1,360 @@
+"""Duplicates across channels (多口收集，一口办理) and repeats of the same person, on the database.
+
+On arrival (`on_arrival`, in the recording transaction): the appeal's fingerprint is stored; the
+appeals of the same place within the window that share an LSH key are fetched through the GIN
+index (never a scan), plus the same person's earlier appeals (phone / ID lookup hash, openid);
+each is scored (`similarity.score`). Above `LINK_AT` the arrival is linked to the master at once
+(status `merged`, `duplicate_of` on its public status) — unless the candidate was filed by the
+same person, which makes the arrival a *repeat* (flagged, suggested, left to staff); between the
+thresholds the candidates are suggested to staff; staff confirm, reject or undo. Nothing is ever deleted, and a linked appeal
+keeps its own reporters, feedback and return visit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.config import get_intake_settings
+from intake.duplicates import lsh, similarity
+from intake.duplicates.similarity import Doc, Match, analyse, doc_from_stored, stored_tokens
+from intake.lifecycle import ACTIVE, MERGEABLE, Status, can_unmerge
+from intake.models import Appeal, DuplicateLink, Fingerprint, Reporter, TimelineEntry, messaging
+from intake.stats.recorder import count, facts_of
+from services.common.errors import Conflict, IllegalTransition
+from services.common.messaging import emit, utcnow
+from services.contracts.events import AppealMerged, StatusChanged, make_event
+
+MAX_CANDIDATES = 60
+MAX_SUGGESTIONS = 5
+SYSTEM_ACTOR = "system:duplicates"
+
+
+class HasFollowers(Conflict):
+    code, title = "has_duplicates", "The appeal is itself the master of linked duplicates"
+    message = "该诉求已有关联的重复诉求，不能再合并到其他诉求。"
+
+
+class NotLinked(Conflict):
+    code, title = "not_linked", "The appeal is not linked as a duplicate"
+    message = "该诉求未被关联为重复诉求。"
+
+
+class SameAppeal(Conflict):
+    code, title = "same_appeal", "An appeal cannot be its own duplicate"
+    message = "不能将诉求与其自身合并。"
+
+
+def thresholds() -> tuple[float, float]:
+    """(link_at, suggest_at): the tuned defaults unless configured."""
+    s = get_intake_settings()
+    link = s.duplicate_link_threshold if s.duplicate_link_threshold is not None else similarity.LINK_AT
+    suggest = (
+        s.duplicate_suggest_threshold if s.duplicate_suggest_threshold is not None else similarity.SUGGEST_AT
+    )
+    return link, min(suggest, link)
+
+
+def doc_of(appeal: Appeal) -> Doc:
+    """Analyse an appeal's text and place."""
+    return analyse(
+        appeal.title,
+        appeal.description,
+        appeal.address,
+        town_code=appeal.town_code,
+        village_code=appeal.village_code,
+        lat=appeal.lat,
+        lng=appeal.lng,
+        datum=appeal.datum,
+    )
+
+
+def _stored_doc(fp: Fingerprint, appeal: Appeal) -> Doc:
+    return doc_from_stored(
+        fp.tokens,
+        fp.text,
+        town_code=appeal.town_code,
+        village_code=appeal.village_code,
+        lat=appeal.lat,
+        lng=appeal.lng,
+        datum=appeal.datum,
+    )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A scored earlier appeal."""
+
+    appeal: Appeal
+    match: Match
+    same_person: bool
+
+
+async def _same_person_appeals(
+    session: AsyncSession, appeal: Appeal, people: Sequence[Reporter]
+) -> set[uuid.UUID]:
+    conds = []
+    for p in people:
+        if p.relation != "reporter" or p.anonymous:
+            continue
+        if p.phone_hash:
+            conds.append(Reporter.phone_hash == p.phone_hash)
+        if p.id_number_hash:
+            conds.append(Reporter.id_number_hash == p.id_number_hash)
+        if p.openid:
+            conds.append(Reporter.openid == p.openid)
+    if not conds:
+        return set()
+    since = appeal.received_at - timedelta(days=get_intake_settings().repeat_window_days)
+    rows = await session.scalars(
+        select(Reporter.appeal_id)
+        .join(Appeal, Appeal.id == Reporter.appeal_id)
+        .where(
+            or_(*conds), Reporter.relation == "reporter", Appeal.id != appeal.id, Appeal.received_at >= since
+        )
+        .order_by(Appeal.received_at.desc())
+        .limit(20)
+    )
+    return set(rows.all())
+
+
+async def find_candidates(
+    session: AsyncSession, appeal: Appeal, doc: Doc, people: Sequence[Reporter] = ()
+) -> list[Candidate]:
+    """Earlier appeals of the same place (LSH keys, GIN index) or the same person, scored."""
+    since = appeal.received_at - timedelta(days=get_intake_settings().duplicate_window_days)
+    by_keys = (
+        await session.scalars(
+            select(Fingerprint.appeal_id)
+            .where(
+                Fingerprint.keys.overlap(lsh.keys(doc, query=True)),
+                Fingerprint.received_at >= since,
+                Fingerprint.received_at <= appeal.received_at,
+                Fingerprint.appeal_id != appeal.id,
+            )
+            .order_by(Fingerprint.received_at.desc())
+            .limit(MAX_CANDIDATES)
+        )
+    ).all()
+    await session.execute(text("SET LOCAL enable_seqscan TO DEFAULT"))
+    mine = await _same_person_appeals(session, appeal, people)
+    ids = set(by_keys) | mine
+    if not ids:
+        return []
+    rows = (
+        await session.execute(
+            select(Appeal, Fingerprint)
+            .join(Fingerprint, Fingerprint.appeal_id == Appeal.id)
+            .where(Appeal.id.in_(ids))
+        )
+    ).all()
+    out = [Candidate(a, similarity.score(_stored_doc(fp, a), doc), a.id in mine) for a, fp in rows]
+    return sorted(out, key=lambda c: (-c.match.score, c.appeal.received_at))
+
+
+async def root_of(session: AsyncSession, appeal: Appeal) -> Appeal:
+    """The master at the end of a chain of links (a link never points at a duplicate for long)."""
+    seen = {appeal.id}
+    while appeal.duplicate_of is not None and appeal.status == "merged":
+        master = await session.get(Appeal, appeal.duplicate_of)
+        if master is None or master.id in seen:
+            break
+        seen.add(master.id)
+        appeal = master
+    return appeal
+
+
+async def on_arrival(session: AsyncSession, appeal: Appeal, people: Sequence[Reporter]) -> None:
+    """Fingerprint the new appeal; link it, suggest candidates, flag a repeat."""
+    doc = doc_of(appeal)
+    session.add(
+        Fingerprint(
+            appeal_id=appeal.id,
+            received_at=appeal.received_at,
+            tokens=stored_tokens(doc),
+            text=doc.text,
+            keys=lsh.keys(doc),
+        )
+    )
+    await session.flush()
+    link_at, suggest_at = thresholds()
+    candidates = [
+        c for c in await find_candidates(session, appeal, doc, people) if c.match.score >= suggest_at
+    ]
+    if not candidates:
+        return
+    repeat = next((c for c in candidates if c.same_person), None)
+    if repeat is not None:
+        await _flag_repeat(session, appeal, repeat)
+    # The same person again is a repeat (重复诉求): flagged and suggested, left to staff to merge,
+    # since it usually says the first appeal has not been answered well enough.
+    best = next((c for c in candidates if not c.same_person), None)
+    if best is not None and best.match.score >= link_at:
+        master = await root_of(session, best.appeal)
+        if master.status in ACTIVE and master.id != appeal.id:
+            await link(session, appeal, master, actor=SYSTEM_ACTOR, match=best.match, auto=True)
+            candidates = [c for c in candidates if c is not best]
+    for c in candidates[:MAX_SUGGESTIONS]:
+        await _suggest(session, appeal, c)
+
+
+async def _flag_repeat(session: AsyncSession, appeal: Appeal, earlier: Candidate) -> None:
+    # Kept on the appeal (staff view) and in the candidates list, not on the timeline.
+    appeal.repeat_of = earlier.appeal.id
+    await count(session, facts_of(appeal), appeal.received_at, {"repeats": 1}, dims=("all", "channel"))
+
+
+async def _suggest(session: AsyncSession, appeal: Appeal, c: Candidate) -> None:
+    exists = await session.scalar(
+        select(DuplicateLink.id).where(
+            DuplicateLink.appeal_id == appeal.id, DuplicateLink.master_id == c.appeal.id
+        )
+    )
+    if exists is None:
+        session.add(
+            DuplicateLink(
+                appeal_id=appeal.id,
+                master_id=c.appeal.id,
+                score=c.match.score,
+                reasons=list(c.match.reasons),
+                state="suggested",
+                auto=False,
+                repeat=c.same_person,
+                created_at=utcnow(),
+            )
+        )
+
+
+async def link(
+    session: AsyncSession,
+    appeal: Appeal,
+    master: Appeal,
+    *,
+    actor: str,
+    match: Match | None = None,
+    auto: bool = False,
+    repeat: bool = False,
+    reason: str | None = None,
+) -> DuplicateLink:
+    """Link `appeal` to `master` as its duplicate: status merged, nothing deleted."""
+    from intake.service.moves import transition  # the moves module imports nothing from here
+
+    if appeal.id == master.id:
+        raise SameAppeal()
+    if appeal.status not in MERGEABLE:
+        raise IllegalTransition(appeal.status, "merged")
+    if master.status not in ACTIVE:
+        raise IllegalTransition(master.status, "merged")
+    followers = await session.scalar(
+        select(func.count())
+        .select_from(Appeal)
+        .where(Appeal.duplicate_of == appeal.id, Appeal.status == "merged")
+    )
+    if followers:
+        raise HasFollowers()
+    if match is None:
+        match = similarity.score(doc_of(master), doc_of(appeal))
+    row = await session.scalar(
+        select(DuplicateLink)
+        .where(DuplicateLink.appeal_id == appeal.id, DuplicateLink.master_id == master.id)
+        .with_for_update()
+    )
+    now = utcnow()
+    if row is None:
+        row = DuplicateLink(
+            appeal_id=appeal.id,
+            master_id=master.id,
+            score=match.score,
+            reasons=list(match.reasons),
+            created_at=now,
+        )
+        session.add(row)
+    row.state, row.auto, row.repeat = "linked", auto, repeat or row.repeat
+    row.decided_by, row.decided_at, row.reason = actor, now, reason
+    appeal.pre_merge_status = appeal.status
+    appeal.duplicate_of = master.id
+    why = reason or f"与 {master.ticket_no} 为同一事项（相似度{match.score:.2f}）"
+    data = AppealMerged(
+        master_id=master.id, master_ticket_no=master.ticket_no, score=match.score, auto=auto, reason=why
+    )
+    await transition(
+        session,
+        appeal,
+        "merged",
+        actor=actor,
+        reason=why,
+        description=f"与诉求 {master.ticket_no} 为同一事项，合并办理；办理进展和回访照常告知您",
+        data=data,
+    )
+    await count(session, facts_of(appeal), now, {"duplicates": 1})
+    return row
+
+
+async def decide_suggestion(
+    session: AsyncSession, appeal: Appeal, master_id: uuid.UUID, *, actor: str, reason: str | None
+) -> DuplicateLink:
+    """Staff say a suggested candidate is not the same matter."""
+    row = await session.scalar(
+        select(DuplicateLink)
+        .where(DuplicateLink.appeal_id == appeal.id, DuplicateLink.master_id == master_id)
+        .with_for_update()
+    )
+    if row is None or row.state not in ("suggested", "rejected"):
+        raise NotLinked("没有找到该疑似重复诉求的建议。")
+    row.state, row.decided_by, row.decided_at, row.reason = "rejected", actor, utcnow(), reason
+    return row
+
+
+async def undo(session: AsyncSession, appeal: Appeal, *, actor: str, reason: str) -> Appeal:
+    """Staff undo a wrong link: the appeal goes back where it was; the link stays, marked undone."""
+    pre: Status | None = appeal.pre_merge_status  # type: ignore[assignment]
+    if appeal.duplicate_of is None or appeal.status != "merged":
+        raise NotLinked()
+    if not can_unmerge("merged", pre):
+        raise IllegalTransition("merged", str(pre))
+    assert pre is not None
+    master_id = appeal.duplicate_of
+    rows = (
+        await session.scalars(
+            select(DuplicateLink).where(
+                DuplicateLink.appeal_id == appeal.id,
+                DuplicateLink.master_id == master_id,
+                DuplicateLink.state == "linked",
+            )
+        )
+    ).all()
+    now = utcnow()
+    for row in rows:
+        row.state, row.decided_by, row.decided_at, row.reason = "undone", actor, now, reason
+    appeal.status, appeal.duplicate_of, appeal.pre_merge_status = pre, None, None
+    appeal.status_changed_at = now
+    appeal.version += 1
+    session.add(
+        TimelineEntry(
+            appeal_id=appeal.id,
+            at=now,
+            from_status="merged",
+            to_status=pre,
+            actor=actor,
+            reason=reason,
+            public_description="经核实不属同一事项，已取消合并，单独办理",
+            round=appeal.round,
+        )
+    )
+    await emit(
+        session,
+        messaging,
+        make_event(
+            "appeal.status_changed",
+            "intake",
+            StatusChanged(from_status="merged", to_status=pre, reason=reason),
+            appeal_id=appeal.id,
+        ),
+    )
+    await count(session, facts_of(appeal), now, {"duplicates": -1})
+    return appeal

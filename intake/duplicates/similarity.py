@@ -1,0 +1,476 @@
+"""How alike two appeals are (pure functions, no I/O): concepts, words, characters and place.
+
+Why this method. Appeals are short (one to five sentences), written or spoken by different people
+through different doors, so the same broken street light arrives as "东方路路灯坏了好几盏" from the
+mini-program and "来电反映北栅社区东方路一带夜间照明不足" from the 12345 operator. Measures over raw
+text shingles (MinHash or SimHash over character n-grams) see little overlap in such pairs, and they
+see a lot of overlap in "the same street, another problem" (both texts name the street). So:
+
+1. **Concepts first.** Each surface phrase folds to a canonical concept (`lexicon`): an *object*
+   (路灯, 井盖, 下水道, 医疗费…) and a *condition* (损坏, 堵塞, 缺失…). Different objects are the
+   strongest evidence of different problems.
+2. **Words** (jieba segmentation, stop words out) and **character bigrams** catch what the concept
+   table does not know (a family's name, a shop, an unusual object).
+3. **Place apart.** Place words come out of the text and are compared as place: same village,
+   distance between coordinates (GCJ-02 folded to WGS-84 first), a shared road or estate name.
+
+The score is text likeness times place likeness, in [0, 1]. Candidate *retrieval* (which appeals to
+score at all) uses MinHash with LSH banding over the same concept and word sets, plus concept keys,
+each key scoped by village, town or a ~500 m grid cell (`lsh`), and stored in a GIN-indexed array:
+an arrival is compared with a few dozen appeals, never with all of them.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Protocol
+
+from intake.duplicates.lexicon import (
+    GENERIC_PLACES,
+    NOT_PLACES,
+    PLACE_SUFFIXES,
+    PLACE_WORDS,
+    STOPWORDS,
+    WORD_SYNONYMS,
+    concept_phrases,
+)
+from intake.duplicates.lexicon import (
+    PLACE_SUFFIXES as _SUFFIXES,
+)
+from intake.privacy import PERSON_RE as _PERSON_RE
+from services.common.reference import load_reference
+from services.common.reference.locate import gcj02_to_wgs84, haversine_metres
+from services.common.text import normalise_text
+
+_KEEP_RE = re.compile(r"[\u4e00-\u9fffA-Za-z]+")
+_NUMERIC_RE = re.compile(r"^[0-9A-Za-z]{1,2}$")
+TEXT_CAP = 600  # characters of an appeal compared; the gist is at the start
+
+
+class _Tokenizer(Protocol):
+    def lcut(self, sentence: str) -> list[str]: ...
+
+
+@lru_cache(maxsize=1)
+def _place_names() -> frozenset[str]:
+    ref = load_reference()
+    names: set[str] = set(PLACE_WORDS)
+    for town in ref.towns:
+        names.update({town.name, town.full_name, *town.aliases})
+    for village in ref.villages:
+        names.update({village.name, *village.aliases})
+    return frozenset(n for n in names if len(n) >= 2)
+
+
+_tokenizer_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _tokenizer() -> _Tokenizer:
+    # A private jieba tokenizer that knows our concepts and place names as whole words.
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tok: Any = jieba.Tokenizer()
+    for name in _place_names():
+        tok.add_word(name, freq=200000)
+    return tok  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=1)
+def _concept_re() -> tuple[re.Pattern[str], dict[str, tuple[str, str]]]:
+    rows = concept_phrases()
+    lookup = {phrase: (concept, sort) for phrase, concept, sort in rows}
+    pattern = re.compile("|".join(re.escape(p) for p, _, _ in rows))
+    return pattern, lookup
+
+
+def warm_up() -> None:
+    """Load the dictionary and the tables now (about a second), not on a resident's appeal."""
+    analyse(None, "路灯坏了")
+
+
+def _segment(text: str) -> list[str]:
+    with _tokenizer_lock:
+        return _tokenizer().lcut(text)
+
+
+_HONORIFICS = {
+    "阿婆": "婆",
+    "婆婆": "婆",
+    "阿姨": "姨",
+    "阿伯": "伯",
+    "伯伯": "伯",
+    "大伯": "伯",
+    "大爷": "伯",
+}
+_HONORIFICS |= {"大哥": "哥", "大姐": "姐", "大叔": "叔", "大婶": "婶", "某某": "某"}
+
+
+def _honorific(word: str) -> str:
+    # 陈阿婆 and 陈婆婆 are one person; 赵某 and 赵某某 too.
+    return _HONORIFICS.get(word, word)
+
+
+def _is_place(token: str) -> bool:
+    if token in _place_names():
+        return True
+    return token not in NOT_PLACES and len(token) >= 2 and token.endswith(PLACE_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Doc:
+    """What duplicate detection keeps of one appeal."""
+
+    objects: frozenset[str]
+    conditions: frozenset[str]
+    words: frozenset[str]
+    places: frozenset[str]
+    bigrams: frozenset[str]
+    text: str
+    persons: frozenset[str] = frozenset()
+    town_code: str | None = None
+    village_code: str | None = None
+    lat: float | None = None  # WGS-84
+    lng: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def tokens(self) -> list[str]:
+        """The stored form: objects, conditions and words with a prefix each (sorted)."""
+        return sorted(
+            [f"o:{o}" for o in self.objects]
+            + [f"c:{c}" for c in self.conditions]
+            + [f"w:{w}" for w in self.words]
+            + [f"n:{n}" for n in self.persons]
+        )
+
+
+_SUFFIX_TOKENS = frozenset(
+    {"路", "街", "巷", "大道", "大街", "河", "桥", "市场", "公园", "广场", "小学", "一路", "二路"}
+)
+
+
+def _base(name: str) -> str:
+    # 大宁社区 -> 大宁, 桥梓村 -> 桥梓; 社区 alone -> "" (so 社区 + 公园 is just 公园).
+    for suffix in ("社区", "村", "镇", "街道"):
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            return name[: -len(suffix)]
+    return "" if name in PLACE_WORDS else name
+
+
+def place_kind(place: str) -> str:
+    """The kind of place a name ends with (路, 市场, 公园…), or the name itself."""
+    return next((s for s in sorted(_SUFFIXES, key=len, reverse=True) if place.endswith(s)), place)
+
+
+def _merge_places(tokens: list[str]) -> list[str]:
+    # 桑园 + 路 -> 桑园路 (a road named after its village is a road, not the village), and
+    # 步步高 + 大道 -> 步步高大道.
+    out: list[str] = []
+    for token in tokens:
+        prev = out[-1] if out else ""
+        if (
+            token in _SUFFIX_TOKENS
+            and len(prev) >= 2
+            and _KEEP_RE.fullmatch(prev)
+            and prev not in STOPWORDS
+            and not _is_place(prev)
+        ) or (token in _SUFFIX_TOKENS and prev in _place_names()):
+            out[-1] = _base(prev) + token
+        else:
+            out.append(token)
+    return out
+
+
+def _fine_places(address: str | None) -> set[str]:
+    if not address:
+        return set()
+    text = normalise_text(address)
+    out = set()
+    for token in _merge_places([t.strip() for t in _segment(text)]):
+        if len(token) >= 2 and _is_place(token) and token not in _place_names() and not token[0].isdigit():
+            out.add(token)
+    return out
+
+
+def _village_named(text: str, town_code: str | None) -> str | None:
+    # An appeal that names its village in the text but arrived without the code (a hotline
+    # operator's summary): the village named, when exactly one of the town's villages is.
+    if not town_code:
+        return None
+    found = {
+        v.code
+        for v in load_reference().villages_of(town_code)
+        if any(n and n in text for n in (v.name, *v.aliases))
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+def analyse(
+    title: str | None,
+    description: str,
+    address: str | None = None,
+    *,
+    town_code: str | None = None,
+    village_code: str | None = None,
+    lat: float | None = None,
+    lng: float | None = None,
+    datum: str = "wgs84",
+) -> Doc:
+    """Concepts, words, places and character bigrams of an appeal."""
+    raw = " ".join(p for p in (title, description) if p)
+    text = normalise_text(raw)[:TEXT_CAP]
+    persons = frozenset(m.group(1) + _honorific(m.group(2)) for m in _PERSON_RE.finditer(text))
+    pattern, lookup = _concept_re()
+    objects: set[str] = set()
+    conditions: set[str] = set()
+
+    def fold(m: re.Match[str]) -> str:
+        concept, sort = lookup[m.group(0)]
+        (objects if sort == "o" else conditions).add(concept)
+        return " "
+
+    rest = pattern.sub(fold, text)
+    words: set[str] = set()
+    places: set[str] = _fine_places(address)
+    bigram_source: list[str] = []
+    for token in _merge_places([t.strip() for t in _segment(rest)]):
+        if not token or not _KEEP_RE.fullmatch(token):
+            continue
+        if _is_place(token):
+            if token not in _place_names():
+                places.add(token)
+            continue
+        if token in STOPWORDS or _NUMERIC_RE.match(token) or len(token) < 2:
+            continue
+        token = WORD_SYNONYMS.get(token, token)
+        words.add(token)
+        bigram_source.append(token)
+    # Bigrams over the concept-bearing text with places removed: catches near-verbatim copies.
+    stripped = text
+    for place in sorted(places | {p for p in _place_names() if p in text}, key=len, reverse=True):
+        stripped = stripped.replace(place, " ")
+    chars = "".join(_KEEP_RE.findall(stripped))
+    bigrams = frozenset(chars[i : i + 2] for i in range(len(chars) - 1))
+    wlat, wlng = lat, lng
+    if lat is not None and lng is not None and datum == "gcj02":
+        wlat, wlng = gcj02_to_wgs84(lat, lng)
+    if village_code is None:
+        village_code = _village_named(f"{address or ''} {text}", town_code)
+    return Doc(
+        objects=frozenset(objects),
+        conditions=frozenset(conditions),
+        words=frozenset(words),
+        places=frozenset(places),
+        bigrams=bigrams,
+        text=stripped[:TEXT_CAP],
+        persons=persons,
+        town_code=town_code,
+        village_code=village_code,
+        lat=wlat,
+        lng=wlng,
+    )
+
+
+def doc_from_stored(
+    tokens: Iterable[str],
+    text: str,
+    *,
+    town_code: str | None,
+    village_code: str | None,
+    lat: float | None,
+    lng: float | None,
+    datum: str,
+    places: Iterable[str] = (),
+) -> Doc:
+    """Rebuild a Doc from what the fingerprints table keeps (no segmentation needed)."""
+    objects: set[str] = set()
+    conditions: set[str] = set()
+    words: set[str] = set()
+    persons: set[str] = set()
+    stored_places: set[str] = set(places)
+    for t in tokens:
+        sort, _, value = t.partition(":")
+        {"o": objects, "c": conditions, "w": words, "p": stored_places, "n": persons}.get(sort, words).add(
+            value
+        )
+    chars = "".join(_KEEP_RE.findall(text))
+    wlat, wlng = lat, lng
+    if lat is not None and lng is not None and datum == "gcj02":
+        wlat, wlng = gcj02_to_wgs84(lat, lng)
+    return Doc(
+        objects=frozenset(objects),
+        conditions=frozenset(conditions),
+        words=frozenset(words),
+        places=frozenset(stored_places),
+        bigrams=frozenset(chars[i : i + 2] for i in range(len(chars) - 1)),
+        text=text,
+        persons=frozenset(persons),
+        town_code=town_code,
+        village_code=village_code,
+        lat=wlat,
+        lng=wlng,
+    )
+
+
+def stored_tokens(doc: Doc) -> list[str]:
+    """Tokens plus places, as the fingerprints table keeps them."""
+    return doc.tokens + sorted(f"p:{p}" for p in doc.places)
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    """|A ∩ B| / |A ∪ B|, 0 for two empty sets."""
+    union = len(a | b)
+    return len(a & b) / union if union else 0.0
+
+
+def dice(a: frozenset[str], b: frozenset[str]) -> float:
+    """2|A ∩ B| / (|A| + |B|)."""
+    total = len(a) + len(b)
+    return 2 * len(a & b) / total if total else 0.0
+
+
+def distance_m(a: Doc, b: Doc) -> float | None:
+    """Metres between the two appeals' points, when both have one."""
+    if a.lat is None or a.lng is None or b.lat is None or b.lng is None:
+        return None
+    return haversine_metres(a.lat, a.lng, b.lat, b.lng)
+
+
+def location_score(a: Doc, b: Doc) -> tuple[float, list[str]]:
+    """How likely the two are about the same spot, in [0, 1], and why.
+
+    Coordinates decide when both have them; otherwise the village, then the town. A road or
+    estate named in both raises it; two different ones lower it.
+    """
+    reasons: list[str] = []
+    dist = distance_m(a, b)
+    specific_a, specific_b = a.places - GENERIC_PLACES, b.places - GENERIC_PLACES
+    shared = specific_a & specific_b
+    # 大宁市场 and 市场 may be one place; 市场 and 小学 are not.
+    compatible = any(
+        p == q or ((p in GENERIC_PLACES or q in GENERIC_PLACES) and place_kind(p) == place_kind(q))
+        for p in a.places
+        for q in b.places
+    )
+    same_village = a.village_code is not None and a.village_code == b.village_code
+    other_village = a.village_code is not None and b.village_code is not None and not same_village
+    same_town = a.town_code is not None and a.town_code == b.town_code
+    if dist is not None:
+        reasons.append(f"相距约{round(dist)}米")
+    if shared:
+        reasons.append("同一地点：" + "、".join(sorted(shared)[:3]))
+    if same_village:
+        reasons.append("同一村（社区）")
+    elif same_town:
+        reasons.append("同一镇街")
+    if dist is not None:
+        score = (
+            1.0
+            if dist <= 250
+            else 0.85
+            if dist <= 600
+            else 0.55
+            if dist <= 1000
+            else 0.45
+            if dist <= 1500
+            else 0.3
+        )
+    elif same_village:
+        score = 0.85
+    elif other_village:
+        score = 0.35
+    elif same_town:
+        score = 0.55
+    else:
+        score = 0.3
+    if shared and (dist is None or dist <= 1000):
+        score = max(score, 0.8 if other_village else 1.0)
+    elif specific_a and specific_b:
+        score = min(score, 0.55)  # both name a road or estate, and not the same one
+    elif a.places and b.places and not compatible:
+        score = min(score, 0.65)  # a market here, a school there
+    return score, reasons
+
+
+def same_persons(a: frozenset[str], b: frozenset[str]) -> list[str]:
+    """People named in both: the same surname and title, or the same surname where one says 某."""
+    out = []
+    for p in sorted(a):
+        for q in sorted(b):
+            if p[0] == q[0] and (p[1:] == q[1:] or "某" in (p[1:], q[1:])):
+                out.append(p)
+                break
+    return out
+
+
+def text_score(a: Doc, b: Doc) -> tuple[float, list[str]]:
+    """How alike the two texts are, in [0, 1], and why."""
+    reasons: list[str] = []
+    words = jaccard(a.words, b.words)
+    chars = dice(a.bigrams, b.bigrams)
+    cond = jaccard(a.conditions, b.conditions) if a.conditions and b.conditions else None
+    if a.objects and b.objects:
+        # Half Jaccard, half overlap: one appeal naming a second object is not another problem.
+        overlap = len(a.objects & b.objects) / min(len(a.objects), len(b.objects))
+        obj = (jaccard(a.objects, b.objects) + overlap) / 2
+        score = 0.45 * obj + 0.15 * (0.5 if cond is None else cond) + 0.2 * chars + 0.2 * words
+        shared = a.objects & b.objects
+        if shared:
+            reasons.append("同一问题：" + "、".join(sorted(shared)))
+        else:
+            score *= 0.35
+            reasons.append("问题不同：" + "、".join(sorted(a.objects)) + " / " + "、".join(sorted(b.objects)))
+    else:
+        score = 0.5 * chars + 0.3 * words + 0.2 * (cond or 0.0)
+    if a.conditions & b.conditions:
+        reasons.append("同一情形：" + "、".join(sorted(a.conditions & b.conditions)))
+    if a.persons and b.persons:
+        same = same_persons(a.persons, b.persons)
+        if same:
+            score = min(1.0, score + 0.15)
+            reasons.append("同一当事人：" + "、".join(same))
+        else:
+            score *= 0.3
+            reasons.append("当事人不同")
+    reasons.append(f"文字相似度{chars:.2f}")
+    return min(1.0, score), reasons
+
+
+@dataclass(frozen=True)
+class Match:
+    """A scored pair."""
+
+    score: float
+    text: float
+    place: float
+    reasons: tuple[str, ...]
+
+
+def score(a: Doc, b: Doc) -> Match:
+    """Text likeness times place likeness, with the reasons a member of staff can check."""
+    text, text_reasons = text_score(a, b)
+    place, place_reasons = location_score(a, b)
+    return Match(round(text * place, 4), round(text, 4), round(place, 4), tuple(text_reasons + place_reasons))
+
+
+# Thresholds, tuned on the training half of tests/data/duplicates.yaml (see the README and
+# tests/unit/test_duplicate_quality.py, which re-tunes them and checks these are still the result).
+LINK_AT = 0.42
+SUGGEST_AT = 0.32
+
+
+def decide(match_score: float, link_at: float = LINK_AT, suggest_at: float = SUGGEST_AT) -> str:
+    """'link' above the high threshold, 'suggest' between the two, 'none' below."""
+    if match_score >= link_at:
+        return "link"
+    if match_score >= suggest_at:
+        return "suggest"
+    return "none"

@@ -1,0 +1,1 @@
+"""Intake's internal REST routes, one module per concern (thin: parse, check, call, shape)."""

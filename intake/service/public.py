@@ -1,0 +1,86 @@
+"""DESIGN §10 public status: what whoever holds the ticket and its query code (查询码) may see."""
+
+from __future__ import annotations
+
+import hmac
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.models import Appeal, AppealDeadline, TimelineEntry
+from services.common.errors import NotFound
+from services.common.reference import load_reference
+from services.contracts.appeals import PublicAppeal, PublicDeadline
+from services.contracts.appeals import TimelineEntry as PublicTimelineEntry
+
+
+def town_name(code: str | None) -> str | None:
+    """A town's short name (虎门), or None."""
+    if not code:
+        return None
+    town = load_reference().town_by_code(code)
+    return town.name if town else None
+
+
+def village_name(code: str | None) -> str | None:
+    """A village's name (北栅社区), or None."""
+    if not code:
+        return None
+    village = load_reference().village_by_code(code)
+    return village.name if village else None
+
+
+async def public_timeline(session: AsyncSession, appeal: Appeal) -> list[PublicTimelineEntry]:
+    """The public steps of an appeal, oldest first."""
+    rows = (
+        await session.scalars(
+            select(TimelineEntry)
+            .where(TimelineEntry.appeal_id == appeal.id, TimelineEntry.public.is_(True))
+            .order_by(TimelineEntry.at, TimelineEntry.id)
+        )
+    ).all()
+    return [PublicTimelineEntry(at=t.at, status=t.to_status, description=t.public_description) for t in rows]
+
+
+async def public_deadlines(session: AsyncSession, appeal: Appeal) -> list[PublicDeadline]:
+    """The appeal's clocks as the public sees them."""
+    clocks = (
+        await session.scalars(
+            select(AppealDeadline)
+            .where(AppealDeadline.appeal_id == appeal.id)
+            .order_by(AppealDeadline.due_at)
+        )
+    ).all()
+    return [
+        PublicDeadline(
+            clock=c.clock, due_at=c.due_at, due_date=c.due_date, provisional=c.provisional, state=c.state
+        )
+        for c in clocks
+    ]
+
+
+async def master_ticket(session: AsyncSession, appeal: Appeal) -> str | None:
+    """The ticket of the appeal this one was linked to as a duplicate."""
+    if appeal.duplicate_of is None:
+        return None
+    return await session.scalar(select(Appeal.ticket_no).where(Appeal.id == appeal.duplicate_of))
+
+
+async def public_status(session: AsyncSession, ticket_no: str, code: str) -> PublicAppeal:
+    """DESIGN §10 public status. A wrong code is exactly as unknown as a wrong ticket."""
+    appeal = await session.scalar(select(Appeal).where(Appeal.ticket_no == ticket_no))
+    if appeal is None or not hmac.compare_digest(appeal.query_code.encode(), code.encode()):
+        raise NotFound()
+    return PublicAppeal(
+        ticket_no=appeal.ticket_no,
+        status=appeal.status,
+        kind=appeal.kind,
+        category=appeal.category,
+        track=appeal.track,
+        town=town_name(appeal.town_code),
+        village=village_name(appeal.village_code),
+        received_at=appeal.received_at,
+        timeline=await public_timeline(session, appeal),
+        deadlines=await public_deadlines(session, appeal),
+        duplicate_of=await master_ticket(session, appeal),
+    )

@@ -1,0 +1,279 @@
+"""Recording an appeal from any channel, once per (channel, channel_ref); finding one."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.duplicates import service as duplicates
+from intake.lifecycle import DESCRIPTIONS
+from intake.models import Appeal, Attachment, QuotedNumber, Reporter, TimelineEntry, messaging, ticket_seq
+from intake.privacy import redact_text
+from intake.stats.recorder import count, facts_of
+from services.common.crypto import encrypt_pii, lookup_hash
+from services.common.errors import IdempotencyConflict, NotFound
+from services.common.messaging import emit, utcnow
+from services.common.personal import find_numbers, mask_id_number, mask_numbers_in, mask_phone
+from services.common.timeutil import to_local
+from services.contracts.appeals import AppealAccepted, AppealDraft
+from services.contracts.appeals import Reporter as ReporterIn
+from services.contracts.events import AppealReceived, make_event
+
+CHANNEL_NAMES = {
+    "hotline_12345": "12345热线",
+    "wechat_official": "莞家政务公众号",
+    "wechat_miniprogram": "民生大莞家小程序",
+    "web_portal": "网上平台",
+    "leader_station": "领导干部驻点",
+    "grid_inspector": "网格员巡查",
+    "village_visit": "村（社区）干部走访",
+    "consultation_meeting": "协商会议",
+    "online_consultation": "网络协商",
+    "party_member_visit": "党员干部走访",
+    "station_walk_in": "莞家驿站",
+    "department_referral": "部门转办",
+}
+
+
+def draft_hash(draft: AppealDraft) -> str:
+    """Canonical hash of a draft: the same message twice hashes the same."""
+    canonical = json.dumps(
+        draft.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def new_query_code() -> str:
+    """Six digits a caller can read out on the phone (查询码)."""
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def format_ticket(received_at: datetime, seq: int) -> str:
+    """受理编号: `MS` + local date + sequence, e.g. MS20261127000042."""
+    return f"MS{to_local(received_at):%Y%m%d}{seq:06d}"
+
+
+def _reporter_row(appeal_id: uuid.UUID, relation: str, person: ReporterIn) -> Reporter:
+    return Reporter(
+        appeal_id=appeal_id,
+        relation=relation,
+        name=person.name,
+        phone_enc=encrypt_pii(person.phone) if person.phone else None,
+        phone_hash=lookup_hash(person.phone) if person.phone else None,
+        phone_masked=mask_phone(person.phone) if person.phone else None,
+        id_number_enc=encrypt_pii(person.id_number) if person.id_number else None,
+        id_number_hash=lookup_hash(person.id_number) if person.id_number else None,
+        id_number_masked=mask_id_number(person.id_number) if person.id_number else None,
+        openid=person.openid,
+        hukou_local=person.hukou_local,
+        anonymous=person.anonymous,
+        confidential=person.confidential,
+        role=person.role,
+    )
+
+
+def _free_texts(draft: AppealDraft) -> list[str]:
+    """Every piece of free text of a draft that is kept, in a stable order."""
+    texts = [
+        draft.title,
+        draft.description,
+        draft.transcript,
+        draft.location.address,
+        draft.beneficiary_group,
+        draft.help_requested,
+        draft.category_hint,
+    ]
+    return [t for t in texts if t] + list(_strings(draft.channel_extra))
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _masked(value: Any) -> Any:
+    """Free text (or a JSON value's strings) with every phone and ID number masked."""
+    return None if value is None else mask_numbers_in(value)
+
+
+def _quoted_rows(appeal_id: uuid.UUID, draft: AppealDraft) -> list[QuotedNumber]:
+    """The full numbers written in the draft's words, once each, encrypted (DESIGN §7)."""
+    seen: set[tuple[str, str]] = set()
+    ordinals = {"phone": 0, "id_number": 0}
+    rows = []
+    for piece in _free_texts(draft):
+        for number in find_numbers(piece):
+            if (number.kind, number.value) in seen:
+                continue
+            seen.add((number.kind, number.value))
+            ordinals[number.kind] += 1
+            rows.append(
+                QuotedNumber(
+                    appeal_id=appeal_id,
+                    kind=number.kind,
+                    ordinal=ordinals[number.kind],
+                    value_enc=encrypt_pii(number.value),
+                    value_hash=lookup_hash(number.value),
+                    masked=number.masked,
+                )
+            )
+    return rows
+
+
+async def _existing(session: AsyncSession, draft: AppealDraft, digest: str) -> AppealAccepted | None:
+    found = await session.scalar(
+        select(Appeal).where(Appeal.channel == draft.channel, Appeal.channel_ref == draft.channel_ref)
+    )
+    if found is None:
+        return None
+    if found.draft_hash != digest:
+        raise IdempotencyConflict()
+    return AppealAccepted(appeal_id=found.id, ticket_no=found.ticket_no, query_code=found.query_code)
+
+
+def _new_appeal(draft: AppealDraft, digest: str, now: datetime, ticket_no: str) -> Appeal:
+    loc = draft.location
+    return Appeal(
+        id=uuid.uuid4(),
+        ticket_no=ticket_no,
+        query_code=new_query_code(),
+        channel=draft.channel,
+        channel_ref=draft.channel_ref,
+        draft_hash=digest,
+        received_at=now,
+        reported_at=draft.reported_at,
+        status="received",
+        status_changed_at=now,
+        urgency=draft.urgency or "normal",
+        # The words are kept with phone and ID numbers masked; the full numbers go to
+        # `quoted_numbers`, encrypted (DESIGN §7: no plaintext number at rest).
+        title=_masked(draft.title),
+        description=_masked(draft.description),
+        transcript=_masked(draft.transcript),
+        address=_masked(loc.address),
+        town_code=loc.town_code,
+        village_code=loc.village_code,
+        lat=loc.lat,
+        lng=loc.lng,
+        datum=loc.datum,
+        grid_code=loc.grid_code,
+        beneficiary_count=draft.beneficiary_count,
+        beneficiary_group=_masked(draft.beneficiary_group),
+        help_requested=_masked(draft.help_requested),
+        estimated_amount_fen=draft.estimated_amount_fen,
+        category_hint=_masked(draft.category_hint),
+        callback_requested=draft.callback_requested,
+        channel_extra=_masked(draft.channel_extra),
+        round=1,
+        returns_count=0,
+        version=1,
+    )
+
+
+def _received_event(appeal: Appeal, draft: AppealDraft) -> AppealReceived:
+    # Free text leaves intake with phone and ID numbers and the reporters' names masked.
+    names = [draft.reporter.name, draft.on_behalf_of.name if draft.on_behalf_of else None]
+    loc = draft.location
+    return AppealReceived(
+        ticket_no=appeal.ticket_no,
+        channel=draft.channel,
+        received_at=appeal.received_at,
+        title=redact_text(draft.title, names),
+        description=redact_text(draft.description, names) or "",
+        address=redact_text(loc.address, names),
+        category_hint=draft.category_hint,
+        town_code=loc.town_code,
+        village_code=loc.village_code,
+        lat=loc.lat,
+        lng=loc.lng,
+        datum=loc.datum,
+        grid_code=loc.grid_code,
+        urgency_hint=draft.urgency,
+        beneficiary_count=draft.beneficiary_count,
+        estimated_amount_fen=draft.estimated_amount_fen,
+    )
+
+
+async def create_appeal(session: AsyncSession, draft: AppealDraft) -> tuple[AppealAccepted, bool]:
+    """Record a draft as an appeal, once per (channel, channel_ref). Returns (answer, created).
+
+    In the same transaction: the reporters (phone and ID encrypted), the numbers written in the
+    words (masked in the text, encrypted in `quoted_numbers`), attachments, the first
+    timeline entry, `appeal.received`, the counters, and duplicate detection (which may link the
+    new appeal to a master at once, or suggest candidates to staff).
+    """
+    digest = draft_hash(draft)
+    if (known := await _existing(session, draft, digest)) is not None:
+        return known, False
+    now = utcnow()
+    seq = int(await session.scalar(ticket_seq.next_value()) or 0)
+    appeal = _new_appeal(draft, digest, now, format_ticket(now, seq))
+    try:
+        # A concurrent twin of this message may commit first: the savepoint lets us answer it.
+        async with session.begin_nested():
+            session.add(appeal)
+            await session.flush()
+    except IntegrityError:
+        known = await _existing(session, draft, digest)
+        if known is None:
+            raise
+        return known, False
+    people = [_reporter_row(appeal.id, "reporter", draft.reporter)]
+    if draft.on_behalf_of is not None:
+        people.append(_reporter_row(appeal.id, "on_behalf_of", draft.on_behalf_of))
+    session.add_all(people)
+    session.add_all(_quoted_rows(appeal.id, draft))
+    for att in draft.attachments:
+        session.add(Attachment(appeal_id=appeal.id, **att.model_dump()))
+    session.add(
+        TimelineEntry(
+            appeal_id=appeal.id,
+            at=now,
+            from_status=None,
+            to_status="received",
+            actor=f"channel:{draft.channel}",
+            public_description=f"{DESCRIPTIONS['received']}（{CHANNEL_NAMES[draft.channel]}），受理编号 {appeal.ticket_no}",
+            round=1,
+        )
+    )
+    await emit(
+        session,
+        messaging,
+        make_event("appeal.received", "intake", _received_event(appeal, draft), appeal_id=appeal.id),
+    )
+    await count(session, facts_of(appeal), now, {"received": 1}, dims=("all", "channel"))
+    await session.flush()
+    await duplicates.on_arrival(session, appeal, people)
+    return AppealAccepted(appeal_id=appeal.id, ticket_no=appeal.ticket_no, query_code=appeal.query_code), True
+
+
+async def get_appeal(session: AsyncSession, appeal_id: uuid.UUID, *, lock: bool = False) -> Appeal:
+    """An appeal by id; NotFound otherwise."""
+    stmt = select(Appeal).where(Appeal.id == appeal_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    appeal = await session.scalar(stmt)
+    if appeal is None:
+        raise NotFound()
+    return appeal
+
+
+async def get_by_ticket(session: AsyncSession, ticket_no: str) -> Appeal:
+    """An appeal by its ticket number; NotFound otherwise."""
+    appeal = await session.scalar(select(Appeal).where(Appeal.ticket_no == ticket_no))
+    if appeal is None:
+        raise NotFound()
+    return appeal

@@ -1,0 +1,1 @@
+"""Routing's request and response models, one module per concern."""

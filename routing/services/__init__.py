@@ -1,0 +1,1 @@
+"""Routing's domain logic, one module per concern; services flush, never commit."""

@@ -1,0 +1,199 @@
+"""Duplicates across channels on the real database: linked on arrival, suggested, confirmed, undone;
+repeats of the same person; every reporter of a linked appeal still hears back and rates."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from intake.app import app
+from intake.duplicates import lsh, service
+from intake.duplicates.similarity import LINK_AT, SUGGEST_AT, analyse
+from services.common.db import session_scope
+from tests.integration.intake_support import (
+    CHANGPING,
+    CITY,
+    LINCUN,
+    MUGUI,
+    TANGXIA,
+    auth,
+    create,
+    draft,
+    events,
+    force,
+    post,
+    row,
+    staff,
+    timeline,
+)
+
+VILLAGE = staff("village_staff", "village", MUGUI)
+
+
+@pytest.fixture(autouse=True)
+def _linking_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shared test environment turns automatic linking off (conftest); these tests need it."""
+    monkeypatch.setattr(service, "thresholds", lambda: (LINK_AT, SUGGEST_AT))
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as client:
+        yield client
+
+
+def tag() -> str:
+    # A street of our own per test, so that tests never match each other's appeals.
+    return f"木棆{uuid.uuid4().hex[:4]}路"
+
+
+async def public_of(http: httpx.AsyncClient, accepted: dict[str, Any]) -> dict[str, Any]:
+    r = await http.get(
+        f"/internal/public/appeals/{accepted['ticket_no']}",
+        params={"code": accepted["query_code"]},
+        headers=auth(),
+    )
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = r.json()
+    return out
+
+
+async def test_the_same_matter_through_two_doors_is_linked_and_both_hear_back(
+    http: httpx.AsyncClient,
+) -> None:
+    street = tag()
+    first = await create(
+        http,
+        draft(
+            MUGUI,
+            CHANGPING,
+            f"来电反映木棆村{street}多盏路灯损坏，夜间照明不足，存在安全隐患。",
+            channel="hotline_12345",
+            location={"town_code": CHANGPING, "village_code": MUGUI, "address": f"常平镇木棆村{street}"},
+        ),
+    )
+    body = draft(MUGUI, CHANGPING, f"{street}的路灯坏了好几盏，晚上黑漆漆的，老人小孩走路很危险。")
+    second = await create(http, body)
+
+    shown = await public_of(http, second)
+    assert (shown["status"], shown["duplicate_of"]) == ("merged", first["ticket_no"])
+    assert "合并办理" in shown["timeline"][-1]["description"]
+    (merged,) = await events(second["appeal_id"], "appeal.merged")
+    assert merged["data"]["master_id"] == first["appeal_id"] and merged["data"]["auto"] is True
+    assert merged["data"]["score"] >= LINK_AT
+
+    listed = await http.get(f"/internal/appeals/{first['appeal_id']}/duplicates", headers=auth(CITY))
+    (link,) = listed.json()
+    assert (link["ticket_no"], link["role"], link["state"], link["auto"]) == (
+        second["ticket_no"],
+        "duplicate",
+        "linked",
+        True,
+    )
+    assert any("路灯" in reason for reason in link["reasons"])
+
+    # The master is handled; the duplicate's reporter is told and rates on their own.
+    await force(first["appeal_id"], status="in_progress", kind="micro_project", category="facility")
+    assert (
+        await post(http, f"/internal/appeals/{first['appeal_id']}/complete", CITY, {"reason": "已更换灯具"})
+    ).status_code == 200
+    told = await events(second["appeal_id"], "appeal.progressed")
+    assert told and told[-1]["data"]["master_status"] == "completed"
+    assert "办结" in (await public_of(http, second))["timeline"][-1]["description"]
+    rating = {"result": "resolved", "rating": "basically_satisfied", "openid": body["reporter"]["openid"]}
+    r = await post(http, f"/internal/appeals/{second['appeal_id']}/evaluation", None, rating)
+    assert r.status_code == 200, r.text
+    again = await post(http, f"/internal/appeals/{second['appeal_id']}/evaluation", None, rating)
+    assert again.status_code == 409
+    assert (await row(first["appeal_id"])).status == "completed"  # the master waits for its own reporter
+
+
+async def test_staff_undo_a_wrong_link_and_confirm_a_suggestion(http: httpx.AsyncClient) -> None:
+    street = tag()
+    where = {"town_code": CHANGPING, "village_code": MUGUI, "address": f"常平镇木棆村{street}"}
+    first = await create(
+        http, draft(MUGUI, CHANGPING, f"{street}下水道堵塞，污水漫到路面上。", location=where)
+    )
+    second = await create(
+        http, draft(MUGUI, CHANGPING, f"来电反映{street}下水道堵了，污水溢出路面，请求疏通。", location=where)
+    )
+    assert (await row(second["appeal_id"])).status == "merged"
+    path = f"/internal/appeals/{second['appeal_id']}/duplicates/undo"
+    assert (await post(http, path, VILLAGE, {})).status_code == 422
+    r = await post(http, path, VILLAGE, {"reason": "经核实是两处不同的下水道"})
+    assert r.status_code == 200 and r.json()["status"] == "received"
+    appeal = await row(second["appeal_id"])
+    assert (appeal.duplicate_of, appeal.pre_merge_status) == (None, None)
+    assert (await public_of(http, second))["duplicate_of"] is None
+    assert (await timeline(second["appeal_id"]))[-1].reason == "经核实是两处不同的下水道"
+
+    # Staff link it again by hand; an auditor may not.
+    confirm = f"/internal/appeals/{second['appeal_id']}/duplicates/{first['appeal_id']}/confirm"
+    assert (await post(http, confirm, staff("auditor", "city", "city"), {})).status_code == 403
+    r = await post(http, confirm, VILLAGE, {"reason": "确认同一处"})
+    assert r.status_code == 200 and r.json()["status"] == "merged"
+    listed = (
+        await http.get(f"/internal/appeals/{second['appeal_id']}/duplicates", headers=auth(VILLAGE))
+    ).json()
+    assert [(d["state"], d["auto"], d["decided_by"]) for d in listed] == [
+        ("linked", False, f"staff:{VILLAGE.username}")
+    ]
+
+
+async def test_look_alikes_are_suggested_not_linked_and_other_problems_left_alone(
+    http: httpx.AsyncClient,
+) -> None:
+    street = tag()
+    where = {"town_code": CHANGPING, "village_code": MUGUI, "address": f"常平镇木棆村{street}"}
+    first = await create(
+        http, draft(MUGUI, CHANGPING, f"{street}路口的井盖不见了，晚上很危险。", location=where)
+    )
+    other_problem = await create(
+        http, draft(MUGUI, CHANGPING, f"{street}晚上广场舞音响太吵了。", location=where)
+    )
+    assert (await row(other_problem["appeal_id"])).status == "received"
+    listed = (await http.get(f"/internal/appeals/{first['appeal_id']}/duplicates", headers=auth(CITY))).json()
+    assert listed == []
+
+
+async def test_the_same_person_again_is_a_repeat_not_a_merge(http: httpx.AsyncClient) -> None:
+    body = draft(LINCUN, TANGXIA, f"林村社区{tag()}的公厕一直锁着，群众如厕不便。")
+    first = await create(http, body)
+    again = {
+        **body,
+        "channel": "hotline_12345",
+        "channel_ref": f"t-{uuid.uuid4().hex}",
+        "description": body["description"] + "又来反映。",
+    }
+    second = await create(http, again)
+    appeal = await row(second["appeal_id"])
+    assert (appeal.status, appeal.repeat_of) == ("received", uuid.UUID(first["appeal_id"]))
+    listed = (
+        await http.get(f"/internal/appeals/{second['appeal_id']}/duplicates", headers=auth(CITY))
+    ).json()
+    assert listed and listed[0]["repeat"] is True and listed[0]["state"] == "suggested"
+    view = (await http.get(f"/internal/appeals/{second['appeal_id']}", headers=auth(CITY))).json()
+    assert view["repeat_of"] == first["ticket_no"]
+
+
+async def test_candidates_come_from_the_gin_index_not_a_scan() -> None:
+    doc = analyse(None, "东方路路灯坏了", None, town_code="441900121000", village_code="441900121001")
+    keys = lsh.keys(doc, query=True)
+    async with session_scope() as session:
+        await session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(
+            r[0]
+            for r in await session.execute(
+                text(
+                    "EXPLAIN SELECT appeal_id FROM intake.fingerprints WHERE keys && CAST(:k AS bigint[]) "
+                    "AND received_at >= now() - interval '30 days' ORDER BY received_at DESC LIMIT 60"
+                ),
+                {"k": keys},
+            )
+        )
+    assert "ix_fingerprints_keys" in plan, plan
