@@ -57,6 +57,14 @@ def may_see_town(principal: Principal, town_code: str | None) -> bool:
     return town_code is not None and town_of_principal(principal) == town_code
 
 
+def may_act_for(principal: Principal, town_code: str | None, village_code: str | None) -> bool:
+    """Who may act (confirm work, fulfilment) for an appeal of a place: the city, the town's staff,
+    and a village's staff for their own village only, never a neighbour's in the same town."""
+    if principal.org_type == "village":
+        return village_code is not None and village_code == principal.org_code
+    return may_see_town(principal, town_code)
+
+
 async def check_unit(session: AsyncSession, unit_type: str, unit_code: str) -> None:
     """The unit must exist: a town, a village, a department, an active station, or the city."""
     ref = load_reference()

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing.config import routing_settings
 from routing.errors import AlreadyClaimed, ClaimState, DonorNotVerified, ListingClosed, OverClaim
 from routing.models import Claim, ClaimListing, Donor, TriageResult
-from routing.services.common import may_see_town, publish, unit_name
+from routing.services.common import may_act_for, publish, unit_name
 from services.common.auth import Principal
 from services.common.errors import (
     Conflict,
@@ -408,8 +408,8 @@ async def confirm(
     """Fulfilment confirmed by the beneficiary (ticket number and query code) or by staff."""
     claim, listing, donor = await _claim_listing_donor(session, claim_id)
     if principal is not None:
-        if principal.role not in ("city_admin", "town_staff", "village_staff") or not may_see_town(
-            principal, listing.town_code
+        if principal.role not in ("city_admin", "town_staff", "village_staff") or not may_act_for(
+            principal, listing.town_code, listing.village_code
         ):
             raise Forbidden()
         by_kind, by = "staff", principal.username

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing.classifier.model import ALL_CATEGORIES
 from routing.dispatch import Holder
 from routing.models import Assignment, ServiceRecord, Station, TriageResult
-from routing.services.common import may_see_town
+from routing.services.common import may_act_for
 from services.common.auth import Principal
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.common.messaging import utcnow
@@ -243,7 +243,7 @@ async def confirm_service(
     if principal is not None:
         if principal.org_type == "station" or principal.role in ("department_staff", "auditor"):
             raise Forbidden()  # a station never confirms its own work
-        if not may_see_town(principal, triage.town_code if triage else None):
+        if triage is None or not may_act_for(principal, triage.town_code, triage.village_code):
             raise Forbidden()
         by_kind, by = "staff", principal.username
     else:

@@ -15,6 +15,7 @@ from tests.integration.routing_support import (
     CITY,
     HUMEN,
     HUMEN_TOWN,
+    HUMENZHAI,
     NANCHENG,
     NANCHENG_TOWN,
     auth,
@@ -132,6 +133,9 @@ async def test_a_station_track_appeal_goes_to_the_villages_station_and_its_work_
 
     url1 = f"/internal/service-records/{first.json()['id']}/confirmation"
     assert (await http.post(url1, json={}, headers=auth(worker))).status_code == 403  # not its own work
+    # A neighbouring village of the same town may not confirm work done in 北栅.
+    neighbour = staff("village_staff", "village", HUMENZHAI)
+    assert (await http.post(url1, json={}, headers=auth(neighbour))).status_code == 403
     by_town = await http.post(url1, json={}, headers=auth(HUMEN_TOWN))
     assert by_town.status_code == 200 and by_town.json()["confirmed_by_kind"] == "staff"
     assert (await http.post(url1, json={}, headers=auth(HUMEN_TOWN))).status_code == 409
