@@ -1,0 +1,133 @@
+"""The shared vocabulary (共同词汇) of the programme: one definition of each term, with its Chinese label.
+
+Every service, the gateway and the public contract take these types from here, so a value means
+the same thing at every boundary and `/openapi.json` names one enum for each idea (DESIGN §4).
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+Kind = Literal["micro_project", "micro_wish"]
+"""民生微实事 micro_project (public or group interest) | 民生微心愿 micro_wish (a person or family)."""
+
+Category = Literal[
+    "environment",
+    "housing_repair",
+    "facility",
+    "public_service",
+    "living",
+    "medical",
+    "education",
+    "elderly_care",
+    "employment",
+    "housing",
+    "counselling",
+    "rights",
+    "hospice",
+]
+"""DESIGN §4 taxonomy: the first four belong to micro-projects, the rest to micro-wishes."""
+
+Urgency = Literal["normal", "urgent", "emergency"]
+"""`emergency` is an individual's 急难事; `urgent` a hazard to many."""
+
+Track = Literal["policy", "express", "direct", "station"]
+"""政策办理 policy (a department) | 莞家速递 express | 莞家直达 direct (donors) | 莞家驿站 station."""
+
+UnitType = Literal["city", "town", "village", "department", "station"]
+"""The kinds of unit (单位) that hold appeals, clocks and money."""
+
+Role = Literal["city_admin", "town_staff", "village_staff", "department_staff", "station_staff", "auditor"]
+"""Staff roles (DESIGN §10)."""
+
+Channel = Literal[
+    "hotline_12345",
+    "wechat_official",
+    "wechat_miniprogram",
+    "web_portal",
+    "leader_station",
+    "grid_inspector",
+    "village_visit",
+    "consultation_meeting",
+    "online_consultation",
+    "party_member_visit",
+    "station_walk_in",
+    "department_referral",
+]
+"""The twelve doors an appeal comes in by (DESIGN §4)."""
+
+KINDS: Final[tuple[Kind, ...]] = get_args(Kind)
+CATEGORIES: Final[tuple[Category, ...]] = get_args(Category)
+URGENCIES: Final[tuple[Urgency, ...]] = get_args(Urgency)
+TRACKS: Final[tuple[Track, ...]] = get_args(Track)
+UNIT_TYPES: Final[tuple[UnitType, ...]] = get_args(UnitType)
+ROLES: Final[tuple[Role, ...]] = get_args(Role)
+CHANNELS: Final[tuple[Channel, ...]] = get_args(Channel)
+
+PROJECT_CATEGORIES: Final[tuple[Category, ...]] = (
+    "environment",
+    "housing_repair",
+    "facility",
+    "public_service",
+)
+WISH_CATEGORIES: Final[tuple[Category, ...]] = tuple(c for c in CATEGORIES if c not in PROJECT_CATEGORIES)
+CATEGORIES_BY_KIND: Final[dict[Kind, tuple[Category, ...]]] = {
+    "micro_project": PROJECT_CATEGORIES,
+    "micro_wish": WISH_CATEGORIES,
+}
+KIND_OF: Final[dict[Category, Kind]] = {
+    category: kind for kind, categories in CATEGORIES_BY_KIND.items() for category in categories
+}
+
+KIND_NAMES: Final[dict[Kind, str]] = {"micro_project": "民生微实事", "micro_wish": "民生微心愿"}
+CATEGORY_NAMES: Final[dict[Category, str]] = {
+    "environment": "环境美化",
+    "housing_repair": "房屋修缮",
+    "facility": "服务设施建设",
+    "public_service": "公益服务",
+    "living": "生活救助",
+    "medical": "医疗救助",
+    "education": "教育帮扶",
+    "elderly_care": "养老服务",
+    "employment": "就业帮扶",
+    "housing": "住房保障",
+    "counselling": "心理疏导",
+    "rights": "权益维护",
+    "hospice": "安宁疗护",
+}
+URGENCY_NAMES: Final[dict[Urgency, str]] = {"normal": "一般", "urgent": "紧急", "emergency": "急难"}
+TRACK_NAMES: Final[dict[Track, str]] = {
+    "policy": "政策办理",
+    "express": "莞家速递",
+    "direct": "莞家直达",
+    "station": "莞家驿站",
+}
+UNIT_NAMES: Final[dict[UnitType, str]] = {
+    "city": "市级",
+    "town": "镇街",
+    "village": "村（社区）",
+    "department": "职能部门",
+    "station": "莞家驿站",
+}
+ROLE_NAMES: Final[dict[Role, str]] = {
+    "city_admin": "市级管理员",
+    "town_staff": "镇街工作人员",
+    "village_staff": "村（社区）工作人员",
+    "department_staff": "部门工作人员",
+    "station_staff": "驿站工作人员",
+    "auditor": "审计人员",
+}
+CHANNEL_NAMES: Final[dict[Channel, str]] = {
+    "hotline_12345": "12345热线",
+    "wechat_official": "莞家政务公众号",
+    "wechat_miniprogram": "民生大莞家小程序",
+    "web_portal": "网上平台",
+    "leader_station": "领导干部驻点",
+    "grid_inspector": "网格员巡查",
+    "village_visit": "村（社区）干部走访",
+    "consultation_meeting": "协商会议",
+    "online_consultation": "网络协商",
+    "party_member_visit": "党员干部走访",
+    "station_walk_in": "莞家驿站",
+    "department_referral": "部门转办",
+}
