@@ -25,6 +25,11 @@ __all__ = ["WITHHELD", "Scrubbed", "public_text", "scrub_public_text"]
 WITHHELD: Final = "（此处涉及个人信息，已隐去）"
 _STAR: Final = "*"
 
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
 # The common single surnames (about 90% of the population) and the compound ones. Rare surnames
 # that are everyday characters (路, 东, 门, 水…) are left out on purpose: a name written with one of
 # them still falls to the introducer, kinship and title patterns below.
@@ -33,123 +38,16 @@ _SINGLE_SURNAMES: Final = frozenset(
     "姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
     "温冼麦岑欧巫赖庞古甘凌柯翁卓谷植骆祝涂殷饶童聂蓝尤易詹施文左伍"
 )
-_COMPOUND_SURNAMES: Final = (
-    "欧阳",
-    "司马",
-    "上官",
-    "诸葛",
-    "东方",
-    "皇甫",
-    "尉迟",
-    "公孙",
-    "慕容",
-    "司徒",
-    "令狐",
-    "长孙",
-    "宇文",
-    "夏侯",
-    "端木",
-    "南宫",
+_COMPOUND_SURNAMES: Final = _words(
+    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 司徒 令狐 长孙 宇文 夏侯 端木 南宫"
 )
 # Words that introduce a person by name: 我叫王小明, 联系人：王小明, 户主陈志明, 儿子李浩.
-_INTRODUCERS: Final = (
-    "我叫",
-    "我是",
-    "本人",
-    "名叫",
-    "叫做",
-    "姓名",
-    "名字是",
-    "联系人",
-    "户主",
-    "申请人",
-    "来电人",
-    "求助人",
-    "反映人",
-    "患者",
-    "当事人",
-    "家属",
-    "受助人",
-    "负责人",
-    "老人",
-    "村民",
-    "居民",
-    "业主",
-    "租户",
-    "工友",
-    "同事",
-    "邻居",
-    "老乡",
-    "儿子",
-    "女儿",
-    "老公",
-    "丈夫",
-    "妻子",
-    "老婆",
-    "爱人",
-    "父亲",
-    "母亲",
-    "爸爸",
-    "妈妈",
-    "爷爷",
-    "奶奶",
-    "外婆",
-    "外公",
-    "孙子",
-    "孙女",
-    "哥哥",
-    "姐姐",
-    "弟弟",
-    "妹妹",
-    "儿媳",
-    "女婿",
-    "孩子",
-    "学生",
-    "联系",
-    "找",
+_INTRODUCERS: Final = _words(
+    "我叫 我是 本人 名叫 叫做 姓名 名字是 联系人 户主 申请人 来电人 求助人 反映人 患者 当事人 家属 受助人 负责人 老人 村民 居民 业主 租户 工友 同事 邻居 老乡 儿子 女儿 老公 丈夫 妻子 老婆 爱人 父亲 母亲 爸爸 妈妈 爷爷 奶奶 外婆 外公 孙子 孙女 哥哥 姐姐 弟弟 妹妹 儿媳 女婿 孩子 学生 联系 找"
 )
 # Titles and roles after a name: 黄志强先生, 林美玲女士, 陈伯, 李主任.
-_TITLES: Final = (
-    "先生",
-    "女士",
-    "小姐",
-    "太太",
-    "阿姨",
-    "叔叔",
-    "伯伯",
-    "婆婆",
-    "奶奶",
-    "爷爷",
-    "公公",
-    "大爷",
-    "大妈",
-    "大姐",
-    "大哥",
-    "师傅",
-    "老师",
-    "医生",
-    "护士",
-    "书记",
-    "主任",
-    "村长",
-    "组长",
-    "社长",
-    "站长",
-    "经理",
-    "老板",
-    "同学",
-    "伯",
-    "叔",
-    "婶",
-    "姨",
-    "嫂",
-    "婆",
-    "姐",
-    "哥",
-    "仔",
-    "妹",
-    "氏",
-    "某",
+_TITLES: Final = _words(
+    "先生 女士 小姐 太太 阿姨 叔叔 伯伯 婆婆 奶奶 爷爷 公公 大爷 大妈 大姐 大哥 师傅 老师 医生 护士 书记 主任 村长 组长 社长 站长 经理 老板 同学 伯 叔 婶 姨 嫂 婆 姐 哥 仔 妹 氏 某"
 )
 # Characters that cannot be part of a given name: grammar words and place or thing suffixes.
 _NOT_IN_NAME: Final = frozenset(
