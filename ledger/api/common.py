@@ -11,7 +11,6 @@ from pydantic import BaseModel
 
 from ledger.errors import IdempotencyKeyRequired
 from ledger.service import Outcome
-from services.common.auth import ServiceCaller
 from services.common.errors import (
     PROBLEM_JSON,
     DomainError,
@@ -34,13 +33,6 @@ async def idempotency_key(
 
 
 IdempotencyKey = Annotated[str, Depends(idempotency_key)]
-
-
-def actor_of(caller: ServiceCaller) -> str:
-    """Who the journal records as the author: the calling service, and the staff it acts for."""
-    if caller.actor is None:
-        return caller.service
-    return f"{caller.service}/{caller.actor.staff_id}"
 
 
 def answer(outcome: Outcome, request: Request) -> Response:

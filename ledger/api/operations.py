@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Request, Response
 
 from ledger import service
-from ledger.api.common import IdempotencyKey, actor_of, answer, command_responses
+from ledger.api.common import IdempotencyKey, answer, command_responses
 from ledger.errors import (
     AlreadyReversed,
     ClaimAlreadyPledged,
@@ -44,7 +44,7 @@ from ledger.schemas import (
     ReservedDisbursementCommand,
     ReversalCommand,
 )
-from services.common.auth import InternalCaller
+from services.common.auth import InternalCaller, author_of
 from services.common.db import DbSession
 from services.common.errors import InvalidInput, NotFound, Unauthorized, problem_responses
 
@@ -62,7 +62,9 @@ async def post_income(
     body: IncomeCommand, caller: InternalCaller, key: IdempotencyKey, db: DbSession, request: Request
 ) -> Response:
     """Book money arriving from outside into a city, town or village account of its source."""
-    return answer(await service.record_income(db, body, idempotency_key=key, actor=actor_of(caller)), request)
+    return answer(
+        await service.record_income(db, body, idempotency_key=key, actor=author_of(caller)), request
+    )
 
 
 @router.post(
@@ -75,7 +77,7 @@ async def post_allocation(
     body: AllocationCommand, caller: InternalCaller, key: IdempotencyKey, db: DbSession, request: Request
 ) -> Response:
     """Move money of one source from the city to a town, or from a town to one of its villages."""
-    return answer(await service.allocate(db, body, idempotency_key=key, actor=actor_of(caller)), request)
+    return answer(await service.allocate(db, body, idempotency_key=key, actor=author_of(caller)), request)
 
 
 @router.post(
@@ -89,7 +91,7 @@ async def post_matching(
 ) -> Response:
     """Income of `town_matching` to the town; answers with what its ratio requires and it paid."""
     return answer(
-        await service.record_matching(db, body, idempotency_key=key, actor=actor_of(caller)), request
+        await service.record_matching(db, body, idempotency_key=key, actor=author_of(caller)), request
     )
 
 
@@ -112,7 +114,7 @@ async def put_matching(
     town_code: TownCode, body: MatchingRatioCommand, caller: InternalCaller, db: DbSession
 ) -> MatchingStatus:
     """A setting, not money: set (or change) the ratio; answers with the matching under it."""
-    return await service.set_matching_ratio(db, town_code, body.ratio, actor=actor_of(caller))
+    return await service.set_matching_ratio(db, town_code, body.ratio, actor=author_of(caller))
 
 
 @router.post(
@@ -127,7 +129,7 @@ async def post_reservation(
     body: ReservationCommand, caller: InternalCaller, key: IdempotencyKey, db: DbSession, request: Request
 ) -> Response:
     """Take the amount from the holder's funds (disbursement order) into the reservation."""
-    return answer(await service.reserve(db, body, idempotency_key=key, actor=actor_of(caller)), request)
+    return answer(await service.reserve(db, body, idempotency_key=key, actor=author_of(caller)), request)
 
 
 @router.get(
@@ -156,7 +158,7 @@ async def post_reserved_disbursement(
 ) -> Response:
     """The last fen posted resolves the reservation as `posted`."""
     outcome = await service.disburse_reserved(
-        db, reservation_id, body, idempotency_key=key, actor=actor_of(caller)
+        db, reservation_id, body, idempotency_key=key, actor=author_of(caller)
     )
     return answer(outcome, request)
 
@@ -176,7 +178,7 @@ async def post_release(
     request: Request,
 ) -> Response:
     """The rest goes back to the holder's fund accounts; the reservation resolves as `released`."""
-    outcome = await service.release(db, reservation_id, body, idempotency_key=key, actor=actor_of(caller))
+    outcome = await service.release(db, reservation_id, body, idempotency_key=key, actor=author_of(caller))
     return answer(outcome, request)
 
 
@@ -191,7 +193,7 @@ async def post_disbursement(
 ) -> Response:
     """Sources pay in the disbursement order (donation, city charity, city finance, town matching,
     village collective), or only the one named."""
-    return answer(await service.disburse(db, body, idempotency_key=key, actor=actor_of(caller)), request)
+    return answer(await service.disburse(db, body, idempotency_key=key, actor=author_of(caller)), request)
 
 
 @router.post(
@@ -204,7 +206,7 @@ async def post_pledge(
     body: PledgeCommand, caller: InternalCaller, key: IdempotencyKey, db: DbSession, request: Request
 ) -> Response:
     """A promise: no money moves until a receipt."""
-    return answer(await service.pledge(db, body, idempotency_key=key, actor=actor_of(caller)), request)
+    return answer(await service.pledge(db, body, idempotency_key=key, actor=author_of(caller)), request)
 
 
 @router.get(
@@ -233,7 +235,7 @@ async def post_receipt(
 ) -> Response:
     """Income of `donation` from the donor to the pledge's recipient; never beyond the pledge."""
     return answer(
-        await service.receive(db, pledge_id, body, idempotency_key=key, actor=actor_of(caller)), request
+        await service.receive(db, pledge_id, body, idempotency_key=key, actor=author_of(caller)), request
     )
 
 
@@ -253,5 +255,5 @@ async def post_reversal(
 ) -> Response:
     """A new entry with every leg negated, naming the original; once per entry."""
     return answer(
-        await service.reverse(db, entry_id, body, idempotency_key=key, actor=actor_of(caller)), request
+        await service.reverse(db, entry_id, body, idempotency_key=key, actor=author_of(caller)), request
     )

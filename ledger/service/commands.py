@@ -22,8 +22,8 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger import rules
 from ledger.models import Command, messaging
+from ledger.service import rules
 from services.common.errors import Conflict, DomainError, IdempotencyConflict
 from services.common.messaging import emit
 from services.contracts.events import Event

@@ -7,19 +7,20 @@ import uuid
 import warnings
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from arq.worker import Worker
 from sqlalchemy import select
 
-from deadlines import schedules, service
-from deadlines.app import app
-from deadlines.hierarchy import Unit
+from deadlines.api.app import app
 from deadlines.jobs import worker
 from deadlines.models import Clock, messaging
-from deadlines.rules import DEFAULT_RULES, ClockName
-from intake.app import app as intake_app
+from deadlines.service import clocks as service
+from deadlines.service import schedules
+from deadlines.service.hierarchy import Unit
+from deadlines.service.rules import DEFAULT_RULES, ClockName
+from intake.api.app import app as intake_app
 from services.common.auth import Principal, Role, mint_service_token, mint_staff_token
 from services.common.db import session_scope
 from services.common.messaging import utcnow
@@ -35,6 +36,7 @@ from services.contracts.events import (
     _Data,
     make_event,
 )
+from services.contracts.vocabulary import UnitType
 from services.gateway import client as gateway_client_module
 from services.gateway.app import app as gateway_app
 
@@ -42,7 +44,6 @@ TOWN = "441900121000"  # 虎门
 VILLAGE = "441900121001"  # 北栅社区, in 虎门
 OTHER_TOWN = "441900003000"  # 东城
 PROBLEM_JSON = "application/problem+json"
-UnitType = Literal["city", "town", "village", "department", "station"]
 ORG_TYPES: dict[str, UnitType] = {
     "city_admin": "city",
     "auditor": "city",

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from ledger.app import app
-from ledger.rules import CITY_CODE
+from ledger.api.app import app
+from ledger.service.rules import CITY_CODE
 from services.common.auth import mint_service_token
 from services.common.db import get_engine
 

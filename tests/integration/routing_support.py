@@ -156,6 +156,6 @@ async def types_of(appeal_id: uuid.UUID) -> list[str]:
 
 
 def routing_client() -> httpx.AsyncClient:
-    from routing.app import app
+    from routing.api.app import app
 
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://routing")

@@ -432,10 +432,10 @@ async def running_system(client_ip: str) -> AsyncIterator[System]:
     """The gateway app calling the real services' apps in-process (as it calls them over HTTP in
     production), WeChat's login played by its fake, from a client address of the test's own (rate
     limits are per address)."""
-    from deadlines.app import app as deadlines_app
-    from intake.app import app as intake_app
-    from ledger.app import app as ledger_app
-    from routing.app import app as routing_app
+    from deadlines.api.app import app as deadlines_app
+    from intake.api.app import app as intake_app
+    from ledger.api.app import app as ledger_app
+    from routing.api.app import app as routing_app
     from services.gateway.app import app as gateway_app
 
     wechat = FakeCode2Session(MINI_APP_ID, MINI_SECRET).start()

@@ -13,9 +13,15 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from deadlines.app import app
-from deadlines.calendar import TZ, WorkingCalendar, end_of_day, estimated_rest_days, statutory_holidays
+from deadlines.api.app import app
 from deadlines.models import Clock
+from deadlines.service.calendar import (
+    TZ,
+    WorkingCalendar,
+    end_of_day,
+    estimated_rest_days,
+    statutory_holidays,
+)
 from services.common.auth import Principal, mint_service_token
 from services.common.db import session_scope
 from tests.integration.deadlines_support import (

@@ -12,12 +12,13 @@ import pytest
 from arq.worker import Worker
 from sqlalchemy import select
 
-from deadlines import schedules, service
-from deadlines.calendar import TZ
 from deadlines.jobs import worker
 from deadlines.models import Clock, messaging
-from deadlines.rules import DEFAULT_RULES, ClockName
-from deadlines.sweep import sweep_once
+from deadlines.service import clocks as service
+from deadlines.service import schedules
+from deadlines.service.calendar import TZ
+from deadlines.service.rules import DEFAULT_RULES, ClockName
+from deadlines.service.sweep import sweep_once
 from services.common.db import session_scope
 from services.common.messaging import utcnow
 from services.common.queue import connect, queue_name

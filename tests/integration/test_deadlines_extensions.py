@@ -13,15 +13,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from deadlines import extensions, schedules
-from deadlines.calendar import TZ
-from deadlines.hierarchy import Unit
 from deadlines.models import Clock
-from deadlines.rates import judge
 from deadlines.schemas import DecisionIn, ExtensionIn
-from intake import service as intake_service
+from deadlines.service import extensions, schedules
+from deadlines.service.calendar import TZ
+from deadlines.service.hierarchy import Unit
+from deadlines.service.rates import judge
 from intake.jobs import worker as intake_worker
 from intake.models import TimelineEntry
+from intake.service import public, records
 from services.common.db import session_scope
 from services.common.messaging import utcnow
 from services.common.queue import connect, queue_name
@@ -71,7 +71,7 @@ async def _intake_appeal() -> tuple[uuid.UUID, str, str]:
         }
     )
     async with session_scope() as session:
-        accepted, _ = await intake_service.create_appeal(session, draft)
+        accepted, _ = await records.create_appeal(session, draft)
     return accepted.appeal_id, accepted.ticket_no, accepted.query_code
 
 
@@ -209,7 +209,7 @@ async def test_asked_by_the_village_approved_by_its_town_told_to_the_resident(
                 )
             )
         ).all()
-        shown = await intake_service.public_status(session, ticket, code)
+        shown = await public.public_status(session, ticket, code)
     assert data["description"] in [line.public_description for line in lines]
     assert data["description"] in [step.description for step in shown.timeline]
     assert ("handling", extended.due_date) in [(d.clock, d.due_date) for d in shown.deadlines]

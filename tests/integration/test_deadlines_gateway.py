@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from deadlines.app import app as deadlines_app
-from deadlines.hierarchy import Unit
-from intake import service as intake_service
-from intake.app import app as intake_app
+from deadlines.api.app import app as deadlines_app
+from deadlines.service.hierarchy import Unit
+from intake.api.app import app as intake_app
+from intake.service import records
 from services.common.auth import Principal, mint_staff_token
 from services.common.db import session_scope
 from services.common.settings import ServiceName
@@ -179,7 +179,7 @@ class TestRoutes:
             }
         )
         async with session_scope() as session:
-            accepted, _ = await intake_service.create_appeal(session, draft)
+            accepted, _ = await records.create_appeal(session, draft)
         city = bearer(staff("city_admin"))
         history = await gateway.get(f"/api/v1/deadlines/appeals/{accepted.appeal_id}/history", headers=city)
         assert history.status_code == 200, history.text

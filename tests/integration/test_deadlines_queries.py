@@ -10,13 +10,14 @@ from datetime import date, datetime, timedelta
 import httpx
 import pytest
 
-from deadlines import extensions, schedules, service
-from deadlines.calendar import TZ
-from deadlines.hierarchy import Unit
 from deadlines.models import Clock
-from deadlines.rates import judge, tally
 from deadlines.schemas import DecisionIn, ExtensionIn
-from deadlines.sweep import sweep_once
+from deadlines.service import clocks as service
+from deadlines.service import extensions, schedules
+from deadlines.service.calendar import TZ
+from deadlines.service.hierarchy import Unit
+from deadlines.service.rates import judge, tally
+from deadlines.service.sweep import sweep_once
 from services.common.db import session_scope
 from services.common.messaging import utcnow
 from tests.integration.deadlines_support import (

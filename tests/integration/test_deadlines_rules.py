@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import delete
 
 from deadlines.models import RuleSetRecord
-from deadlines.rules import DEFAULT_RULES
-from deadlines.rulesets import rule_to_row
+from deadlines.service.rules import DEFAULT_RULES
+from deadlines.service.rulesets import rule_to_row
 from services.common.db import session_scope
 from services.common.messaging import utcnow
 from tests.integration.deadlines_support import (

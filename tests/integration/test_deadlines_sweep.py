@@ -12,11 +12,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from deadlines.calendar import TZ
-from deadlines.hierarchy import Unit
 from deadlines.jobs import worker
 from deadlines.models import Clock, Reminder
-from deadlines.sweep import sweep_once
+from deadlines.service.calendar import TZ
+from deadlines.service.hierarchy import Unit
+from deadlines.service.sweep import sweep_once
 from services.common.db import async_url, session_scope
 from services.common.queue import connect, queue_name
 from services.common.settings import get_settings

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from intake.app import app as intake_app
+from intake.api.app import app as intake_app
 from services.common.auth import Principal, mint_staff_token
 from services.gateway import client as gateway_client
 from services.gateway.app import app as gateway_app

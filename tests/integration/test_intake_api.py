@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
-from intake.app import app
+from intake.api.app import app
 from intake.models import Appeal, TimelineEntry, messaging
 from services.common.auth import Principal, mint_service_token, mint_staff_token
 from services.common.db import get_engine, session_scope

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from intake.app import app
+from intake.api.app import app
 from intake.duplicates import lsh, service
 from intake.duplicates.similarity import LINK_AT, SUGGEST_AT, analyse
 from services.common.db import session_scope

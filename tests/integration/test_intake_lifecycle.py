@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from intake.access import TARGET_ROLES
-from intake.app import app
-from intake.evaluations import close_unrated
+from intake.api.app import app
+from intake.service.access import TARGET_ROLES
+from intake.service.evaluations import close_unrated
 from services.common.auth import Principal
 from services.common.db import session_scope
 from tests.integration.intake_support import (

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from intake.app import app
-from intake.projection import on_funds_disbursed, on_triaged
-from intake.service import get_appeal
+from intake.api.app import app
+from intake.handlers import on_funds_disbursed, on_triaged
+from intake.service.records import get_appeal
 from services.common.crypto import lookup_hash
 from services.common.db import session_scope
 from services.common.personal import id_check_char

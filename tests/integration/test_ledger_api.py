@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ledger.app import app
+from ledger.api.app import app
 from tests.integration.ledger_support import (
     Ledger,
     assert_problem,

@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from ledger.chain import entry_content
 from ledger.service import reconcile, verify_chain
 from ledger.service.audit import entry_facts
+from ledger.service.chain import entry_content
 from ledger.service.journal import constraint_name
 from services.common.db import get_engine, session_scope
 from tests.integration.ledger_support import (

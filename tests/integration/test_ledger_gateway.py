@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ledger.app import app as ledger_app
+from ledger.api.app import app as ledger_app
 from services.common.auth import Principal, Role, mint_staff_token
 from services.gateway import client as gateway_client
 from services.gateway.app import app as gateway_app

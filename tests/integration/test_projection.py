@@ -12,10 +12,11 @@ import pytest
 from arq.worker import Worker
 from sqlalchemy import func, select
 
-from intake import service
 from intake.jobs import worker
-from intake.lifecycle import Status
 from intake.models import Appeal, AppealDeadline, TimelineEntry, messaging
+from intake.service import moves, records
+from intake.service.lifecycle import Status
+from intake.service.public import public_status
 from services.common.db import session_scope
 from services.common.queue import connect, queue_name
 from services.contracts.appeals import AppealDraft, PublicAppeal
@@ -29,12 +30,10 @@ from services.contracts.events import (
     EventType,
     make_event,
 )
+from services.contracts.vocabulary import Kind, Track, Urgency
 
 TOWN = "441900121000"  # 虎门镇
 VILLAGE = "441900121001"  # 北栅社区
-Kind = Literal["micro_project", "micro_wish"]
-Track = Literal["policy", "express", "direct", "station"]
-Urgency = Literal["normal", "urgent", "emergency"]
 ClockState = Literal["running", "paused", "met", "overdue", "stopped"]
 
 
@@ -63,7 +62,7 @@ async def new_appeal(
         }
     )
     async with session_scope() as session:
-        accepted, created = await service.create_appeal(session, draft)
+        accepted, created = await records.create_appeal(session, draft)
     assert created
     return accepted.appeal_id, accepted.ticket_no, accepted.query_code
 
@@ -216,7 +215,7 @@ async def dead_letters_of(appeal_id: uuid.UUID) -> list[dict[str, Any]]:
 
 async def public(ticket_no: str, code: str) -> PublicAppeal:
     async with session_scope() as session:
-        return await service.public_status(session, ticket_no, code)
+        return await public_status(session, ticket_no, code)
 
 
 async def clock_row(clock_id: uuid.UUID) -> AppealDeadline:
@@ -449,17 +448,17 @@ async def test_the_public_status_shows_the_projected_deadlines() -> None:
 
 async def hold(appeal_id: uuid.UUID) -> None:
     async with session_scope() as session:
-        appeal = await service.get_appeal(session, appeal_id, lock=True)
-        await service.transition(session, appeal, "on_hold", actor="staff:test", reason="等待群众补充材料")
+        appeal = await records.get_appeal(session, appeal_id, lock=True)
+        await moves.transition(session, appeal, "on_hold", actor="staff:test", reason="等待群众补充材料")
 
 
 async def resume(appeal_id: uuid.UUID) -> None:
     """Resume to wherever the appeal says it was held from."""
     async with session_scope() as session:
-        appeal = await service.get_appeal(session, appeal_id, lock=True)
+        appeal = await records.get_appeal(session, appeal_id, lock=True)
         assert appeal.status == "on_hold" and appeal.held_from is not None
         held_from = cast("Status", appeal.held_from)
-        await service.transition(session, appeal, held_from, actor="staff:test", reason="群众已补充")
+        await moves.transition(session, appeal, held_from, actor="staff:test", reason="群众已补充")
 
 
 async def test_events_that_arrive_while_on_hold_are_not_lost() -> None:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from intake.app import app as intake_app
+from intake.api.app import app as intake_app
 from services.common.settings import get_settings
 from services.gateway import client as gateway_client
 from services.gateway.app import app as gateway_app

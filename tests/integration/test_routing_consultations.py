@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import update
 
 from routing.models import ClaimListing, Consultation
-from routing.services import consultations
+from routing.service import consultations
 from services.common.db import session_scope
 from tests.integration.routing_support import (
     BEIZHA,

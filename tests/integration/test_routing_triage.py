@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from routing.classifier.model import shipped_model
 from routing.models import TriageCorrection
-from routing.services import models_store
+from routing.service import models_store
 from services.common.db import session_scope
 from tests.integration.routing_support import (
     BEIZHA,

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deadlines.calendar import (
+from deadlines.service.calendar import (
     TZ,
     DueDate,
     WorkingCalendar,

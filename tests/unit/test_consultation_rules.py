@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from routing.consultation_rules import (
+from routing.service.consultation_rules import (
     DEFAULT_BODY,
     FORM_NAMES,
     POINTS,

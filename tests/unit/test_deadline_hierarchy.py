@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from deadlines.errors import InvalidScope, OutOfScope
-from deadlines.hierarchy import (
+from deadlines.service.hierarchy import (
     CITY,
     Scope,
     Unit,

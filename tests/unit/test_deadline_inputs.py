@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from deadlines.calendar import TZ
 from deadlines.errors import InvalidPeriod, InvalidStart
-from deadlines.rules import Limit
 from deadlines.schemas import parse_period, parse_start
+from deadlines.service.calendar import TZ
+from deadlines.service.rules import Limit
 
 
 class TestParseStart:

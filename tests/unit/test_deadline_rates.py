@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deadlines.calendar import TZ, end_of_day
-from deadlines.rates import Judgement, Rate, judge, rate, tally
+from deadlines.service.calendar import TZ, end_of_day
+from deadlines.service.rates import Judgement, Rate, judge, rate, tally
 
 DUE = date(2025, 10, 27)  # the original deadline: the end of Monday Oct 27, Dongguan
 NOW = datetime(2025, 12, 1, tzinfo=TZ)

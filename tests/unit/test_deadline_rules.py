@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from deadlines.calendar import TZ, DueDate, WorkingCalendar, end_of_day
 from deadlines.jobs import HANDLERS
-from deadlines.rules import (
+from deadlines.service.calendar import TZ, DueDate, WorkingCalendar, end_of_day
+from deadlines.service.rules import (
     CLOCK_TRIGGERS,
     DEFAULT_RULES,
     RULES_VERSION,
@@ -22,7 +22,7 @@ from deadlines.rules import (
     rule_set_problems,
     warn_point,
 )
-from deadlines.rulesets import rule_from_row, rule_row
+from deadlines.service.rulesets import rule_from_row, rule_row
 from services.contracts.events import SUBSCRIPTIONS
 
 CALENDAR = WorkingCalendar()

@@ -9,15 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intake import access
 from intake.duplicates import lsh
 from intake.duplicates.similarity import analyse, score
-from intake.lifecycle import MERGEABLE, STATUSES, can_move, can_unmerge
 from intake.models import Appeal, Reporter
-from intake.privacy import redact_text
-from intake.stats import kpi
-from intake.stats.cells import Facts, cells
-from intake.stats.demand import is_repeat_place, is_rising
+from intake.service import access
+from intake.service.lifecycle import MERGEABLE, STATUSES, can_move, can_unmerge
+from intake.service.privacy import redact_text
+from intake.service.stats import kpi
+from intake.service.stats.cells import Facts, cells
+from intake.service.stats.demand import is_repeat_place, is_rising
 from services.common.auth import Principal
 
 

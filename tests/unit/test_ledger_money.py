@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger import rules
-from ledger.amounts import capital_amount, yuan
-from ledger.chain import (
+from ledger.errors import InvalidHolder
+from ledger.service import rules
+from ledger.service.amounts import capital_amount, yuan
+from ledger.service.chain import (
     GENESIS_HASH,
     EntryFacts,
     Link,
@@ -21,8 +22,7 @@ from ledger.chain import (
     link_hash,
     micros,
 )
-from ledger.errors import InvalidHolder
-from ledger.rules import AccountKey, Leg
+from ledger.service.rules import AccountKey, Leg
 
 balances = st.lists(st.integers(min_value=-50, max_value=1_000), min_size=1, max_size=5)
 

@@ -10,10 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from ledger import rules
 from ledger.errors import InvalidAllocation, InvalidHolder, InvalidIncomeTarget
 from ledger.models import ENTRY_KINDS, HOLDER_TYPES
 from ledger.schemas import MAX_AMOUNT_FEN, AllocationCommand, EntryKind, FundHolder, HolderType, IncomeCommand
+from ledger.service import rules
+from services.common import scope
 
 TOWN = "441900121000"
 OWN_VILLAGE = "441900121201"
@@ -102,7 +103,7 @@ class TestHolderCodes:
         assert info.value.status == 422 and info.value.code == "invalid_holder"
 
     def test_town_of_village(self) -> None:
-        assert rules.town_of(OWN_VILLAGE) == TOWN
+        assert scope.town_code_of_village(OWN_VILLAGE) == TOWN
 
 
 class TestAllocationLevels:

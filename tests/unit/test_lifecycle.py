@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intake.lifecycle import (
+from intake.service.lifecycle import (
     DESCRIPTIONS,
     HOLDABLE,
     STATUSES,
