@@ -8,15 +8,13 @@ codes: Dongguan (东莞市) is 441900000000; a town (镇街) keeps its 9-digit p
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from ledger.errors import InvalidAllocation, InvalidHolder, InvalidIncomeTarget
 from ledger.schemas import AllocationCommand, FundHolder, IncomeCommand
-from services.common import scope
+from services.common import idempotency, scope
 
 CITY_CODE = "441900000000"
 # The outside world a source's money comes from: one `external` account per source.
@@ -106,16 +104,9 @@ def allocation_legs(cmd: AllocationCommand) -> list[Leg]:
     ]
 
 
-def canonical_json(payload: Mapping[str, Any]) -> str:
-    """One text per meaning: keys sorted, no insignificant whitespace, UTF-8 kept as is."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def request_hash(operation: str, payload: Mapping[str, Any]) -> str:
-    """sha256 of the operation and the command's canonical JSON, so that a replay can be told
-    from a different request reusing the same idempotency key (幂等键)."""
-    text = canonical_json({"operation": operation, "command": payload})
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+# One text per meaning, and the request's fingerprint: the kernel's, shared by every command table.
+canonical_json = idempotency.canonical_json
+request_hash = idempotency.request_hash
 
 
 # -- which sources pay ------------------------------------------------------------------------
