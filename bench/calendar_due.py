@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 import chinese_calendar
 
-from deadlines.calendar import WorkingCalendar
+from deadlines.service.calendar import WorkingCalendar
 
 
 def naive_add_working_days(start: date, n: int) -> date:

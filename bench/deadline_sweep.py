@@ -5,7 +5,7 @@ postgresql://postgres@127.0.0.1:5432/postgres), migrated with Alembic and droppe
 Open clocks (running, deadline weeks away) are bulk-loaded with INSERT … SELECT generate_series;
 "due" clocks are running clocks whose deadline passed yesterday, so each one's sweep marks it
 overdue, escalates it one level up and writes two events (outbox + journal) and two reminder rows,
-exactly as in production (`deadlines.sweep.sweep_once`, the arq cron's code).
+exactly as in production (`deadlines.service.sweep.sweep_once`, the arq cron's code).
 
 Measured, each the median of a few sweeps (one of 10,000 due), each sweep on fresh due clocks:
 - 10,000 open clocks with 100 due, then with 10,000 due;
@@ -30,8 +30,8 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from deadlines.calendar import TZ
-from deadlines.sweep import sweep_once
+from deadlines.service.calendar import TZ
+from deadlines.service.sweep import sweep_once
 from services.common.db import async_url
 from services.common.messaging import utcnow
 from services.common.reference import load_reference
@@ -66,7 +66,7 @@ CROSS JOIN LATERAL (
 ) d
 """
 
-# The three steps' reads, as `deadlines.sweep` issues them (without the row locks).
+# The three steps' reads, as `deadlines.service.sweep` issues them (without the row locks).
 STEP_QUERIES = {
     "overdue": "SELECT id FROM deadlines.clocks WHERE state = 'running' AND due_at < :now "
     "ORDER BY due_at LIMIT 500",

@@ -55,7 +55,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bench.common import db_url, scratch_databases, summary
-from intake.config import get_intake_settings
+from intake.config import IntakeSettings
 from intake.duplicates import lsh, similarity
 from intake.duplicates.service import Candidate, doc_of, find_candidates
 from intake.duplicates.similarity import Doc, analyse, doc_from_stored, stored_tokens
@@ -64,6 +64,7 @@ from routing.classifier.data import heldout_examples, training_examples
 from services.common.db import async_url
 from services.common.messaging import utcnow
 from services.common.reference import load_reference
+from services.common.settings import get_settings
 
 PAIRS_FILE = Path(__file__).resolve().parents[1] / "tests" / "data" / "duplicates.yaml"
 SMALL = 10
@@ -324,7 +325,7 @@ async def without_gin_ms(maker: async_sessionmaker[Any], ask: Ask) -> float:
 async def naive_ms(maker: async_sessionmaker[Any], ask: Ask) -> float:
     """No LSH keys: score every appeal of the village (else the town) received within the window."""
     appeal, doc = ask
-    since = appeal.received_at - timedelta(days=get_intake_settings().duplicate_window_days)
+    since = appeal.received_at - timedelta(days=get_settings(IntakeSettings).duplicate_window_days)
     place = (
         Appeal.village_code == appeal.village_code
         if appeal.village_code

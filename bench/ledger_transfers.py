@@ -35,8 +35,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from ledger import service
-from ledger.rules import CITY_CODE
 from ledger.schemas import AllocationCommand, FundHolder, IncomeCommand
+from ledger.service.rules import CITY_CODE
 from services.common.db import async_url
 from services.migrations.run import upgrade_heads
 

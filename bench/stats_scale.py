@@ -5,8 +5,8 @@ Two scratch databases on the same PostgreSQL, migrated with Alembic:
   same transactions as the changes);
 - **large**: 1,000,000 appeals inserted in bulk over a year, the 207 reference villages, every
   channel, kind and category, with the counter cells they produce built by one SQL aggregate (the
-  same cells, periods, scopes and dimensions as `intake.stats.cells`; shard 0).
-Each question is asked the way `GET /internal/stats/...` asks it (`intake.stats.queries`), many
+  same cells, periods, scopes and dimensions as `intake.service.stats.cells`; shard 0).
+Each question is asked the way `GET /internal/stats/...` asks it (`intake.service.stats.queries`), many
 times; the baseline is the obvious query counting the appeals table itself, on the large database.
 Demand analysis is also asked without its index (`ix_stat_cells_demand`, dropped inside a
 rolled-back transaction), to show what the index buys in the same run.
@@ -31,9 +31,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from bench.common import db_url, scratch_databases, summary, timed
-from intake import evaluations, service
-from intake.stats.demand import demand
-from intake.stats.queries import Question, counters, report_rows
+from intake.service import evaluations, moves, records
+from intake.service.stats.demand import demand
+from intake.service.stats.queries import Question, counters, report_rows
 from services.common.db import async_url
 from services.common.reference import load_reference
 from services.common.timeutil import local_today
@@ -66,12 +66,12 @@ async def fill_small(maker: async_sessionmaker[AsyncSession], village: str, town
             }
         )
         async with maker() as session, session.begin():
-            accepted, _ = await service.create_appeal(session, draft)
-            appeal = await service.get_appeal(session, accepted.appeal_id, lock=True)
+            accepted, _ = await records.create_appeal(session, draft)
+            appeal = await records.get_appeal(session, accepted.appeal_id, lock=True)
             appeal.kind, appeal.category = "micro_project", "facility"
             if i < 6:
                 for target in ("triaged", "approved", "in_progress", "completed"):
-                    await service.transition(session, appeal, target, actor="bench")
+                    await moves.transition(session, appeal, target, actor="bench")
             if i < 4:
                 await evaluations.evaluate(
                     session,

@@ -13,10 +13,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from deadlines import rulesets, schedules, service
-from deadlines.hierarchy import CITY, Unit
 from deadlines.models import ACTIVE_STATES, Clock, TrackedAppeal
-from deadlines.rules import ClockName
+from deadlines.service import clocks as service
+from deadlines.service import rulesets, schedules
+from deadlines.service.hierarchy import CITY, Unit
+from deadlines.service.rules import ClockName
 from services.common.jobs import JobContext, NotYet
 from services.contracts.events import (
     AppealAssigned,

@@ -9,17 +9,16 @@ Run it with ``arq`` through ``worker()`` (the ``guanjia worker`` command does), 
 
 from __future__ import annotations
 
-from typing import Any, cast
-
 import structlog
-from arq.cron import cron
 from arq.worker import Worker
 
-from deadlines import handlers, schedules, service
+from deadlines import handlers
 from deadlines.models import messaging
-from deadlines.sweep import sweep_once
+from deadlines.service import clocks as service
+from deadlines.service import schedules
+from deadlines.service.sweep import sweep_once
 from services.common.db import session_scope
-from services.common.jobs import EventHandler, JobContext, build_worker, event_consumer, job
+from services.common.jobs import EventHandler, JobContext, build_worker, event_consumer, job, periodic
 
 log = structlog.get_logger(__name__)
 
@@ -49,16 +48,8 @@ async def sweep(ctx: JobContext) -> dict[str, int]:
 sweep_job = job("deadlines.sweep", sweep)
 
 
-async def scheduled_sweep(ctx: dict[Any, Any]) -> None:
-    """The cron sweep. A failure is only logged: the next run, 30 seconds on, tries again."""
-    try:
-        await sweep(cast(JobContext, ctx))
-    except Exception as exc:  # retrying or parking a periodic job would only pile runs up
-        log.warning("deadlines_sweep_failed", error=repr(exc))
-
-
-# Every 30 s; `unique` makes replicas of the worker enqueue one run per slot between them.
-SWEEP_CRON = cron(scheduled_sweep, name="deadlines.sweep_cron", second={0, 30}, unique=True, timeout=60)
+# Every 30 s; a failure is only logged and the next run, 30 seconds on, tries again.
+SWEEP_CRON = periodic("deadlines.sweep_cron", sweep, second={0, 30}, timeout=60)
 
 
 async def settle_arrived_years() -> None:

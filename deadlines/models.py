@@ -51,7 +51,6 @@ CLOCK_STATES = ("running", "paused", "met", "overdue", "stopped")
 # Clocks that can still change: the sweep, pauses and recomputations look only at these.
 ACTIVE_STATES = ("running", "paused", "overdue")
 EXTENSION_STATES = ("requested", "approved", "rejected")
-UNIT_TYPES = ("city", "town", "village", "department", "station")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -9,9 +9,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from deadlines.calendar import TZ, local_date
 from deadlines.errors import InvalidPeriod, InvalidStart
-from deadlines.rules import (
+from deadlines.service.calendar import TZ, local_date
+from deadlines.service.rules import (
     FIRST_YEAR,
     LAST_YEAR,
     MAX_EXTENSIONS,
@@ -20,9 +20,8 @@ from deadlines.rules import (
     AppealKind,
     ClockName,
     Limit,
-    Track,
-    Urgency,
 )
+from services.contracts.vocabulary import Track, Urgency
 
 MAX_WORKING_DAYS, MAX_MONTHS = 1000, 120
 # An unencoded "+08:00" in a query string arrives as " 08:00"; put the plus sign back.

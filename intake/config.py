@@ -1,14 +1,15 @@
 """Intake's own knobs, read from the environment (GUANJIA_*), with the defaults the programme uses.
 
-Kept here rather than in the shared settings: only intake reads them.
+Kept here rather than in the shared settings: only intake reads them, as
+``get_settings(IntakeSettings)`` (the one settings access, `services.common.settings`).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common.settings import get_settings
 
 
 class IntakeSettings(BaseSettings):
@@ -28,7 +29,6 @@ class IntakeSettings(BaseSettings):
     stat_shards: int = Field(default=8, ge=1, le=64, alias="GUANJIA_STAT_SHARDS")
 
 
-@lru_cache(maxsize=1)
 def get_intake_settings() -> IntakeSettings:
-    """Read once per process."""
-    return IntakeSettings()
+    """``get_settings(IntakeSettings)``: read once per process (kept for `intake.duplicates`)."""
+    return get_settings(IntakeSettings)

@@ -6,15 +6,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from arq.cron import cron
 from arq.worker import Worker
 
 from intake.duplicates.similarity import warm_up
-from intake.evaluations import close_unrated
+from intake.handlers import HANDLERS
 from intake.models import messaging
-from intake.projection import HANDLERS
+from intake.service.evaluations import close_unrated
 from services.common.db import session_scope
-from services.common.jobs import JobContext, build_worker, event_consumer, job
+from services.common.jobs import JobContext, build_worker, event_consumer, job, periodic
 
 
 async def close_unrated_job(ctx: JobContext, *_: Any) -> int:
@@ -43,9 +42,9 @@ def worker(burst: bool = False) -> Worker:
         cron_jobs=[]
         if burst
         else [
-            cron(
-                sweep.coroutine,
-                name="intake.close_unrated.cron",
+            periodic(
+                "intake.close_unrated.cron",
+                close_unrated_job,
                 minute=set(range(0, 60, 10)),
                 run_at_startup=True,
             )

@@ -361,7 +361,7 @@ for _metric in STAT_METRICS:
         Column(_metric, BigInteger, nullable=False, server_default="0")
     )
 
-# Demand analysis (`intake.stats.demand`) reads every village × category cell of two months: this
+# Demand analysis (`intake.service.stats.demand`) reads every village × category cell of two months: this
 # partial covering index holds them with the three counters it reads, so it reads a few index pages
 # instead of one heap page per cell (bench/stats_scale.py).
 _stat_cells = cast("Table", StatCell.__table__)

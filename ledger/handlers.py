@@ -20,7 +20,6 @@ from uuid import UUID
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger.rules import CITY_CODE
 from ledger.schemas import (
     DisbursementCommand,
     FundHolder,
@@ -32,6 +31,7 @@ from ledger.schemas import (
 )
 from ledger.service import disburse, pledge, receive, release_for_appeal, reserve, settle
 from ledger.service.commands import Outcome
+from ledger.service.rules import CITY_CODE
 from services.common.jobs import JobContext
 from services.contracts.events import ClaimChanged, Event, PlanApproved, StatusChanged
 

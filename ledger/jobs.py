@@ -7,17 +7,14 @@ releases each in its own savepoint, in batches, every minute.
 
 from __future__ import annotations
 
-from typing import Any, cast
-
 import structlog
-from arq.cron import cron
 from arq.worker import Worker
 
 from ledger import handlers
 from ledger.models import messaging
 from ledger.service import expire_due
 from services.common.db import session_scope
-from services.common.jobs import EventHandler, JobContext, build_worker, event_consumer, job
+from services.common.jobs import EventHandler, JobContext, build_worker, event_consumer, job, periodic
 
 log = structlog.get_logger(__name__)
 BATCH = 100
@@ -49,16 +46,8 @@ async def expire_reservations(ctx: JobContext) -> int:
 expire_job = job("ledger.expire_reservations", expire_reservations)
 
 
-async def scheduled_expiry(ctx: dict[Any, Any]) -> None:
-    """The cron run. A failure is only logged: the next run, a minute on, tries again."""
-    try:
-        await expire_reservations(cast(JobContext, ctx))
-    except Exception as exc:  # retrying a periodic job would only pile runs up
-        log.warning("ledger_expiry_failed", error=repr(exc))
-
-
-# Every minute; `unique` makes replicas of the worker enqueue one run per slot between them.
-EXPIRY_CRON = cron(scheduled_expiry, name="ledger.expiry_cron", second={15}, unique=True, timeout=120)
+# Every minute; a failure is only logged and the next run, a minute on, tries again.
+EXPIRY_CRON = periodic("ledger.expiry_cron", expire_reservations, second={15}, timeout=120)
 
 
 def worker(burst: bool = False) -> Worker:

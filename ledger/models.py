@@ -197,7 +197,7 @@ class Reservation(Base):
     payee_type: Mapped[str] = mapped_column(String(16))
     payee_code: Mapped[str] = mapped_column(String(64))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
-    # Only this source, when the plan names one; else the disbursement order of `ledger.rules`.
+    # Only this source, when the plan names one; else the disbursement order of `ledger.service.rules`.
     source_code: Mapped[str | None] = mapped_column(ForeignKey("ledger.fund_sources.code"))
     appeal_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     plan_id: Mapped[str | None] = mapped_column(String(64))

@@ -1,6 +1,6 @@
 """The ledger's REST shapes: commands in (strict, `extra="forbid"`), results out.
 
-Reports, audits and the public disclosure have their own module, `ledger.report_schemas`.
+Reports, audits and the public disclosure have their own module, `ledger.service.report_schemas`.
 """
 
 from __future__ import annotations

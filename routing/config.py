@@ -1,8 +1,9 @@
-"""Routing's own knobs, from the environment (GUANJIA_ROUTING_*), with the programme's defaults."""
+"""Routing's own knobs, from the environment (GUANJIA_ROUTING_*), with the programme's defaults.
+
+Read as ``get_settings(RoutingSettings)`` (the one settings access, `services.common.settings`).
+"""
 
 from __future__ import annotations
-
-from functools import lru_cache
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,9 +22,3 @@ class RoutingSettings(BaseSettings):
     claim_days: int = Field(default=15, ge=1, le=180)
     # How often a process looks for a newer trained triage model in the database.
     model_refresh_s: float = Field(default=60.0, ge=0)
-
-
-@lru_cache(maxsize=1)
-def routing_settings() -> RoutingSettings:
-    """The process-wide routing settings."""
-    return RoutingSettings()

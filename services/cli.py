@@ -22,10 +22,10 @@ from services.common.settings import DEFAULT_PORTS, SERVICES, ServiceName
 
 APPS: dict[ServiceName, str] = {
     "gateway": "services.gateway.app:app",
-    "intake": "intake.app:app",
-    "routing": "routing.app:app",
-    "deadlines": "deadlines.app:app",
-    "ledger": "ledger.app:app",
+    "intake": "intake.api.app:app",
+    "routing": "routing.api.app:app",
+    "deadlines": "deadlines.api.app:app",
+    "ledger": "ledger.api.app:app",
 }
 WORKERS: dict[ServiceName, str] = {
     "gateway": "services.gateway.jobs",
@@ -373,11 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
     key_create.add_argument("--name", required=True)
     key_create.set_defaults(fn=cmd_apikey_create)
 
-    from routing.cli import add_commands as add_routing_commands  # `guanjia routing train`
+    from routing.api.cli import add_commands as add_routing_commands  # `guanjia routing train`
 
     add_routing_commands(sub, _with_servers, _run)
 
-    from ledger.cli import add_commands as add_ledger_commands  # `guanjia ledger verify|reconcile`
+    from ledger.api.cli import add_commands as add_ledger_commands  # `guanjia ledger verify|reconcile`
 
     add_ledger_commands(sub, _with_servers, _run)
     return parser

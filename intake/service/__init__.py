@@ -1,34 +1,11 @@
 """Intake's domain logic: record appeals once, move them only along legal paths, show them.
 
-No HTTP here and no commits: callers own the transaction (see services.common.db).
+No HTTP here and no commits: callers own the transaction (see services.common.db). Import the
+module you need (this package imports nothing, so a pure module such as `privacy` or `lifecycle`
+loads without the rest):
 - `records`: recording a draft (once per channel and reference), finding an appeal;
 - `moves`: the checked state change with its timeline entry, events, counters and followers;
-- `public`: the public status of DESIGN §10.
+- `public`: the public status of DESIGN §10;
+- `lifecycle` (the state machine), `commands` (staff commands), `access` (scope), `evaluations`
+  (回访), `confidentiality`, `disclosure`, `privacy`, `archive`, `residents`, `stats/`.
 """
-
-from intake.service.moves import advance, transition
-from intake.service.public import public_status, town_name, village_name
-from intake.service.records import (
-    CHANNEL_NAMES,
-    create_appeal,
-    draft_hash,
-    format_ticket,
-    get_appeal,
-    get_by_ticket,
-    new_query_code,
-)
-
-__all__ = [
-    "CHANNEL_NAMES",
-    "advance",
-    "create_appeal",
-    "draft_hash",
-    "format_ticket",
-    "get_appeal",
-    "get_by_ticket",
-    "new_query_code",
-    "public_status",
-    "town_name",
-    "transition",
-    "village_name",
-]

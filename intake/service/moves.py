@@ -15,13 +15,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.config import get_intake_settings
-from intake.lifecycle import DESCRIPTIONS, Status, can_move
+from intake.config import IntakeSettings
 from intake.models import Appeal, TimelineEntry, messaging
-from intake.stats.kpi import transition_deltas
-from intake.stats.recorder import count, facts_of
+from intake.service.lifecycle import DESCRIPTIONS, Status, can_move
+from intake.service.stats.kpi import transition_deltas
+from intake.service.stats.recorder import count, facts_of
 from services.common.errors import IllegalTransition
 from services.common.messaging import emit, utcnow
+from services.common.settings import get_settings
 from services.contracts.events import (
     AppealClosed,
     AppealCompleted,
@@ -81,7 +82,7 @@ def _apply(appeal: Appeal, current: Status, target: Status, now: datetime) -> fl
         appeal.evaluation_due_at = None
     elif target == "completed":
         appeal.completed_at = now
-        appeal.evaluation_due_at = now + timedelta(days=get_intake_settings().return_visit_days)
+        appeal.evaluation_due_at = now + timedelta(days=get_settings(IntakeSettings).return_visit_days)
         if appeal.first_completed_at is None:
             appeal.first_completed_at = now
             first_completion = (now - appeal.received_at).total_seconds()

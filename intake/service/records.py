@@ -14,10 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.duplicates import service as duplicates
-from intake.lifecycle import DESCRIPTIONS
 from intake.models import Appeal, Attachment, QuotedNumber, Reporter, TimelineEntry, messaging, ticket_seq
-from intake.privacy import redact_text
-from intake.stats.recorder import count, facts_of
+from intake.service.lifecycle import DESCRIPTIONS
+from intake.service.privacy import redact_text
+from intake.service.stats.recorder import count, facts_of
 from services.common.crypto import encrypt_pii, lookup_hash
 from services.common.errors import IdempotencyConflict, NotFound
 from services.common.messaging import emit, utcnow
@@ -26,21 +26,7 @@ from services.common.timeutil import to_local
 from services.contracts.appeals import AppealAccepted, AppealDraft
 from services.contracts.appeals import Reporter as ReporterIn
 from services.contracts.events import AppealReceived, make_event
-
-CHANNEL_NAMES = {
-    "hotline_12345": "12345热线",
-    "wechat_official": "莞家政务公众号",
-    "wechat_miniprogram": "民生大莞家小程序",
-    "web_portal": "网上平台",
-    "leader_station": "领导干部驻点",
-    "grid_inspector": "网格员巡查",
-    "village_visit": "村（社区）干部走访",
-    "consultation_meeting": "协商会议",
-    "online_consultation": "网络协商",
-    "party_member_visit": "党员干部走访",
-    "station_walk_in": "莞家驿站",
-    "department_referral": "部门转办",
-}
+from services.contracts.vocabulary import CHANNEL_NAMES
 
 
 def draft_hash(draft: AppealDraft) -> str:

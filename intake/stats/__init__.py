@@ -1,1 +1,1 @@
-"""Statistics and KPIs (统计与考核, DESIGN §8): pre-aggregated counters, their arithmetic, exports."""
+"""Moved to `intake.service.stats`; kept until `intake.duplicates` imports it from there (issue 13)."""

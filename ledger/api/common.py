@@ -3,15 +3,19 @@ first answer is rendered, and its OpenAPI documentation."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.errors import IdempotencyKeyRequired
 from ledger.service import Outcome
-from services.common.auth import ServiceCaller
+from services.common.auth import InternalCaller, author_of
+from services.common.db import DbSession
 from services.common.errors import (
     PROBLEM_JSON,
     DomainError,
@@ -36,11 +40,32 @@ async def idempotency_key(
 IdempotencyKey = Annotated[str, Depends(idempotency_key)]
 
 
-def actor_of(caller: ServiceCaller) -> str:
-    """Who the journal records as the author: the calling service, and the staff it acts for."""
-    if caller.actor is None:
-        return caller.service
-    return f"{caller.service}/{caller.actor.staff_id}"
+@dataclass(frozen=True)
+class CommandCall:
+    """One command request: the session, the `Idempotency-Key`, the author and the request."""
+
+    db: AsyncSession
+    key: str
+    actor: str
+    request: Request
+
+    async def run(self, operation: Callable[..., Awaitable[Outcome]], *args: Any) -> Response:
+        """Run a ledger operation under the call's key and answer with its first answer: every
+        command route is this one line, whatever the operation."""
+        outcome = await operation(self.db, *args, idempotency_key=self.key, actor=self.actor)
+        return answer(outcome, self.request)
+
+
+async def command_call(
+    caller: InternalCaller, key: IdempotencyKey, db: DbSession, request: Request
+) -> CommandCall:
+    """FastAPI dependency: the parts of a command request (the caller first, so a call without a
+    service token is a 401 before a missing key is a 422)."""
+    return CommandCall(db, key, author_of(caller), request)
+
+
+LedgerCommand = Annotated[CommandCall, Depends(command_call)]
+"""What a command route needs: `await call.run(service.operation, *path_args, body)`."""
 
 
 def answer(outcome: Outcome, request: Request) -> Response:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Response
 
 from ledger import service
-from ledger.api.common import IdempotencyKey, actor_of, answer, command_responses
+from ledger.api.common import LedgerCommand, command_responses
 from ledger.errors import (
     AlreadyReversed,
     ClaimAlreadyPledged,
@@ -44,7 +44,7 @@ from ledger.schemas import (
     ReservedDisbursementCommand,
     ReversalCommand,
 )
-from services.common.auth import InternalCaller
+from services.common.auth import InternalCaller, author_of
 from services.common.db import DbSession
 from services.common.errors import InvalidInput, NotFound, Unauthorized, problem_responses
 
@@ -58,11 +58,9 @@ TownCode = Annotated[str, Path(min_length=12, max_length=12, pattern=r"^\d{12}$"
     summary="Record income from a fund source (收入)",
     responses=command_responses(EntryOut, UnknownSource, InvalidHolder, InvalidIncomeTarget),
 )
-async def post_income(
-    body: IncomeCommand, caller: InternalCaller, key: IdempotencyKey, db: DbSession, request: Request
-) -> Response:
+async def post_income(body: IncomeCommand, call: LedgerCommand) -> Response:
     """Book money arriving from outside into a city, town or village account of its source."""
-    return answer(await service.record_income(db, body, idempotency_key=key, actor=actor_of(caller)), request)
+    return await call.run(service.record_income, body)
 
 
 @router.post(
@@ -71,11 +69,9 @@ async def post_income(
     summary="Allocate funds one level down (下拨)",
     responses=command_responses(EntryOut, InsufficientFunds, UnknownSource, InvalidHolder, InvalidAllocation),
 )
-async def post_allocation(
-    body: AllocationCommand, caller: InternalCaller, key: IdempotencyKey, db: DbSession, request: Request
-) -> Response:
+async def post_allocation(body: AllocationCommand, call: LedgerCommand) -> Response:
     """Move money of one source from the city to a town, or from a town to one of its villages."""
-    return answer(await service.allocate(db, body, idempotency_key=key, actor=actor_of(caller)), request)
+    return await call.run(service.allocate, body)
 
 
 @router.post(
@@ -84,13 +80,9 @@ async def post_allocation(
     summary="Record a town's matching money (镇街配套)",
     responses=command_responses(MatchingOut, InvalidHolder),
 )
-async def post_matching(
-    body: MatchingCommand, caller: InternalCaller, key: IdempotencyKey, db: DbSession, request: Request
-) -> Response:
+async def post_matching(body: MatchingCommand, call: LedgerCommand) -> Response:
     """Income of `town_matching` to the town; answers with what its ratio requires and it paid."""
-    return answer(
-        await service.record_matching(db, body, idempotency_key=key, actor=actor_of(caller)), request
-    )
+    return await call.run(service.record_matching, body)
 
 
 @router.get(
@@ -112,7 +104,7 @@ async def put_matching(
     town_code: TownCode, body: MatchingRatioCommand, caller: InternalCaller, db: DbSession
 ) -> MatchingStatus:
     """A setting, not money: set (or change) the ratio; answers with the matching under it."""
-    return await service.set_matching_ratio(db, town_code, body.ratio, actor=actor_of(caller))
+    return await service.set_matching_ratio(db, town_code, body.ratio, actor=author_of(caller))
 
 
 @router.post(
@@ -123,11 +115,9 @@ async def put_matching(
         ReservationOut, InsufficientFunds, ReservationExists, InvalidExpiry, UnknownSource, InvalidHolder
     ),
 )
-async def post_reservation(
-    body: ReservationCommand, caller: InternalCaller, key: IdempotencyKey, db: DbSession, request: Request
-) -> Response:
+async def post_reservation(body: ReservationCommand, call: LedgerCommand) -> Response:
     """Take the amount from the holder's funds (disbursement order) into the reservation."""
-    return answer(await service.reserve(db, body, idempotency_key=key, actor=actor_of(caller)), request)
+    return await call.run(service.reserve, body)
 
 
 @router.get(
@@ -147,18 +137,10 @@ async def get_reservation(reservation_id: UUID, caller: InternalCaller, db: DbSe
     responses=command_responses(ReservationOut, InsufficientFunds, ReservationNotFound, ReservationResolved),
 )
 async def post_reserved_disbursement(
-    reservation_id: UUID,
-    body: ReservedDisbursementCommand,
-    caller: InternalCaller,
-    key: IdempotencyKey,
-    db: DbSession,
-    request: Request,
+    reservation_id: UUID, body: ReservedDisbursementCommand, call: LedgerCommand
 ) -> Response:
     """The last fen posted resolves the reservation as `posted`."""
-    outcome = await service.disburse_reserved(
-        db, reservation_id, body, idempotency_key=key, actor=actor_of(caller)
-    )
-    return answer(outcome, request)
+    return await call.run(service.disburse_reserved, reservation_id, body)
 
 
 @router.post(
@@ -167,17 +149,9 @@ async def post_reserved_disbursement(
     summary="Release what a reservation still holds (释放)",
     responses=command_responses(ReservationOut, ReservationNotFound, ReservationResolved),
 )
-async def post_release(
-    reservation_id: UUID,
-    body: ReleaseCommand,
-    caller: InternalCaller,
-    key: IdempotencyKey,
-    db: DbSession,
-    request: Request,
-) -> Response:
+async def post_release(reservation_id: UUID, body: ReleaseCommand, call: LedgerCommand) -> Response:
     """The rest goes back to the holder's fund accounts; the reservation resolves as `released`."""
-    outcome = await service.release(db, reservation_id, body, idempotency_key=key, actor=actor_of(caller))
-    return answer(outcome, request)
+    return await call.run(service.release, reservation_id, body)
 
 
 @router.post(
@@ -186,12 +160,10 @@ async def post_release(
     summary="Pay a project or beneficiary from a holder's funds (拨付)",
     responses=command_responses(EntryOut, InsufficientFunds, UnknownSource, InvalidHolder),
 )
-async def post_disbursement(
-    body: DisbursementCommand, caller: InternalCaller, key: IdempotencyKey, db: DbSession, request: Request
-) -> Response:
+async def post_disbursement(body: DisbursementCommand, call: LedgerCommand) -> Response:
     """Sources pay in the disbursement order (donation, city charity, city finance, town matching,
     village collective), or only the one named."""
-    return answer(await service.disburse(db, body, idempotency_key=key, actor=actor_of(caller)), request)
+    return await call.run(service.disburse, body)
 
 
 @router.post(
@@ -200,11 +172,9 @@ async def post_disbursement(
     summary="Record a donor's pledge (认捐)",
     responses=command_responses(PledgeOut, ClaimAlreadyPledged, InvalidHolder),
 )
-async def post_pledge(
-    body: PledgeCommand, caller: InternalCaller, key: IdempotencyKey, db: DbSession, request: Request
-) -> Response:
+async def post_pledge(body: PledgeCommand, call: LedgerCommand) -> Response:
     """A promise: no money moves until a receipt."""
-    return answer(await service.pledge(db, body, idempotency_key=key, actor=actor_of(caller)), request)
+    return await call.run(service.pledge, body)
 
 
 @router.get(
@@ -223,18 +193,9 @@ async def get_pledge(pledge_id: UUID, caller: InternalCaller, db: DbSession) -> 
     summary="Record money of a pledge arriving (到账)",
     responses=command_responses(ReceiptOut, PledgeNotFound, PledgeExceeded),
 )
-async def post_receipt(
-    pledge_id: UUID,
-    body: ReceiptCommand,
-    caller: InternalCaller,
-    key: IdempotencyKey,
-    db: DbSession,
-    request: Request,
-) -> Response:
+async def post_receipt(pledge_id: UUID, body: ReceiptCommand, call: LedgerCommand) -> Response:
     """Income of `donation` from the donor to the pledge's recipient; never beyond the pledge."""
-    return answer(
-        await service.receive(db, pledge_id, body, idempotency_key=key, actor=actor_of(caller)), request
-    )
+    return await call.run(service.receive, pledge_id, body)
 
 
 @router.post(
@@ -243,15 +204,6 @@ async def post_receipt(
     summary="Reverse a posted entry (冲正)",
     responses=command_responses(EntryOut, NotFound, NotReversible, AlreadyReversed, InsufficientFunds),
 )
-async def post_reversal(
-    entry_id: UUID,
-    body: ReversalCommand,
-    caller: InternalCaller,
-    key: IdempotencyKey,
-    db: DbSession,
-    request: Request,
-) -> Response:
+async def post_reversal(entry_id: UUID, body: ReversalCommand, call: LedgerCommand) -> Response:
     """A new entry with every leg negated, naming the original; once per entry."""
-    return answer(
-        await service.reverse(db, entry_id, body, idempotency_key=key, actor=actor_of(caller)), request
-    )
+    return await call.run(service.reverse, entry_id, body)

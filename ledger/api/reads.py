@@ -10,7 +10,8 @@ from fastapi import APIRouter, Path, Query
 
 from ledger import service
 from ledger.errors import InvalidHolder, UnknownSource
-from ledger.report_schemas import (
+from ledger.schemas import EntryOut, HolderBalances, HolderType, PayeeType, SourceCode, Statement
+from ledger.service.report_schemas import (
     ChainReport,
     DonorReport,
     HolderReport,
@@ -20,7 +21,6 @@ from ledger.report_schemas import (
     ReconcileReport,
     SourcesReport,
 )
-from ledger.schemas import EntryOut, HolderBalances, HolderType, PayeeType, SourceCode, Statement
 from services.common.auth import InternalCaller
 from services.common.db import DbSession
 from services.common.errors import InvalidInput, NotFound, Unauthorized, problem_responses

@@ -19,9 +19,9 @@ from uuid import UUID
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger.chain import GENESIS_HASH, EntryFacts, Link, PostingFacts, check_link
 from ledger.models import Account, ChainHead, ChainLink, JournalEntry, Posting
-from ledger.report_schemas import ChainBreak, ChainReport, Mismatch, ReconcileReport
+from ledger.service.chain import GENESIS_HASH, EntryFacts, Link, PostingFacts, check_link
+from ledger.service.report_schemas import ChainBreak, ChainReport, Mismatch, ReconcileReport
 
 BATCH = 500
 MAX_REPORTED = 100

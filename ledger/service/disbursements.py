@@ -1,6 +1,6 @@
 """Disbursement (拨付) straight from a holder's fund accounts to a project or beneficiary.
 
-Which sources pay: the documented disbursement order of `ledger.rules.DISBURSEMENT_ORDER`
+Which sources pay: the documented disbursement order of `ledger.service.rules.DISBURSEMENT_ORDER`
 (donation, city charity, city finance, town matching, village collective), each source paying
 what the holder has of it before the next is touched; or only the source the command names.
 A reservation's disbursements follow the same order over what the reservation holds
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger import rules
-from ledger.rules import AccountKey
 from ledger.schemas import DisbursementCommand
+from ledger.service import rules
 from ledger.service.commands import Effect, Outcome, run_command
 from ledger.service.draws import draw, funds_event, transfer
 from ledger.service.journal import EntrySpec, post_entry, source
+from ledger.service.rules import AccountKey
 
 
 async def disburse(

@@ -17,15 +17,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from ledger import rules
-from ledger.amounts import capital_amount, yuan
 from ledger.errors import ClaimAlreadyPledged, PledgeExceeded, PledgeNotFound
 from ledger.models import Account, ChainLink, JournalEntry, Pledge, Posting
-from ledger.report_schemas import DonorReport, ReceiptDocument, ReceiptLine
 from ledger.schemas import FundHolder, PledgeCommand, PledgeOut, ReceiptCommand, ReceiptOut
+from ledger.service import rules
+from ledger.service.amounts import capital_amount, yuan
 from ledger.service.commands import Effect, Outcome, run_command
 from ledger.service.draws import transfer
 from ledger.service.journal import EntrySpec, constraint_name, post_entry
+from ledger.service.report_schemas import DonorReport, ReceiptDocument, ReceiptLine
 from services.common.errors import NotFound
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -17,11 +17,11 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger import rules
 from ledger.models import Account
-from ledger.rules import AccountKey, Leg
 from ledger.schemas import EntryOut
+from ledger.service import rules
 from ledger.service.journal import account_ids, insufficient_total, lock_balances
+from ledger.service.rules import AccountKey, Leg
 from services.contracts.events import Event, EventType, FundsEvent, make_event
 
 _ATTEMPTS = 3

@@ -14,7 +14,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from ledger import rules
 from ledger.models import Account, Posting, TownMatching
 from ledger.schemas import (
     AllocationCommand,
@@ -25,6 +24,7 @@ from ledger.schemas import (
     MatchingRatio,
     MatchingStatus,
 )
+from ledger.service import rules
 from ledger.service.commands import Effect, Outcome, run_command
 from ledger.service.journal import EntrySpec, post_entry, source
 from services.common.messaging import utcnow

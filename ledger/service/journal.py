@@ -24,11 +24,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger import rules
 from ledger.errors import InsufficientFunds, UnknownSource
 from ledger.models import Account, FundSource, JournalEntry, Posting
-from ledger.rules import AccountKey, Leg
 from ledger.schemas import EntryKind, EntryOut, PostingOut
+from ledger.service import rules
+from ledger.service.rules import AccountKey, Leg
 from services.common.errors import IdempotencyConflict, NotFound
 
 OVERDRAFT_CONSTRAINT = "ck_accounts_non_negative"

@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger import rules
 from ledger.models import Account, ChainLink, FundSource, JournalEntry, Posting
 from ledger.schemas import HolderBalances, HolderType, SourceBalance, Statement, StatementLine
+from ledger.service import rules
 from ledger.service.journal import source
 
 

@@ -23,9 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from ledger import rules
 from ledger.models import Account, FundSource, JournalEntry, Posting, Reservation
-from ledger.report_schemas import (
+from ledger.schemas import FundHolderType, PayeeType, SourceAmount
+from ledger.service import rules
+from ledger.service.funds import matching_status
+from ledger.service.report_schemas import (
     HolderReport,
     HolderSourceLine,
     PayeeLine,
@@ -37,8 +39,7 @@ from ledger.report_schemas import (
     SourcesReport,
     VillageLine,
 )
-from ledger.schemas import FundHolderType, PayeeType, SourceAmount
-from ledger.service.funds import matching_status
+from services.common import scope
 from services.common.messaging import utcnow
 from services.common.reference import load_reference
 
@@ -100,7 +101,7 @@ def _scope(
     own = and_(type_col == holder_type, code_col == code)
     if holder_type != "town":
         return own
-    return or_(own, and_(type_col == "village", code_col.startswith(code[:9])))
+    return or_(own, and_(type_col == "village", code_col.startswith(scope.village_prefix(code))))
 
 
 async def holder_report(session: AsyncSession, holder_type: FundHolderType, code: str) -> HolderReport:
@@ -238,7 +239,7 @@ async def payee_report(session: AsyncSession, payee_type: PayeeType, code: str) 
 async def public_funds(session: AsyncSession) -> PublicFunds:
     """资金公开: per source and per town, aggregated; no beneficiary, payee code or donor named."""
     report = await sources_report(session)
-    town_of = func.substr(Account.holder_code, 1, 9)
+    town_of = func.substr(Account.holder_code, 1, scope.VILLAGE_PREFIX_LEN)
     held = await _sum_by(
         session,
         select(town_of, func.sum(Account.balance_fen))

@@ -23,7 +23,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger import rules
 from ledger.errors import (
     InsufficientFunds,
     InvalidExpiry,
@@ -32,7 +31,6 @@ from ledger.errors import (
     ReservationResolved,
 )
 from ledger.models import Account, JournalEntry, Posting, Reservation
-from ledger.rules import AccountKey
 from ledger.schemas import (
     EntryOut,
     Payee,
@@ -42,9 +40,11 @@ from ledger.schemas import (
     ReservedDisbursementCommand,
     SourceAmount,
 )
+from ledger.service import rules
 from ledger.service.commands import Effect, Outcome, run_command
 from ledger.service.draws import credited, draw, funds_event, transfer
 from ledger.service.journal import EntrySpec, constraint_name, lock_balances, post_entry, source
+from ledger.service.rules import AccountKey
 from services.common.errors import DomainError
 from services.common.messaging import utcnow
 from services.contracts.events import Event

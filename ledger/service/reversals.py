@@ -19,14 +19,14 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger import rules
 from ledger.errors import AlreadyReversed, NotReversible
 from ledger.models import JournalEntry, Reservation
-from ledger.rules import AccountKey
 from ledger.schemas import ReversalCommand
+from ledger.service import rules
 from ledger.service.commands import Effect, Outcome, run_command
 from ledger.service.draws import funds_event
 from ledger.service.journal import EntrySpec, constraint_name, entry_legs, lock_balances, post_entry
+from ledger.service.rules import AccountKey
 from services.common.errors import NotFound
 
 REVERSED_CONSTRAINT = "uq_journal_entries_reverses_id"

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger import rules
 from ledger.models import JournalEntry, Reservation, messaging
 from ledger.schemas import ReleaseCommand
+from ledger.service import rules
 from ledger.service.commands import Effect, Outcome, run_command
 from ledger.service.reservations import give_back, holdings, lock_pending, pay, release
 from services.common.errors import DomainError

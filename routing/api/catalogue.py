@@ -8,10 +8,10 @@ from sqlalchemy import select
 from routing.api.deps import Actor
 from routing.errors import CatalogueChanged, UnknownPolicy
 from routing.models import CatalogueVersion
-from routing.policies import DEPARTMENTS, Catalogue
 from routing.schemas.catalogue import CatalogueView, PolicyIn, PolicyView, RetireIn, VersionView
-from routing.services import catalogue as service
-from routing.services.common import require_roles
+from routing.service import catalogue as service
+from routing.service.common import require_roles
+from routing.service.policies import DEPARTMENTS, Catalogue
 from services.common.auth import InternalCaller
 from services.common.db import DbSession as Db
 from services.common.errors import Forbidden, InvalidInput, NotFound, problem_responses

@@ -7,11 +7,11 @@ import uuid
 from fastapi import APIRouter
 
 from routing.api.deps import Actor, MaybeActor
-from routing.config import routing_settings
+from routing.config import RoutingSettings
 from routing.errors import ConsultationClosed, UnknownUnit
 from routing.schemas.consultations import ConsultationIn, ConsultationView, ObjectionIn
-from routing.services import consultations as service
-from routing.services.triage import get_triage
+from routing.service import consultations as service
+from routing.service.triage import get_triage
 from services.common.db import DbSession as Db
 from services.common.errors import (
     Conflict,
@@ -21,6 +21,7 @@ from services.common.errors import (
     Unauthorized,
     problem_responses,
 )
+from services.common.settings import get_settings
 
 router = APIRouter(prefix="/internal/consultations", tags=["consultations"])
 
@@ -55,7 +56,7 @@ async def record(body: ConsultationIn, db: Db, actor: Actor) -> ConsultationView
         holder_code=body.holder_code,
         notice_days=body.notice_days,
     )
-    notice = body.notice_days or routing_settings().notice_days
+    notice = body.notice_days or get_settings(RoutingSettings).notice_days
     return ConsultationView.model_validate(
         await service.record(db, actor, body.appeal_id, m, notice_days=notice)
     )

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from routing.api.deps import Actor, MaybeActor
-from routing.dispatch import SEND_BACK_REASONS
 from routing.errors import NotInQueue, SendBackRefused, UnknownUnit
 from routing.schemas.dispositions import (
     AgendaIn,
@@ -19,9 +18,10 @@ from routing.schemas.dispositions import (
     MeetingView,
     SendBack,
 )
-from routing.services import dispositions as service
-from routing.services import joint_meetings
-from routing.services.triage import get_triage
+from routing.service import dispositions as service
+from routing.service import joint_meetings
+from routing.service.dispatch import SEND_BACK_REASONS
+from routing.service.triage import get_triage
 from services.common.db import DbSession as Db
 from services.common.errors import (
     Conflict,

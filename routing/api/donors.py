@@ -22,8 +22,9 @@ from routing.schemas.donors import (
     ReportView,
 )
 from routing.schemas.stations import ConfirmationIn
-from routing.services import donors as service
-from routing.services.common import require_roles
+from routing.service import claims, handover
+from routing.service import donors as service
+from routing.service.common import require_roles
 from services.common.auth import InternalCaller
 from services.common.db import DbSession as Db
 from services.common.errors import (
@@ -144,10 +145,10 @@ async def claim(
     donor = await _donor(db, key)
     if not idempotency_key:
         raise IdempotencyKeyRequired()
-    request = service.ClaimRequest(
+    request = claims.ClaimRequest(
         kind=body.kind, amount_fen=body.amount_fen, service=body.service, note=body.note
     )
-    made, created = await service.make_claim(db, donor, body.appeal_id, request, idempotency_key)
+    made, created = await claims.make_claim(db, donor, body.appeal_id, request, idempotency_key)
     if not created:
         response.status_code = 200
     return ClaimView.model_validate(made)
@@ -155,7 +156,7 @@ async def claim(
 
 @router.get("/claims", response_model=list[ClaimView], responses=problem_responses(Unauthorized))
 async def my_claims(db: Db, caller: InternalCaller, key: DonorKey = None) -> list[ClaimView]:
-    return [ClaimView.model_validate(c) for c in await service.my_claims(db, await _donor(db, key))]
+    return [ClaimView.model_validate(c) for c in await claims.my_claims(db, await _donor(db, key))]
 
 
 @router.post(
@@ -166,7 +167,7 @@ async def my_claims(db: Db, caller: InternalCaller, key: DonorKey = None) -> lis
 )
 async def confirm(claim_id: uuid.UUID, body: ConfirmationIn, db: Db, actor: MaybeActor) -> ClaimView:
     return ClaimView.model_validate(
-        await service.confirm(db, claim_id, principal=actor, ticket_no=body.ticket_no)
+        await claims.confirm(db, claim_id, principal=actor, ticket_no=body.ticket_no)
     )
 
 
@@ -177,7 +178,7 @@ async def confirm(claim_id: uuid.UUID, body: ConfirmationIn, db: Db, actor: Mayb
     summary="The donor's completion report",
 )
 async def report(claim_id: uuid.UUID, db: Db, caller: InternalCaller, key: DonorKey = None) -> ReportView:
-    return ReportView.model_validate(await service.report(db, await _donor(db, key), claim_id))
+    return ReportView.model_validate(await handover.donor_report(db, await _donor(db, key), claim_id))
 
 
 @router.post(
@@ -188,4 +189,4 @@ async def report(claim_id: uuid.UUID, db: Db, caller: InternalCaller, key: Donor
 )
 async def expire(db: Db, actor: Actor) -> list[ClaimView]:
     require_roles(actor, "city_admin")
-    return [ClaimView.model_validate(c) for c in await service.expire_due(db)]
+    return [ClaimView.model_validate(c) for c in await claims.expire_due(db)]

@@ -18,8 +18,9 @@ from routing.schemas.stations import (
     StationTotals,
     StationView,
 )
-from routing.services import stations as service
-from routing.services.triage import get_triage
+from routing.service import handover
+from routing.service import stations as service
+from routing.service.triage import get_triage
 from services.common.auth import InternalCaller
 from services.common.db import DbSession as Db
 from services.common.errors import (
@@ -95,7 +96,9 @@ async def totals(code: str, db: Db, caller: InternalCaller) -> StationTotals:
     summary="The town sends a station-track appeal to this station",
 )
 async def dispatch(code: str, body: DispatchIn, db: Db, actor: Actor) -> AssignmentView:
-    return AssignmentView.model_validate(await service.dispatch(db, actor, code, body.appeal_id, body.note))
+    return AssignmentView.model_validate(
+        await handover.dispatch_to_station(db, actor, code, body.appeal_id, body.note)
+    )
 
 
 @router.post(

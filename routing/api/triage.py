@@ -13,9 +13,9 @@ from routing.errors import NotInQueue, UnknownPolicy, UnknownUnit
 from routing.models import TriageModelRecord
 from routing.schemas.dispositions import AssignmentView
 from routing.schemas.triage import DecisionIn, DecisionOut, EscalationIn, ModelView, QueueItemView, TriageView
-from routing.services import dispositions
-from routing.services import triage as service
-from routing.services.common import require_roles
+from routing.service import dispositions, handover
+from routing.service import triage as service
+from routing.service.common import require_roles
 from services.common.db import DbSession as Db
 from services.common.errors import (
     Conflict,
@@ -71,7 +71,7 @@ async def triage_queue(
     summary="A person decides (or corrects) the triage and the holder; recorded as a correction",
 )
 async def decide(appeal_id: uuid.UUID, body: DecisionIn, db: Db, actor: Actor) -> DecisionOut:
-    row = await service.decide(db, actor, appeal_id, service.Decision(**body.model_dump()))
+    row = await handover.decide(db, actor, appeal_id, service.Decision(**body.model_dump()))
     hop = await dispositions.latest_hop(db, appeal_id)
     return DecisionOut(
         triage=TriageView.model_validate(row),

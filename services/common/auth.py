@@ -7,24 +7,20 @@ it verified, so a service knows who acts without trusting any header a client co
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Header
 from pydantic import BaseModel
 
-from services.common.errors import Forbidden, Unauthorized
+from services.common.errors import DomainError, Forbidden, Unauthorized
 from services.common.settings import get_settings
 
-Role = Literal["city_admin", "town_staff", "village_staff", "department_staff", "station_staff", "auditor"]
-ROLES: tuple[Role, ...] = (
-    "city_admin",
-    "town_staff",
-    "village_staff",
-    "department_staff",
-    "station_staff",
-    "auditor",
-)
+# Re-exported: the roles are the shared vocabulary's; services import them from here or from there.
+from services.contracts.vocabulary import ROLES as ROLES
+from services.contracts.vocabulary import Role as Role
+from services.contracts.vocabulary import UnitType
+
 INTERNAL_AUDIENCE = "guanjia-internal"
 STAFF_AUDIENCE = "guanjia-staff"
 SERVICE_TOKEN_TTL_S = 120
@@ -36,7 +32,7 @@ class Principal(BaseModel):
     staff_id: str
     username: str
     role: Role
-    org_type: Literal["city", "town", "village", "department", "station"]
+    org_type: UnitType
     org_code: str
 
 
@@ -117,3 +113,38 @@ def require_role(principal: Principal, *roles: Role) -> None:
     """Refuse a principal whose role is not among `roles`."""
     if principal.role not in roles:
         raise Forbidden()
+
+
+# --- the acting member of staff, in every service -------------------------------------------------
+
+
+def staff_of(caller: ServiceCaller, missing: type[DomainError] = Unauthorized) -> Principal:
+    """The member of staff the gateway vouches for in a service call; ``missing`` (401 unless a
+    service documents another problem) when the call carries none."""
+    if caller.actor is None:
+        raise missing()
+    return caller.actor
+
+
+async def acting_staff(caller: InternalCaller) -> Principal:
+    """FastAPI dependency: the member of staff a service call acts for; 401 without one."""
+    return staff_of(caller)
+
+
+async def acting_staff_or_none(caller: InternalCaller) -> Principal | None:
+    """FastAPI dependency: the member of staff, or None for a call the gateway made on a
+    resident's or donor's behalf."""
+    return caller.actor
+
+
+StaffActor = Annotated[Principal, Depends(acting_staff)]
+"""A member of staff, as the gateway verified them; 401 without one."""
+MaybeStaffActor = Annotated[Principal | None, Depends(acting_staff_or_none)]
+"""A member of staff, or None when the gateway calls for a resident or a donor."""
+
+
+def author_of(caller: ServiceCaller) -> str:
+    """Who a journal records as the author of a call: the calling service, and the staff it acts for."""
+    if caller.actor is None:
+        return caller.service
+    return f"{caller.service}/{caller.actor.staff_id}"

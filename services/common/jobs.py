@@ -19,7 +19,7 @@ import redis.exceptions
 import structlog
 from arq import Retry
 from arq.connections import ArqRedis
-from arq.cron import CronJob
+from arq.cron import CronJob, cron
 from arq.typing import WorkerCoroutine
 from arq.worker import Function, Worker, func
 from sqlalchemy import exc as sa_exc
@@ -165,6 +165,39 @@ def event_consumer(service: Service, handlers: Mapping[str, EventHandler]) -> Fu
             structlog.contextvars.unbind_contextvars("event_id", "event_type", "appeal_id")
 
     return job(f"{service}.handle_event", handle_event)
+
+
+def periodic(
+    name: str,
+    run: Callable[[JobContext], Awaitable[object]],
+    *,
+    second: int | set[int] = 0,
+    minute: set[int] | None = None,
+    run_at_startup: bool = False,
+    timeout: float | None = None,
+) -> CronJob:
+    """A cron job, declared one way in every service: ``<service>.<what>.cron`` runs ``run`` at
+    the given seconds (and minutes) of every minute (hour).
+
+    ``unique`` lets one replica of a worker take each slot. A failure is only logged: the next slot
+    tries again, and retrying or parking a periodic run would only pile runs up.
+    """
+
+    async def scheduled(ctx: dict[Any, Any]) -> None:
+        try:
+            await run(cast(JobContext, ctx))
+        except Exception as exc:  # the next slot runs anyway
+            log.warning("periodic_job_failed", job=name, error=repr(exc))
+
+    return cron(
+        scheduled,
+        name=name,
+        second=second,
+        minute=minute,
+        run_at_startup=run_at_startup,
+        unique=True,
+        timeout=timeout,
+    )
 
 
 def build_worker(

@@ -32,6 +32,8 @@ ROLE_OF_UNIT: Final[dict[UnitType, Role]] = {
     "station": "station_staff",
 }
 _TWELVE_DIGITS = re.compile(r"^\d{12}$")
+# A village code is its town's first nine digits and three of its own (DESIGN §7 codes).
+VILLAGE_PREFIX_LEN: Final = 9
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,25 @@ def town_of_village(code: str | None) -> str | None:
     if village is not None:
         return village.town_code
     if _TWELVE_DIGITS.match(code):
-        town = f"{code[:9]}000"
+        town = town_code_of_village(code)
         if load_reference().town_by_code(town) is not None:
             return town
     return None
+
+
+def village_prefix(town_code: str) -> str:
+    """What every village code of a town starts with (its first nine digits), for prefix queries."""
+    return town_code[:VILLAGE_PREFIX_LEN]
+
+
+def town_code_of_village(village_code: str) -> str:
+    """The town code a village code extends, by the code alone (441900121001 → 441900121000)."""
+    return village_prefix(village_code) + "000"
+
+
+def village_in_town(village_code: str, town_code: str) -> bool:
+    """Whether a village code extends a town's, by the codes alone."""
+    return village_code.startswith(village_prefix(town_code))
 
 
 def town_of(principal: Principal) -> str | None:
@@ -94,6 +111,13 @@ def acts_for(principal: Principal, unit: Unit) -> bool:
         and principal.org_type == unit.type
         and principal.org_code == unit.code
     )
+
+
+def sees_town(principal: Principal, town_code: str | None) -> bool:
+    """The city sees every town; town staff and a village's staff the town they work in."""
+    if sees_everything(principal):
+        return True
+    return town_code is not None and town_of(principal) == town_code
 
 
 def sees_place(principal: Principal, town_code: str | None, village_code: str | None) -> bool:
@@ -144,12 +168,19 @@ def sees_unit(principal: Principal, unit: Unit, scope_town: str | None = None) -
     return acts_for(principal, unit)
 
 
-def unit_town(unit: Unit) -> str | None:
-    """The town a unit lies in, where it can be told from the unit alone."""
+def unit_town(unit: Unit, hint: str | None = None) -> str | None:
+    """The town a unit lies in: itself for a town; a village's from the reference data, else the
+    ``hint`` (an appeal's triaged town), else from its code; a station's is the hint (stations
+    serve their own town). Departments and the city lie in no town.
+    """
     if unit.type == "town":
         return unit.code
     if unit.type == "village":
-        return town_of_village(unit.code)
+        if unit.code and load_reference().village_by_code(unit.code) is not None:
+            return town_of_village(unit.code)
+        return hint or town_of_village(unit.code)
+    if unit.type == "station":
+        return hint
     return None
 
 

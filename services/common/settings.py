@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar, overload
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -95,7 +94,33 @@ class Settings(BaseSettings):
         return str(value)
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+class SettingsAccess:
+    """The one way to read configuration: ``get_settings()`` for the shared settings,
+    ``get_settings(IntakeSettings)`` for a service's own (its ``config.py``). Each class is read
+    from the environment once per process; ``get_settings.cache_clear()`` makes the next call read
+    it again (tests, the embedded topology after it sets its ports)."""
+
+    def __init__(self) -> None:
+        self._read: dict[type[BaseSettings], BaseSettings] = {}
+
+    @overload
+    def __call__(self) -> Settings: ...
+
+    @overload
+    def __call__(self, cls: type[SettingsT]) -> SettingsT: ...
+
+    def __call__(self, cls: type[BaseSettings] = Settings) -> BaseSettings:
+        found = self._read.get(cls)
+        if found is None:
+            found = self._read[cls] = cls()
+        return found
+
+    def cache_clear(self) -> None:
+        """Forget what was read: every class is read again on its next use."""
+        self._read.clear()
+
+
+get_settings = SettingsAccess()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
 _SPACE_RE = re.compile(r"\s+")
 
@@ -45,3 +47,9 @@ def collapse_whitespace(text: str) -> str:
 def normalise_text(text: str) -> str:
     """The canonical form of free text from any channel: simplified, half-width, single-spaced."""
     return collapse_whitespace(to_simplified(fold_width(text)))
+
+
+def label_of(names: Mapping[Any, str], value: str) -> str:
+    """The Chinese label of a vocabulary value (``CATEGORY_NAMES`` …), or the value itself when the
+    vocabulary does not know it (a stored row older than a renamed term)."""
+    return names.get(value, value)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from typing import Any, Literal
 
 import httpx
 import jwt
-from arq.worker import Worker
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -30,6 +28,7 @@ from services.gateway import client as gateway_client
 from services.gateway.channels.miniprogram import mint_resident_token
 from tests.fakes.live_service import environment
 from tests.fakes.wechat_code2session import FakeCode2Session
+from tests.fixtures import drain
 
 PROBLEM = "application/problem+json"
 HUMEN, BEIZHA, HUMENZHAI = "441900121000", "441900121001", "441900121016"
@@ -432,10 +431,10 @@ async def running_system(client_ip: str) -> AsyncIterator[System]:
     """The gateway app calling the real services' apps in-process (as it calls them over HTTP in
     production), WeChat's login played by its fake, from a client address of the test's own (rate
     limits are per address)."""
-    from deadlines.app import app as deadlines_app
-    from intake.app import app as intake_app
-    from ledger.app import app as ledger_app
-    from routing.app import app as routing_app
+    from deadlines.api.app import app as deadlines_app
+    from intake.api.app import app as intake_app
+    from ledger.api.app import app as ledger_app
+    from routing.api.app import app as routing_app
     from services.gateway.app import app as gateway_app
 
     wechat = FakeCode2Session(MINI_APP_ID, MINI_SECRET).start()
@@ -504,12 +503,3 @@ async def settle(rounds: int = 8) -> None:
                 await drain(make(burst=True))
     finally:
         await redis.aclose()
-
-
-async def drain(w: Worker) -> None:
-    try:
-        await w.main()
-    finally:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "Call to deprecated close", DeprecationWarning)
-            await w.close()

@@ -44,11 +44,11 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Ok
 from schemathesis.schemas import APIOperation, BaseSchema
 
-from deadlines.app import app as deadlines_app
-from intake.app import app as intake_app
-from ledger.app import app as ledger_app
-from routing.app import app as routing_app
-from routing.services.catalogue import ensure_seeded
+from deadlines.api.app import app as deadlines_app
+from intake.api.app import app as intake_app
+from ledger.api.app import app as ledger_app
+from routing.api.app import app as routing_app
+from routing.service.catalogue import ensure_seeded
 from services.common.auth import Principal, mint_staff_token
 from services.common.db import session_scope
 from services.common.settings import ServiceName, get_settings

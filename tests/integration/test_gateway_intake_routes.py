@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from intake.app import app as intake_app
+from intake.api.app import app as intake_app
 from services.common.auth import Principal, mint_staff_token
 from services.gateway import client as gateway_client
 from services.gateway.app import app as gateway_app
-from tests.integration.intake_support import CHANGPING, CITY, SIMA, create, draft, force, staff
+from tests.fixtures import staff
+from tests.intake.support import CHANGPING, CITY, SIMA, create, draft, force
 
 
 @pytest.fixture
@@ -52,13 +53,13 @@ async def test_staff_commands_pass_through_with_the_staff_as_actor(
     accepted = await create(intake, draft(SIMA, CHANGPING, f"司马村公园座椅坏了（{uuid.uuid4().hex[:6]}）"))
     path = f"/api/v1/staff/appeals/{accepted['appeal_id']}/hold"
     assert (await gw.post(path, json={"reason": "等待补充"})).status_code == 401
-    village = staff("village_staff", "village", SIMA)
+    village = staff("village_staff", SIMA)
     r = await gw.post(path, json={"reason": "等待补充"}, headers=bearer(village))
     assert r.status_code == 200 and r.json()["status"] == "on_hold"
     again = await gw.post(path, json={"reason": "再次暂停"}, headers=bearer(village))
     assert again.status_code == 409 and again.headers["content-type"].startswith("application/problem+json")
     assert again.json()["state"] == "on_hold"
-    other = staff("village_staff", "village", "441900110201")
+    other = staff("village_staff", "441900110201")
     assert (await gw.post(path, json={"reason": "x"}, headers=bearer(other))).status_code == 404
     timeline = await gw.get(
         f"/api/v1/staff/appeals/{accepted['appeal_id']}/timeline", headers=bearer(village)
@@ -95,7 +96,7 @@ async def test_public_list_and_statistics_answer_304_when_unchanged(
         headers={**bearer(CITY), "If-None-Match": kpis.headers["etag"]},
     )
     assert same.status_code == 304
-    village = staff("village_staff", "village", SIMA)
+    village = staff("village_staff", SIMA)
     refused = await gw.get(
         "/api/v1/stats/kpis", params={"level": "town", "code": CHANGPING}, headers=bearer(village)
     )

@@ -11,28 +11,27 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from intake.app import app
+from intake.api.app import app
 from intake.duplicates import lsh, service
 from intake.duplicates.similarity import LINK_AT, SUGGEST_AT, analyse
 from services.common.db import session_scope
-from tests.integration.intake_support import (
+from tests.fixtures import auth, staff
+from tests.intake.support import (
     CHANGPING,
     CITY,
     LINCUN,
     MUGUI,
     TANGXIA,
-    auth,
     create,
     draft,
     events,
     force,
     post,
     row,
-    staff,
     timeline,
 )
 
-VILLAGE = staff("village_staff", "village", MUGUI)
+VILLAGE = staff("village_staff", MUGUI)
 
 
 @pytest.fixture(autouse=True)
@@ -134,7 +133,7 @@ async def test_staff_undo_a_wrong_link_and_confirm_a_suggestion(http: httpx.Asyn
 
     # Staff link it again by hand; an auditor may not.
     confirm = f"/internal/appeals/{second['appeal_id']}/duplicates/{first['appeal_id']}/confirm"
-    assert (await post(http, confirm, staff("auditor", "city", "city"), {})).status_code == 403
+    assert (await post(http, confirm, staff("auditor", "city"), {})).status_code == 403
     r = await post(http, confirm, VILLAGE, {"reason": "确认同一处"})
     assert r.status_code == 200 and r.json()["status"] == "merged"
     listed = (

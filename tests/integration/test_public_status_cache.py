@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from intake.app import app as intake_app
+from intake.api.app import app as intake_app
 from services.common.settings import get_settings
 from services.gateway import client as gateway_client
 from services.gateway.app import app as gateway_app
 from services.gateway.routes import public
-from tests.integration.intake_support import CHANGPING, SIMA, create, draft, force
+from tests.intake.support import CHANGPING, SIMA, create, draft, force
 
 
 class CountingTransport(httpx.ASGITransport):

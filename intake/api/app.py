@@ -1,0 +1,36 @@
+"""The intake service's ASGI app."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import FastAPI
+
+from intake.api import archive, batch, contacts, disclosure, duplicates, lifecycle, privacy, residents, stats
+from intake.api.appeals import router
+from intake.duplicates.similarity import warm_up
+from services.common.app import create_service_app
+
+
+async def _warm(app: FastAPI) -> None:
+    # jieba's dictionary loads in about a second: at start, not on the first resident's appeal.
+    await asyncio.to_thread(warm_up)
+
+
+app = create_service_app(
+    "intake",
+    [
+        router,
+        batch.router,
+        contacts.router,
+        lifecycle.router,
+        duplicates.router,
+        residents.router,
+        privacy.router,
+        disclosure.router,
+        stats.router,
+        archive.router,
+    ],
+    title="民生大莞家 intake (internal)",
+    on_startup=[_warm],
+)

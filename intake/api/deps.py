@@ -1,0 +1,47 @@
+"""Dependencies shared by the routes: the acting member of staff (the kernel's `StaffActor`), the
+appeal they act on."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from intake.models import Appeal
+from intake.service.records import get_appeal
+from services.common.auth import StaffActor
+from services.common.db import DbSession
+
+
+async def _locked(appeal_id: uuid.UUID, db: DbSession) -> Appeal:
+    return await get_appeal(db, appeal_id, lock=True)
+
+
+async def _unlocked(appeal_id: uuid.UUID, db: DbSession) -> Appeal:
+    return await get_appeal(db, appeal_id)
+
+
+# The appeal of the path, row-locked for a command (serialises concurrent commands on it).
+LockedAppeal = Annotated[Appeal, Depends(_locked)]
+CurrentAppeal = Annotated[Appeal, Depends(_unlocked)]
+
+
+class Reason(BaseModel):
+    """Why: required for some commands, always written to the timeline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class Moved(BaseModel):
+    """The appeal after a command."""
+
+    status: str
+    ticket_no: str
+    round: int = 1
+
+
+__all__ = ["CurrentAppeal", "LockedAppeal", "Moved", "Reason", "StaffActor"]

@@ -1,0 +1,239 @@
+"""保密 and audited reveals (DESIGN §7): reporters as each member of staff may see them.
+
+- Everywhere: phone and ID numbers masked (`138****5678`, `4419**********123X`).
+- A confidential or anonymous reporter's name never shows; to the unit the appeal complains
+  about (and to departments and stations, who handle but do not need to know who filed) a
+  confidential reporter is not shown at all.
+- Numbers a reporter wrote in the appeal's words are stored masked in the text and encrypted in
+  `intake.quoted_numbers`; they are revealed the same way (`quoted_phone` / `quoted_id_number`,
+  by their order of appearance), for roles that may reveal every person of the appeal.
+- A full phone number, ID number or withheld name leaves intake only through `reveal`, for the
+  roles that need it (`access.may_reveal`), with a reason, and every reveal is a row in
+  `intake.reveal_audit` (who, when, which appeal, which fields, why) — as is every call of the
+  gateway's contacts endpoint (actor `service:<caller>`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.models import Appeal, QuotedNumber, Reporter, RevealAudit
+from intake.service import access
+from services.common.auth import Principal
+from services.common.crypto import decrypt_pii
+from services.common.errors import Forbidden, NotFound
+from services.common.messaging import utcnow
+
+Field = Literal["phone", "id_number", "name", "quoted_phone", "quoted_id_number"]
+QUOTED_KINDS: dict[str, str] = {"quoted_phone": "phone", "quoted_id_number": "id_number"}
+
+
+class ReporterView(BaseModel):
+    """A reporter as staff see them: masked, or hidden."""
+
+    relation: str
+    name: str | None
+    phone: str | None
+    id_number: str | None
+    anonymous: bool
+    confidential: bool
+    role: str
+    hidden: bool = False
+
+
+class Revealed(BaseModel):
+    """The answer of a reveal (`relation` is `text` for a number quoted in the words)."""
+
+    relation: str
+    field: Field
+    value: str | None
+    index: int | None = None
+
+
+class QuotedNumberView(BaseModel):
+    """A number written in the appeal's words, as staff see it: masked, with the index to reveal it."""
+
+    kind: Literal["phone", "id_number"]
+    index: int
+    masked: str
+
+
+class AuditEntry(BaseModel):
+    """One audited reveal."""
+
+    at: datetime
+    actor: str
+    actor_role: str | None
+    actor_org: str | None
+    appeal_id: uuid.UUID
+    fields: str
+    reason: str
+
+
+def view(principal: Principal, appeal: Appeal, person: Reporter) -> ReporterView:
+    """One reporter for one member of staff."""
+    if access.identity_view(principal, appeal, person) == "hidden":
+        return ReporterView(
+            relation=person.relation,
+            name=None,
+            phone=None,
+            id_number=None,
+            anonymous=person.anonymous,
+            confidential=person.confidential,
+            role=person.role,
+            hidden=True,
+        )
+    return ReporterView(
+        relation=person.relation,
+        name=person.name if access.shows_name(principal, appeal, person) else None,
+        phone=person.phone_masked,
+        id_number=person.id_number_masked,
+        anonymous=person.anonymous,
+        confidential=person.confidential,
+        role=person.role,
+    )
+
+
+async def reporters_of(session: AsyncSession, appeal: Appeal) -> Sequence[Reporter]:
+    """The appeal's people, reporter first."""
+    return (
+        await session.scalars(
+            select(Reporter).where(Reporter.appeal_id == appeal.id).order_by(Reporter.relation.desc())
+        )
+    ).all()
+
+
+async def quoted_numbers_of(session: AsyncSession, appeal: Appeal) -> list[QuotedNumberView]:
+    """The numbers written in the appeal's words, masked, phones first, in order of appearance."""
+    rows = (
+        await session.scalars(
+            select(QuotedNumber)
+            .where(QuotedNumber.appeal_id == appeal.id)
+            .order_by(QuotedNumber.kind.desc(), QuotedNumber.ordinal)
+        )
+    ).all()
+    return [
+        QuotedNumberView.model_validate({"kind": r.kind, "index": r.ordinal, "masked": r.masked})
+        for r in rows
+    ]
+
+
+async def record_reveal(
+    session: AsyncSession,
+    appeal_id: uuid.UUID,
+    *,
+    actor: str,
+    fields: str,
+    reason: str,
+    principal: Principal | None = None,
+) -> None:
+    """Write one audit row (in the caller's transaction: no reveal without its record)."""
+    session.add(
+        RevealAudit(
+            at=utcnow(),
+            actor=actor,
+            actor_role=principal.role if principal else None,
+            actor_org=f"{principal.org_type}:{principal.org_code}" if principal else None,
+            appeal_id=appeal_id,
+            fields=fields[:100],
+            reason=reason,
+        )
+    )
+    await session.flush()
+
+
+async def reveal(
+    session: AsyncSession,
+    appeal: Appeal,
+    principal: Principal,
+    relation: str,
+    field: Field,
+    reason: str,
+    *,
+    index: int = 1,
+) -> Revealed:
+    """A full phone number, ID number or withheld name, for a role that needs it; audited."""
+    if field in QUOTED_KINDS:
+        return await _reveal_quoted(session, appeal, principal, field, index, reason)
+    person = await session.scalar(
+        select(Reporter).where(Reporter.appeal_id == appeal.id, Reporter.relation == relation)
+    )
+    if person is None:
+        raise NotFound("该诉求没有这位反映人。")
+    if not access.may_reveal(principal, appeal, person):
+        raise Forbidden("您的岗位无权查看该反映人的完整信息。")
+    if field == "phone":
+        value = decrypt_pii(person.phone_enc) if person.phone_enc else None
+    elif field == "id_number":
+        value = decrypt_pii(person.id_number_enc) if person.id_number_enc else None
+    else:
+        value = person.name
+    await record_reveal(
+        session,
+        appeal.id,
+        actor=f"staff:{principal.username}",
+        fields=f"{relation}.{field}",
+        reason=reason,
+        principal=principal,
+    )
+    return Revealed(relation=relation, field=field, value=value)
+
+
+async def _reveal_quoted(
+    session: AsyncSession, appeal: Appeal, principal: Principal, field: Field, index: int, reason: str
+) -> Revealed:
+    """A number written in the appeal's words. Whose number it is the text does not say, so the
+    caller must be allowed to reveal every person of the appeal (a confidential reporter's number
+    stays hidden from whoever may not reveal them)."""
+    people = await reporters_of(session, appeal)
+    if not people or not all(access.may_reveal(principal, appeal, p) for p in people):
+        raise Forbidden("您的岗位无权查看该诉求内容中的完整号码。")
+    kind = QUOTED_KINDS[field]
+    row = await session.scalar(
+        select(QuotedNumber).where(
+            QuotedNumber.appeal_id == appeal.id, QuotedNumber.kind == kind, QuotedNumber.ordinal == index
+        )
+    )
+    if row is None:
+        raise NotFound(f"该诉求内容中没有第{index}个{'电话号码' if kind == 'phone' else '身份证号码'}。")
+    value = decrypt_pii(row.value_enc)
+    await record_reveal(
+        session,
+        appeal.id,
+        actor=f"staff:{principal.username}",
+        fields=f"text.{kind}[{index}]",
+        reason=reason,
+        principal=principal,
+    )
+    return Revealed(relation="text", field=field, value=value, index=index)
+
+
+async def audit_log(
+    session: AsyncSession, *, appeal_id: uuid.UUID | None, since: datetime | None, limit: int
+) -> list[AuditEntry]:
+    """The reveal audit, newest first."""
+    stmt = select(RevealAudit).order_by(RevealAudit.at.desc(), RevealAudit.id.desc()).limit(limit)
+    if appeal_id is not None:
+        stmt = stmt.where(RevealAudit.appeal_id == appeal_id)
+    if since is not None:
+        stmt = stmt.where(RevealAudit.at >= since)
+    rows = (await session.scalars(stmt)).all()
+    return [
+        AuditEntry(
+            at=r.at,
+            actor=r.actor,
+            actor_role=r.actor_role,
+            actor_org=r.actor_org,
+            appeal_id=r.appeal_id,
+            fields=r.fields,
+            reason=r.reason,
+        )
+        for r in rows
+    ]

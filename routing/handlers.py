@@ -1,0 +1,48 @@
+"""Routing's event handlers (events in): triage what arrives, let go of what ended.
+
+Each runs inside the inbox claim's transaction (`services.common.jobs.event_consumer`), so its
+effect and the event's inbox row commit together.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing.models import ClaimListing, ManualTriageItem
+from routing.service.handover import triage_received
+from services.common.jobs import EventHandler, JobContext
+from services.common.messaging import utcnow
+from services.contracts.events import AppealReceived, Event, StatusChanged
+
+ENDED = frozenset({"withdrawn", "rejected", "merged", "closed"})
+
+
+async def on_received(session: AsyncSession, event: Event, ctx: JobContext) -> None:
+    """appeal.received → triage, then the first assignment or the manual triage queue."""
+    assert event.appeal_id is not None
+    await triage_received(session, event.appeal_id, event.data_as(AppealReceived))
+
+
+async def on_status_changed(session: AsyncSession, event: Event, ctx: JobContext) -> None:
+    """An appeal that ended leaves the donor pool and the manual triage queue."""
+    data = event.data_as(StatusChanged)
+    if data.to_status not in ENDED or event.appeal_id is None:
+        return
+    now = utcnow()
+    await session.execute(
+        update(ClaimListing)
+        .where(ClaimListing.appeal_id == event.appeal_id, ClaimListing.state.in_(("draft", "open")))
+        .values(state="closed", updated_at=now)
+    )
+    await session.execute(
+        update(ManualTriageItem)
+        .where(ManualTriageItem.appeal_id == event.appeal_id, ManualTriageItem.state == "open")
+        .values(state="cancelled", resolved_at=now, resolved_by=f"appeal.{data.to_status}")
+    )
+
+
+HANDLERS: dict[str, EventHandler] = {
+    "appeal.received": on_received,
+    "appeal.status_changed": on_status_changed,
+}

@@ -1,0 +1,204 @@
+"""The hand-over (交接): where triage, dispositions, stations and donors meet.
+
+Triage decides what an appeal is, dispositions who holds it, stations and donors how it is
+served. None of those four modules imports another; whatever needs two of them (announce a
+triage and assign its first holder, reassign after a person's decision, send an appeal to a
+station, list a direct-track appeal in the donor pool, a donor's report with the station's
+service records) is written here, above them. Consultations and joint meetings assign through
+here too, so a direct-track appeal is listed in the pool whichever way it is assigned.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing.config import RoutingSettings
+from routing.models import Assignment, Donor, TriageResult
+from routing.service import claims, dispositions, donors, stations, triage
+from routing.service.common import check_unit, publish
+from routing.service.dispatch import Holder, binding_after, first_holder
+from services.common.auth import Principal
+from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.common.messaging import utcnow
+from services.common.settings import get_settings
+from services.contracts.events import AppealReceived, AppealTriaged, make_event
+
+
+async def assign(
+    session: AsyncSession,
+    row: TriageResult,
+    holder: Holder,
+    *,
+    binding: bool = False,
+    decided_by: str = "triage",
+    assisting: list[dict[str, Any]] | None = None,
+    note: str | None = None,
+    by: str | None = None,
+    signed_off: bool = False,
+) -> Assignment:
+    """A new hop (`dispositions.assign`); a direct-track appeal handed to its town for handling
+    takes its place in the donor pool (莞家直达) at the same time."""
+    assignment = await dispositions.assign(
+        session,
+        row,
+        holder,
+        binding=binding,
+        decided_by=decided_by,
+        assisting=assisting,
+        note=note,
+        by=by,
+        signed_off=signed_off,
+    )
+    if row.track == "direct" and holder.purpose == "handle":
+        await donors.ensure_listing(session, row)
+    return assignment
+
+
+async def announce(session: AsyncSession, row: TriageResult) -> None:
+    """``appeal.triaged``: what the appeal is, for intake's projection and the clocks."""
+    await publish(
+        session,
+        make_event(
+            "appeal.triaged",
+            "routing",
+            AppealTriaged(
+                kind=row.kind,
+                category=row.category,
+                urgency=row.urgency,
+                track=row.track,
+                town_code=row.town_code,
+                village_code=row.village_code,
+                policy_codes=list(row.policy_codes),
+                catalogue_version=row.catalogue_version,
+                needs_manual=False,
+                confidence=row.confidence,
+            ),
+            appeal_id=row.appeal_id,
+        ),
+    )
+
+
+async def default_holder(session: AsyncSession, row: TriageResult) -> Holder:
+    """Who holds a triaged appeal first (a station-track one: a matching station if any)."""
+    station = None
+    if row.track == "station" and row.town_code:
+        station = await stations.station_for(session, row.town_code, row.village_code, row.category)
+    return first_holder(
+        kind=row.kind,
+        track=row.track,
+        department=row.department,
+        town_code=row.town_code,
+        village_code=row.village_code,
+        station_code=station,
+    )
+
+
+async def triage_received(session: AsyncSession, appeal_id: uuid.UUID, data: AppealReceived) -> bool:
+    """Triage a newly received appeal; announce and assign it, or queue it. False when done already."""
+    row = await triage.record_received(session, appeal_id, data)
+    if row is None:
+        return False
+    if row.needs_manual:
+        return True  # nothing is announced until a person decides
+    await announce(session, row)
+    await assign(session, row, await default_holder(session, row))
+    return True
+
+
+async def decide(
+    session: AsyncSession, principal: Principal, appeal_id: uuid.UUID, d: triage.Decision
+) -> TriageResult:
+    """A person's decision on an appeal's triage and holder; recorded as a correction.
+
+    Works on an appeal in the manual queue (first triage, or after a send-back), and on one that
+    was triaged automatically (a correction): if the holder changes, the active hop is taken back
+    and the appeal is reassigned. After the send-backs are used up the decision is binding.
+    """
+    correction = await triage.correct(session, principal, appeal_id, d)
+    row, item, level = correction.row, correction.item, correction.level
+    if d.unit_type or d.unit_code:
+        if not (d.unit_type and d.unit_code):
+            raise InvalidInput("指定承办单位须同时给出 unit_type 和 unit_code。")
+        await check_unit(session, d.unit_type, d.unit_code)
+        default = await default_holder(session, row)
+        holder = Holder(d.unit_type, d.unit_code, default.purpose)  # type: ignore[arg-type]
+    else:
+        holder = await default_holder(session, row)
+
+    current = await dispositions.latest_hop(session, appeal_id)
+    active = current is not None and current.state in dispositions.ACTIVE
+    same_holder = (
+        active
+        and current is not None
+        and (current.unit_type, current.unit_code)
+        == (
+            holder.unit_type,
+            holder.unit_code,
+        )
+    )
+    if active and current is not None and not same_holder:
+        await dispositions.take_back(session, current, d.reason or "镇街（市）改派承办单位")
+    await announce(session, row)
+    if not same_holder:
+        send_backs = await dispositions.send_back_count(session, appeal_id)
+        escalated = item is not None and item.reason == "escalated"
+        await assign(
+            session,
+            row,
+            holder,
+            binding=escalated or binding_after(send_backs, get_settings(RoutingSettings).send_back_cap),
+            decided_by=level,
+            note=d.reason,
+            by=principal.username,
+        )
+    if item is not None:
+        item.state, item.resolved_at, item.resolved_by = "resolved", utcnow(), principal.username
+    await session.flush()
+    return row
+
+
+async def dispatch_to_station(
+    session: AsyncSession, principal: Principal, code: str, appeal_id: uuid.UUID, note: str | None
+) -> Assignment:
+    """The town (or city) sends a station-track appeal it holds, or that a station holds, to a station."""
+    station = await stations.get(session, code)
+    if not station.active:
+        raise Conflict("该驿站已停用。")
+    row = await session.get(TriageResult, appeal_id, with_for_update=True)
+    if row is None:
+        raise NotFound()
+    if not stations.may_manage(principal, row.town_code or ""):
+        raise Forbidden()
+    if station.town_code != row.town_code and principal.role != "city_admin":
+        raise InvalidInput("只能派给本镇街的驿站。")
+    current = await dispositions.latest_hop(session, appeal_id)
+    if current is not None and current.state in dispositions.ACTIVE:
+        if (current.unit_type, current.unit_code) == ("station", code):
+            raise Conflict("该诉求已由此驿站承办。")
+        await dispositions.take_back(session, current, note or f"派往莞家驿站 {station.name}")
+    if row.track != "station":
+        row.track, row.department, row.updated_at = "station", None, utcnow()
+
+    await announce(session, row)
+    return await assign(
+        session,
+        row,
+        Holder("station", code, "handle"),
+        decided_by="town" if principal.role == "town_staff" else "city",
+        note=note,
+        by=principal.username,
+    )
+
+
+async def donor_report(session: AsyncSession, donor: Donor, claim_id: uuid.UUID) -> dict[str, Any]:
+    """The donor's completion report, with the station's confirmed service records."""
+    claim, listing = await claims.confirmed_claim(session, donor, claim_id)
+    services = [
+        {"served_on": r.served_on.isoformat(), "visits": r.visits, "minutes": r.minutes}
+        for r in await stations.records(session, claim.appeal_id)
+        if r.state == "confirmed"
+    ]
+    return claims.report(donor, claim, listing, services)

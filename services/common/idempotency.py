@@ -1,0 +1,177 @@
+"""Idempotent commands (幂等), a kernel capability: an `Idempotency-Key` names one command, and
+the command's first answer is kept, a refusal as much as a success.
+
+`run_command` claims the key by inserting a `pending` row in the service's `commands` table
+before anything else. A concurrent request with the same key blocks on that primary key until the
+first transaction ends, then finds the settled row and answers as its replay. The command runs in
+a SAVEPOINT; a domain error rolls the savepoint back, and the refusal (its RFC 9457 body) is what
+the key answers from then on: a failed key stays failed. The same key with another body is `409
+idempotency_key_reused`, and not recorded.
+
+Events the command causes go to the service's outbox inside the same savepoint, so they exist
+exactly when the effect does; a refusal may emit its own (``on_failure``).
+
+Each service that takes commands declares the table in its own schema with `commands_table`
+(and creates it in its own Alembic branch); the ledger's `ledger.commands` is one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.db import UTCDateTime
+from services.common.errors import Conflict, DomainError, IdempotencyConflict
+from services.common.messaging import MessagingTables, emit
+from services.contracts.events import Event
+
+CREATED = 201
+COMMAND_STATES = ("pending", "succeeded", "failed")
+
+
+def commands_table(metadata: MetaData) -> Table:
+    """Declare a service's `commands` table (idempotency key → first answer) in its metadata."""
+    states = ", ".join(f"'{s}'" for s in COMMAND_STATES)
+    return Table(
+        "commands",
+        metadata,
+        Column("idempotency_key", String(200), primary_key=True),
+        Column("operation", String(32), nullable=False),
+        Column("request_hash", String(64), nullable=False),
+        Column("state", String(16), nullable=False, server_default=text("'pending'")),
+        Column("status_code", SmallInteger, nullable=True),
+        Column("response", JSONB, nullable=True),
+        Column("created_at", UTCDateTime, nullable=False, server_default=func.now()),
+        Column("created_by", String(128), nullable=False),
+        CheckConstraint(f"state IN ({states})", name="state"),
+        CheckConstraint("request_hash ~ '^[0-9a-f]{64}$'", name="request_hash"),
+        CheckConstraint("idempotency_key <> ''", name="idempotency_key"),
+    )
+
+
+def canonical_json(payload: Mapping[str, Any]) -> str:
+    """One text per meaning: keys sorted, no insignificant whitespace, UTF-8 kept as is."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def request_hash(operation: str, payload: Mapping[str, Any]) -> str:
+    """sha256 of the operation and the command's canonical JSON, so that a replay can be told
+    from a different request reusing the same idempotency key (幂等键)."""
+    return hashlib.sha256(canonical_json({"operation": operation, "command": payload}).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A command's answer: the first one, whether this call was a replay or not."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool
+
+    @property
+    def failed(self) -> bool:
+        """True when the answer is a refusal (a problem body)."""
+        return self.status >= 400
+
+    @property
+    def code(self) -> str | None:
+        """The refusal's stable code, when it is one."""
+        code = self.body.get("code") if self.failed else None
+        return code if isinstance(code, str) else None
+
+
+@dataclass
+class Effect:
+    """What a command did: its result, and the events it causes."""
+
+    result: BaseModel
+    events: list[Event] = field(default_factory=list)
+
+
+Execute = Callable[[str], Awaitable[Effect]]
+OnFailure = Callable[[DomainError], Awaitable[Sequence[Event]]]
+
+
+@dataclass(frozen=True)
+class CommandStore:
+    """Where a service keeps its commands' first answers, and where their events go."""
+
+    commands: Table
+    messaging: MessagingTables
+
+
+async def run_command(
+    session: AsyncSession,
+    store: CommandStore,
+    *,
+    operation: str,
+    key: str,
+    command: BaseModel | Mapping[str, Any],
+    actor: str,
+    execute: Execute,
+    on_failure: OnFailure | None = None,
+) -> Outcome:
+    """Run ``execute(digest)`` once per idempotency key and keep its answer (see the module)."""
+    payload = command.model_dump(mode="json") if isinstance(command, BaseModel) else dict(command)
+    digest = request_hash(operation, payload)
+    table = store.commands
+    claimed = await session.execute(
+        pg_insert(table)
+        .values(idempotency_key=key, operation=operation, request_hash=digest, created_by=actor)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(table.c.idempotency_key)
+    )
+    if claimed.first() is None:
+        return await _replay(session, table, key, digest)
+    try:
+        async with session.begin_nested():
+            effect = await execute(digest)
+            await emit(session, store.messaging, *effect.events)
+        status, body = CREATED, effect.result.model_dump(mode="json")
+    except DomainError as error:
+        if on_failure is not None:
+            await emit(session, store.messaging, *(await on_failure(error)))
+        status, body = error.status, error.to_problem()
+    await session.execute(
+        update(table)
+        .where(table.c.idempotency_key == key)
+        .values(state="failed" if status >= 400 else "succeeded", status_code=status, response=body)
+    )
+    return Outcome(status=status, body=body, replayed=False)
+
+
+async def _replay(session: AsyncSession, table: Table, key: str, digest: str) -> Outcome:
+    row = (
+        await session.execute(
+            select(table.c.request_hash, table.c.state, table.c.status_code, table.c.response).where(
+                table.c.idempotency_key == key
+            )
+        )
+    ).one()
+    if row.request_hash != digest:
+        raise IdempotencyConflict(idempotency_key=key)
+    if row.state == "pending" or row.status_code is None or row.response is None:
+        # Only this very transaction can see its own pending command: the key was reused
+        # within one command (a programming error), never by a concurrent request.
+        raise Conflict("该请求正在处理中，请稍后再试。", idempotency_key=key)
+    return Outcome(status=row.status_code, body=dict(row.response), replayed=True)

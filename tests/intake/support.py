@@ -1,0 +1,94 @@
+"""Helpers for intake's own integration tests: staff principals, drafts, calls, reads."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from intake.models import Appeal, TimelineEntry, messaging
+from services.common.auth import Principal
+from services.common.db import session_scope
+from tests.fixtures import auth, staff
+
+HUMEN = "441900121000"
+BEIZHA = "441900121001"
+CHANGPING = "441900110000"
+SIMA = "441900110207"  # 常平镇司马村
+QIAOZI = "441900110201"  # 常平镇桥梓村
+TANGXIA = "441900116000"
+LINCUN = "441900116001"  # 塘厦镇林村社区
+HUANZHULI = "441900110208"  # 常平镇还珠沥村 (statistics tests only)
+MUGUI = "441900110202"  # 常平镇木棆村 (duplicates tests only)
+
+
+CITY = staff("city_admin", "city", username="city.admin")
+AUDITOR = staff("auditor", "city", username="city.auditor")
+
+
+def draft(village: str, town: str, description: str, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "channel": "wechat_miniprogram",
+        "channel_ref": f"t-{uuid.uuid4().hex}",
+        "reporter": {
+            "name": "梁小芳",
+            "phone": f"+86139{uuid.uuid4().int % 10**8:08d}",
+            "openid": f"o-{uuid.uuid4().hex[:16]}",
+        },
+        "description": description,
+        "location": {"town_code": town, "village_code": village},
+    }
+    body.update(overrides)
+    return body
+
+
+async def create(http: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
+    r = await http.post("/internal/appeals", json=body, headers=auth())
+    assert r.status_code == 201, r.text
+    out: dict[str, Any] = r.json()
+    return out
+
+
+async def post(
+    http: httpx.AsyncClient, path: str, actor: Principal | None, body: dict[str, Any] | None = None
+) -> httpx.Response:
+    return await http.post(path, json=body or {}, headers=auth(actor))
+
+
+async def row(appeal_id: str | uuid.UUID) -> Appeal:
+    async with session_scope() as session:
+        appeal = await session.get(Appeal, uuid.UUID(str(appeal_id)))
+    assert appeal is not None
+    return appeal
+
+
+async def timeline(appeal_id: str | uuid.UUID) -> list[TimelineEntry]:
+    async with session_scope() as session:
+        rows = await session.scalars(
+            select(TimelineEntry)
+            .where(TimelineEntry.appeal_id == uuid.UUID(str(appeal_id)))
+            .order_by(TimelineEntry.at, TimelineEntry.id)
+        )
+        return list(rows.all())
+
+
+async def events(appeal_id: str | uuid.UUID, type_: str) -> list[dict[str, Any]]:
+    outbox = messaging.outbox
+    async with session_scope() as session:
+        rows = await session.execute(
+            select(outbox.c.payload)
+            .where(outbox.c.appeal_id == uuid.UUID(str(appeal_id)), outbox.c.type == type_)
+            .order_by(outbox.c.seq)
+        )
+        return [dict(r.payload) for r in rows]
+
+
+async def force(appeal_id: str | uuid.UUID, **fields: Any) -> None:
+    """Set fields directly (what routing's events would have set), for tests of later steps."""
+    async with session_scope() as session:
+        appeal = await session.get(Appeal, uuid.UUID(str(appeal_id)))
+        assert appeal is not None
+        for k, v in fields.items():
+            setattr(appeal, k, v)
