@@ -1,86 +1,36 @@
-"""Staff routes of community consultations (协商议事) on micro-projects."""
+"""Staff routes of community consultations (协商议事) on micro-projects: rows of the gateway's table."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated, Any
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Body, Response
-
-from services.common.auth import Role, StaffPrincipal, require_role
-from services.common.errors import (
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    Unauthorized,
-    problem_responses,
-)
-from services.gateway.client import call, relay_response
+from services.common.errors import Conflict, NotFound
+from services.contracts.routing.consultations import ConsultationIn, ConsultationView, ObjectionIn
+from services.contracts.routing.queries import AppealQuery
+from services.contracts.vocabulary import Role
+from services.gateway.api.table import Forward, mount
 
 router = APIRouter(prefix="/api/v1/consultations", tags=["consultations"])
-JsonBody = Annotated[dict[str, Any], Body()]
+C = "/api/v1/consultations"
 CONVENERS: tuple[Role, ...] = ("city_admin", "town_staff", "village_staff")
 
+ROWS = [
+    Forward("POST", C, "routing", "/internal/consultations", ConsultationView,
+            "Record a meeting (居民议事会, 党群联席会议, 民情恳谈会, 网络协商) and its votes on the five points",
+            roles=CONVENERS, body=ConsultationIn, status=201, errors=(NotFound, Conflict)),
+    Forward("GET", C, "routing", "/internal/consultations", list[ConsultationView],
+            "The consultations held on an appeal", query=AppealQuery, errors=(NotFound,)),
+    Forward("GET", f"{C}/{{consultation_id}}", "routing", "/internal/consultations/{consultation_id}",
+            ConsultationView, "One consultation", errors=(NotFound,)),
+    Forward("POST", f"{C}/{{consultation_id}}/objections", "routing",
+            "/internal/consultations/{consultation_id}/objections", ConsultationView,
+            "An objection during the public notice (公示) sends the item back to consultation",
+            roles=CONVENERS, body=ObjectionIn, errors=(NotFound, Conflict)),
+    Forward("POST", f"{C}/{{consultation_id}}/approval", "routing",
+            "/internal/consultations/{consultation_id}/approval", ConsultationView,
+            "Approve the plan once its notice ended without objection (the worker also does it)",
+            roles=CONVENERS, errors=(NotFound, Conflict)),
+]  # fmt: skip
+mount(router, ROWS)
 
-@router.post(
-    "",
-    status_code=201,
-    summary="Record a meeting (居民议事会, 党群联席会议, 民情恳谈会, 网络协商) and its votes on the five points",
-    responses=problem_responses(Unauthorized, Forbidden, NotFound, InvalidInput, Conflict),
-)
-async def record(principal: StaffPrincipal, body: JsonBody) -> Response:
-    require_role(principal, *CONVENERS)
-    return relay_response(
-        await call("routing", "POST", "/internal/consultations", json=body, actor=principal)
-    )
-
-
-@router.get(
-    "", summary="The consultations held on an appeal", responses=problem_responses(Unauthorized, NotFound)
-)
-async def of_appeal(appeal_id: uuid.UUID, principal: StaffPrincipal) -> Response:
-    return relay_response(
-        await call(
-            "routing", "GET", "/internal/consultations", params={"appeal_id": str(appeal_id)}, actor=principal
-        )
-    )
-
-
-@router.get(
-    "/{consultation_id}", summary="One consultation", responses=problem_responses(Unauthorized, NotFound)
-)
-async def one(consultation_id: uuid.UUID, principal: StaffPrincipal) -> Response:
-    return relay_response(
-        await call("routing", "GET", f"/internal/consultations/{consultation_id}", actor=principal)
-    )
-
-
-@router.post(
-    "/{consultation_id}/objections",
-    summary="An objection during the public notice (公示) sends the item back to consultation",
-    responses=problem_responses(Unauthorized, Forbidden, NotFound, Conflict),
-)
-async def object_to(consultation_id: uuid.UUID, principal: StaffPrincipal, body: JsonBody) -> Response:
-    require_role(principal, *CONVENERS)
-    return relay_response(
-        await call(
-            "routing",
-            "POST",
-            f"/internal/consultations/{consultation_id}/objections",
-            json=body,
-            actor=principal,
-        )
-    )
-
-
-@router.post(
-    "/{consultation_id}/approval",
-    summary="Approve the plan once its notice ended without objection (the worker also does it)",
-    responses=problem_responses(Unauthorized, Forbidden, NotFound, Conflict),
-)
-async def approve(consultation_id: uuid.UUID, principal: StaffPrincipal) -> Response:
-    require_role(principal, *CONVENERS)
-    return relay_response(
-        await call("routing", "POST", f"/internal/consultations/{consultation_id}/approval", actor=principal)
-    )
+__all__ = ["CONVENERS", "ROWS", "router"]

@@ -2,160 +2,72 @@
 
 Donors authenticate with the key they got on joining, as the ``X-Donor-Key`` header; a claim also
 carries an ``Idempotency-Key``. Listings donors see are anonymised: no name, ticket or address.
+Rows of the gateway's table, except the beneficiary's confirmation (ticket number and 查询码).
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Response
 
-from services.common.auth import StaffPrincipal, require_role
-from services.common.errors import (
-    Conflict,
-    Forbidden,
-    IdempotencyKeyRequired,
-    InvalidInput,
-    NotFound,
-    Unauthorized,
-    problem_responses,
+from services.common.errors import Conflict, NotFound, problem_responses
+from services.contracts.routing.donors import (
+    ClaimIn,
+    ClaimView,
+    DonorCreated,
+    DonorIn,
+    DonorStateIn,
+    DonorView,
+    ListingIn,
+    ListingView,
+    ReportView,
 )
+from services.contracts.routing.queries import DonorQuery, ListingQuery
+from services.contracts.routing.stations import BeneficiaryProof
+from services.contracts.vocabulary import Role
+from services.gateway.api.table import Forward, mount
 from services.gateway.client import call, relay_response
 from services.gateway.ratelimit import TooManyRequests, limit_public
-from services.gateway.routes.stations import BeneficiaryProof, ticket_of_beneficiary
+from services.gateway.routes.stations import ticket_of_beneficiary
 
 router = APIRouter(prefix="/api/v1/donors", tags=["donors"])
-JsonBody = Annotated[dict[str, Any], Body()]
-DonorKey = Annotated[str | None, Header(alias="X-Donor-Key", max_length=128)]
+P = "/api/v1/donors"
+POOL_STAFF: tuple[Role, ...] = ("city_admin", "town_staff")
 
-
-def _key(key: str | None) -> dict[str, str]:
-    if not key:
-        raise Unauthorized()
-    return {"X-Donor-Key": key}
-
-
-@router.post(
-    "",
-    status_code=201,
-    summary="Join the 爱心资源库 (enterprise, social organisation or individual; city or town pool)",
-    responses=problem_responses(InvalidInput, TooManyRequests),
-    dependencies=[Depends(limit_public)],
-)
-async def register(body: JsonBody) -> Response:
-    return relay_response(await call("routing", "POST", "/internal/donors", json=body))
-
-
-@router.get(
-    "", summary="Donors of the staff member's pool", responses=problem_responses(Unauthorized, Forbidden)
-)
-async def donors(
-    principal: StaffPrincipal,
-    state: Annotated[str | None, Query(pattern="^(pending|verified|suspended)$")] = None,
-) -> Response:
-    require_role(principal, "city_admin", "town_staff", "auditor")
-    params = {"state": state} if state else None
-    return relay_response(await call("routing", "GET", "/internal/donors", params=params, actor=principal))
-
-
-@router.post(
-    "/{donor_id}/state",
-    summary="Verify (审核通过) or suspend a donor",
-    responses=problem_responses(Unauthorized, Forbidden, NotFound),
-)
-async def set_state(donor_id: uuid.UUID, principal: StaffPrincipal, body: JsonBody) -> Response:
-    require_role(principal, "city_admin", "town_staff")
-    return relay_response(
-        await call("routing", "POST", f"/internal/donors/{donor_id}/state", json=body, actor=principal)
-    )
-
-
-@router.get("/me", summary="The donor presenting the key", responses=problem_responses(Unauthorized))
-async def me(key: DonorKey = None) -> Response:
-    return relay_response(await call("routing", "GET", "/internal/donors/me", headers=_key(key)))
-
-
-@router.get(
-    "/listings",
-    summary="Claimable appeals of the donor's pool, anonymised",
-    responses=problem_responses(Unauthorized),
-)
-async def listings(
-    key: DonorKey = None,
-    kind: Annotated[str | None, Query(pattern="^(micro_project|micro_wish)$")] = None,
-    category: Annotated[str | None, Query(max_length=32)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> Response:
-    params: dict[str, Any] = {"limit": limit}
-    if kind:
-        params["kind"] = kind
-    if category:
-        params["category"] = category
-    return relay_response(
-        await call("routing", "GET", "/internal/listings", params=params, headers=_key(key))
-    )
-
-
-@router.put(
-    "/listings/{appeal_id}",
-    summary="Staff publish an appeal to the pool: anonymised summary, sum needed, service needed",
-    responses=problem_responses(Unauthorized, Forbidden, NotFound, InvalidInput, Conflict),
-)
-async def publish_listing(appeal_id: uuid.UUID, principal: StaffPrincipal, body: JsonBody) -> Response:
-    require_role(principal, "city_admin", "town_staff")
-    return relay_response(
-        await call("routing", "PUT", f"/internal/listings/{appeal_id}", json=body, actor=principal)
-    )
-
-
-@router.post(
-    "/claims",
-    status_code=201,
-    summary="认领: money in full or in part, or a service (a micro-wish: one donor only)",
-    responses=problem_responses(Unauthorized, NotFound, InvalidInput, Conflict, IdempotencyKeyRequired),
-)
-async def claim(
-    body: JsonBody,
-    key: DonorKey = None,
-    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
-) -> Response:
-    if not idempotency_key:
-        raise IdempotencyKeyRequired()
-    headers = {**_key(key), "Idempotency-Key": idempotency_key}
-    return relay_response(await call("routing", "POST", "/internal/claims", json=body, headers=headers))
-
-
-@router.get("/claims", summary="The donor's claims", responses=problem_responses(Unauthorized))
-async def my_claims(key: DonorKey = None) -> Response:
-    return relay_response(await call("routing", "GET", "/internal/claims", headers=_key(key)))
-
-
-@router.get(
-    "/claims/{claim_id}/report",
-    summary="The donor's completion report",
-    responses=problem_responses(Unauthorized, NotFound, Conflict),
-)
-async def report(claim_id: uuid.UUID, key: DonorKey = None) -> Response:
-    return relay_response(
-        await call("routing", "GET", f"/internal/claims/{claim_id}/report", headers=_key(key))
-    )
-
-
-@router.post(
-    "/claims/{claim_id}/confirmation",
-    summary="Staff confirm that the help arrived",
-    responses=problem_responses(Unauthorized, Forbidden, NotFound, Conflict),
-)
-async def confirm_by_staff(claim_id: uuid.UUID, principal: StaffPrincipal) -> Response:
-    require_role(principal, "city_admin", "town_staff", "village_staff")
-    return relay_response(
-        await call("routing", "POST", f"/internal/claims/{claim_id}/confirmation", json={}, actor=principal)
-    )
+ROWS = [
+    Forward("POST", P, "routing", "/internal/donors", DonorCreated,
+            "Join the 爱心资源库 (enterprise, social organisation or individual; city or town pool)",
+            auth="public", body=DonorIn, status=201, errors=(TooManyRequests,),
+            dependencies=(Depends(limit_public),)),
+    Forward("GET", P, "routing", "/internal/donors", list[DonorView], "Donors of the staff member's pool",
+            roles=("city_admin", "town_staff", "auditor"), query=DonorQuery),
+    Forward("POST", f"{P}/{{donor_id}}/state", "routing", "/internal/donors/{donor_id}/state", DonorView,
+            "Verify (审核通过) or suspend a donor", roles=POOL_STAFF, body=DonorStateIn, errors=(NotFound,)),
+    Forward("GET", f"{P}/me", "routing", "/internal/donors/me", DonorView, "The donor presenting the key",
+            auth="donor"),
+    Forward("GET", f"{P}/listings", "routing", "/internal/listings", list[ListingView],
+            "Claimable appeals of the donor's pool, anonymised", auth="donor", query=ListingQuery),
+    Forward("PUT", f"{P}/listings/{{appeal_id}}", "routing", "/internal/listings/{appeal_id}", ListingView,
+            "Staff publish an appeal to the pool: anonymised summary, sum needed, service needed",
+            roles=POOL_STAFF, body=ListingIn, errors=(NotFound, Conflict)),
+    Forward("POST", f"{P}/claims", "routing", "/internal/claims", ClaimView,
+            "认领: money in full or in part, or a service (a micro-wish: one donor only)", auth="donor",
+            body=ClaimIn, status=201, idempotency="required", errors=(NotFound, Conflict)),
+    Forward("GET", f"{P}/claims", "routing", "/internal/claims", list[ClaimView], "The donor's claims",
+            auth="donor"),
+    Forward("GET", f"{P}/claims/{{claim_id}}/report", "routing", "/internal/claims/{claim_id}/report",
+            ReportView, "The donor's completion report", auth="donor", errors=(NotFound, Conflict)),
+    Forward("POST", f"{P}/claims/{{claim_id}}/confirmation", "routing",
+            "/internal/claims/{claim_id}/confirmation", ClaimView, "Staff confirm that the help arrived",
+            roles=("city_admin", "town_staff", "village_staff"), errors=(NotFound, Conflict), empty_json=True),
+]  # fmt: skip
+mount(router, ROWS)
 
 
 @router.post(
     "/claims/{claim_id}/beneficiary-confirmation",
+    response_model=ClaimView,
     summary="The beneficiary confirms the help arrived, with the appeal's ticket number and query code",
     responses=problem_responses(NotFound, Conflict, TooManyRequests),
     dependencies=[Depends(limit_public)],
@@ -169,11 +81,10 @@ async def confirm_by_beneficiary(claim_id: uuid.UUID, proof: BeneficiaryProof) -
     )
 
 
-@router.post(
-    "/claims/expiry",
-    summary="Expire overdue pledges now (the routing worker does it every minute)",
-    responses=problem_responses(Unauthorized, Forbidden),
-)
-async def expire(principal: StaffPrincipal) -> Response:
-    require_role(principal, "city_admin")
-    return relay_response(await call("routing", "POST", "/internal/claims/expiry", actor=principal))
+EXPIRY = [
+    Forward("POST", f"{P}/claims/expiry", "routing", "/internal/claims/expiry", list[ClaimView],
+            "Expire overdue pledges now (the routing worker does it every minute)", roles=("city_admin",)),
+]  # fmt: skip
+mount(router, EXPIRY)
+
+__all__ = ["ROWS", "router"]

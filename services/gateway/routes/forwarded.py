@@ -1,80 +1,54 @@
-"""Routes the gateway forwards to one service, after checking who may call them."""
+"""The working-day calendar and the staff view of one appeal: rows of the gateway's table."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Path, Response
 
-from services.common.auth import StaffPrincipal, require_role
-from services.common.errors import (
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    Unauthorized,
-    problem_responses,
-)
+from services.common.auth import Principal
+from services.common.errors import IllegalTransition, NotFound, problem_responses
+from services.contracts.deadlines import CalendarDueQuery, ClockOut, DueOut, YearScheduleIn, YearUploadOut
+from services.contracts.staff import Moved, StaffAppealView, TransitionRequest
+from services.gateway.api.table import HANDLERS, Call, Forward, mount, roles_dependency
 from services.gateway.client import call, relay_response
+from services.gateway.routes.deadlines import appeal_seen
 
 calendar = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
 staff = APIRouter(prefix="/api/v1/staff", tags=["staff"])
 
+CALENDAR = [
+    Forward("GET", "/api/v1/calendar/due", "deadlines", "/internal/calendar/due", DueOut,
+            "When a period ends (Civil Code counting, State Council working days)", auth="public",
+            query=CalendarDueQuery),
+    Forward("PUT", "/api/v1/calendar/years/{year}", "deadlines", "/internal/calendar/years/{year}",
+            YearUploadOut, "Upload a year's official holiday schedule (city staff)", roles=("city_admin",),
+            body=YearScheduleIn, path_types={"year": Annotated[int, Path()]}),
+]  # fmt: skip
+STAFF = [
+    Forward("GET", "/api/v1/staff/appeals/{appeal_id}", "intake", "/internal/appeals/{appeal_id}",
+            StaffAppealView, "One appeal as the member of staff may see it", errors=(NotFound,)),
+    Forward("POST", "/api/v1/staff/appeals/{appeal_id}/transitions", "intake",
+            "/internal/appeals/{appeal_id}/transitions", Moved, "Move an appeal to another state",
+            roles=HANDLERS, body=TransitionRequest, errors=(NotFound, IllegalTransition)),
+]  # fmt: skip
+mount(calendar, CALENDAR)
+mount(staff, STAFF)
 
-@calendar.get(
-    "/due",
-    summary="When a period ends (Civil Code counting, State Council working days)",
-    responses=problem_responses(InvalidInput),
+
+@staff.get(
+    "/appeals/{appeal_id}/clocks",
+    response_model=list[ClockOut],
+    summary="An appeal's deadline clocks",
+    responses=problem_responses(NotFound),
 )
-async def calendar_due(
-    start: Annotated[str, Query(description="ISO date or datetime")],
-    working_days: int | None = None,
-    months: int | None = None,
+async def staff_clocks(
+    appeal_id: uuid.UUID, principal: Annotated[Principal, roles_dependency(None)]
 ) -> Response:
-    params: dict[str, Any] = {"start": start}
-    if working_days is not None:
-        params["working_days"] = working_days
-    if months is not None:
-        params["months"] = months
-    return relay_response(await call("deadlines", "GET", "/internal/calendar/due", params=params))
-
-
-@calendar.put(
-    "/years/{year}",
-    summary="Upload a year's official holiday schedule (city staff)",
-    responses=problem_responses(Unauthorized, Forbidden, InvalidInput),
-)
-async def calendar_year(
-    year: int, principal: StaffPrincipal, body: Annotated[dict[str, Any], Body()]
-) -> Response:
-    require_role(principal, "city_admin")
-    return relay_response(
-        await call("deadlines", "PUT", f"/internal/calendar/years/{year}", json=body, actor=principal)
-    )
-
-
-@staff.get("/appeals/{appeal_id}", responses=problem_responses(Unauthorized, NotFound))
-async def staff_appeal(appeal_id: uuid.UUID, principal: StaffPrincipal) -> Response:
-    return relay_response(await call("intake", "GET", f"/internal/appeals/{appeal_id}", actor=principal))
-
-
-@staff.post(
-    "/appeals/{appeal_id}/transitions", responses=problem_responses(Unauthorized, Forbidden, NotFound)
-)
-async def staff_transition(
-    appeal_id: uuid.UUID, principal: StaffPrincipal, body: Annotated[dict[str, Any], Body()]
-) -> Response:
-    return relay_response(
-        await call("intake", "POST", f"/internal/appeals/{appeal_id}/transitions", json=body, actor=principal)
-    )
-
-
-@staff.get("/appeals/{appeal_id}/clocks", responses=problem_responses(Unauthorized))
-async def staff_clocks(appeal_id: uuid.UUID, principal: StaffPrincipal) -> Response:
-    # Seeing the appeal is checked by intake; clocks carry no personal data.
-    seen = await call("intake", "GET", f"/internal/appeals/{appeal_id}", actor=principal)
-    if seen.status_code != 200:
-        return relay_response(seen)
+    refused = await appeal_seen(Call(principal, {"appeal_id": appeal_id}, None, None))
+    if refused is not None:
+        return refused
     return relay_response(
         await call(
             "deadlines", "GET", "/internal/clocks", params={"appeal_id": str(appeal_id)}, actor=principal
@@ -82,5 +56,4 @@ async def staff_clocks(appeal_id: uuid.UUID, principal: StaffPrincipal) -> Respo
     )
 
 
-# The ledger routes live in `services.gateway.routes.ledger`.
 __all__ = ["calendar", "staff"]

@@ -1,19 +1,20 @@
-"""Staff commands on appeals, forwarded to intake with the verified member of staff as actor.
+"""Staff commands on appeals (`/api/v1/staff/appeals/{id}/...`), forwarded to intake with the verified
+member of staff as actor: rows of the gateway's table.
 
 Intake checks scope, role and state (404 outside one's scope, 403 for the wrong role, 409 naming
-the state for an illegal move) and answers RFC 9457 problems, passed through unchanged.
-`GET /api/v1/staff/appeals/{id}` and `POST .../transitions` live in `forwarded.py`.
+the state for an illegal move) and answers RFC 9457 problems, passed through unchanged; the door
+keeps a read-only auditor from every command (issue 15.1).
+`GET /api/v1/staff/appeals/{id}`, `POST .../transitions` and `GET .../clocks` live in `forwarded.py`.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from services.common.auth import StaffPrincipal
+from services.common.auth import Principal, Role
 from services.common.errors import (
     Conflict,
     Forbidden,
@@ -23,11 +24,28 @@ from services.common.errors import (
     Unauthorized,
     problem_responses,
 )
+from services.contracts.staff import (
+    ArchiveRecord,
+    AuditEntry,
+    CloseRequest,
+    ComplainedUnit,
+    DuplicateView,
+    Moved,
+    Reason,
+    RevealAuditQuery,
+    Revealed,
+    RevealRequest,
+    StaffTimelineEntry,
+    SuggestionDecided,
+    Withheld,
+)
+from services.gateway.api.table import HANDLERS, Forward, mount, roles_dependency
 from services.gateway.client import call, relay_response
 
 router = APIRouter(prefix="/api/v1/staff", tags=["staff: appeals"])
-ERRORS = problem_responses(Unauthorized, Forbidden, NotFound, IllegalTransition, InvalidInput)
-ReasonBody = Annotated[dict[str, Any], Body(examples=[{"reason": "等待群众补充现场照片"}])]
+A = "/api/v1/staff/appeals/{appeal_id}"
+IA = "/internal/appeals/{appeal_id}"
+CITY_READ: tuple[Role, ...] = ("city_admin", "auditor")
 
 COMMANDS: dict[str, str] = {
     "hold": "Put on hold, waiting for the resident (clocks pause)",
@@ -37,130 +55,57 @@ COMMANDS: dict[str, str] = {
     "start": "Start, or restart after reopening, the work",
     "complete": "Complete the work (办结): the return visit (回访) is due",
     "reopen": "Reopen: the work is redone as a new round",
+}
+DISCLOSURE: dict[str, str] = {
     "withhold": "Withhold from public disclosure, with a reason",
     "publish": "Return a withheld appeal to public disclosure",
 }
+STATE = (NotFound, IllegalTransition)
 
-
-def _command(name: str, summary: str) -> None:
-    async def route(appeal_id: uuid.UUID, principal: StaffPrincipal, body: ReasonBody) -> Response:
-        return relay_response(
-            await call("intake", "POST", f"/internal/appeals/{appeal_id}/{name}", json=body, actor=principal)
-        )
-
-    route.__name__ = f"staff_{name}"
-    router.add_api_route(
-        f"/appeals/{{appeal_id}}/{name}", route, methods=["POST"], responses=ERRORS, summary=summary
-    )
-
-
-for _name, _summary in COMMANDS.items():
-    _command(_name, _summary)
-
-
-@router.post(
-    "/appeals/{appeal_id}/close",
-    responses=problem_responses(Unauthorized, Forbidden, NotFound, Conflict, InvalidInput),
-    summary="Close with the return visit (回访): result resolved/partly/not, rating 满意/基本满意/不满意",
-)
-async def close(
-    appeal_id: uuid.UUID,
-    principal: StaffPrincipal,
-    body: Annotated[dict[str, Any], Body(examples=[{"result": "resolved", "rating": "satisfied"}])],
-) -> Response:
-    return relay_response(
-        await call("intake", "POST", f"/internal/appeals/{appeal_id}/close", json=body, actor=principal)
-    )
-
-
-@router.put(
-    "/appeals/{appeal_id}/complained-unit", responses=ERRORS, summary="The unit complained about (保密)"
-)
-async def complained_unit(
-    appeal_id: uuid.UUID, principal: StaffPrincipal, body: Annotated[dict[str, Any], Body()]
-) -> Response:
-    return relay_response(
-        await call(
-            "intake", "PUT", f"/internal/appeals/{appeal_id}/complained-unit", json=body, actor=principal
-        )
-    )
-
-
-@router.post(
-    "/appeals/{appeal_id}/reveal",
-    responses=problem_responses(Unauthorized, Forbidden, NotFound, InvalidInput),
-    summary="Reveal a reporter's full phone / ID number (audited, roles that need it only)",
-)
-async def reveal(
-    appeal_id: uuid.UUID,
-    principal: StaffPrincipal,
-    body: Annotated[dict[str, Any], Body(examples=[{"field": "phone", "reason": "电话回访"}])],
-) -> Response:
-    return relay_response(
-        await call("intake", "POST", f"/internal/appeals/{appeal_id}/reveal", json=body, actor=principal)
-    )
-
-
-@router.get("/appeals/{appeal_id}/timeline", responses=ERRORS, summary="The whole timeline (who, when, why)")
-async def timeline(appeal_id: uuid.UUID, principal: StaffPrincipal) -> Response:
-    return relay_response(
-        await call("intake", "GET", f"/internal/appeals/{appeal_id}/timeline", actor=principal)
-    )
-
-
-@router.get(
-    "/appeals/{appeal_id}/duplicates", responses=ERRORS, summary="Duplicate candidates with score and reasons"
-)
-async def duplicates(appeal_id: uuid.UUID, principal: StaffPrincipal) -> Response:
-    return relay_response(
-        await call("intake", "GET", f"/internal/appeals/{appeal_id}/duplicates", actor=principal)
-    )
-
-
-@router.post(
-    "/appeals/{appeal_id}/duplicates/{master_id}/confirm",
-    responses=ERRORS,
-    summary="Confirm a duplicate: link it",
-)
-async def confirm(
-    appeal_id: uuid.UUID, master_id: uuid.UUID, principal: StaffPrincipal, body: ReasonBody
-) -> Response:
-    path = f"/internal/appeals/{appeal_id}/duplicates/{master_id}/confirm"
-    return relay_response(await call("intake", "POST", path, json=body, actor=principal))
-
-
-@router.post(
-    "/appeals/{appeal_id}/duplicates/{master_id}/reject", responses=ERRORS, summary="Not the same matter"
-)
-async def reject_candidate(
-    appeal_id: uuid.UUID, master_id: uuid.UUID, principal: StaffPrincipal, body: ReasonBody
-) -> Response:
-    path = f"/internal/appeals/{appeal_id}/duplicates/{master_id}/reject"
-    return relay_response(await call("intake", "POST", path, json=body, actor=principal))
-
-
-@router.post("/appeals/{appeal_id}/duplicates/undo", responses=ERRORS, summary="Undo a duplicate link")
-async def undo(appeal_id: uuid.UUID, principal: StaffPrincipal, body: ReasonBody) -> Response:
-    path = f"/internal/appeals/{appeal_id}/duplicates/undo"
-    return relay_response(await call("intake", "POST", path, json=body, actor=principal))
-
-
-@router.get(
-    "/appeals/{appeal_id}/archive", responses=ERRORS, summary="The complete record of a finished appeal"
-)
-async def archive(appeal_id: uuid.UUID, principal: StaffPrincipal) -> Response:
-    return relay_response(
-        await call("intake", "GET", f"/internal/appeals/{appeal_id}/archive", actor=principal)
-    )
+ROWS = [
+    *(Forward("POST", f"{A}/{name}", "intake", f"{IA}/{name}", Moved, summary, roles=HANDLERS, body=Reason,
+              errors=STATE) for name, summary in COMMANDS.items()),
+    *(Forward("POST", f"{A}/{name}", "intake", f"{IA}/{name}", Withheld, summary, roles=HANDLERS, body=Reason,
+              errors=(NotFound,)) for name, summary in DISCLOSURE.items()),
+    Forward("POST", f"{A}/close", "intake", f"{IA}/close", Moved,
+            "Close with the return visit (回访): result resolved/partly/not, rating 满意/基本满意/不满意",
+            roles=HANDLERS, body=CloseRequest, errors=(NotFound, Conflict)),
+    Forward("PUT", f"{A}/complained-unit", "intake", f"{IA}/complained-unit", ComplainedUnit,
+            "The unit complained about (保密)", roles=HANDLERS, body=ComplainedUnit, errors=STATE),
+    Forward("POST", f"{A}/reveal", "intake", f"{IA}/reveal", Revealed,
+            "Reveal a reporter's full phone / ID number (audited, roles that need it only)", roles=HANDLERS,
+            body=RevealRequest, errors=(NotFound,)),
+    Forward("GET", f"{A}/timeline", "intake", f"{IA}/timeline", list[StaffTimelineEntry],
+            "The whole timeline (who, when, why)", errors=(NotFound,)),
+    Forward("GET", f"{A}/duplicates", "intake", f"{IA}/duplicates", list[DuplicateView],
+            "Duplicate candidates with score and reasons", errors=(NotFound,)),
+    Forward("POST", f"{A}/duplicates/{{master_id}}/confirm", "intake", f"{IA}/duplicates/{{master_id}}/confirm",
+            Moved, "Confirm a duplicate: link it", roles=HANDLERS, body=Reason, errors=STATE),
+    Forward("POST", f"{A}/duplicates/{{master_id}}/reject", "intake", f"{IA}/duplicates/{{master_id}}/reject",
+            SuggestionDecided, "Not the same matter", roles=HANDLERS, body=Reason, errors=STATE),
+    Forward("POST", f"{A}/duplicates/undo", "intake", f"{IA}/duplicates/undo", Moved, "Undo a duplicate link",
+            roles=HANDLERS, body=Reason, errors=STATE),
+    Forward("GET", f"{A}/archive", "intake", f"{IA}/archive", ArchiveRecord,
+            "The complete record of a finished appeal", errors=(NotFound, Conflict)),
+    Forward("GET", "/api/v1/staff/audit/reveals", "intake", "/internal/audit/reveals", list[AuditEntry],
+            "The audit of every reveal of personal data", query=RevealAuditQuery),
+]  # fmt: skip
+mount(router, ROWS)
 
 
 @router.get(
     "/archive/export",
-    responses={200: {"content": {"application/x-ndjson": {}}}, **ERRORS},
+    responses={
+        200: {
+            "description": "One `ArchiveRecord` per line (JSON lines)",
+            "content": {"application/x-ndjson": {"schema": {"$ref": "#/components/schemas/ArchiveRecord"}}},
+        },
+        **problem_responses(Unauthorized, Forbidden, InvalidInput),
+    },
     summary="Every appeal finished in a period, as JSON lines (city)",
 )
 async def archive_export(
-    principal: StaffPrincipal,
+    principal: Annotated[Principal, roles_dependency(None)],
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
 ) -> Response:
@@ -177,15 +122,4 @@ async def archive_export(
     return response
 
 
-@router.get("/audit/reveals", responses=ERRORS, summary="The audit of every reveal of personal data")
-async def audit(
-    principal: StaffPrincipal,
-    appeal_id: uuid.UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> Response:
-    params: dict[str, Any] = {"limit": limit}
-    if appeal_id is not None:
-        params["appeal_id"] = str(appeal_id)
-    return relay_response(
-        await call("intake", "GET", "/internal/audit/reveals", params=params, actor=principal)
-    )
+__all__ = ["COMMANDS", "ROWS", "router"]

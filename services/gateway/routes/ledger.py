@@ -1,12 +1,12 @@
-"""Ledger routes of the gateway: staff money commands and reads (`/api/v1/ledger/...`) and the
-public funds disclosure (`/api/v1/public/funds`). Thin forwarding to the ledger's internal API.
+"""Ledger routes of the gateway: staff money commands and reads (`/api/v1/ledger/...`), rows of the
+gateway's table, and the public funds disclosure (`/api/v1/public/funds`).
 
 Who may do what (`services.gateway.ledger_scope`; the ledger itself checks the money rules):
 - `city_admin`: everything, including city-level money, matching ratios and reversals;
 - `town_staff`: its own town's accounts: income and matching to it, allocations to its villages,
   reservations, disbursements and pledges of the town; reads of the town and its villages;
 - `village_staff`: its own village's accounts, the same way;
-- `auditor`: every read, no command.
+- `auditor`: every read, no command (`403 read_only` at the door).
 A command passes its `Idempotency-Key` through: a replay answers as the first request did.
 """
 
@@ -14,24 +14,50 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
-from services.common.auth import Principal, Role, StaffPrincipal, require_role
-from services.common.errors import (
-    Conflict,
-    Forbidden,
-    IdempotencyKeyRequired,
-    InvalidInput,
-    NotFound,
-    ServiceUnavailable,
-    Unauthorized,
-    problem_responses,
+from services.common.auth import Principal, Role, require_role
+from services.common.errors import Conflict, NotFound, ServiceUnavailable, problem_responses
+from services.contracts.ledger import (
+    AllocationCommand,
+    BalancesQuery,
+    DisbursementCommand,
+    EntryOut,
+    FundHolder,
+    HolderBalances,
+    IncomeCommand,
+    MatchingCommand,
+    MatchingOut,
+    MatchingRatioCommand,
+    MatchingStatus,
+    PledgeCommand,
+    PledgeOut,
+    ReceiptCommand,
+    ReceiptOut,
+    ReleaseCommand,
+    ReservationCommand,
+    ReservationOut,
+    ReservedDisbursementCommand,
+    ReversalCommand,
+    Statement,
+    StatementQuery,
 )
+from services.contracts.ledger_reports import (
+    ChainReport,
+    DonorReport,
+    HolderReport,
+    PayeeReport,
+    PublicFunds,
+    ReceiptDocument,
+    ReconcileReport,
+    SourcesReport,
+)
+from services.gateway.api.table import Call, Forward, mount
 from services.gateway.client import call, relay_response
-from services.gateway.ledger_scope import holder_in, may_read, require_act, require_read
+from services.gateway.ledger_scope import Holder, may_read, require_act, require_read
 from services.gateway.ratelimit import TooManyRequests, limit_public
 from services.gateway.routes.public import etag_matches
 
@@ -39,32 +65,44 @@ staff = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 public = APIRouter(prefix="/api/v1/public/funds", tags=["public"], dependencies=[Depends(limit_public)])
 router = APIRouter()
 
+L = "/api/v1/ledger"
 INTERNAL = "/internal/ledger"
-READERS: tuple[Role, ...] = ("city_admin", "town_staff", "village_staff", "auditor")
-JsonBody = Annotated[dict[str, Any], Body()]
-IdempotencyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
+MONEY: tuple[Role, ...] = ("city_admin", "town_staff", "village_staff")
+DECIDERS: tuple[Role, ...] = ("city_admin", "town_staff")
+READERS: tuple[Role, ...] = (*MONEY, "auditor")
+CITY_READ: tuple[Role, ...] = ("city_admin", "auditor")
+CITY_HOLDER: Holder = ("city", "441900000000")
 # The ledger's own refusals (409 insufficient funds, a reused key, a resolved reservation …) pass through.
-COMMAND = problem_responses(Unauthorized, Forbidden, NotFound, Conflict, InvalidInput, IdempotencyKeyRequired)
-READ = problem_responses(Unauthorized, Forbidden, InvalidInput, NotFound)
+REFUSALS = (NotFound, Conflict)
 
 
-def _key(value: str | None) -> dict[str, str]:
-    if not value:
-        raise IdempotencyKeyRequired()
-    return {"Idempotency-Key": value}
+def _holder(holder: FundHolder) -> Holder:
+    return holder.holder_type, holder.holder_code
 
 
-async def _command(path: str, principal: Principal, body: dict[str, Any], key: str | None) -> Response:
-    return relay_response(
-        await call("ledger", "POST", f"{INTERNAL}{path}", json=body, actor=principal, headers=_key(key))
-    )
+def acts_on(pick: Callable[[Any], Holder]) -> Callable[[Call], Any]:
+    """A guard: the principal moves money of the holder the body names."""
+
+    async def guard(request: Call) -> Response | None:
+        assert request.principal is not None
+        require_act(request.principal, pick(request.body))
+        return None
+
+    return guard
 
 
-async def _read(path: str, principal: Principal, params: dict[str, Any] | None = None) -> Response:
-    return relay_response(await call("ledger", "GET", f"{INTERNAL}{path}", params=params, actor=principal))
+def reads(pick: Callable[[Call], Holder]) -> Callable[[Call], Any]:
+    """A guard: the principal sees money of the holder the path or query names."""
+
+    async def guard(request: Call) -> Response | None:
+        assert request.principal is not None
+        require_read(request.principal, pick(request))
+        return None
+
+    return guard
 
 
-async def _fetch(path: str, principal: Principal) -> dict[str, Any] | Response:
+async def _fetch(path: str, principal: Principal | None) -> dict[str, Any] | Response:
     """A ledger record to check scope against, or the ledger's refusal to relay."""
     upstream = await call("ledger", "GET", f"{INTERNAL}{path}", actor=principal)
     if upstream.status_code != 200:
@@ -73,265 +111,121 @@ async def _fetch(path: str, principal: Principal) -> dict[str, Any] | Response:
     return found
 
 
-# -- money in and down ---------------------------------------------------------------------------
+def _recipient(record: dict[str, Any]) -> Holder:
+    value = record.get("recipient") or {}
+    return str(value.get("holder_type")), str(value.get("holder_code"))
 
 
-@staff.post("/income", status_code=201, responses=COMMAND, summary="Record income (收入)")
-async def ledger_income(
-    principal: StaffPrincipal, body: JsonBody, idempotency_key: IdempotencyHeader = None
-) -> Response:
-    require_act(principal, holder_in(body, "holder"))
-    return await _command("/income", principal, body, idempotency_key)
+def on_record(path: str, holder: Callable[[dict[str, Any]], Holder], *, act: bool) -> Callable[[Call], Any]:
+    """A guard on a record the path names: fetched, then its holder checked. A read answers with
+    the record fetched (no second call); a command goes on to the ledger."""
+
+    async def guard(request: Call) -> Response | None:
+        assert request.principal is not None
+        found = await _fetch(path.format(**request.path), request.principal)
+        if isinstance(found, Response):
+            return found
+        if act:
+            require_act(request.principal, holder(found))
+            return None
+        require_read(request.principal, holder(found))
+        return Response(json.dumps(found, ensure_ascii=False), media_type="application/json")
+
+    return guard
 
 
-@staff.post("/allocations", status_code=201, responses=COMMAND, summary="Allocate one level down (下拨)")
-async def ledger_allocation(
-    principal: StaffPrincipal, body: JsonBody, idempotency_key: IdempotencyHeader = None
-) -> Response:
-    require_act(principal, holder_in(body, "from_holder"))
-    return await _command("/allocations", principal, body, idempotency_key)
-
-
-@staff.post("/matching", status_code=201, responses=COMMAND, summary="Record a town's matching (配套)")
-async def ledger_matching(
-    principal: StaffPrincipal, body: JsonBody, idempotency_key: IdempotencyHeader = None
-) -> Response:
-    town = body.get("town_code")
-    require_act(principal, ("town", town if isinstance(town, str) else ""))
-    return await _command("/matching", principal, body, idempotency_key)
-
-
-@staff.get("/towns/{town_code}/matching", responses=READ, summary="A town's matching: required and received")
-async def ledger_matching_status(town_code: str, principal: StaffPrincipal) -> Response:
-    require_read(principal, ("town", town_code))
-    return await _read(f"/towns/{town_code}/matching", principal)
-
-
-@staff.put("/towns/{town_code}/matching", responses=READ, summary="Set a town's matching ratio (city)")
-async def ledger_matching_ratio(town_code: str, principal: StaffPrincipal, body: JsonBody) -> Response:
-    require_role(principal, "city_admin")
-    return relay_response(
-        await call("ledger", "PUT", f"{INTERNAL}/towns/{town_code}/matching", json=body, actor=principal)
-    )
-
-
-# -- reservations and disbursements -------------------------------------------------------------
-
-
-@staff.post(
-    "/reservations", status_code=201, responses=COMMAND, summary="Reserve for an approved plan (预留)"
-)
-async def ledger_reserve(
-    principal: StaffPrincipal, body: JsonBody, idempotency_key: IdempotencyHeader = None
-) -> Response:
-    require_act(principal, holder_in(body, "holder"))
-    return await _command("/reservations", principal, body, idempotency_key)
-
-
-@staff.get("/reservations/{reservation_id}", responses=READ, summary="One reservation")
-async def ledger_reservation(reservation_id: uuid.UUID, principal: StaffPrincipal) -> Response:
-    found = await _fetch(f"/reservations/{reservation_id}", principal)
-    if isinstance(found, Response):
-        return found
-    require_read(principal, (found["holder_type"], found["holder_code"]))
-    return Response(json.dumps(found, ensure_ascii=False), media_type="application/json")
-
-
-async def _reservation_command(
-    reservation_id: uuid.UUID, action: str, principal: Principal, body: dict[str, Any], key: str | None
-) -> Response:
-    _key(key)
-    found = await _fetch(f"/reservations/{reservation_id}", principal)
-    if isinstance(found, Response):
-        return found
-    require_act(principal, (found["holder_type"], found["holder_code"]))
-    return await _command(f"/reservations/{reservation_id}/{action}", principal, body, key)
-
-
-@staff.post(
-    "/reservations/{reservation_id}/disbursements",
-    status_code=201,
-    responses=COMMAND,
-    summary="Post part of a reservation (拨付)",
-)
-async def ledger_reserved_disbursement(
-    reservation_id: uuid.UUID,
-    principal: StaffPrincipal,
-    body: JsonBody,
-    idempotency_key: IdempotencyHeader = None,
-) -> Response:
-    return await _reservation_command(reservation_id, "disbursements", principal, body, idempotency_key)
-
-
-@staff.post(
-    "/reservations/{reservation_id}/release",
-    status_code=201,
-    responses=COMMAND,
-    summary="Release the rest (释放)",
-)
-async def ledger_release(
-    reservation_id: uuid.UUID,
-    principal: StaffPrincipal,
-    body: JsonBody,
-    idempotency_key: IdempotencyHeader = None,
-) -> Response:
-    return await _reservation_command(reservation_id, "release", principal, body, idempotency_key)
-
-
-@staff.post(
-    "/disbursements", status_code=201, responses=COMMAND, summary="Pay a project or beneficiary (拨付)"
-)
-async def ledger_disburse(
-    principal: StaffPrincipal, body: JsonBody, idempotency_key: IdempotencyHeader = None
-) -> Response:
-    require_act(principal, holder_in(body, "holder"))
-    return await _command("/disbursements", principal, body, idempotency_key)
-
-
-# -- donors ----------------------------------------------------------------------------------------
-
-
-@staff.post("/pledges", status_code=201, responses=COMMAND, summary="Record a donor's pledge (认捐)")
-async def ledger_pledge(
-    principal: StaffPrincipal, body: JsonBody, idempotency_key: IdempotencyHeader = None
-) -> Response:
-    require_act(principal, holder_in(body, "recipient", default=("city", "441900000000")))
-    return await _command("/pledges", principal, body, idempotency_key)
-
-
-@staff.get("/pledges/{pledge_id}", responses=READ, summary="One pledge")
-async def ledger_pledge_status(pledge_id: uuid.UUID, principal: StaffPrincipal) -> Response:
-    found = await _fetch(f"/pledges/{pledge_id}", principal)
-    if isinstance(found, Response):
-        return found
-    require_read(principal, holder_in(found, "recipient"))
-    return Response(json.dumps(found, ensure_ascii=False), media_type="application/json")
-
-
-@staff.post(
-    "/pledges/{pledge_id}/receipts", status_code=201, responses=COMMAND, summary="Record a receipt (到账)"
-)
-async def ledger_receipt(
-    pledge_id: uuid.UUID, principal: StaffPrincipal, body: JsonBody, idempotency_key: IdempotencyHeader = None
-) -> Response:
-    _key(idempotency_key)
-    found = await _fetch(f"/pledges/{pledge_id}", principal)
-    if isinstance(found, Response):
-        return found
-    require_act(principal, holder_in(found, "recipient"))
-    return await _command(f"/pledges/{pledge_id}/receipts", principal, body, idempotency_key)
-
-
-# -- corrections, reads, reports, audits ---------------------------------------------------------------
-
-
-@staff.post(
-    "/entries/{entry_id}/reversal", status_code=201, responses=COMMAND, summary="Reverse an entry (冲正)"
-)
-async def ledger_reverse(
-    entry_id: uuid.UUID, principal: StaffPrincipal, body: JsonBody, idempotency_key: IdempotencyHeader = None
-) -> Response:
-    require_role(principal, "city_admin")
-    return await _command(f"/entries/{entry_id}/reversal", principal, body, idempotency_key)
-
-
-@staff.get("/entries/{entry_id}", responses=READ, summary="One journal entry")
-async def ledger_entry(entry_id: uuid.UUID, principal: StaffPrincipal) -> Response:
-    found = await _fetch(f"/entries/{entry_id}", principal)
+async def _entry_guard(request: Call) -> Response | None:
+    assert request.principal is not None
+    found = await _fetch(f"/entries/{request.path['entry_id']}", request.principal)
     if isinstance(found, Response):
         return found
     kind, code = found.get("holder_type"), found.get("holder_code")
-    if not (isinstance(kind, str) and isinstance(code, str) and may_read(principal, (kind, code))):
-        require_role(principal, "city_admin", "auditor")
+    if not (isinstance(kind, str) and isinstance(code, str) and may_read(request.principal, (kind, code))):
+        require_role(request.principal, *CITY_READ)
     return Response(json.dumps(found, ensure_ascii=False), media_type="application/json")
 
 
-@staff.get("/balances", responses=READ, summary="A holder's balances, now or as of a moment")
-async def ledger_balances(
-    principal: StaffPrincipal, holder_type: str, holder_code: str, as_of: str | None = None
-) -> Response:
-    require_role(principal, *READERS)
-    require_read(principal, (holder_type, holder_code))
-    params = {"holder_type": holder_type, "holder_code": holder_code}
-    if as_of is not None:
-        params["as_of"] = as_of
-    return await _read("/balances", principal, params)
+def _query_holder(request: Call) -> Holder:
+    assert isinstance(request.query, BalancesQuery | StatementQuery)
+    return request.query.holder_type, request.query.holder_code
 
 
-@staff.get("/statement", responses=READ, summary="An account's statement")
-async def ledger_statement(
-    principal: StaffPrincipal,
-    holder_type: str,
-    holder_code: str,
-    source_code: str,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before: int | None = None,
-) -> Response:
-    require_read(principal, (holder_type, holder_code))
-    params: dict[str, Any] = {
-        "holder_type": holder_type,
-        "holder_code": holder_code,
-        "source_code": source_code,
-        "limit": limit,
-    }
-    if before is not None:
-        params["before"] = before
-    return await _read("/statement", principal, params)
+def _reservation_holder(record: dict[str, Any]) -> Holder:
+    return str(record["holder_type"]), str(record["holder_code"])
 
 
-@staff.get("/reports/sources", responses=READ, summary="Per fund source")
-async def ledger_sources_report(principal: StaffPrincipal) -> Response:
-    require_role(principal, "city_admin", "auditor")
-    return await _read("/reports/sources", principal)
+def command(path: str, body: type[Any], response: Any, summary: str, **kw: Any) -> Forward:
+    """A money command: `201`, an `Idempotency-Key`, the ledger's refusals passed through."""
+    internal = INTERNAL + path.removeprefix(L)
+    kw.setdefault("roles", MONEY)
+    return Forward("POST", path, "ledger", internal, response, summary, body=body, status=201,
+                   idempotency="required", errors=REFUSALS, **kw)  # fmt: skip
 
 
-@staff.get("/reports/towns/{town_code}", responses=READ, summary="A town's funds")
-async def ledger_town_report(town_code: str, principal: StaffPrincipal) -> Response:
-    require_read(principal, ("town", town_code))
-    return await _read(f"/reports/towns/{town_code}", principal)
+def read(path: str, response: Any, summary: str, **kw: Any) -> Forward:
+    """A read of the ledger."""
+    return Forward("GET", path, "ledger", INTERNAL + path.removeprefix(L), response, summary, **kw)
 
 
-@staff.get("/reports/villages/{village_code}", responses=READ, summary="A village's funds")
-async def ledger_village_report(village_code: str, principal: StaffPrincipal) -> Response:
-    require_read(principal, ("village", village_code))
-    return await _read(f"/reports/villages/{village_code}", principal)
-
-
-@staff.get("/reports/payees/{payee_type}/{payee_code}", responses=READ, summary="What a payee received")
-async def ledger_payee_report(payee_type: str, payee_code: str, principal: StaffPrincipal) -> Response:
-    require_role(principal, "city_admin", "auditor")
-    return await _read(f"/reports/payees/{payee_type}/{payee_code}", principal)
-
-
-@staff.get("/donors/{donor_code}/report", responses=READ, summary="A donor's pledges and receipts")
-async def ledger_donor_report(donor_code: str, principal: StaffPrincipal) -> Response:
-    require_role(principal, "city_admin", "auditor")
-    return await _read(f"/donors/{donor_code}/report", principal)
-
-
-@staff.get("/receipts/{entry_id}", responses=READ, summary="A donation receipt (捐赠收据)")
-async def ledger_receipt_document(entry_id: uuid.UUID, principal: StaffPrincipal) -> Response:
-    require_role(principal, "city_admin", "auditor")
-    return await _read(f"/receipts/{entry_id}", principal)
-
-
-@staff.get("/audit/verify", responses=READ, summary="Verify the journal's hash chain")
-async def ledger_verify(principal: StaffPrincipal) -> Response:
-    require_role(principal, "city_admin", "auditor")
-    return await _read("/audit/verify", principal)
-
-
-@staff.get("/audit/reconcile", responses=READ, summary="Rebuild balances from the journal and compare")
-async def ledger_reconcile(principal: StaffPrincipal) -> Response:
-    require_role(principal, "city_admin", "auditor")
-    return await _read("/audit/reconcile", principal)
-
-
-# -- public ------------------------------------------------------------------------------------------
+R = "/reservations/{reservation_id}"
+ROWS = [
+    # -- money in and down
+    command(f"{L}/income", IncomeCommand, EntryOut, "Record income (收入)",
+            guard=acts_on(lambda b: _holder(b.holder))),
+    command(f"{L}/allocations", AllocationCommand, EntryOut, "Allocate one level down (下拨)",
+            guard=acts_on(lambda b: _holder(b.from_holder))),
+    command(f"{L}/matching", MatchingCommand, MatchingOut, "Record a town's matching (配套)", roles=DECIDERS,
+            guard=acts_on(lambda b: ("town", b.town_code))),
+    read(f"{L}/towns/{{town_code}}/matching", MatchingStatus, "A town's matching: required and received",
+         guard=reads(lambda c: ("town", c.path["town_code"])), errors=REFUSALS),
+    Forward("PUT", f"{L}/towns/{{town_code}}/matching", "ledger", f"{INTERNAL}/towns/{{town_code}}/matching",
+            MatchingStatus, "Set a town's matching ratio (city)", roles=("city_admin",),
+            body=MatchingRatioCommand, errors=REFUSALS),
+    # -- reservations and disbursements
+    command(f"{L}/reservations", ReservationCommand, ReservationOut, "Reserve for an approved plan (预留)",
+            guard=acts_on(lambda b: _holder(b.holder))),
+    read(f"{L}{R}", ReservationOut, "One reservation", errors=REFUSALS,
+         guard=on_record(R, _reservation_holder, act=False)),
+    command(f"{L}{R}/disbursements", ReservedDisbursementCommand, ReservationOut,
+            "Post part of a reservation (拨付)", guard=on_record(R, _reservation_holder, act=True)),
+    command(f"{L}{R}/release", ReleaseCommand, ReservationOut, "Release the rest (释放)",
+            guard=on_record(R, _reservation_holder, act=True)),
+    command(f"{L}/disbursements", DisbursementCommand, EntryOut, "Pay a project or beneficiary (拨付)",
+            guard=acts_on(lambda b: _holder(b.holder))),
+    # -- donors
+    command(f"{L}/pledges", PledgeCommand, PledgeOut, "Record a donor's pledge (认捐)",
+            guard=acts_on(lambda b: _holder(b.recipient))),
+    read(f"{L}/pledges/{{pledge_id}}", PledgeOut, "One pledge", errors=REFUSALS,
+         guard=on_record("/pledges/{pledge_id}", _recipient, act=False)),
+    command(f"{L}/pledges/{{pledge_id}}/receipts", ReceiptCommand, ReceiptOut, "Record a receipt (到账)",
+            guard=on_record("/pledges/{pledge_id}", _recipient, act=True)),
+    # -- corrections, reads, reports, audits
+    command(f"{L}/entries/{{entry_id}}/reversal", ReversalCommand, EntryOut, "Reverse an entry (冲正)",
+            roles=("city_admin",)),
+    read(f"{L}/entries/{{entry_id}}", EntryOut, "One journal entry", errors=REFUSALS, guard=_entry_guard),
+    read(f"{L}/balances", HolderBalances, "A holder's balances, now or as of a moment", roles=READERS,
+         query=BalancesQuery, guard=reads(_query_holder)),
+    read(f"{L}/statement", Statement, "An account's statement", query=StatementQuery,
+         guard=reads(_query_holder)),
+    read(f"{L}/reports/sources", SourcesReport, "Per fund source", roles=CITY_READ),
+    read(f"{L}/reports/towns/{{town_code}}", HolderReport, "A town's funds",
+         guard=reads(lambda c: ("town", c.path["town_code"]))),
+    read(f"{L}/reports/villages/{{village_code}}", HolderReport, "A village's funds",
+         guard=reads(lambda c: ("village", c.path["village_code"]))),
+    read(f"{L}/reports/payees/{{payee_type}}/{{payee_code}}", PayeeReport, "What a payee received",
+         roles=CITY_READ),
+    read(f"{L}/donors/{{donor_code}}/report", DonorReport, "A donor's pledges and receipts", roles=CITY_READ),
+    read(f"{L}/receipts/{{entry_id}}", ReceiptDocument, "A donation receipt (捐赠收据)", roles=CITY_READ),
+    read(f"{L}/audit/verify", ChainReport, "Verify the journal's hash chain", roles=CITY_READ),
+    read(f"{L}/audit/reconcile", ReconcileReport, "Rebuild balances from the journal and compare",
+         roles=CITY_READ),
+]  # fmt: skip
+mount(staff, ROWS)
 
 
 @public.get(
     "",
+    response_model=PublicFunds,
     summary="资金公开: the programme's funds, aggregated and anonymised",
     responses={
         304: {"description": "Not modified"},
@@ -356,4 +250,4 @@ async def public_funds(request: Request) -> Response:
 router.include_router(staff)
 router.include_router(public)
 
-__all__ = ["router"]
+__all__ = ["ROWS", "router"]

@@ -28,6 +28,14 @@ from services.common.errors import DomainError, Unauthorized
 from services.common.messaging import utcnow
 from services.common.settings import get_settings
 from services.contracts.appeals import AppealAccepted, PublicAppeal
+from services.contracts.open311 import (
+    Discovery,
+    GeoReportError,
+    RequestCreated,
+    Service,
+    ServiceDefinition,
+    ServiceRequest,
+)
 from services.gateway.channels.open311 import (
     JURISDICTION,
     MAX_REQUESTS,
@@ -63,12 +71,23 @@ MAX_PARAM: Final = 2000
 # The limit is documented but enforced in `_list_requests`: FastAPI's own check would answer
 # with our problem+json, and an Open311 client expects GeoReport's error list.
 Param = Annotated[str | None, Query(json_schema_extra={"maxLength": MAX_PARAM})]
-DOC: Final[dict[str, Any]] = {
-    "responses": {
-        200: {"content": {"application/json": {}, "text/xml": {}}, "description": "GeoReport document"},
-        "4XX": {"description": 'GeoReport errors: `[{"code": 403, "description": "..."}]` (or XML)'},
+_XML: Final[dict[str, Any]] = {"schema": {"type": "string", "description": "the same document in XML"}}
+
+
+def _doc(model: Any, status: int = 200) -> dict[str, Any]:
+    """A GeoReport document in JSON (typed) and XML, and GeoReport's own error list."""
+    return {
+        "response_model": model,
+        "status_code": status,
+        "responses": {
+            status: {"content": {"text/xml": _XML}, "description": "GeoReport document"},
+            "4XX": {
+                "description": 'GeoReport errors: `[{"code": 403, "description": "..."}]` (or XML)',
+                "model": list[GeoReportError],
+                "content": {"text/xml": _XML},
+            },
+        },
     }
-}
 
 
 def _format(raw: str | None) -> Format:
@@ -118,7 +137,7 @@ async def _value(value: Any) -> Any:
     return value
 
 
-@router.get("/discovery.{fmt}", summary="Where this endpoint is and what it speaks", **DOC)
+@router.get("/discovery.{fmt}", summary="Where this endpoint is and what it speaks", **_doc(Discovery))
 async def discovery(request: Request, fmt: str) -> Response:
     return await _discovery(request, fmt)
 
@@ -132,7 +151,7 @@ async def _services(request: Request, fmt: str | None) -> Response:
     return await _serve(request, fmt, "services", lambda: _value([service_doc(s) for s in SERVICES]))
 
 
-@router.get("/services.{fmt}", summary="Service types: our appeal categories", **DOC)
+@router.get("/services.{fmt}", summary="Service types: our appeal categories", **_doc(list[Service]))
 async def services(request: Request, fmt: str) -> Response:
     return await _services(request, fmt)
 
@@ -142,7 +161,11 @@ async def services_json(request: Request) -> Response:
     return await _services(request, None)
 
 
-@router.get("/services/{name}", summary="A service definition: `services/{service_code}.json|.xml`", **DOC)
+@router.get(
+    "/services/{name}",
+    summary="A service definition: `services/{service_code}.json|.xml`",
+    **_doc(ServiceDefinition),
+)
 async def service_definition(request: Request, name: str) -> Response:
     fmt = name.rpartition(".")[2] if "." in name else None
 
@@ -300,7 +323,7 @@ async def _requests(request: Request, fmt: str | None) -> Response:
     "/requests.{fmt}",
     summary="Service requests, newest first (filters: service_request_id, service_code, start_date, "
     "end_date, status; page, page_size)",
-    **DOC,
+    **_doc(list[ServiceRequest]),
 )
 async def requests_list(
     request: Request,
@@ -322,7 +345,9 @@ async def requests_list_json(request: Request) -> Response:
 
 
 @router.get(
-    "/requests/{name}", summary="One service request: `requests/{service_request_id}.json|.xml`", **DOC
+    "/requests/{name}",
+    summary="One service request: `requests/{service_request_id}.json|.xml`",
+    **_doc(list[ServiceRequest]),
 )
 async def request_one(request: Request, name: str) -> Response:
     fmt = name.rpartition(".")[2] if "." in name else None
@@ -340,7 +365,9 @@ async def request_one(request: Request, name: str) -> Response:
 
 
 @router.get(
-    "/tokens/{name}", summary="The service_request_id behind a token: `tokens/{token}.json|.xml`", **DOC
+    "/tokens/{name}",
+    summary="The service_request_id behind a token: `tokens/{token}.json|.xml`",
+    **_doc(list[RequestCreated]),
 )
 async def token_lookup(request: Request, name: str) -> Response:
     fmt = name.rpartition(".")[2] if "." in name else None
@@ -437,7 +464,7 @@ async def _post(request: Request, fmt: str | None) -> Response:
 
 
 CREATE_DOC: Final[dict[str, Any]] = {
-    **DOC,
+    **_doc(list[RequestCreated]),
     "openapi_extra": {
         "requestBody": {
             "required": True,

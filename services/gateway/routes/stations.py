@@ -1,43 +1,37 @@
 """Routes of 莞家驿站: the station registry, dispatch, service records and their confirmation.
 
-A beneficiary confirms a service with the appeal's ticket number and query code (查询码), checked
-against intake exactly as the public status page checks them; staff confirm with their token.
+Rows of the gateway's table, except the beneficiary's confirmation: a beneficiary confirms a
+service with the appeal's ticket number and query code (查询码), checked against intake exactly as
+the public status page checks them; staff confirm with their token.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Response
 
-from services.common.auth import StaffPrincipal, require_role
-from services.common.errors import (
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    ServiceUnavailable,
-    Unauthorized,
-    problem_responses,
+from services.common.errors import Conflict, NotFound, ServiceUnavailable, problem_responses
+from services.contracts.routing.dispositions import AssignmentView
+from services.contracts.routing.queries import AppealQuery, StationQuery
+from services.contracts.routing.stations import (
+    BeneficiaryProof,
+    DispatchIn,
+    ServiceRecordIn,
+    ServiceRecordView,
+    StationIn,
+    StationTotals,
+    StationView,
 )
+from services.contracts.vocabulary import Role
+from services.gateway.api.table import Forward, mount
 from services.gateway.client import call, relay_response
 from services.gateway.ratelimit import TooManyRequests, limit_public
 
 router = APIRouter(prefix="/api/v1/stations", tags=["stations"])
-JsonBody = Annotated[dict[str, Any], Body()]
+S = "/api/v1/stations"
 TICKET_RE = re.compile(r"^MS\d{8,20}$")
-
-
-class BeneficiaryProof(BaseModel):
-    """The appeal's ticket number and query code: what only its reporter holds."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    ticket_no: str = Field(max_length=32)
-    query_code: str = Field(max_length=32)
 
 
 async def ticket_of_beneficiary(proof: BeneficiaryProof) -> str:
@@ -55,39 +49,20 @@ async def ticket_of_beneficiary(proof: BeneficiaryProof) -> str:
 
 
 # Declared before /{code} so that "service-records" is never read as a station code.
-@router.get(
-    "/service-records",
-    summary="The service records of an appeal",
-    responses=problem_responses(Unauthorized, NotFound),
-)
-async def records(appeal_id: uuid.UUID, principal: StaffPrincipal) -> Response:
-    return relay_response(
-        await call(
-            "routing",
-            "GET",
-            "/internal/service-records",
-            params={"appeal_id": str(appeal_id)},
-            actor=principal,
-        )
-    )
-
-
-@router.post(
-    "/service-records/{record_id}/confirmation",
-    summary="Staff of the town, village or city confirm a service took place",
-    responses=problem_responses(Unauthorized, Forbidden, NotFound, Conflict),
-)
-async def confirm_by_staff(record_id: uuid.UUID, principal: StaffPrincipal) -> Response:
-    require_role(principal, "city_admin", "town_staff", "village_staff")
-    return relay_response(
-        await call(
-            "routing", "POST", f"/internal/service-records/{record_id}/confirmation", json={}, actor=principal
-        )
-    )
+ROWS_BEFORE = [
+    Forward("GET", f"{S}/service-records", "routing", "/internal/service-records", list[ServiceRecordView],
+            "The service records of an appeal", query=AppealQuery, errors=(NotFound,)),
+    Forward("POST", f"{S}/service-records/{{record_id}}/confirmation", "routing",
+            "/internal/service-records/{record_id}/confirmation", ServiceRecordView,
+            "Staff of the town, village or city confirm a service took place",
+            roles=("city_admin", "town_staff", "village_staff"), errors=(NotFound, Conflict), empty_json=True),
+]  # fmt: skip
+mount(router, ROWS_BEFORE)
 
 
 @router.post(
     "/service-records/{record_id}/beneficiary-confirmation",
+    response_model=ServiceRecordView,
     summary="The beneficiary confirms a service with the appeal's ticket number and query code",
     responses=problem_responses(NotFound, Conflict, TooManyRequests),
     dependencies=[Depends(limit_public)],
@@ -104,77 +79,27 @@ async def confirm_by_beneficiary(record_id: uuid.UUID, proof: BeneficiaryProof) 
     )
 
 
-@router.get("", summary="Stations by town, village and service offered")
-async def listing(
-    town_code: Annotated[str | None, Query(pattern=r"^4419\d{8}$")] = None,
-    village_code: Annotated[str | None, Query(pattern=r"^4419\d{8}$")] = None,
-    service: Annotated[str | None, Query(max_length=32)] = None,
-) -> Response:
-    params = {
-        k: v for k, v in (("town_code", town_code), ("village_code", village_code), ("service", service)) if v
-    }
-    return relay_response(await call("routing", "GET", "/internal/stations", params=params))
+REGISTRARS: tuple[Role, ...] = ("city_admin", "town_staff")
+ROWS = [
+    Forward("GET", S, "routing", "/internal/stations", list[StationView],
+            "Stations by town, village and service offered", auth="public", query=StationQuery),
+    Forward("GET", f"{S}/{{code}}", "routing", "/internal/stations/{code}", StationView, "One station",
+            auth="public", errors=(NotFound,)),
+    Forward("GET", f"{S}/{{code}}/totals", "routing", "/internal/stations/{code}/totals", StationTotals,
+            "A station's confirmed visits and hours", auth="public", errors=(NotFound,)),
+    Forward("POST", f"{S}/{{code}}", "routing", "/internal/stations/{code}", StationView,
+            "Register a station: town, village, services offered, team", roles=REGISTRARS, body=StationIn,
+            status=201, errors=(Conflict,)),
+    Forward("PUT", f"{S}/{{code}}", "routing", "/internal/stations/{code}", StationView,
+            "Change a station's details, services or team", roles=REGISTRARS, body=StationIn,
+            errors=(NotFound,)),
+    Forward("POST", f"{S}/{{code}}/assignments", "routing", "/internal/stations/{code}/assignments",
+            AssignmentView, "The town sends a station-track appeal to this station", roles=REGISTRARS,
+            body=DispatchIn, errors=(NotFound, Conflict)),
+    Forward("POST", f"{S}/{{code}}/service-records", "routing", "/internal/stations/{code}/service-records",
+            ServiceRecordView, "The station records a visit: date, visits, minutes, who served",
+            roles=("city_admin", "station_staff"), body=ServiceRecordIn, status=201, errors=(NotFound,)),
+]  # fmt: skip
+mount(router, ROWS)
 
-
-@router.get("/{code}", summary="One station", responses=problem_responses(NotFound))
-async def one(code: str) -> Response:
-    return relay_response(await call("routing", "GET", f"/internal/stations/{code}"))
-
-
-@router.get(
-    "/{code}/totals", summary="A station's confirmed visits and hours", responses=problem_responses(NotFound)
-)
-async def totals(code: str) -> Response:
-    return relay_response(await call("routing", "GET", f"/internal/stations/{code}/totals"))
-
-
-@router.post(
-    "/{code}",
-    status_code=201,
-    summary="Register a station: town, village, services offered, team",
-    responses=problem_responses(Unauthorized, Forbidden, InvalidInput, Conflict),
-)
-async def register(code: str, principal: StaffPrincipal, body: JsonBody) -> Response:
-    require_role(principal, "city_admin", "town_staff")
-    return relay_response(
-        await call("routing", "POST", f"/internal/stations/{code}", json=body, actor=principal)
-    )
-
-
-@router.put(
-    "/{code}",
-    summary="Change a station's details, services or team",
-    responses=problem_responses(Unauthorized, Forbidden, NotFound, InvalidInput),
-)
-async def update(code: str, principal: StaffPrincipal, body: JsonBody) -> Response:
-    require_role(principal, "city_admin", "town_staff")
-    return relay_response(
-        await call("routing", "PUT", f"/internal/stations/{code}", json=body, actor=principal)
-    )
-
-
-@router.post(
-    "/{code}/assignments",
-    summary="The town sends a station-track appeal to this station",
-    responses=problem_responses(Unauthorized, Forbidden, NotFound, InvalidInput, Conflict),
-)
-async def dispatch(code: str, principal: StaffPrincipal, body: JsonBody) -> Response:
-    require_role(principal, "city_admin", "town_staff")
-    return relay_response(
-        await call("routing", "POST", f"/internal/stations/{code}/assignments", json=body, actor=principal)
-    )
-
-
-@router.post(
-    "/{code}/service-records",
-    status_code=201,
-    summary="The station records a visit: date, visits, minutes, who served",
-    responses=problem_responses(Unauthorized, Forbidden, NotFound, InvalidInput),
-)
-async def record_service(code: str, principal: StaffPrincipal, body: JsonBody) -> Response:
-    require_role(principal, "city_admin", "station_staff")
-    return relay_response(
-        await call(
-            "routing", "POST", f"/internal/stations/{code}/service-records", json=body, actor=principal
-        )
-    )
+__all__ = ["ROWS", "ROWS_BEFORE", "BeneficiaryProof", "router", "ticket_of_beneficiary"]
