@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.common.app import create_service_app
+from services.gateway.api import docs
+from services.gateway.api.openapi import build_openapi
 from services.gateway.channels import wechat_inbox
 from services.gateway.client import call, close_clients
 from services.gateway.routes import (
@@ -55,6 +57,7 @@ async def _shutdown(app: FastAPI) -> None:
 app = create_service_app(
     "gateway",
     [
+        docs.router,
         hotline.router,
         public.router,
         auth.router,
@@ -77,6 +80,10 @@ app = create_service_app(
     title="民生大莞家 API",
     description=DESCRIPTION,
     version="1.0.0",
+    # FastAPI's pages load their assets from a CDN; ours serves them (`services.gateway.api.docs`).
+    docs_url=None,
+    redoc_url=None,
     checks=[_service_check(s) for s in ("intake", "routing", "deadlines", "ledger")],  # type: ignore[misc]
     on_shutdown=[_shutdown],
 )
+app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

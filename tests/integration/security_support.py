@@ -92,7 +92,15 @@ ACCESS: dict[tuple[str, str], Access] = {
     # -- operations and documentation
     **{
         ("GET", p): OPS
-        for p in ("/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
+        for p in (
+            "/healthz",
+            "/readyz",
+            "/openapi.json",
+            "/docs",
+            "/docs/oauth2-redirect",
+            "/redoc",
+            "/docs/assets/{name}",
+        )
     },
     # -- public reads (no personal data) and logins
     ("GET", "/api/v1/public/appeals/{ticket_no}"): PUBLIC,
@@ -214,8 +222,8 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("PUT", f"{R}/catalogue/policies/{{code}}"): staff(frozenset({"city_admin"})),
     ("POST", f"{R}/catalogue/policies/{{code}}/retirement"): staff(frozenset({"city_admin"})),
     ("GET", f"{R}/assignments/{{appeal_id}}"): staff(ALL, "appeal"),
-    ("POST", f"{R}/assignments/{{appeal_id}}/sign-off"): staff(ALL, "unit"),
-    ("POST", f"{R}/assignments/{{appeal_id}}/return"): staff(ALL, "unit"),
+    ("POST", f"{R}/assignments/{{appeal_id}}/sign-off"): staff(HANDLERS, "unit"),
+    ("POST", f"{R}/assignments/{{appeal_id}}/return"): staff(HANDLERS, "unit"),
     ("GET", f"{R}/joint-meetings/agenda"): staff(ALL, "unit"),
     ("POST", f"{R}/joint-meetings"): staff(DECIDERS),
     ("POST", f"{R}/joint-meetings/{{meeting_id}}/decisions"): staff(DECIDERS),
@@ -244,9 +252,9 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", f"{D}/rates"): staff(ALL, "scope"),
     ("GET", f"{D}/appeals/{{appeal_id}}/history"): staff(ALL, "appeal"),
     ("GET", f"{D}/clocks/{{clock_id}}"): staff(ALL, "resource"),
-    ("POST", f"{D}/clocks/{{clock_id}}/extensions"): staff(ALL, "unit"),
+    ("POST", f"{D}/clocks/{{clock_id}}/extensions"): staff(HANDLERS, "unit"),
     ("GET", f"{D}/extensions"): staff(ALL, "scope"),
-    ("POST", f"{D}/extensions/{{extension_id}}/decision"): staff(ALL, "unit"),
+    ("POST", f"{D}/extensions/{{extension_id}}/decision"): staff(HANDLERS, "unit"),
     ("GET", f"{D}/rules"): staff(ALL),
     ("GET", f"{D}/rules/{{version}}"): staff(ALL),
     ("POST", f"{D}/rules"): staff(frozenset({"city_admin"})),

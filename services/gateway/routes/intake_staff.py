@@ -102,6 +102,7 @@ mount(router, ROWS)
         },
         **problem_responses(Unauthorized, Forbidden, InvalidInput),
     },
+    response_class=Response,
     summary="Every appeal finished in a period, as JSON lines (city)",
 )
 async def archive_export(

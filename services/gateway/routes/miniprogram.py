@@ -27,6 +27,7 @@ from services.common.errors import (
     problem_responses,
 )
 from services.contracts.appeals import AppealAccepted, Attachment
+from services.contracts.staff import EvaluationIn, Moved, OwnAppeal
 from services.gateway.channels import media
 from services.gateway.channels.miniprogram import (
     MAX_PHOTOS,
@@ -85,21 +86,6 @@ class MediaOut(BaseModel):
     media_id: str
     media_type: str
     size_bytes: int
-
-
-class EvaluationIn(BaseModel):
-    """The resident's rating of the result (满意度评价)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    round: int | None = Field(
-        default=None, ge=1, le=50, description="the handling round; default the current"
-    )
-    result: Literal["resolved", "partly", "not"] = Field(description="解决 / 部分解决 / 未解决")
-    rating: Literal["satisfied", "basically_satisfied", "dissatisfied"] = Field(
-        description="满意 / 基本满意 / 不满意"
-    )
-    comment: str | None = Field(default=None, max_length=1000)
 
 
 def _invalid(exc: ValidationError) -> InvalidInput:
@@ -269,6 +255,7 @@ async def file_appeal(
 
 @router.get(
     "/appeals",
+    response_model=list[OwnAppeal],
     summary="The resident's own appeals",
     responses=problem_responses(ResidentTokenInvalid, ServiceUnavailable),
 )
@@ -286,6 +273,7 @@ def _items(payload: Any) -> list[dict[str, Any]]:
 
 @router.get(
     "/appeals/{ticket_no}",
+    response_model=OwnAppeal,
     summary="One of the resident's appeals: status, timeline, deadlines, return visits",
     responses=problem_responses(ResidentTokenInvalid, NotFound, ServiceUnavailable),
 )
@@ -306,6 +294,7 @@ async def my_appeal(ticket_no: str, who: ResidentPrincipal) -> JSONResponse:
 
 @router.post(
     "/appeals/{appeal_id}/evaluation",
+    response_model=Moved,
     summary="Rate the result of one's own appeal (满意 / 基本满意 / 不满意)",
     responses=problem_responses(ResidentTokenInvalid, NotFound, InvalidInput, ServiceUnavailable),
 )

@@ -19,15 +19,13 @@ from services.common.errors import (
     Unauthorized,
     problem_responses,
 )
+from services.contracts.stats import By, DemandReport, KpiReport, Level, Period
 from services.gateway.client import call, relay_response
 from services.gateway.ratelimit import TooManyRequests, limit_public
 from services.gateway.routes.disclosure import cached
 
 router = APIRouter(prefix="/api/v1/stats", tags=["statistics"])
 ERRORS = {304: {"description": "Not modified"}, **problem_responses(Unauthorized, Forbidden, InvalidInput)}
-Level = Literal["city", "town", "village", "unit"]
-Period = Literal["day", "month", "year"]
-By = Literal["all", "kind", "category", "channel"]
 
 
 def _params(**values: Any) -> dict[str, Any]:
@@ -41,7 +39,12 @@ async def _json(path: str, params: dict[str, Any], principal: Any, if_none_match
     return cached(upstream, if_none_match)
 
 
-@router.get("/kpis", responses=ERRORS, summary="Counts and KPIs for a scope and period, by a dimension")
+@router.get(
+    "/kpis",
+    response_model=KpiReport,
+    responses=ERRORS,
+    summary="Counts and KPIs for a scope and period, by a dimension",
+)
 async def kpis(
     principal: StaffPrincipal,
     level: Level = "city",
@@ -59,12 +62,17 @@ async def kpis(
     "/kpis/export",
     responses={
         200: {
+            "description": "The table as a file",
             "content": {
-                "text/csv": {},
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
-            }
-        }
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                    "schema": {"type": "string", "format": "binary"}
+                },
+            },
+        },
+        **problem_responses(Unauthorized, Forbidden, InvalidInput),
     },
+    response_class=Response,
     summary="The same table as CSV or XLSX",
 )
 async def kpis_export(
@@ -84,7 +92,12 @@ async def kpis_export(
     return response
 
 
-@router.get("/demand", responses=ERRORS, summary="需求分析: hot spots, rising needs, repeat places")
+@router.get(
+    "/demand",
+    response_model=DemandReport,
+    responses=ERRORS,
+    summary="需求分析: hot spots, rising needs, repeat places",
+)
 async def demand(
     principal: StaffPrincipal,
     period: Literal["month", "year"] = "month",
@@ -98,6 +111,7 @@ async def demand(
 
 @router.get(
     "/public",
+    response_model=KpiReport,
     responses={**ERRORS, **problem_responses(TooManyRequests, ServiceUnavailable)},
     dependencies=[Depends(limit_public)],
     summary="City or town KPIs for public screens (no token)",
