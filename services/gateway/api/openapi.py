@@ -55,7 +55,7 @@ SECURITY_SCHEMES: Final[dict[str, dict[str, Any]]] = {
         "type": "apiKey",
         "in": "header",
         "name": "X-Donor-Key",
-        "description": "A donor of the 爱心资源库: the `donor_key` that `POST /api/v1/donors` answered once.",
+        "description": "A donor of the 爱心资源库: the `key` that `POST /api/v1/donors` answered once.",
     },
     OPEN311: {
         "type": "apiKey",
