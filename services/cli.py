@@ -21,7 +21,7 @@ import httpx
 from services.common.settings import DEFAULT_PORTS, SERVICES, ServiceName
 
 APPS: dict[ServiceName, str] = {
-    "gateway": "services.gateway.app:app",
+    "gateway": "services.gateway.api.app:app",
     "intake": "intake.app:app",
     "routing": "routing.app:app",
     "deadlines": "deadlines.app:app",
@@ -87,8 +87,8 @@ def seed(data_dir: Path) -> str | None:
     from services.common.db import session_scope
     from services.common.reference import load_reference
     from services.common.settings import get_settings
-    from services.gateway.identity import create_staff
     from services.gateway.models import StaffAccount
+    from services.gateway.service.identity import create_staff
 
     ref = load_reference()
     print(f"reference data: {len(ref.towns)} towns and subdistricts, {len(ref.villages)} villages")
@@ -305,7 +305,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 def cmd_staff_create(args: argparse.Namespace) -> int:
     from services.common.db import session_scope
     from services.common.errors import DomainError
-    from services.gateway.identity import create_staff
+    from services.gateway.service.identity import create_staff
 
     migrate()
 
@@ -327,7 +327,7 @@ def cmd_staff_create(args: argparse.Namespace) -> int:
 @_with_servers
 def cmd_apikey_create(args: argparse.Namespace) -> int:
     from services.common.db import session_scope
-    from services.gateway.identity import create_api_key
+    from services.gateway.service.identity import create_api_key
 
     migrate()
 

@@ -408,7 +408,7 @@ SUBSCRIPTIONS: dict[Service, frozenset[str]] = {
     # Reserve on an express plan, pledge + receipt on a confirmed money claim, settle the
     # reservation on completion, release it when the appeal ends without the work (ledger/handlers.py).
     "ledger": frozenset({"plan.approved", "claim.confirmed", "appeal.completed", "appeal.status_changed"}),
-    # Feedback: every change of public status reaches the reporter (services/gateway/feedback).
+    # Feedback: every change of public status reaches the reporter (services/gateway/service/feedback).
     "gateway": frozenset({"appeal.status_changed", "appeal.progressed"}),
 }
 

@@ -35,8 +35,8 @@ from services.contracts.events import (
     _Data,
     make_event,
 )
-from services.gateway import client as gateway_client_module
-from services.gateway.app import app as gateway_app
+from services.gateway.api.app import app as gateway_app
+from services.gateway.service import client as gateway_client_module
 
 TOWN = "441900121000"  # 虎门
 VILLAGE = "441900121001"  # 北栅社区, in 虎门

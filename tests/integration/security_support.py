@@ -26,8 +26,8 @@ from fastapi.routing import APIRoute
 from services.common.auth import ROLES, STAFF_AUDIENCE, Principal, Role, mint_staff_token
 from services.common.relay import relay_once
 from services.common.settings import ServiceName, get_settings
-from services.gateway import client as gateway_client
-from services.gateway.channels.miniprogram import mint_resident_token
+from services.gateway.service import client as gateway_client
+from services.gateway.service.channels.miniprogram import mint_resident_token
 from tests.fakes.live_service import environment
 from tests.fakes.wechat_code2session import FakeCode2Session
 
@@ -444,7 +444,7 @@ async def running_system(client_ip: str) -> AsyncIterator[System]:
     from intake.app import app as intake_app
     from ledger.app import app as ledger_app
     from routing.app import app as routing_app
-    from services.gateway.app import app as gateway_app
+    from services.gateway.api.app import app as gateway_app
 
     wechat = FakeCode2Session(MINI_APP_ID, MINI_SECRET).start()
     env = {

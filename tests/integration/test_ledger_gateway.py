@@ -12,8 +12,8 @@ import pytest
 
 from ledger.app import app as ledger_app
 from services.common.auth import Principal, Role, mint_staff_token
-from services.gateway import client as gateway_client
-from services.gateway.app import app as gateway_app
+from services.gateway.api.app import app as gateway_app
+from services.gateway.service import client as gateway_client
 from tests.integration.ledger_support import (
     Ledger,
     assert_problem,

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from services.common.auth import ROLES
-from services.gateway.app import app as gateway_app
+from services.gateway.api.app import app as gateway_app
 from tests.integration.security_support import (
     ACCESS,
     BY_ROLE,

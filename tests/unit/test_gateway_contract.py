@@ -16,10 +16,10 @@ import httpx
 import pytest
 
 from services.contracts import deadlines as deadline_contract
+from services.gateway.api.app import app
 from services.gateway.api.docs import ASSETS
 from services.gateway.api.openapi import SECURITY_SCHEMES, unsecured_operations, untyped_operations
 from services.gateway.api.table import WRITE_METHODS, WRITES
-from services.gateway.app import app
 from tests.integration.security_support import ACCESS
 
 # The scheme each kind of caller in the access table must be told to use.

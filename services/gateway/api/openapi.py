@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from services.common.auth import staff_principal
 from services.common.errors import PROBLEM_JSON
-from services.gateway.channels.miniprogram import resident
+from services.gateway.service.channels.miniprogram import resident
 
 STAFF, RESIDENT, DONOR = "staffBearer", "residentBearer", "donorKey"
 OPEN311, HOTLINE_SIGNATURE, HOTLINE_TIMESTAMP, WECHAT = (
@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     import sys
     from pathlib import Path
 
-    from services.gateway.app import app
+    from services.gateway.api.app import app
 
     args = sys.argv[1:] if argv is None else argv
     out = Path(args[0] if args else "build/openapi.json")

@@ -35,7 +35,8 @@ from services.common.errors import (
 from services.common.scope import is_read_only
 from services.common.settings import ServiceName
 from services.contracts.vocabulary import ROLE_NAMES, ROLES, Role
-from services.gateway.client import call, relay_response
+from services.gateway.errors import ReadOnly
+from services.gateway.service.client import call, relay_response
 
 Auth = Literal["staff", "public", "donor"]
 Idempotency = Literal["none", "optional", "required"]
@@ -89,13 +90,6 @@ class Forward:
                 raise ValueError(f"{self.method} {self.path}: a staff write names the roles that may call it")
             if "auditor" in self.roles:
                 raise ValueError(f"{self.method} {self.path}: an auditor only reads")
-
-
-class ReadOnly(Forbidden):
-    """An auditor (审计人员) reads everything and acts on nothing."""
-
-    code, title = "read_only", "Auditors only read"
-    message = "审计人员只能查阅，不能办理业务。"
 
 
 WRITES: dict[tuple[str, str], tuple[Role, ...]] = {}
