@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from services.common.errors import (
@@ -27,6 +27,8 @@ from services.common.errors import (
     problem_responses,
 )
 from services.contracts.appeals import AppealAccepted, Attachment
+from services.contracts.auth import ResidentToken, SessionIn
+from services.contracts.channels import MediaOut
 from services.contracts.staff import EvaluationIn, Moved, OwnAppeal
 from services.gateway.errors import FilingTooLarge, TooManyRequests, UnsupportedContentType
 from services.gateway.service.channels import media
@@ -53,30 +55,6 @@ TICKET_RE: Final = re.compile(r"^MS\d{8,20}$")
 # A multipart filing: the form, nine photos, and multipart's own overhead.
 MAX_FORM_BYTES: Final = 64 * 1024
 MAX_FILING_BYTES: Final = MAX_PHOTOS * media.MAX_PHOTO_BYTES + 256 * 1024
-
-
-class SessionIn(BaseModel):
-    """The code from `wx.login`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    code: str = Field(min_length=1, max_length=128)
-
-
-class ResidentToken(BaseModel):
-    """Our bearer token for the resident (never WeChat's session_key)."""
-
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"
-    expires_in: int
-
-
-class MediaOut(BaseModel):
-    """A stored photo; put `media_id` in an appeal's `photos`."""
-
-    media_id: str
-    media_type: str
-    size_bytes: int
 
 
 def _invalid(exc: ValidationError) -> InvalidInput:

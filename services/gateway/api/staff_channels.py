@@ -30,6 +30,7 @@ from services.common.errors import (
     problem_responses,
 )
 from services.contracts.appeals import AppealAccepted, AppealDraft
+from services.contracts.channels import MaskedPerson, MinutesFiled, StaffFiled
 from services.gateway.models import InboundMessage
 from services.gateway.service.channels import consultation, staff
 from services.gateway.service.channels.staff import OutOfScope, StaffChannel, WrongRole
@@ -54,30 +55,6 @@ RESPONSES: dict[int | str, dict[str, Any]] = problem_responses(
 )
 for _extra in (OutOfScope, IdempotencyKeyRequired, InvalidIdNumberProblem, InvalidPhoneProblem, UnknownPlace):
     RESPONSES[_extra.status]["description"] += f" `{_extra.code}`: {_extra.title}."
-
-
-class MaskedPerson(BaseModel):
-    """A person as shown back: masked (DESIGN §7)."""
-
-    name: str | None
-    phone: str | None
-    id_number: str | None
-    role: str
-
-
-class StaffFiled(AppealAccepted):
-    """The ticket, and what normalisation made of the filing, masked."""
-
-    town_code: str | None
-    village_code: str | None
-    reporter: MaskedPerson
-    on_behalf_of: MaskedPerson | None
-
-
-class MinutesFiled(BaseModel):
-    """Every appeal of a meeting's minutes, in the order of its items."""
-
-    appeals: list[StaffFiled]
 
 
 def _filer(channel: StaffChannel) -> Any:
