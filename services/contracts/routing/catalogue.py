@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from services.contracts.vocabulary import Kind
 
 
 class PolicyView(BaseModel):
@@ -54,7 +55,7 @@ class PolicyIn(BaseModel):
 
     name: str = Field(min_length=2, max_length=100)
     department: str = Field(min_length=2, max_length=32)
-    kind: Literal["micro_project", "micro_wish"]
+    kind: Kind
     category: str = Field(min_length=2, max_length=32)
     eligibility: str = Field(min_length=2, max_length=2000)
     materials: list[str] = Field(min_length=1, max_length=30)

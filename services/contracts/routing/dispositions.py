@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-UnitType = Literal["city", "town", "village", "department", "station"]
+from services.contracts.vocabulary import UnitType as UnitType
 
 
 class AssignmentView(BaseModel):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.contracts.routing.dispositions import AssignmentView
+from services.contracts.vocabulary import Kind, Track, UnitType, Urgency
 
 
 class TriageView(BaseModel):
@@ -63,15 +64,15 @@ class DecisionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["micro_project", "micro_wish"] | None = None
+    kind: Kind | None = None
     category: str | None = Field(default=None, max_length=32)
-    urgency: Literal["normal", "urgent", "emergency"] | None = None
-    track: Literal["policy", "express", "direct", "station"] | None = None
+    urgency: Urgency | None = None
+    track: Track | None = None
     policy_code: str | None = Field(default=None, max_length=64)
     department: str | None = Field(default=None, max_length=32)
     town_code: str | None = Field(default=None, pattern=r"^4419\d{8}$")
     village_code: str | None = Field(default=None, pattern=r"^4419\d{8}$")
-    unit_type: Literal["city", "town", "village", "department", "station"] | None = None
+    unit_type: UnitType | None = None
     unit_code: str | None = Field(default=None, max_length=32)
     reason: str | None = Field(default=None, max_length=1000)
 

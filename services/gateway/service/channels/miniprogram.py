@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.common.errors import DomainError, ServiceUnavailable, Unauthorized
 from services.common.settings import get_settings
 from services.contracts.appeals import AppealDraft, Attachment, Location, Reporter
+from services.contracts.vocabulary import Urgency
 from services.gateway.service.channels.wechat_api import WeChatApiError, WeChatUnavailable, code2session
 
 log = structlog.get_logger(__name__)
@@ -157,7 +158,7 @@ class ResidentAppealForm(BaseModel):
     beneficiary_group: str | None = Field(default=None, max_length=50)
     help_requested: str | None = Field(default=None, max_length=2000)
     estimated_amount_fen: int | None = Field(default=None, ge=0)
-    urgency: Literal["normal", "urgent", "emergency"] | None = None
+    urgency: Urgency | None = None
     photos: list[str] = Field(default_factory=list, max_length=MAX_PHOTOS, description="ids from /media")
 
 

@@ -19,6 +19,7 @@ from services.common.personal import mask_name
 from services.common.reference import load_reference
 from services.common.timeutil import to_local
 from services.contracts.appeals import AppealDraft, Location, PublicAppeal, Reporter
+from services.contracts.vocabulary import Kind
 
 Format = Literal["json", "xml"]
 JURISDICTION: Final = "dongguan.gov.cn"
@@ -60,7 +61,7 @@ class Service:
     code: str
     name: str
     description: str
-    kind: Literal["micro_project", "micro_wish"]
+    kind: Kind
     keywords: str
 
 

@@ -20,6 +20,7 @@ from services.common.auth import Principal, Role
 from services.common.errors import Forbidden
 from services.common.reference import load_reference
 from services.contracts.appeals import AppealDraft, Attachment, Location, Reporter, ReporterRole
+from services.contracts.vocabulary import Urgency
 from services.gateway.service.channels.hotline import LocalDateTime
 from services.gateway.service.normalise import normalise_draft
 
@@ -226,7 +227,7 @@ class MatterIn(StaffBody):
     beneficiary_group: str | None = Field(default=None, max_length=50)
     help_requested: str | None = Field(default=None, max_length=2000)
     estimated_amount_fen: int | None = Field(default=None, ge=0)
-    urgency: Literal["normal", "urgent", "emergency"] | None = None
+    urgency: Urgency | None = None
     category_hint: str | None = Field(default=None, max_length=100)
     reported_at: LocalDateTime | None = None
     filed_by_name: str | None = Field(default=None, max_length=50, description="the filer's own name")
