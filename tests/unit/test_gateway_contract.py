@@ -100,7 +100,7 @@ def test_errors_are_documented_as_problems(document: dict[str, Any]) -> None:
     assert {"code", "detail", "status"} <= set(problem["required"])
     for (method, path), op in operations(document).items():
         for status, response in op["responses"].items():
-            if path.startswith("/open311/") or not status.startswith(("4", "5")) or status == "503":
+            if path.startswith("/open311/") or path == "/readyz" or not status.startswith(("4", "5")):
                 continue
             content = response.get("content", {})
             assert list(content) == ["application/problem+json"], (method, path, status)
@@ -117,6 +117,16 @@ def test_every_staff_write_names_its_roles_and_no_auditor() -> None:
         # The table and the matrix agree on who may pass the door.
         if ACCESS[key].gate == "door":
             assert set(roles) == set(ACCESS[key].roles), key
+
+
+def test_every_staff_write_tells_its_roles_in_the_document(document: dict[str, Any]) -> None:
+    for key, op in operations(document).items():
+        access = ACCESS.get(key)
+        if access is None or access.kind != "staff" or key[0] not in WRITE_METHODS:
+            continue
+        roles = op.get("x-roles")
+        assert roles and "auditor" not in roles, key
+        assert set(roles) <= set(access.roles) or access.gate != "door", key
 
 
 def test_contract_defaults_are_the_deadline_services() -> None:

@@ -31,6 +31,7 @@ from services.common.errors import (
 )
 from services.contracts.appeals import AppealAccepted, AppealDraft
 from services.contracts.channels import MaskedPerson, MinutesFiled, StaffFiled
+from services.contracts.vocabulary import ROLE_NAMES
 from services.gateway.models import InboundMessage
 from services.gateway.service.channels import consultation, staff
 from services.gateway.service.channels.staff import OutOfScope, StaffChannel, WrongRole
@@ -152,8 +153,10 @@ async def _file(
     return JSONResponse(answer, status_code=201 if upstream.status_code == 201 else 200)
 
 
-def _doc(summary: str) -> dict[str, Any]:
+def _doc(summary: str, channel: StaffChannel) -> dict[str, Any]:
     return {
+        "openapi_extra": {"x-roles": list(staff.FILERS[channel])},
+        "description": "Roles: " + "、".join(f"`{r}` {ROLE_NAMES[r]}" for r in staff.FILERS[channel]) + ".",
         "status_code": 201,
         "response_model": StaffFiled,
         "summary": summary,
@@ -161,7 +164,10 @@ def _doc(summary: str) -> dict[str, Any]:
     }
 
 
-@router.post("/leader-station/appeals", **_doc("领导干部驻点: a resident's appeal taken at a station"))
+@router.post(
+    "/leader-station/appeals",
+    **_doc("领导干部驻点: a resident's appeal taken at a station", "leader_station"),
+)
 async def leader_station(
     body: staff.LeaderStationFiling,
     principal: Annotated[Principal, _filer("leader_station")],
@@ -172,7 +178,10 @@ async def leader_station(
     )
 
 
-@router.post("/grid-inspector/appeals", **_doc("网格员巡查: a patrol finding with photos, GPS and grid code"))
+@router.post(
+    "/grid-inspector/appeals",
+    **_doc("网格员巡查: a patrol finding with photos, GPS and grid code", "grid_inspector"),
+)
 async def grid_inspector(
     body: staff.GridInspection,
     principal: Annotated[Principal, _filer("grid_inspector")],
@@ -187,7 +196,9 @@ async def grid_inspector(
     )
 
 
-@router.post("/village-visit/appeals", **_doc("村（社区）干部走访: filed on behalf of a family"))
+@router.post(
+    "/village-visit/appeals", **_doc("村（社区）干部走访: filed on behalf of a family", "village_visit")
+)
 async def village_visit(
     body: staff.VisitFiling,
     principal: Annotated[Principal, _filer("village_visit")],
@@ -202,7 +213,9 @@ async def village_visit(
     )
 
 
-@router.post("/party-member-visit/appeals", **_doc("党员干部走访: a micro-wish found on a visit"))
+@router.post(
+    "/party-member-visit/appeals", **_doc("党员干部走访: a micro-wish found on a visit", "party_member_visit")
+)
 async def party_member_visit(
     body: staff.VisitFiling,
     principal: Annotated[Principal, _filer("party_member_visit")],
@@ -217,7 +230,10 @@ async def party_member_visit(
     )
 
 
-@router.post("/station-walk-in/appeals", **_doc("莞家驿站: a walk-in entered by the station's worker"))
+@router.post(
+    "/station-walk-in/appeals",
+    **_doc("莞家驿站: a walk-in entered by the station's worker", "station_walk_in"),
+)
 async def station_walk_in(
     body: staff.StationWalkIn,
     principal: Annotated[Principal, _filer("station_walk_in")],
@@ -234,7 +250,10 @@ async def station_walk_in(
 
 @router.post(
     "/department-referral/appeals",
-    **_doc("部门转办: a referral; the referring case number identifies it (a resend is a replay)"),
+    **_doc(
+        "部门转办: a referral; the referring case number identifies it (a resend is a replay)",
+        "department_referral",
+    ),
 )
 async def department_referral(
     body: staff.DepartmentReferral,
@@ -251,7 +270,7 @@ async def department_referral(
     )
 
 
-@router.post("/web-portal/appeals", **_doc("网上平台: a resident's portal form"))
+@router.post("/web-portal/appeals", **_doc("网上平台: a resident's portal form", "web_portal"))
 async def web_portal(
     body: staff.PortalForm,
     principal: Annotated[Principal, _filer("web_portal")],
@@ -262,7 +281,9 @@ async def web_portal(
     )
 
 
-@router.post("/online-consultation/appeals", **_doc("网络协商: a thread of posts and replies"))
+@router.post(
+    "/online-consultation/appeals", **_doc("网络协商: a thread of posts and replies", "online_consultation")
+)
 async def online_consultation(
     body: consultation.OnlineConsultation,
     principal: Annotated[Principal, _filer("online_consultation")],
@@ -282,6 +303,7 @@ async def online_consultation(
     status_code=201,
     response_model=MinutesFiled,
     summary="协商会议: one set of minutes files several appeals, all or none",
+    openapi_extra={"x-roles": list(staff.FILERS["consultation_meeting"])},
     responses={200: {"description": "A replay: the first answer", "model": MinutesFiled}, **RESPONSES},
 )
 async def consultation_meeting(

@@ -20,7 +20,7 @@ from services.common.auth import Principal, Role
 from services.common.errors import Forbidden
 from services.common.reference import load_reference
 from services.contracts.appeals import AppealDraft, Attachment, Location, Reporter, ReporterRole
-from services.contracts.vocabulary import Urgency
+from services.contracts.vocabulary import CHANNEL_NAMES, ROLE_NAMES, Urgency
 from services.gateway.service.channels.hotline import LocalDateTime
 from services.gateway.service.normalise import normalise_draft
 
@@ -58,25 +58,6 @@ FILER_ROLE: Final[dict[StaffChannel, ReporterRole]] = {
     "web_portal": "resident",
     "online_consultation": "resident",
     "consultation_meeting": "cadre",
-}
-CHANNEL_NAMES: Final[dict[StaffChannel, str]] = {
-    "leader_station": "领导干部驻点",
-    "grid_inspector": "网格员巡查",
-    "village_visit": "村（社区）干部走访",
-    "party_member_visit": "党员干部走访",
-    "station_walk_in": "莞家驿站",
-    "department_referral": "部门转办",
-    "web_portal": "网上平台",
-    "online_consultation": "网络协商",
-    "consultation_meeting": "协商会议",
-}
-ROLE_NAMES: Final[dict[str, str]] = {
-    "city_admin": "市级管理员",
-    "town_staff": "镇街工作人员",
-    "village_staff": "村（社区）工作人员",
-    "department_staff": "部门工作人员",
-    "station_staff": "驿站工作人员",
-    "auditor": "审计人员",
 }
 PHOTO_TYPES: Final = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic"})
 MAX_PHOTO_BYTES: Final = 10 * 1024 * 1024
