@@ -4,22 +4,70 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Literal
-from uuid import UUID
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from deadlines.errors import InvalidPeriod, InvalidStart
 from deadlines.service.calendar import TZ, local_date
 from deadlines.service.rules import (
     FIRST_YEAR,
     LAST_YEAR,
-    MAX_EXTENSIONS,
-    MAX_EXTENSIONS_CEILING,
-    WARN_RATIO,
-    AppealKind,
-    ClockName,
     Limit,
+)
+from services.contracts.deadlines import (
+    ChangeOut as ChangeOut,
+)
+from services.contracts.deadlines import (
+    ClockHistoryOut as ClockHistoryOut,
+)
+from services.contracts.deadlines import (
+    ClockOut as ClockOut,
+)
+from services.contracts.deadlines import (
+    ClockPage as ClockPage,
+)
+from services.contracts.deadlines import (
+    DecisionIn as DecisionIn,
+)
+from services.contracts.deadlines import (  # one definition: the public contract
+    DueOut as DueOut,
+)
+from services.contracts.deadlines import (
+    ExtensionIn as ExtensionIn,
+)
+from services.contracts.deadlines import (
+    ExtensionOut as ExtensionOut,
+)
+from services.contracts.deadlines import (
+    ExtensionPage as ExtensionPage,
+)
+from services.contracts.deadlines import (
+    HistoryOut as HistoryOut,
+)
+from services.contracts.deadlines import (
+    RateOut as RateOut,
+)
+from services.contracts.deadlines import (
+    RatesOut as RatesOut,
+)
+from services.contracts.deadlines import (
+    ReminderOut as ReminderOut,
+)
+from services.contracts.deadlines import (
+    RuleIn as RuleIn,
+)
+from services.contracts.deadlines import (
+    RuleSetIn as RuleSetIn,
+)
+from services.contracts.deadlines import (
+    RuleSetOut as RuleSetOut,
+)
+from services.contracts.deadlines import (
+    UnitRatesOut as UnitRatesOut,
+)
+from services.contracts.deadlines import (
+    YearScheduleIn as YearScheduleIn,
+)
+from services.contracts.deadlines import (
+    YearUploadOut as YearUploadOut,
 )
 from services.contracts.vocabulary import Track, Urgency
 
@@ -69,257 +117,10 @@ def parse_period(working_days: str | None, months: str | None) -> Limit:
     return Limit.months(_count("months", months or "", MAX_MONTHS))
 
 
-class DueOut(BaseModel):
-    """A computed deadline: the end of ``due`` (Asia/Shanghai) is the last moment."""
-
-    due: date
-    provisional: bool = Field(description="True when a counted day lies in a year without official data")
-
-
-class YearScheduleIn(BaseModel):
-    """A year's official schedule: the days off and the make-up working days (调休上班)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    holidays: list[date] = Field(default_factory=list, max_length=366)
-    workdays: list[date] = Field(default_factory=list, max_length=366)
-
-
-class YearUploadOut(BaseModel):
-    """The stored year and how many provisional clocks got a new due date from it."""
-
-    year: int
-    recomputed: int
-
-
-class ClockOut(BaseModel):
-    """One clock as other services see it."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: UUID
-    appeal_id: UUID
-    clock: str
-    hop: int
-    unit_type: str | None
-    unit_code: str | None
-    state: str
-    started_at: datetime
-    due_date: date
-    due_at: datetime
-    original_due_date: date
-    provisional: bool
-    rule_version: str
-    limit_kind: str
-    limit_value: int
-    paused_days: int
-    scope_town: str | None = None
-    original_paused_days: int = 0
-    extended_days: int = 0
-    extensions_allowed: int = MAX_EXTENSIONS
-    extensions_used: int = 0
-    warn_ratio: float = WARN_RATIO
-    warn_at: datetime
-    warned_at: datetime | None
-    overdue_notified_at: datetime | None
-    escalation_level: int = 0
-    escalate_at: datetime | None = None
-    met_at: datetime | None
-    paused_at: datetime | None
-    stopped_at: datetime | None
-
-
-class ClockPage(BaseModel):
-    """One page of a due or overdue list, ordered by deadline."""
-
-    items: list[ClockOut]
-    page: int
-    page_size: int
-    has_more: bool
-
-
 # -- rules (时限规则) -------------------------------------------------------------------------------
-
-
-class RuleIn(BaseModel):
-    """One row of a clock table: which clock, for which appeals, for how long.
-
-    Exactly one of ``working_days`` and ``months``. Filters left out match any appeal; within a
-    table the first matching row wins, so specific rows go first.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    clock: ClockName
-    label: str = Field(min_length=1, max_length=40, description="Chinese name, e.g. 急难救助")
-    working_days: int | None = Field(default=None, ge=1, le=1000)
-    months: int | None = Field(default=None, ge=1, le=120)
-    kind: AppealKind | None = None
-    urgency: Urgency | None = None
-    track: Track | None = None
-    policy_code: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,64}$")
-    warn_ratio: float | None = Field(default=None, gt=0, lt=1, description="overrides the table's")
-    max_extensions: int | None = Field(default=None, ge=0, le=MAX_EXTENSIONS_CEILING)
-
-    @model_validator(mode="after")
-    def _one_limit(self) -> RuleIn:
-        if (self.working_days is None) == (self.months is None):
-            raise ValueError("每条规则须填写 working_days 或 months 其中一项")
-        return self
-
-
-class RuleSetIn(BaseModel):
-    """A new version of the clock table. ``base_version`` is the version it was edited from."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    version: str = Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$")
-    base_version: str = Field(min_length=1, max_length=32)
-    effective_from: datetime | None = Field(
-        default=None, description="when it takes effect (default now; naive means Asia/Shanghai)"
-    )
-    warn_ratio: float = Field(default=WARN_RATIO, gt=0, lt=1)
-    max_extensions: int = Field(default=MAX_EXTENSIONS, ge=0, le=MAX_EXTENSIONS_CEILING)
-    rules: list[RuleIn] = Field(min_length=1, max_length=500)
-    note: str | None = Field(default=None, max_length=500)
-
-
-class RuleSetOut(BaseModel):
-    """A version of the clock table; ``builtin`` for the table shipped with the system."""
-
-    version: str
-    base_version: str | None
-    effective_from: datetime | None
-    builtin: bool
-    in_effect: bool = Field(description="the version new clocks start under now")
-    warn_ratio: float
-    max_extensions: int
-    rules: list[RuleIn]
-    note: str | None
-    published_at: datetime | None
-    published_by: str | None
 
 
 # -- extensions (延期) ------------------------------------------------------------------------------
 
 
-class ExtensionIn(BaseModel):
-    """A request for more time: working days (a months clock: calendar days) and why."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    days: int = Field(ge=1, le=3650)
-    reason: str = Field(min_length=2, max_length=500)
-
-
-class DecisionIn(BaseModel):
-    """The approver's decision on a request."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    decision: Literal["approve", "reject"]
-    note: str | None = Field(default=None, max_length=500)
-
-
-class ExtensionOut(BaseModel):
-    """A request for more time and its decision."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: UUID
-    clock_id: UUID
-    appeal_id: UUID
-    status: str
-    days: int
-    reason: str
-    unit_type: str | None
-    unit_code: str | None
-    approver_type: str
-    approver_code: str
-    requested_by: str
-    requested_at: datetime
-    due_date_before: date
-    due_date_after: date | None
-    decided_by: str | None
-    decided_at: datetime | None
-    decision_note: str | None
-
-
-class ExtensionPage(BaseModel):
-    """One page of extension requests, newest first."""
-
-    items: list[ExtensionOut]
-    page: int
-    page_size: int
-    has_more: bool
-
-
 # -- on-time rates and history ---------------------------------------------------------------------
-
-
-class RateOut(BaseModel):
-    """Clocks judged in the period, on time among them, and the share (null when none)."""
-
-    due: int
-    on_time: int
-    rate: float | None
-
-
-class UnitRatesOut(BaseModel):
-    """响应率 (sign-off) and 按时办结率 (handling and works) of one unit, or of the whole scope."""
-
-    unit_type: str | None
-    unit_code: str | None
-    response: RateOut
-    completion: RateOut
-
-
-class RatesOut(BaseModel):
-    """On-time rates per unit over a period (local dates, both included), and their total."""
-
-    start: date
-    end: date
-    units: list[UnitRatesOut]
-    total: UnitRatesOut
-
-
-class ChangeOut(BaseModel):
-    """One announced change of a clock."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    type: str
-    at: datetime
-    state: str
-    due_date: date
-    original_due_date: date
-    provisional: bool
-    detail: dict[str, object]
-
-
-class ReminderOut(BaseModel):
-    """A reminder sent: 预警, 超期 or a 督办 level with its target."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    stage: str
-    sent_at: datetime
-    level: int | None
-    target_type: str | None
-    target_code: str | None
-
-
-class ClockHistoryOut(BaseModel):
-    """A clock with every change, reminder and extension request."""
-
-    clock: ClockOut
-    changes: list[ChangeOut]
-    reminders: list[ReminderOut]
-    extensions: list[ExtensionOut]
-
-
-class HistoryOut(BaseModel):
-    """The deadline history of an appeal: every clock, oldest first."""
-
-    appeal_id: UUID
-    clocks: list[ClockHistoryOut]

@@ -21,7 +21,7 @@ import httpx
 from services.common.settings import DEFAULT_PORTS, SERVICES, ServiceName
 
 APPS: dict[ServiceName, str] = {
-    "gateway": "services.gateway.app:app",
+    "gateway": "services.gateway.api.app:app",
     "intake": "intake.api.app:app",
     "routing": "routing.api.app:app",
     "deadlines": "deadlines.api.app:app",
@@ -79,28 +79,30 @@ def migrate() -> None:
 def seed(data_dir: Path) -> str | None:
     """Check the reference data and, on a new embedded install, create a first city admin.
 
-    Returns the file holding the admin's password when one was created.
+    Returns the file holding the first admin's password: just written, or kept from the start
+    that created it (so `up` can say where it is on every start, not only the first).
     """
     from sqlalchemy import func, select
 
     from services.common.db import session_scope
     from services.common.reference import load_reference
     from services.common.settings import get_settings
-    from services.gateway.identity import create_staff
     from services.gateway.models import StaffAccount
+    from services.gateway.service.identity import create_staff
 
     ref = load_reference()
     print(f"reference data: {len(ref.towns)} towns and subdistricts, {len(ref.villages)} villages")
     if get_settings().env == "production":
         return None
 
+    path = data_dir / "admin-password.txt"
+
     async def first_admin() -> str | None:
         async with session_scope() as session:
             if await session.scalar(select(func.count()).select_from(StaffAccount)):
-                return None
+                return str(path) if path.exists() else None
             password = secrets.token_urlsafe(12)
             await create_staff(session, "admin", password, "city_admin", "city")
-        path = data_dir / "admin-password.txt"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(f"username=admin\npassword={password}\n")
@@ -241,7 +243,11 @@ def cmd_up(args: argparse.Namespace) -> int:
                 print(f"[guanjia] {svc}: {env[URL_VARS[svc]]} (internal)", flush=True)
             print(f"[guanjia] generated secrets: {secrets_path}", flush=True)
             if admin_file:
-                print(f"[guanjia] first city admin's password: {admin_file}", flush=True)
+                print(
+                    f"[guanjia] first city admin: username admin, password in {admin_file} "
+                    "(log in with POST /api/v1/auth/staff)",
+                    flush=True,
+                )
             print(f"[guanjia] logs: {data_dir / 'logs'}  ·  Ctrl-C stops everything", flush=True)
         elif not stop["flag"]:
             print(f"[guanjia] not ready after 120 s; see {data_dir / 'logs'}", file=sys.stderr, flush=True)
@@ -299,7 +305,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 def cmd_staff_create(args: argparse.Namespace) -> int:
     from services.common.db import session_scope
     from services.common.errors import DomainError
-    from services.gateway.identity import create_staff
+    from services.gateway.service.identity import create_staff
 
     migrate()
 
@@ -321,7 +327,7 @@ def cmd_staff_create(args: argparse.Namespace) -> int:
 @_with_servers
 def cmd_apikey_create(args: argparse.Namespace) -> int:
     from services.common.db import session_scope
-    from services.gateway.identity import create_api_key
+    from services.gateway.service.identity import create_api_key
 
     migrate()
 

@@ -2,102 +2,27 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
-
-
-class TeamMember(BaseModel):
-    """A social organisation, social worker or volunteer (group) on a station's team."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    role: Literal["social_organisation", "social_worker", "volunteer"]
-    name: str = Field(min_length=1, max_length=100)
-    count: int = Field(default=1, ge=1, le=10_000)
-
-
-class StationIn(BaseModel):
-    """Register or change a station."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=2, max_length=100)
-    town_code: str = Field(pattern=r"^4419\d{8}$")
-    village_code: str | None = Field(default=None, pattern=r"^4419\d{8}$")
-    services: list[str] = Field(min_length=1, max_length=13)
-    team: list[TeamMember] = Field(default_factory=list, max_length=200)
-    active: bool = True
-
-
-class StationView(BaseModel):
-    """A station."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    code: str
-    name: str
-    town_code: str
-    village_code: str | None
-    services: list[str]
-    team: list[dict[str, Any]]
-    active: bool
-
-
-class DispatchIn(BaseModel):
-    """Send a station-track appeal to this station."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    appeal_id: uuid.UUID
-    note: str | None = Field(default=None, max_length=500)
-
-
-class ServiceRecordIn(BaseModel):
-    """A visit or session the station gave."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    appeal_id: uuid.UUID
-    served_on: date
-    visits: int = Field(default=1, ge=1, le=100)
-    minutes: int = Field(ge=1, le=1440)
-    description: str = Field(min_length=2, max_length=2000)
-    workers: list[TeamMember] = Field(default_factory=list, max_length=50)
-
-
-class ServiceRecordView(BaseModel):
-    """A service record and its confirmation."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    appeal_id: uuid.UUID
-    station_code: str
-    served_on: date
-    visits: int
-    minutes: int
-    description: str
-    state: str
-    recorded_at: datetime
-    confirmed_at: datetime | None
-    confirmed_by_kind: str | None
-
-
-class ConfirmationIn(BaseModel):
-    """A confirmation: by staff (their token), or by the beneficiary (the gateway checked the
-    ticket number and query code and passes the ticket number)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    ticket_no: str | None = Field(default=None, max_length=32)
-
-
-class StationTotals(BaseModel):
-    """A station's confirmed work."""
-
-    visits: int
-    minutes: int
-    records: int
+from services.contracts.routing.stations import (
+    ConfirmationIn as ConfirmationIn,
+)
+from services.contracts.routing.stations import (
+    DispatchIn as DispatchIn,
+)
+from services.contracts.routing.stations import (
+    ServiceRecordIn as ServiceRecordIn,
+)
+from services.contracts.routing.stations import (
+    ServiceRecordView as ServiceRecordView,
+)
+from services.contracts.routing.stations import (
+    StationIn as StationIn,
+)
+from services.contracts.routing.stations import (
+    StationTotals as StationTotals,
+)
+from services.contracts.routing.stations import (
+    StationView as StationView,
+)
+from services.contracts.routing.stations import (  # one definition: the public contract
+    TeamMember as TeamMember,
+)

@@ -189,3 +189,24 @@ def parent_of(unit: Unit, scope_town: str | None) -> Unit:
     if unit.type in ("village", "station") and scope_town:
         return Unit("town", scope_town)
     return CITY
+
+
+def lies_in_town(village_code: str, town_code: str) -> bool:
+    """Whether a village lies in a town: by the reference data where it lists the village, else by
+    the code (a village code extends its town's first nine digits). The ledger and the deadline
+    lists name units by area code, and hold accounts and clocks of villages the shipped subset of
+    the reference data does not list yet."""
+    village = load_reference().village_by_code(village_code)
+    if village is not None:
+        return village.town_code == town_code
+    return bool(_TWELVE_DIGITS.match(village_code)) and village_code[:9] == town_code[:9]
+
+
+def town_sees(principal: Principal, unit: Unit) -> bool:
+    """Whether a town's staff see a town or village unit: their own town and its villages
+    (:func:`lies_in_town`); any other unit, no."""
+    if principal.role != "town_staff" or unit.code is None:
+        return False
+    if unit.type == "town":
+        return unit.code == principal.org_code
+    return unit.type == "village" and lies_in_town(unit.code, principal.org_code)

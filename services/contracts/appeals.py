@@ -8,20 +8,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Channel = Literal[
-    "hotline_12345",
-    "wechat_official",
-    "wechat_miniprogram",
-    "web_portal",
-    "leader_station",
-    "grid_inspector",
-    "village_visit",
-    "consultation_meeting",
-    "online_consultation",
-    "party_member_visit",
-    "station_walk_in",
-    "department_referral",
-]
+from services.contracts.vocabulary import Channel as Channel
+from services.contracts.vocabulary import Urgency
+
 ReporterRole = Literal["resident", "inspector", "cadre", "station_worker", "department"]
 
 
@@ -87,7 +76,7 @@ class AppealDraft(BaseModel):
     beneficiary_group: str | None = Field(default=None, max_length=50)
     help_requested: str | None = Field(default=None, max_length=2000)
     estimated_amount_fen: int | None = Field(default=None, ge=0)
-    urgency: Literal["normal", "urgent", "emergency"] | None = None
+    urgency: Urgency | None = None
     category_hint: str | None = Field(default=None, max_length=100)
     callback_requested: bool = False
     channel_extra: dict[str, Any] = Field(default_factory=dict)

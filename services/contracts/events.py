@@ -14,6 +14,9 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.contracts.vocabulary import Kind, Track, Urgency
+from services.contracts.vocabulary import UnitType as UnitType
+
 EventType = Literal[
     "appeal.received",
     "appeal.merged",
@@ -70,7 +73,7 @@ class AppealReceived(_Data):
     lng: float | None = None
     datum: Literal["wgs84", "gcj02"] = "wgs84"
     grid_code: str | None = None
-    urgency_hint: Literal["normal", "urgent", "emergency"] | None = None
+    urgency_hint: Urgency | None = None
     beneficiary_count: int | None = None
     estimated_amount_fen: int | None = None
 
@@ -78,10 +81,10 @@ class AppealReceived(_Data):
 class AppealTriaged(_Data):
     """Routing decided what the appeal is and where it is (分拣)."""
 
-    kind: Literal["micro_project", "micro_wish"]
+    kind: Kind
     category: str
-    urgency: Literal["normal", "urgent", "emergency"]
-    track: Literal["policy", "express", "direct", "station"]
+    urgency: Urgency
+    track: Track
     town_code: str | None
     village_code: str | None
     policy_codes: list[str] = Field(default_factory=list)
@@ -93,12 +96,12 @@ class AppealTriaged(_Data):
 class AppealAssigned(_Data):
     """The appeal is now held by a unit (交办). `purpose` says what for."""
 
-    unit_type: Literal["city", "town", "village", "department", "station"]
+    unit_type: UnitType
     unit_code: str
     purpose: Literal["handle", "consult"]
-    kind: Literal["micro_project", "micro_wish"]
-    urgency: Literal["normal", "urgent", "emergency"]
-    track: Literal["policy", "express", "direct", "station"]
+    kind: Kind
+    urgency: Urgency
+    track: Track
     policy_code: str | None = None
     hop: int = 1
 
@@ -234,9 +237,6 @@ class AppealProgressed(_Data):
     master_status: str | None = None
 
 
-UnitType = Literal["city", "town", "village", "department", "station"]
-
-
 class ConsultationDecided(_Data):
     """协商议事 decided a micro-project: ``approved`` (after the public notice) or ``rejected``."""
 
@@ -257,10 +257,10 @@ class PlanApproved(_Data):
     ledger (reserves), deadlines (the works clock: ``kind``, ``unit_type``/``unit_code``), intake."""
 
     amount_fen: int = Field(ge=0)
-    track: Literal["policy", "express", "direct", "station"]
+    track: Track
     unit_type: UnitType
     unit_code: str
-    kind: Literal["micro_project", "micro_wish"] = "micro_project"
+    kind: Kind = "micro_project"
     consultation_id: UUID | None = None
     town_code: str | None = None
     village_code: str | None = None
@@ -279,7 +279,7 @@ class ClaimChanged(_Data):
     pool_town_code: str | None = None
     kind: Literal["money", "service"]
     amount_fen: int | None = None
-    appeal_kind: Literal["micro_project", "micro_wish"]
+    appeal_kind: Kind
     town_code: str | None = None
     village_code: str | None = None
     expires_at: datetime | None = None
@@ -408,7 +408,7 @@ SUBSCRIPTIONS: dict[Service, frozenset[str]] = {
     # Reserve on an express plan, pledge + receipt on a confirmed money claim, settle the
     # reservation on completion, release it when the appeal ends without the work (ledger/handlers.py).
     "ledger": frozenset({"plan.approved", "claim.confirmed", "appeal.completed", "appeal.status_changed"}),
-    # Feedback: every change of public status reaches the reporter (services/gateway/feedback).
+    # Feedback: every change of public status reaches the reporter (services/gateway/service/feedback).
     "gateway": frozenset({"appeal.status_changed", "appeal.progressed"}),
 }
 

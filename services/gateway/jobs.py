@@ -1,6 +1,6 @@
 """The gateway's worker: relays its outbox and tells reporters about every change of status.
 
-Jobs: `gateway.handle_event` (events the gateway subscribes to, see HANDLERS), `gateway.deliver`
+Jobs: `gateway.handle_event` (events the gateway subscribes to, `handlers.HANDLERS`), `gateway.deliver`
 (one feedback message), `gateway.wechat_follow_up` (an official-account message whose ticket could
 not be in the passive reply), and the crons `gateway.feedback_sweep` (deliveries whose job was
 lost) and `gateway.wechat_sweep` (pushes left unsettled).
@@ -11,15 +11,11 @@ from __future__ import annotations
 from arq.cron import cron
 from arq.worker import Worker
 
-from services.common.jobs import EventHandler, build_worker, event_consumer, job
-from services.gateway.channels import wechat_inbox
-from services.gateway.feedback import service as feedback
+from services.common.jobs import build_worker, event_consumer, job
+from services.gateway.handlers import HANDLERS
 from services.gateway.models import messaging
-
-HANDLERS: dict[str, EventHandler] = {
-    "appeal.status_changed": feedback.on_status_changed,
-    "appeal.progressed": feedback.on_progressed,
-}
+from services.gateway.service.channels import wechat_inbox
+from services.gateway.service.feedback import service as feedback
 
 
 def worker(burst: bool = False) -> Worker:

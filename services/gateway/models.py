@@ -82,7 +82,7 @@ class InboundMessage(Base):
     response: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
-# --- Feedback to reporters (issue "Channels": services/gateway/feedback) ------------------------
+# --- Feedback to reporters (issue "Channels": services/gateway/service/feedback) ------------------------
 
 
 class FeedbackDelivery(Base):
@@ -144,7 +144,7 @@ class FeedbackAttempt(Base):
 
 class WechatLastMessage(Base):
     """When an official-account user last wrote to us: WeChat accepts customer-service messages
-    to them only within 48 hours of it (`services.gateway.feedback.window.note_user_message`)."""
+    to them only within 48 hours of it (`services.gateway.service.feedback.window.note_user_message`)."""
 
     __tablename__ = "wechat_last_messages"
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 
 from services.common.settings import get_settings
-from services.gateway.client import close_clients
-from services.gateway.feedback.config import feedback_settings
+from services.gateway.config import feedback_settings
+from services.gateway.service.client import close_clients
 from tests.system.harness import ROOT, free_port
 
 

@@ -1,4 +1,4 @@
-"""A stand-in for the city's SMS gateway, speaking the protocol of services/gateway/feedback/sms.py.
+"""A stand-in for the city's SMS gateway, speaking the protocol of services/gateway/service/feedback/sms.py.
 
 A real HTTP server in a thread. `POST /` with `{"phone", "template", "params"}` and an
 `Idempotency-Key` header: `202 {"message_id"}`; the same key again answers the first message id

@@ -1,7 +1,7 @@
 """Plays WeChat's servers pushing to an official account: signed query strings, message XML,
 safe-mode encryption, and checking our encrypted replies.
 
-Written from WeChat's published protocol, independently of `services.gateway.channels`, so
+Written from WeChat's published protocol, independently of `services.gateway.service.channels`, so
 that the tests catch a misreading of the protocol rather than repeat it.
 """
 

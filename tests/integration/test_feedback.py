@@ -28,11 +28,11 @@ from services.common.messaging import utcnow
 from services.common.queue import connect, queue_name
 from services.common.settings import get_settings
 from services.contracts.events import AppealProgressed, Event, make_event
-from services.gateway.feedback import service as feedback
-from services.gateway.feedback.window import note_user_message
-from services.gateway.jobs import HANDLERS
+from services.gateway.handlers import HANDLERS
 from services.gateway.models import FeedbackAttempt, FeedbackDelivery
 from services.gateway.models import messaging as gateway_messaging
+from services.gateway.service.feedback import service as feedback
+from services.gateway.service.feedback.window import note_user_message
 from tests.fakes.live_service import environment, live_service
 from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.wechat_api import FakeWechatApi

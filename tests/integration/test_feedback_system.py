@@ -19,7 +19,7 @@ import pytest
 
 from services.common.auth import Principal, mint_service_token, mint_staff_token
 from services.common.personal import id_check_char
-from services.gateway.feedback.messages import phrase
+from services.gateway.service.feedback.messages import phrase
 from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.wechat_api import FakeWechatApi
 from tests.system.harness import RunningSystem, db_scalar, hotline_body, signed_headers, start_system

@@ -1,6 +1,6 @@
 """Schemathesis against the gateway's own OpenAPI document: no request makes it answer 5xx.
 
-The document is the one the real gateway (`services/gateway/app.py`) serves at `/openapi.json`;
+The document is the one the real gateway (`services/gateway/api/app.py`) serves at `/openapi.json`;
 behind it run the real intake, routing, deadlines and ledger apps (in-process, on the session's
 database and Redis, as in the other gateway integration tests). Only WeChat's login API is a
 stand-in (`tests.fakes.wechat_code2session`), being someone else's server.
@@ -52,10 +52,10 @@ from routing.service.catalogue import ensure_seeded
 from services.common.auth import Principal, mint_staff_token
 from services.common.db import session_scope
 from services.common.settings import ServiceName, get_settings
-from services.gateway import client as gateway_client
-from services.gateway.app import app as gateway_app
-from services.gateway.channels.miniprogram import mint_resident_token
-from services.gateway.identity import create_api_key
+from services.gateway.api.app import app as gateway_app
+from services.gateway.service import client as gateway_client
+from services.gateway.service.channels.miniprogram import mint_resident_token
+from services.gateway.service.identity import create_api_key
 from tests.fakes.live_service import environment
 from tests.fakes.wechat_code2session import FakeCode2Session
 

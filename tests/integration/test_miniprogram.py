@@ -25,7 +25,7 @@ from sqlalchemy import text
 from services.common.auth import Principal, mint_service_token
 from services.common.db import session_scope
 from services.common.settings import get_settings
-from services.gateway.app import app
+from services.gateway.api.app import app
 from tests.fakes.live_service import environment, live_service
 from tests.fakes.wechat_code2session import FakeCode2Session
 

@@ -26,7 +26,7 @@ from referencing.jsonschema import DRAFT7
 from sqlalchemy import text
 
 from services.common.db import session_scope
-from services.gateway.app import app
+from services.gateway.api.app import app
 from tests.fakes.live_service import environment, live_service
 from tests.system.harness import ROOT
 

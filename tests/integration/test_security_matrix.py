@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from services.common.auth import ROLES
-from services.gateway.app import app as gateway_app
+from services.gateway.api.app import app as gateway_app
 from tests.integration.security_support import (
     ACCESS,
     BY_ROLE,
@@ -199,3 +199,25 @@ async def test_a_staff_token_carries_no_power_outside_its_audience(system: Syste
     assert_problem(r, 401, "resident token on a staff route")
     r = await system.gateway.get("/api/v1/miniprogram/appeals", headers=bearer(VILLAGE))
     assert_problem(r, 401, "staff token on a resident route")
+
+
+WRITE_ROUTES = sorted(
+    k for k, v in ACCESS.items() if v.kind == "staff" and k[0] in ("POST", "PUT", "PATCH", "DELETE")
+)
+
+
+@pytest.mark.parametrize(("method", "path"), WRITE_ROUTES, ids=[f"{m} {p}" for m, p in WRITE_ROUTES])
+async def test_an_auditor_never_writes(system: System, method: str, path: str) -> None:
+    # Issue 15.1: an auditor holds the city's scope, so a check of scope alone would let it act.
+    # Every write checks the role, whatever gate its scope check sits behind.
+    assert "auditor" not in ACCESS[(method, path)].roles
+    who = BY_ROLE["auditor"]
+    sample = sample_request(method, path, who)
+    r = await system.gateway.request(
+        method,
+        sample_path(path, who),
+        params=sample["params"],
+        json=sample["json"],
+        headers={**sample["headers"], **bearer(who)},
+    )
+    assert_problem(r, 403, f"{method} {path} as auditor")

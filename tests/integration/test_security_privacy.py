@@ -28,7 +28,7 @@ from sqlalchemy import text
 from services.common.db import session_scope
 from services.common.personal import id_check_char
 from services.common.settings import get_settings
-from services.gateway.identity import MAX_FAILED_LOGINS, create_api_key, create_staff
+from services.gateway.service.identity import MAX_FAILED_LOGINS, create_api_key, create_staff
 from tests.fakes.live_service import environment
 from tests.integration.security_support import (
     AUDITOR,
@@ -364,7 +364,7 @@ async def test_public_and_login_endpoints_answer_429_past_their_limit(filed: Fil
     # Small limits for this test only; the windows are keyed by client address, so another
     # address is untouched.
     async with environment({"GUANJIA_RATE_PUBLIC": "3/60", "GUANJIA_RATE_LOGIN": "3/60"}):
-        from services.gateway.app import app as gateway_app
+        from services.gateway.api.app import app as gateway_app
 
         for client_ip, method, path, body in (
             ("10.8.9.1", "GET", "/api/v1/public/appeals", None),

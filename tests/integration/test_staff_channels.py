@@ -21,7 +21,7 @@ from intake.models import Appeal, Attachment, Reporter
 from services.common.auth import Principal, mint_service_token, mint_staff_token
 from services.common.db import session_scope
 from services.common.personal import id_check_char
-from services.gateway.app import app as gateway_app
+from services.gateway.api.app import app as gateway_app
 from services.gateway.models import InboundMessage
 from tests.fakes.live_service import environment, live_service
 

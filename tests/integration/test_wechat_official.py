@@ -25,10 +25,10 @@ from sqlalchemy import text
 from services.common.db import session_scope
 from services.common.reference import load_reference
 from services.common.text import normalise_text
-from services.gateway.app import app
-from services.gateway.channels import wechat_inbox
-from services.gateway.channels.wechat_official import DEFERRED, WELCOME
+from services.gateway.api.app import app
 from services.gateway.jobs import worker
+from services.gateway.service.channels import wechat_inbox
+from services.gateway.service.channels.wechat_official import DEFERRED, WELCOME
 from tests.fakes.live_service import environment, live_service
 from tests.fakes.wechat_api import FakeWechatApi
 from tests.fakes.wechat_push import WeChatServer, fields_of, new_encoding_aes_key

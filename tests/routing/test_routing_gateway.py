@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from services.common.auth import mint_service_token
-from services.gateway.app import app as gateway_app
+from services.gateway.api.app import app as gateway_app
 from tests.fakes.live_service import environment, live_service
 from tests.fixtures import bearer, received, staff
 from tests.routing.support import (

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.contracts.contacts import AppealContacts, ContactPerson
-from services.gateway.feedback import messages
-from services.gateway.feedback.plan import Change, delivery_id, plan
+from services.gateway.service.feedback import messages
+from services.gateway.service.feedback.plan import Change, delivery_id, plan
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 STATUSES = list(messages.STATUS_PHRASE)

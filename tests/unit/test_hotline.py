@@ -7,7 +7,13 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from services.gateway.channels.hotline import BadSignature, HotlineCall, sign, to_draft, verify_signature
+from services.gateway.service.channels.hotline import (
+    BadSignature,
+    HotlineCall,
+    sign,
+    to_draft,
+    verify_signature,
+)
 from tests.system.harness import hotline_body
 
 SECRET = "k" * 32

@@ -6,8 +6,8 @@ import pytest
 
 from services.common.personal import id_check_char
 from services.contracts.appeals import AppealDraft, Location, Reporter
-from services.gateway.channels.hotline import HotlineCall, to_draft
-from services.gateway.normalise import (
+from services.gateway.service.channels.hotline import HotlineCall, to_draft
+from services.gateway.service.normalise import (
     InvalidIdNumberProblem,
     InvalidPhoneProblem,
     UnknownPlace,

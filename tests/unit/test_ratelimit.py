@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from services.gateway.ratelimit import Limit, TooManyRequests, hit, window_key
+from services.gateway.errors import TooManyRequests
+from services.gateway.service.ratelimit import Limit, hit, window_key
 
 
 def test_parse() -> None:

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.gateway.channels.wechat_crypto import (
+from services.gateway.service.channels.wechat_crypto import (
     MessageCrypto,
     WeChatCryptoError,
     decode_aes_key,
@@ -25,7 +25,7 @@ from services.gateway.channels.wechat_crypto import (
     sha1_signature,
     signature_matches,
 )
-from services.gateway.channels.wechat_official import (
+from services.gateway.service.channels.wechat_official import (
     DEFERRED,
     HELP,
     MAX_BODY,

@@ -1,0 +1,144 @@
+"""POST /api/v1/channels/hotline-12345/calls (DESIGN §10)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from services.common.db import session_scope
+from services.common.errors import IdempotencyConflict, InvalidInput, ServiceUnavailable, problem_responses
+from services.common.settings import get_settings
+from services.contracts.appeals import AppealAccepted
+from services.gateway.models import InboundMessage
+from services.gateway.service.channels.hotline import (
+    CHANNEL,
+    BadSignature,
+    HotlineCall,
+    to_draft,
+    verify_signature,
+)
+from services.gateway.service.client import call
+from services.gateway.service.normalise import redact
+
+router = APIRouter(prefix="/api/v1/channels", tags=["channels"])
+
+
+def validation_problem(exc: ValidationError) -> InvalidInput:
+    """A pydantic error as our 422 problem."""
+    errors = [
+        {"field": ".".join(str(p) for p in e["loc"]) or None, "reason": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
+    return InvalidInput(errors=errors)
+
+
+def canonical_hash(payload: Any) -> str:
+    """Hash of the parsed body, so a re-sent call with other whitespace still matches."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def self_contained_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON Schema with its nested models inlined. Pydantic puts them under `$defs`,
+    which an OpenAPI document cannot reach by `#/components/schemas/...` (the body is declared
+    here, not inferred by FastAPI, so nothing else registers them): clients' generators and
+    schemathesis would see a dangling reference."""
+    schema = model.model_json_schema(ref_template="#/$defs/{model}")
+    defs: dict[str, Any] = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    out: dict[str, Any] = inline(schema)
+    return out
+
+
+@router.post(
+    "/hotline-12345/calls",
+    status_code=202,
+    response_model=AppealAccepted,
+    summary="A transcribed 12345 call (signed webhook)",
+    responses={
+        200: {"description": "The same call_id again: the first answer", "model": AppealAccepted},
+        **problem_responses(BadSignature, InvalidInput, IdempotencyConflict, ServiceUnavailable),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": self_contained_schema(HotlineCall)}},
+        }
+    },
+)
+async def hotline_call(
+    request: Request,
+    x_signature_timestamp: Annotated[str | None, Header()] = None,
+    x_signature: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    settings = get_settings()
+    raw = await request.body()
+    verify_signature(
+        settings.require("hotline_secret"),
+        x_signature_timestamp,
+        x_signature,
+        raw,
+        now=time.time(),
+        window_s=settings.hotline_window_s,
+    )
+    try:
+        payload = json.loads(raw)
+        hotline = HotlineCall.model_validate(payload)
+    except ValueError as exc:  # JSON syntax, or pydantic's ValidationError (a ValueError)
+        if isinstance(exc, ValidationError):
+            raise validation_problem(exc) from None
+        raise InvalidInput("请求内容不是有效的 JSON。") from None
+    # The raw message, extras included, is what we keep and compare on a replay.
+    digest = canonical_hash(payload)
+
+    async with session_scope() as session:
+        seen = await session.scalar(
+            select(InboundMessage).where(
+                InboundMessage.channel == CHANNEL, InboundMessage.channel_ref == hotline.call_id
+            )
+        )
+    if seen is not None and seen.response is not None:
+        if seen.body_hash != digest:
+            raise IdempotencyConflict()
+        return JSONResponse(seen.response, status_code=200)
+
+    draft = to_draft(hotline)
+    upstream = await call("intake", "POST", "/internal/appeals", json=draft.model_dump(mode="json"))
+    if upstream.status_code == 409:
+        raise IdempotencyConflict()
+    if upstream.status_code not in (200, 201):
+        raise ServiceUnavailable()
+    accepted = AppealAccepted.model_validate_json(upstream.content)
+    body = accepted.model_dump(mode="json")
+    async with session_scope() as session:
+        await session.execute(
+            pg_insert(InboundMessage)
+            .values(
+                channel=CHANNEL,
+                channel_ref=hotline.call_id,
+                body_hash=digest,
+                # Kept for audit with the caller's number masked: it is encrypted at rest in intake.
+                body=redact(payload),
+                appeal_id=accepted.appeal_id,
+                response=body,
+            )
+            .on_conflict_do_nothing()
+        )
+    return JSONResponse(body, status_code=202 if upstream.status_code == 201 else 200)

@@ -1,0 +1,511 @@
+"""`/open311/v2/`: Open311 GeoReport v2, read and write, JSON and XML (DESIGN §10).
+
+Each document is served with the format suffix the spec uses (`services.json`, `services.xml`)
+and without one (JSON). Errors are GeoReport's own list, `[{"code", "description"}]` or
+`<errors><error>…`, with the HTTP status of the code: a missing or wrong `api_key` is `403`.
+
+The requests visible here are the ones filed through Open311: other appeals are reached with
+their query code (查询码) only, which Open311 has no place for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Final
+
+import structlog
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from services.common.db import session_scope
+from services.common.errors import DomainError, Unauthorized
+from services.common.messaging import utcnow
+from services.common.settings import get_settings
+from services.contracts.appeals import AppealAccepted, PublicAppeal
+from services.contracts.open311 import (
+    Discovery,
+    GeoReportError,
+    RequestCreated,
+    Service,
+    ServiceDefinition,
+    ServiceRequest,
+)
+from services.gateway.models import Open311Request
+from services.gateway.service.channels.open311 import (
+    JURISDICTION,
+    MAX_REQUESTS,
+    SERVICES,
+    SERVICES_BY_CODE,
+    Format,
+    Open311Error,
+    RequestView,
+    definition_doc,
+    discovery_doc,
+    error_list,
+    expected_at,
+    parse_new_request,
+    public_description,
+    request_doc,
+    service_doc,
+    to_draft,
+    to_xml,
+)
+from services.gateway.service.client import call
+from services.gateway.service.identity import verify_api_key
+from services.gateway.service.normalise import normalise_draft
+from services.gateway.service.ratelimit import Limit, client_ip, hit
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
+log = structlog.get_logger(__name__)
+MEDIA: Final[dict[str, str]] = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
+FINAL: Final = frozenset({"closed", "rejected", "merged", "withdrawn"})
+STATUS_TTL: Final = timedelta(seconds=30)
+MAX_SPAN: Final = timedelta(days=90)
+MAX_PARAM: Final = 2000
+# The limit is documented but enforced in `_list_requests`: FastAPI's own check would answer
+# with our problem+json, and an Open311 client expects GeoReport's error list.
+Param = Annotated[str | None, Query(json_schema_extra={"maxLength": MAX_PARAM})]
+_XML: Final[dict[str, Any]] = {"schema": {"type": "string", "description": "the same document in XML"}}
+
+
+def _doc(model: Any, status: int = 200) -> dict[str, Any]:
+    """A GeoReport document in JSON (typed) and XML, and GeoReport's own error list."""
+    return {
+        "response_model": model,
+        "status_code": status,
+        "responses": {
+            status: {"content": {"text/xml": _XML}, "description": "GeoReport document"},
+            "4XX": {
+                "description": 'GeoReport errors: `[{"code": 403, "description": "..."}]` (or XML)',
+                "model": list[GeoReportError],
+                "content": {"text/xml": _XML},
+            },
+        },
+    }
+
+
+def _format(raw: str | None) -> Format:
+    fmt = (raw or "json").lower()
+    if fmt not in ("json", "xml"):
+        raise Open311Error(400, f"unknown format {raw}: use .json or .xml")
+    return fmt  # type: ignore[return-value]
+
+
+def _split(name: str) -> tuple[str, Format]:
+    stem, dot, suffix = name.rpartition(".")
+    return (stem, _format(suffix)) if dot else (name, "json")
+
+
+def _render(fmt: Format, root: str, body: Any, status: int = 200) -> Response:
+    content = json.dumps(body, ensure_ascii=False).encode() if fmt == "json" else to_xml(root, body)
+    return Response(content=content, status_code=status, media_type=MEDIA[fmt])
+
+
+async def _serve(
+    request: Request, fmt_raw: str | None, root: str, produce: Callable[[], Awaitable[Any]], status: int = 200
+) -> Response:
+    """Run one endpoint; every error leaves in GeoReport's format."""
+    fmt: Format = "xml" if (fmt_raw or "").lower() == "xml" else "json"
+    try:
+        fmt = _format(fmt_raw)
+        jurisdiction = request.query_params.get("jurisdiction_id")
+        if jurisdiction and jurisdiction != JURISDICTION:
+            raise Open311Error(404, f"jurisdiction_id {jurisdiction} was not found")
+        await hit("open311", client_ip(request), Limit.parse(get_settings().rate_public))
+        return _render(fmt, root, await produce(), status)
+    except Open311Error as exc:
+        return _render(fmt, "errors", error_list(exc.code, exc.description), exc.code)
+    except DomainError as exc:
+        return _render(fmt, "errors", error_list(exc.status, exc.title), exc.status)
+
+
+# --- discovery and services ----------------------------------------------------------------------
+
+
+async def _discovery(request: Request, fmt: str | None) -> Response:
+    base = str(request.base_url)
+    return await _serve(request, fmt, "discovery", lambda: _value(discovery_doc(base)))
+
+
+async def _value(value: Any) -> Any:
+    return value
+
+
+@router.get("/discovery.{fmt}", summary="Where this endpoint is and what it speaks", **_doc(Discovery))
+async def discovery(request: Request, fmt: str) -> Response:
+    return await _discovery(request, fmt)
+
+
+@router.get("/discovery", summary="Discovery (JSON)", include_in_schema=False)
+async def discovery_json(request: Request) -> Response:
+    return await _discovery(request, None)
+
+
+async def _services(request: Request, fmt: str | None) -> Response:
+    return await _serve(request, fmt, "services", lambda: _value([service_doc(s) for s in SERVICES]))
+
+
+@router.get("/services.{fmt}", summary="Service types: our appeal categories", **_doc(list[Service]))
+async def services(request: Request, fmt: str) -> Response:
+    return await _services(request, fmt)
+
+
+@router.get("/services", summary="Service types (JSON)", include_in_schema=False)
+async def services_json(request: Request) -> Response:
+    return await _services(request, None)
+
+
+@router.get(
+    "/services/{name}",
+    summary="A service definition: `services/{service_code}.json|.xml`",
+    **_doc(ServiceDefinition),
+)
+async def service_definition(request: Request, name: str) -> Response:
+    fmt = name.rpartition(".")[2] if "." in name else None
+
+    async def produce() -> Any:
+        code, _ = _split(name)
+        service = SERVICES_BY_CODE.get(code)
+        if service is None:
+            raise Open311Error(404, f"service_code {code} was not found")
+        return definition_doc(service)
+
+    return await _serve(request, fmt, "service_definition", produce)
+
+
+# --- requests: reading ---------------------------------------------------------------------------
+
+
+async def _fetch_status(row: Open311Request) -> dict[str, Any] | None:
+    try:
+        response = await call(
+            "intake",
+            "GET",
+            f"/internal/public/appeals/{row.service_request_id}",
+            params={"code": row.query_code},
+        )
+    except DomainError:
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        appeal = PublicAppeal.model_validate_json(response.content)
+    except ValueError:
+        log.warning("open311_status_unreadable", request_id=row.service_request_id)
+        return None
+    last = appeal.timeline[-1] if appeal.timeline else None
+    return {
+        "status": appeal.status,
+        "status_notes": last.description[:300] if last else None,
+        "category": appeal.category,
+        "expected_at": expected_at(appeal),
+        "updated_at": last.at if last else appeal.received_at,
+    }
+
+
+async def _refresh(rows: list[Open311Request]) -> None:
+    """Bring cached statuses up to date (at most every STATUS_TTL; final ones never again)."""
+    now = utcnow()
+    stale = [
+        r for r in rows if r.status not in FINAL and (r.checked_at is None or r.checked_at < now - STATUS_TTL)
+    ]
+    if not stale:
+        return
+    gate = asyncio.Semaphore(8)
+
+    async def one(row: Open311Request) -> tuple[Open311Request, dict[str, Any] | None]:
+        async with gate:
+            return row, await _fetch_status(row)
+
+    results = await asyncio.gather(*(one(r) for r in stale))
+    async with session_scope() as session:
+        for row, fresh in results:
+            if fresh is None:
+                continue
+            for key, value in fresh.items():
+                setattr(row, key, value)
+            row.checked_at = now
+            await session.execute(
+                update(Open311Request)
+                .where(Open311Request.service_request_id == row.service_request_id)
+                .values(**fresh, checked_at=now)
+            )
+
+
+def _view(row: Open311Request) -> dict[str, Any]:
+    return request_doc(
+        RequestView(
+            service_request_id=row.service_request_id,
+            service_code=row.service_code,
+            status=row.status,
+            status_notes=row.status_notes,
+            category=row.category,
+            requested_at=row.requested_at,
+            updated_at=row.updated_at,
+            expected_at=row.expected_at,
+            address=row.address,
+            lat=row.lat,
+            lng=row.lng,
+            description=row.description,
+            media_url=row.media_url,
+        )
+    )
+
+
+def _when(raw: str | None, name: str) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise Open311Error(400, f"{name} is not an ISO 8601 date-time") from None
+    if value.tzinfo is None:
+        raise Open311Error(400, f"{name} needs a time zone offset")
+    return value
+
+
+def _positive(raw: str | None, name: str, default: int, maximum: int) -> int:
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise Open311Error(400, f"{name} must be a whole number from 1 to {maximum}")
+    return int(raw)
+
+
+async def _list_requests(params: dict[str, str | None]) -> list[dict[str, Any]]:
+    for name, value in params.items():
+        if value is not None and len(value) > MAX_PARAM:
+            raise Open311Error(400, f"{name} is longer than {MAX_PARAM} characters")
+    stmt = select(Open311Request)
+    ids = [i.strip() for i in (params["service_request_id"] or "").split(",") if i.strip()]
+    if ids:
+        stmt = stmt.where(Open311Request.service_request_id.in_(ids[:MAX_REQUESTS]))
+    else:
+        end = _when(params["end_date"], "end_date") or utcnow()
+        start = _when(params["start_date"], "start_date") or end - MAX_SPAN
+        if start > end or end - start > MAX_SPAN:
+            raise Open311Error(400, "start_date and end_date must span at most 90 days")
+        stmt = stmt.where(Open311Request.requested_at >= start, Open311Request.requested_at <= end)
+        if code := params["service_code"]:
+            stmt = stmt.where(func.coalesce(Open311Request.category, Open311Request.service_code) == code)
+    statuses = {s.strip() for s in (params["status"] or "").split(",") if s.strip()}
+    if statuses - {"open", "closed"}:
+        raise Open311Error(400, "status must be open and/or closed")
+    page = _positive(params["page"], "page", 1, 10_000)
+    size = _positive(params["page_size"], "page_size", MAX_REQUESTS, MAX_REQUESTS)
+    async with session_scope() as session:
+        rows = list(
+            (
+                await session.scalars(stmt.order_by(Open311Request.requested_at.desc()).limit(MAX_REQUESTS))
+            ).all()
+        )
+    await _refresh(rows)
+    docs = [_view(r) for r in rows]
+    if statuses and not ids:
+        docs = [d for d in docs if d["status"] in statuses]
+    return docs[(page - 1) * size : page * size]
+
+
+async def _requests(request: Request, fmt: str | None) -> Response:
+    q = request.query_params
+    names = ("service_request_id", "service_code", "start_date", "end_date", "status", "page", "page_size")
+    params = {n: q.get(n) for n in names}
+    return await _serve(request, fmt, "service_requests", lambda: _list_requests(params))
+
+
+@router.get(
+    "/requests.{fmt}",
+    summary="Service requests, newest first (filters: service_request_id, service_code, start_date, "
+    "end_date, status; page, page_size)",
+    **_doc(list[ServiceRequest]),
+)
+async def requests_list(
+    request: Request,
+    fmt: str,
+    service_request_id: Param = None,
+    service_code: Param = None,
+    start_date: Param = None,
+    end_date: Param = None,
+    status: Param = None,
+    page: Param = None,
+    page_size: Param = None,
+) -> Response:
+    return await _requests(request, fmt)
+
+
+@router.get("/requests", summary="Service requests (JSON)", include_in_schema=False)
+async def requests_list_json(request: Request) -> Response:
+    return await _requests(request, None)
+
+
+@router.get(
+    "/requests/{name}",
+    summary="One service request: `requests/{service_request_id}.json|.xml`",
+    **_doc(list[ServiceRequest]),
+)
+async def request_one(request: Request, name: str) -> Response:
+    fmt = name.rpartition(".")[2] if "." in name else None
+
+    async def produce() -> Any:
+        request_id, _ = _split(name)
+        async with session_scope() as session:
+            row = await session.get(Open311Request, request_id)
+        if row is None:
+            raise Open311Error(404, f"service_request_id {request_id} was not found")
+        await _refresh([row])
+        return [_view(row)]
+
+    return await _serve(request, fmt, "service_requests", produce)
+
+
+@router.get(
+    "/tokens/{name}",
+    summary="The service_request_id behind a token: `tokens/{token}.json|.xml`",
+    **_doc(list[RequestCreated]),
+)
+async def token_lookup(request: Request, name: str) -> Response:
+    fmt = name.rpartition(".")[2] if "." in name else None
+
+    async def produce() -> Any:
+        token, _ = _split(name)
+        async with session_scope() as session:
+            row = await session.scalar(select(Open311Request).where(Open311Request.token == token))
+        if row is None:
+            raise Open311Error(404, "token was not found")
+        return [{"service_request_id": row.service_request_id, "token": row.token}]
+
+    return await _serve(request, fmt, "service_requests", produce)
+
+
+# --- requests: creating --------------------------------------------------------------------------
+
+
+def _form_digest(form: dict[str, str]) -> str:
+    canonical = json.dumps({k: v for k, v in sorted(form.items()) if k != "api_key"}, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:40]
+
+
+def _answer(row: Open311Request) -> list[dict[str, Any]]:
+    return [
+        {
+            "service_request_id": row.service_request_id,
+            "token": row.token,
+            "service_notice": f"您的诉求已受理，受理编号 {row.service_request_id}，查询码 {row.query_code}。",
+        }
+    ]
+
+
+async def _create(request: Request) -> list[dict[str, Any]]:
+    try:
+        async with request.form(max_files=0, max_fields=60) as parsed:
+            form = {k: v for k, v in parsed.items() if isinstance(v, str)}
+    except Exception:
+        raise Open311Error(400, "the body must be application/x-www-form-urlencoded") from None
+    api_key = form.get("api_key") or request.query_params.get("api_key")
+    if not api_key:
+        raise Open311Error(403, "api_key was not provided")
+    try:
+        async with session_scope() as session:
+            key = await verify_api_key(session, api_key)
+    except Unauthorized:
+        raise Open311Error(403, "api_key is not valid") from None
+    new = parse_new_request(form)
+    client_ref = f"open311:{key.prefix}:{request.headers.get('idempotency-key') or _form_digest(form)}"[:128]
+    async with session_scope() as session:
+        known = await session.scalar(select(Open311Request).where(Open311Request.client_ref == client_ref))
+    if known is not None:
+        return _answer(known)
+    try:
+        draft = normalise_draft(to_draft(new, client_ref, key.name))
+    except DomainError as exc:
+        raise Open311Error(400, exc.detail) from None
+    upstream = await call("intake", "POST", "/internal/appeals", json=draft.model_dump(mode="json"))
+    if upstream.status_code == 409:
+        raise Open311Error(409, "this Idempotency-Key was used for another request")
+    if upstream.status_code not in (200, 201):
+        log.warning("open311_intake_refused", status=upstream.status_code, body=upstream.text[:300])
+        raise Open311Error(503 if upstream.status_code >= 500 else 400, "the request could not be recorded")
+    accepted = AppealAccepted.model_validate_json(upstream.content)
+    public_place = new.service.kind == "micro_project"
+    async with session_scope() as session:
+        await session.execute(
+            pg_insert(Open311Request)
+            .values(
+                service_request_id=accepted.ticket_no,
+                appeal_id=accepted.appeal_id,
+                token=secrets.token_urlsafe(16),
+                client_ref=client_ref,
+                api_key_id=key.id,
+                query_code=accepted.query_code,
+                service_code=new.service.code,
+                requested_at=utcnow(),
+                address=draft.location.address if public_place else None,
+                lat=new.lat,
+                lng=new.lng,
+                description=public_description(draft.description, [draft.reporter.name]),
+                media_url=new.media_url,
+                status="received",
+            )
+            .on_conflict_do_nothing()
+        )
+        row = await session.get(Open311Request, accepted.ticket_no)
+    assert row is not None
+    return _answer(row)
+
+
+async def _post(request: Request, fmt: str | None) -> Response:
+    return await _serve(request, fmt, "service_requests", lambda: _create(request))
+
+
+CREATE_DOC: Final[dict[str, Any]] = {
+    **_doc(list[RequestCreated]),
+    "openapi_extra": {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["api_key", "service_code", "description"],
+                        "properties": {
+                            name: {"type": "string"}
+                            for name in (
+                                "api_key",
+                                "jurisdiction_id",
+                                "service_code",
+                                "lat",
+                                "long",
+                                "address_string",
+                                "address_id",
+                                "description",
+                                "media_url",
+                                "first_name",
+                                "last_name",
+                                "phone",
+                                "email",
+                                "device_id",
+                                "account_id",
+                            )
+                        },
+                    }
+                }
+            },
+        }
+    },
+}
+
+
+@router.post("/requests.{fmt}", summary="Create a service request (form-encoded, with api_key)", **CREATE_DOC)
+async def requests_create(request: Request, fmt: str) -> Response:
+    return await _post(request, fmt)
+
+
+@router.post("/requests", summary="Create a service request (JSON answer)", include_in_schema=False)
+async def requests_create_json(request: Request) -> Response:
+    return await _post(request, None)

@@ -1,0 +1,444 @@
+"""Official-account pushes: store, file with intake, answer within WeChat's time, follow up.
+
+WeChat waits 5 s for an answer and then retries (three times); we answer within
+`GUANJIA_WECHAT_REPLY_BUDGET` (0.8 s):
+1. the push is stored (`wechat_pushes`, unique per WeChat's de-duplication key) and the
+   user's last-message time noted for the 48-hour customer-service window;
+2. its appeal is filed with intake (idempotent on channel + MsgId);
+3. if both finish in time, the passive reply holds the ticket number and 查询码; if not
+   (a slow database, intake away), the reply says the ticket will follow, the work carries on
+   in the background, and the job `gateway.wechat_follow_up` (queued now, and re-queued by
+   the sweep should Redis have lost it) files the appeal if need be and sends the ticket as a
+   customer-service message — once: a send whose answer never came is not repeated.
+A retry of a filed message is answered with the same ticket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any, Final
+
+import structlog
+from arq.connections import ArqRedis
+from redis.exceptions import RedisError
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from services.common.crypto import decrypt_pii, encrypt_pii
+from services.common.db import session_scope
+from services.common.errors import ServiceUnavailable
+from services.common.jobs import JobContext, NotYet
+from services.common.messaging import utcnow
+from services.common.personal import mask_numbers
+from services.common.queue import queue_name
+from services.common.settings import get_settings
+from services.contracts.appeals import AppealAccepted, AppealDraft
+from services.gateway.config import feedback_settings
+from services.gateway.models import WeChatPushRecord
+from services.gateway.service.channels.wechat_official import (
+    DEFERRED,
+    WINDOW_S,
+    NonceReused,
+    Plan,
+    WeChatPush,
+    filed_reply,
+    follow_up_message,
+    plan_for,
+)
+from services.gateway.service.client import call
+from services.gateway.service.feedback.outcome import Outcome
+from services.gateway.service.feedback.wechat import WechatApp, send_custom_text
+from services.gateway.service.feedback.window import note_user_message
+from services.gateway.service.normalise import normalise_draft, redact
+
+log = structlog.get_logger(__name__)
+
+FOLLOW_UP_JOB: Final = "gateway.wechat_follow_up"
+# A push still unsettled this long after it arrived is picked up by the sweep.
+SETTLE_AFTER: Final = timedelta(seconds=60)
+# A send claimed this long ago without a recorded answer is given up as `unknown`.
+SENDING_STALE: Final = timedelta(minutes=5)
+MAX_SWEEPS: Final = 20
+
+_background: set[asyncio.Task[Any]] = set()
+
+# A push's own identifiers and machine fields, kept as they are in the masked copy of its fields.
+PUSH_IDS: Final = frozenset(
+    {
+        "ToUserName",
+        "FromUserName",
+        "CreateTime",
+        "MsgType",
+        "MsgId",
+        "MsgDataId",
+        "Idx",
+        "Event",
+        "MediaId",
+        "ThumbMediaId",
+        "Format",
+        "PicUrl",
+        "Location_X",
+        "Location_Y",
+        "Scale",
+    }
+)
+
+
+def sealed_fields(fields: dict[str, str]) -> str:
+    """A push's verbatim fields, encrypted (Fernet): what a resident wrote may hold phone and ID
+    numbers, so it is kept at rest, and carried in job arguments, only this way (DESIGN §7)."""
+    return encrypt_pii(json.dumps(fields, ensure_ascii=False, sort_keys=True)).decode()
+
+
+def unsealed_fields(token: str | bytes) -> dict[str, str]:
+    """The verbatim fields of `sealed_fields`."""
+    out: dict[str, str] = json.loads(decrypt_pii(token.encode() if isinstance(token, str) else token))
+    return out
+
+
+def masked_fields(fields: dict[str, str]) -> dict[str, Any]:
+    """The fields as they may be kept in the clear: phone and ID numbers masked in the words."""
+    out: dict[str, Any] = redact(fields, keep=PUSH_IDS)
+    return out
+
+
+class IntakeRefused(Exception):
+    """Intake refused the draft for good (a bug of ours, never the resident's fault)."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the store knows of a push."""
+
+    id: str
+    ticket_no: str | None
+    query_code: str | None
+    follow_up: str | None
+
+
+# --- Redis: nonces and the follow-up queue --------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _redis() -> ArqRedis:
+    url = get_settings().redis_url
+    if not url:
+        raise RuntimeError("REDIS_URL is not set")
+    client: ArqRedis = ArqRedis.from_url(url, socket_connect_timeout=0.3, socket_timeout=0.5)
+    return client
+
+
+async def close_redis() -> None:
+    """Close the process's connection (app shutdown)."""
+    if _redis.cache_info().currsize:
+        await _redis().aclose()
+        _redis.cache_clear()
+
+
+async def check_nonce(timestamp: str, nonce: str, body: bytes) -> None:
+    """Refuse a (timestamp, nonce) already used for another message.
+
+    The same message again under the same nonce is WeChat retrying: it passes, and the
+    de-duplication answers it. With Redis away the check is skipped (logged): the signature
+    and the timestamp window still hold, and de-duplication still stops double filing.
+    """
+    key = (
+        f"{get_settings().queue_prefix}:wechat:nonce:"
+        + hashlib.sha256(f"{timestamp}:{nonce}".encode()).hexdigest()
+    )
+    digest = hashlib.sha256(body).hexdigest()
+    try:
+        redis = _redis()
+        if await redis.set(key, digest, nx=True, ex=2 * WINDOW_S + 60):
+            return
+        seen = await redis.get(key)
+    except (RedisError, OSError, RuntimeError) as exc:
+        log.warning("wechat_nonce_check_unavailable", error=repr(exc))
+        return
+    if seen is not None and (seen.decode() if isinstance(seen, bytes) else str(seen)) == digest:
+        return
+    raise NonceReused()
+
+
+async def enqueue_follow_up(
+    push: WeChatPush, safe: bool, attempt: int = 0, *, redis: ArqRedis | None = None
+) -> None:
+    """Queue the follow-up job; a stable job id makes a second enqueue a no-op. The push's fields
+    travel encrypted (a dead-lettered job keeps its arguments in a table)."""
+    await (redis or _redis()).enqueue_job(
+        FOLLOW_UP_JOB,
+        sealed_fields(push.fields),
+        safe,
+        _job_id=f"wechat-follow-up:{push.dedupe_key}:{attempt}",
+        _queue_name=queue_name("gateway"),
+    )
+
+
+# --- background tasks ----------------------------------------------------------------------------
+
+
+def _finished(task: asyncio.Task[Any]) -> None:
+    _background.discard(task)
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        # Already answered (deferred); the follow-up job or the sweep finishes the work.
+        log.warning("wechat_background_failed", error=repr(exc))
+
+
+def _spawn(coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+    task = asyncio.create_task(coro)
+    _background.add(task)
+    task.add_done_callback(_finished)
+    return task
+
+
+async def drain_background(wait_s: float = 15.0) -> None:
+    """Wait for work that outlived its request (app shutdown, tests)."""
+    if _background:
+        await asyncio.wait(set(_background), timeout=wait_s)
+
+
+# --- the store -----------------------------------------------------------------------------------
+
+
+async def store(push: WeChatPush, *, safe: bool, plan: Plan, deferred: bool = False) -> Stored:
+    """Record the push once (a retry finds the first row) and note the user's message time."""
+    async with session_scope() as session:
+        await session.execute(
+            pg_insert(WeChatPushRecord)
+            .values(
+                dedupe_key=push.dedupe_key,
+                openid=push.from_user,
+                msg_type=push.msg_type,
+                event=push.event,
+                msg_id=push.msg_id,
+                sent_at=push.sent_at,
+                safe_mode=safe,
+                fields=masked_fields(push.fields),
+                fields_enc=sealed_fields(push.fields).encode(),
+                files_appeal=plan.kind == "file",
+                reply_text=plan.reply if plan.kind == "reply" else None,
+                deferred=deferred,
+            )
+            .on_conflict_do_nothing(index_elements=[WeChatPushRecord.dedupe_key])
+        )
+        if deferred:
+            await session.execute(
+                update(WeChatPushRecord)
+                .where(WeChatPushRecord.dedupe_key == push.dedupe_key)
+                .values(deferred=True)
+            )
+        row = (
+            await session.execute(
+                select(
+                    WeChatPushRecord.id,
+                    WeChatPushRecord.ticket_no,
+                    WeChatPushRecord.query_code,
+                    WeChatPushRecord.follow_up,
+                ).where(WeChatPushRecord.dedupe_key == push.dedupe_key)
+            )
+        ).one()
+        await note_user_message(session, push.from_user, push.sent_at)
+    return Stored(id=str(row.id), ticket_no=row.ticket_no, query_code=row.query_code, follow_up=row.follow_up)
+
+
+async def submit(draft: AppealDraft) -> AppealAccepted:
+    """File the draft with intake (idempotent on channel + channel_ref)."""
+    normalised = normalise_draft(draft)
+    response = await call("intake", "POST", "/internal/appeals", json=normalised.model_dump(mode="json"))
+    if response.status_code in (200, 201):
+        return AppealAccepted.model_validate_json(response.content)
+    if response.status_code in (409, 422):
+        log.error("wechat_draft_refused", status=response.status_code, body=response.text[:500])
+        raise IntakeRefused(f"intake answered {response.status_code}")
+    log.warning("wechat_intake_unavailable", status=response.status_code, body=response.text[:300])
+    raise ServiceUnavailable()
+
+
+async def _mark_filed(push: WeChatPush, accepted: AppealAccepted) -> None:
+    async with session_scope() as session:
+        await session.execute(
+            update(WeChatPushRecord)
+            .where(WeChatPushRecord.dedupe_key == push.dedupe_key)
+            .values(
+                appeal_id=accepted.appeal_id, ticket_no=accepted.ticket_no, query_code=accepted.query_code
+            )
+        )
+
+
+async def _file(
+    push: WeChatPush, safe: bool, plan: Plan, *, deferred: bool = False
+) -> tuple[Stored, str, str]:
+    stored = await store(push, safe=safe, plan=plan, deferred=deferred)
+    if stored.ticket_no and stored.query_code:
+        return stored, stored.ticket_no, stored.query_code
+    assert plan.draft is not None
+    accepted = await submit(plan.draft)
+    await _mark_filed(push, accepted)
+    return stored, accepted.ticket_no, accepted.query_code
+
+
+async def _file_inline(push: WeChatPush, safe: bool, plan: Plan) -> str:
+    _, ticket_no, query_code = await _file(push, safe, plan)
+    return filed_reply(ticket_no, query_code, needs_transcription=plan.needs_transcription)
+
+
+async def _record_reply(push: WeChatPush, safe: bool, plan: Plan) -> None:
+    try:
+        await store(push, safe=safe, plan=plan)
+    except Exception as exc:
+        log.warning("wechat_push_not_stored", dedupe_key=push.dedupe_key, error=repr(exc))
+
+
+async def _settle(push: WeChatPush, safe: bool, reply: str, deferred: bool) -> None:
+    """After answering: remember the reply; a deferred one queues the follow-up."""
+    if deferred:
+        try:
+            await enqueue_follow_up(push, safe)
+        except (RedisError, OSError) as exc:
+            # The sweep finds the push in the database and queues it later.
+            log.warning("wechat_follow_up_not_queued", dedupe_key=push.dedupe_key, error=repr(exc))
+    try:
+        async with session_scope() as session:
+            values: dict[str, Any] = {"reply_text": reply}
+            if deferred:
+                values["deferred"] = True
+            await session.execute(
+                update(WeChatPushRecord)
+                .where(WeChatPushRecord.dedupe_key == push.dedupe_key)
+                .values(**values)
+            )
+    except Exception as exc:
+        log.warning("wechat_reply_not_recorded", dedupe_key=push.dedupe_key, error=repr(exc))
+
+
+async def answer(push: WeChatPush, *, safe: bool, deadline: float) -> str:
+    """The passive reply text for a push ('' when there is nothing to say), by `deadline`."""
+    plan = plan_for(push)
+    if plan.kind == "reply":
+        _spawn(_record_reply(push, safe, plan))
+        return plan.reply
+    loop = asyncio.get_running_loop()
+    task = _spawn(_file_inline(push, safe, plan))
+    done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - loop.time()))
+    if task in done and task.exception() is None:
+        reply: str = task.result()
+        _spawn(_settle(push, safe, reply, deferred=False))
+        return reply
+    if task not in done:
+        log.info("wechat_inline_filing_slow", dedupe_key=push.dedupe_key)
+    _spawn(_settle(push, safe, DEFERRED, deferred=True))
+    return DEFERRED
+
+
+# --- the follow-up job ---------------------------------------------------------------------------
+
+
+async def _claim_send(push: WeChatPush) -> bool:
+    async with session_scope() as session:
+        claimed = await session.scalar(
+            update(WeChatPushRecord)
+            .where(WeChatPushRecord.dedupe_key == push.dedupe_key, WeChatPushRecord.follow_up.is_(None))
+            .values(follow_up="sending")
+            .returning(WeChatPushRecord.id)
+        )
+    return claimed is not None
+
+
+async def _record_send(push: WeChatPush, outcome: Outcome) -> None:
+    state = {"delivered": "sent", "unknown": "unknown", "retry": None}.get(outcome.result, "failed")
+    values: dict[str, Any] = {
+        "follow_up": state,
+        "last_error": None if state == "sent" else mask_numbers(outcome.detail)[:500],
+    }
+    if state is not None:
+        values["followed_up_at"] = utcnow()
+    async with session_scope() as session:
+        await session.execute(
+            update(WeChatPushRecord).where(WeChatPushRecord.dedupe_key == push.dedupe_key).values(**values)
+        )
+
+
+async def _send_follow_up(ctx: JobContext, openid: str, content: str) -> Outcome:
+    settings, conf = get_settings(), feedback_settings()
+    if not settings.wechat_app_id or not conf.wechat_app_secret:
+        return Outcome("failed", detail="official account AppID/AppSecret not configured")
+    app = WechatApp(app_id=settings.wechat_app_id, secret=conf.wechat_app_secret)
+    return await send_custom_text(
+        ctx["redis"],
+        settings.wechat_api_base.rstrip("/"),
+        app,
+        openid=openid,
+        content=content,
+        timeout_s=conf.timeout_s,
+    )
+
+
+async def follow_up(ctx: JobContext, fields: str | dict[str, str], safe: bool) -> str:
+    """Job `gateway.wechat_follow_up`: file the push's appeal if need be, then send its ticket.
+    `fields` is the push's fields sealed by `sealed_fields` (a plain dict from jobs queued before)."""
+    push = WeChatPush.from_fields(unsealed_fields(fields) if isinstance(fields, str) else fields)
+    plan = plan_for(push)
+    if plan.kind != "file":
+        return "nothing to file"
+    try:
+        stored, ticket_no, query_code = await _file(push, safe, plan, deferred=True)
+    except ServiceUnavailable as exc:
+        raise NotYet("intake unavailable") from exc
+    if stored.follow_up is not None or not await _claim_send(push):
+        return "already followed up"
+    outcome = await _send_follow_up(ctx, push.from_user, follow_up_message(ticket_no, query_code))
+    await _record_send(push, outcome)
+    log.info("wechat_follow_up", dedupe_key=push.dedupe_key, outcome=outcome.result, errcode=outcome.errcode)
+    if outcome.result == "retry":
+        raise NotYet(f"follow-up: {outcome.detail}")
+    return outcome.result
+
+
+async def sweep(ctx: JobContext) -> int:
+    """Re-queue pushes left unsettled (their job lost); give up sends left half-done."""
+    now = utcnow()
+    async with session_scope(ctx["db"]) as session:
+        await session.execute(
+            update(WeChatPushRecord)
+            .where(WeChatPushRecord.follow_up == "sending", WeChatPushRecord.updated_at < now - SENDING_STALE)
+            .values(follow_up="unknown", last_error="send interrupted; not repeated", followed_up_at=now)
+        )
+        rows = (
+            await session.execute(
+                update(WeChatPushRecord)
+                .where(
+                    WeChatPushRecord.files_appeal.is_(True),
+                    WeChatPushRecord.received_at < now - SETTLE_AFTER,
+                    WeChatPushRecord.attempts < MAX_SWEEPS,
+                    or_(
+                        WeChatPushRecord.appeal_id.is_(None),
+                        WeChatPushRecord.deferred.is_(True) & WeChatPushRecord.follow_up.is_(None),
+                    ),
+                )
+                .values(attempts=WeChatPushRecord.attempts + 1)
+                .returning(
+                    WeChatPushRecord.fields,
+                    WeChatPushRecord.fields_enc,
+                    WeChatPushRecord.safe_mode,
+                    WeChatPushRecord.attempts,
+                )
+            )
+        ).all()
+    for fields, fields_enc, safe, attempt in rows:
+        verbatim = unsealed_fields(fields_enc) if fields_enc is not None else fields
+        await enqueue_follow_up(WeChatPush.from_fields(verbatim), safe, attempt, redis=ctx["redis"])
+    return len(rows)
+
+
+async def sweep_cron(ctx: dict[str, Any]) -> None:
+    """The cron entry: a failed sweep is retried by the next one."""
+    try:
+        await sweep(ctx)  # type: ignore[arg-type]
+    except Exception as exc:
+        log.warning("wechat_sweep_failed", error=repr(exc))
