@@ -130,7 +130,7 @@ def test_every_staff_write_tells_its_roles_in_the_document(document: dict[str, A
 
 
 def test_contract_defaults_are_the_deadline_services() -> None:
-    from deadlines import rules
+    from deadlines.service import rules
 
     assert deadline_contract.WARN_RATIO == rules.WARN_RATIO
     assert deadline_contract.MAX_EXTENSIONS == rules.MAX_EXTENSIONS
