@@ -159,7 +159,13 @@ def rows_of(appeal: Appeal, doc: Doc, kind: str | None, category: str | None) ->
         False,
         0,
     )
-    fingerprint_row = (appeal.id, appeal.received_at, stored_tokens(doc), doc.text, lsh.keys(doc))
+    fingerprint_row = (
+        appeal.id,
+        appeal.received_at,
+        stored_tokens(doc),
+        doc.text,
+        lsh.keys(doc, appeal.received_at),
+    )
     return appeal_row, fingerprint_row
 
 

@@ -30,6 +30,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from intake.duplicates.lexicon import (
+    FAMILIES,
     GENERIC_PLACES,
     NOT_PLACES,
     PLACE_SUFFIXES,
@@ -84,10 +85,15 @@ def _tokenizer() -> _Tokenizer:
 
 
 @lru_cache(maxsize=1)
-def _concept_re() -> tuple[re.Pattern[str], dict[str, tuple[str, str]]]:
-    rows = concept_phrases()
-    lookup = {phrase: (concept, sort) for phrase, concept, sort in rows}
-    pattern = re.compile("|".join(re.escape(p) for p, _, _ in rows))
+def _concept_re() -> tuple[re.Pattern[str], dict[str, list[tuple[str, str]]]]:
+    # Place names are alternatives of the same pattern (longest first) and fold to nothing, so
+    # that 东坑 (a town) is never read as a 坑 in the road, nor 麻涌 as a river.
+    lookup: dict[str, list[tuple[str, str]]] = {}
+    for phrase, concept, sort in concept_phrases():
+        lookup.setdefault(phrase, []).append((concept, sort))
+    places = [p for p in _place_names() if p not in lookup]
+    alternatives = sorted([*lookup, *places], key=lambda p: (-len(p), p))
+    pattern = re.compile("|".join(re.escape(p) for p in alternatives))
     return pattern, lookup
 
 
@@ -140,6 +146,11 @@ class Doc:
     lat: float | None = None  # WGS-84
     lng: float | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def families(self) -> frozenset[str]:
+        """The families of the objects named (照明交通, 排水, 医疗…)."""
+        return frozenset(FAMILIES[o] for o in self.objects if o in FAMILIES)
 
     @property
     def tokens(self) -> list[str]:
@@ -233,8 +244,11 @@ def analyse(
     conditions: set[str] = set()
 
     def fold(m: re.Match[str]) -> str:
-        concept, sort = lookup[m.group(0)]
-        (objects if sort == "o" else conditions).add(concept)
+        found = lookup.get(m.group(0))
+        if found is None:  # a place name: left for the place analysis
+            return m.group(0)
+        for concept, sort in found:
+            (objects if sort == "o" else conditions).add(concept)
         return " "
 
     rest = pattern.sub(fold, text)
@@ -444,33 +458,8 @@ def text_score(a: Doc, b: Doc) -> tuple[float, list[str]]:
     return min(1.0, score), reasons
 
 
-@dataclass(frozen=True)
-class Match:
-    """A scored pair."""
+def score(a: Doc, b: Doc) -> Any:
+    """The model's score of a pair (`scorer.score`; kept here for callers of the old name)."""
+    from intake.duplicates import scorer  # scorer imports this module
 
-    score: float
-    text: float
-    place: float
-    reasons: tuple[str, ...]
-
-
-def score(a: Doc, b: Doc) -> Match:
-    """Text likeness times place likeness, with the reasons a member of staff can check."""
-    text, text_reasons = text_score(a, b)
-    place, place_reasons = location_score(a, b)
-    return Match(round(text * place, 4), round(text, 4), round(place, 4), tuple(text_reasons + place_reasons))
-
-
-# Thresholds, tuned on the training half of tests/data/duplicates.yaml (see the README and
-# tests/unit/test_duplicate_quality.py, which re-tunes them and checks these are still the result).
-LINK_AT = 0.42
-SUGGEST_AT = 0.32
-
-
-def decide(match_score: float, link_at: float = LINK_AT, suggest_at: float = SUGGEST_AT) -> str:
-    """'link' above the high threshold, 'suggest' between the two, 'none' below."""
-    if match_score >= link_at:
-        return "link"
-    if match_score >= suggest_at:
-        return "suggest"
-    return "none"
+    return scorer.score(a, b)
