@@ -52,7 +52,9 @@ async def test_decisions_keep_features_and_feed_new_thresholds(
     same_a, same_b = await _suggested_pair(
         http, "{street}的路灯坏了好几盏。", "{street}街灯不亮，晚上黑了一片。"
     )
-    other_a, other_b = await _suggested_pair(http, "{street}井盖不见了。", "{street}井盖旁边的垃圾堆了好几天没人清。")
+    other_a, other_b = await _suggested_pair(
+        http, "{street}井盖不见了。", "{street}井盖旁边的垃圾堆了好几天没人清。"
+    )
     listed = (await http.get(f"/internal/appeals/{same_b}/duplicates", headers=auth(CITY))).json()
     assert [d["state"] for d in listed if d["appeal_id"] == same_a] == ["suggested"]
 
