@@ -392,15 +392,17 @@ async def explain(engine: AsyncEngine, ask: Ask, plan: str) -> list[str]:
         if plan == "generic":
             raw = (await conn.get_raw_connection()).driver_connection
             assert raw is not None
-            await raw.execute("SET plan_cache_mode = force_generic_plan")
+            await raw.execute("SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off")
             await raw.execute(f"PREPARE bench_lookup AS {statement}")
             args = ", ".join(_literal(v) for v in parameters)
             rows = await raw.fetch(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_lookup({args})")
-            await raw.execute("DEALLOCATE bench_lookup; RESET plan_cache_mode")
+            await raw.execute("DEALLOCATE bench_lookup; RESET plan_cache_mode; RESET enable_seqscan")
             lines = [str(r[0]) for r in rows]
         else:
             if plan == "no_index":
                 await conn.execute(text("DROP INDEX intake.ix_fingerprints_keys"))
+            else:  # as `find_candidates` sends it
+                await conn.execute(text("SET LOCAL enable_seqscan = off"))
             how = "EXPLAIN " if plan == "no_index" else "EXPLAIN (ANALYZE, BUFFERS) "
             lines = [str(r[0]) for r in (await conn.exec_driver_sql(how + statement, parameters)).all()]
             await conn.rollback()

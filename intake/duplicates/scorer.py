@@ -55,10 +55,17 @@ def _share(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / min(len(a), len(b)) if a and b else 0.0
 
 
-def features(a: Doc, b: Doc, *, same_person: bool = False, gap_hours: float = 24.0) -> dict[str, float]:
-    """What the model sees of a pair (every value a float, most in [0, 1])."""
-    text, _ = text_score(a, b)
-    place, _ = location_score(a, b)
+def features(
+    a: Doc,
+    b: Doc,
+    *,
+    same_person: bool = False,
+    gap_hours: float = 24.0,
+    likeness: tuple[float, float] | None = None,
+) -> dict[str, float]:
+    """What the model sees of a pair (every value a float, most in [0, 1]); `likeness` is
+    (text_score, location_score) when the caller has them already."""
+    text, place = likeness if likeness is not None else (text_score(a, b)[0], location_score(a, b)[0])
     both_obj = bool(a.objects and b.objects)
     fam_a, fam_b = a.families, b.families
     both_fam = bool(fam_a and fam_b)
@@ -156,7 +163,7 @@ def score(a: Doc, b: Doc, *, same_person: bool = False, gap_hours: float = 24.0)
     """How sure the model is that `b` is the same matter as `a`, with reasons staff can check."""
     text, text_reasons = text_score(a, b)
     place, place_reasons = location_score(a, b)
-    feats = features(a, b, same_person=same_person, gap_hours=gap_hours)
+    feats = features(a, b, same_person=same_person, gap_hours=gap_hours, likeness=(text, place))
     reasons = list(text_reasons + place_reasons)
     if same_person:
         reasons.append("同一反映人")

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import ColumnElement, Select, func, or_, select, text, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.config import get_intake_settings
@@ -169,11 +169,9 @@ async def _same_person_appeals(
     return set(rows.all())
 
 
-async def _by_keys(session: AsyncSession, appeal: Appeal, keys: list[int], cap: int) -> list[uuid.UUID]:
-    if not keys:
-        return []
+def _by_keys(appeal: Appeal, keys: list[int], cap: int) -> Select[uuid.UUID]:
     since = appeal.received_at - timedelta(days=get_intake_settings().duplicate_window_days)
-    rows = await session.scalars(
+    return (
         select(Fingerprint.appeal_id)
         .where(
             Fingerprint.keys.overlap(keys),
@@ -184,7 +182,15 @@ async def _by_keys(session: AsyncSession, appeal: Appeal, keys: list[int], cap: 
         .order_by(Fingerprint.received_at.desc())
         .limit(cap)
     )
-    return list(rows.all())
+
+
+async def _with_fingerprints(
+    session: AsyncSession, where: ColumnElement[bool]
+) -> list[tuple[Appeal, Fingerprint]]:
+    rows = await session.execute(
+        select(Appeal, Fingerprint).join(Fingerprint, Fingerprint.appeal_id == Appeal.id).where(where)
+    )
+    return [(a, fp) for a, fp in rows]
 
 
 async def find_candidates(
@@ -193,25 +199,24 @@ async def find_candidates(
     """Earlier appeals sharing a key within the window (GIN index; each tier capped) or filed by
     the same person, scored."""
     fine, coarse = lsh.query_keys(doc, appeal.received_at, get_intake_settings().duplicate_window_days)
-    # The GIN index is the only path: a plan made for one arrival's keys could otherwise
-    # misjudge how many rows share them and read the whole table (README, Intake).
-    await session.execute(text("SET LOCAL enable_seqscan TO off"))
-    try:
-        ids = set(await _by_keys(session, appeal, fine, MAX_FINE))
-        ids |= set(await _by_keys(session, appeal, coarse, MAX_COARSE))
-    finally:
-        await session.execute(text("SET LOCAL enable_seqscan TO DEFAULT"))
     mine = await _same_person_appeals(session, appeal, people)
-    ids |= mine
-    if not ids:
-        return []
-    rows = (
-        await session.execute(
-            select(Appeal, Fingerprint)
-            .join(Fingerprint, Fingerprint.appeal_id == Appeal.id)
-            .where(Appeal.id.in_(ids))
-        )
-    ).all()
+    tiers = [_by_keys(appeal, k, cap) for k, cap in ((fine, MAX_FINE), (coarse, MAX_COARSE)) if k]
+    rows: list[tuple[Appeal, Fingerprint]] = []
+    if tiers:
+        # One statement: both tiers of keys through the GIN index (each with its own cap, so a
+        # flood of same-concept appeals in a big town cannot crowd out the one from the same
+        # street), then the rows by primary key. The GIN index is the only path: a plan made for
+        # one arrival's keys could otherwise misjudge how many rows share them and read the whole
+        # table (README).
+        ids = union(*tiers) if len(tiers) > 1 else tiers[0]
+        await session.execute(text("SET LOCAL enable_seqscan TO off"))
+        try:
+            rows += await _with_fingerprints(session, Appeal.id.in_(ids))
+        finally:
+            await session.execute(text("SET LOCAL enable_seqscan TO DEFAULT"))
+    missing = mine - {a.id for a, _ in rows}
+    if missing:
+        rows += await _with_fingerprints(session, Appeal.id.in_(missing))
     out = []
     for a, fp in rows:
         gap = (appeal.received_at - a.received_at).total_seconds() / 3600
