@@ -16,8 +16,9 @@ with its own cap, so a flood of same-concept appeals in a big town cannot crowd 
 from the same street):
 - fine: MinHash bands in the village; each object concept (路灯, 井盖…) in the village and the
   grid cell; each specific place named (a road, an estate: 东方路, 金域华府) and each person
-  named (陈阿婆) in the town (city-wide when the town is not known);
-- coarse: each object concept in the town (two wordings of one problem that share no words meet
+  named (陈阿婆) in the town;
+- fine, also: each family of concepts (排水, 医疗…) in the village;
+- coarse: each object concept and each family in the town (two wordings of one problem that share no words meet
   here, also when one names the village by a landmark the reference data does not know); MinHash
   bands in the town (texts with no known object).
 
@@ -128,21 +129,38 @@ def _base_keys(doc: Doc, *, query: bool) -> tuple[set[str], set[str]]:
     coarse: set[str] = set()
     bands = _bands(doc)
     towns = neighbour_towns(doc) if query else ([doc.town_code] if doc.town_code else [])
+    # The family of need (排水, 医疗…; "-" for none known): one matter told with two different
+    # objects of one family (化粪池 / 下水道, 透析 / 医药费) still meets in its village and town.
+    families = doc.families or frozenset({"-"})
     if doc.village_code:
         fine.update(f"v:{doc.village_code}|b{i}|{band}" for i, band in enumerate(bands))
         fine.update(f"v:{doc.village_code}|o|{o}" for o in doc.objects)
+        fine.update(f"v:{doc.village_code}|f|{f}" for f in families)
     if doc.lat is not None and doc.lng is not None:
         row, col = cell_of(doc.lat, doc.lng)
         spread = (-1, 0, 1) if query else (0,)
         for dr in spread:
             for dc in spread:
                 fine.update(f"g:{row + dr}:{col + dc}|o|{o}" for o in doc.objects)
-    scopes = [f"t:{t}" for t in towns] or ["*"]
+    # Town-wide keys in the appeal's town (and, asking, its neighbours'). An appeal whose town
+    # could not be settled (a landmark or an old name only) is stored under "u" instead, which
+    # every arrival also asks; and every appeal is stored under "c" (city-wide), which only an
+    # arrival without a town asks — so the two still meet whichever side lacks the town.
+    scopes = [f"t:{t}" for t in towns] or (["c"] if query else ["u"])
+    if towns and query:
+        scopes.append("u")
     for scope in scopes:
         fine.update(f"{scope}|p|{p}" for p in doc.places - GENERIC_PLACES)
         fine.update(f"{scope}|n|{n}" for n in doc.persons)
         coarse.update(f"{scope}|o|{o}" for o in doc.objects)
-        coarse.update(f"{scope}|b{i}|{band}" for i, band in enumerate(bands))
+        coarse.update(f"{scope}|f|{f}" for f in families)
+        if scope.startswith("t:"):
+            coarse.update(f"{scope}|b{i}|{band}" for i, band in enumerate(bands))
+    if not query:
+        fine.update(f"c|p|{p}" for p in doc.places - GENERIC_PLACES)
+        fine.update(f"c|n|{n}" for n in doc.persons)
+        coarse.update(f"c|o|{o}" for o in doc.objects)
+        coarse.update(f"c|f|{f}" for f in families)
     return fine, coarse
 
 

@@ -25,18 +25,22 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from intake.duplicates.lexicon import GENERIC_PLACES, PERSONAL_FAMILIES
+from intake.duplicates.lexicon import GENERIC_OBJECTS, GENERIC_PLACES, PERSONAL_FAMILIES
 from intake.duplicates.similarity import (
     Doc,
     dice,
     distance_m,
+    idf,
+    idf_overlap,
     jaccard,
     location_score,
+    place_kind,
     same_persons,
     text_score,
 )
 
 MODEL_FILE = Path(__file__).with_name("model.json")
+RARE_IDF = 9.0  # a word rarer than this in general text (jieba's IDF) is a telling detail
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,12 @@ class Match:
 def _share(a: frozenset[str], b: frozenset[str]) -> float:
     """|A ∩ B| / min(|A|, |B|): one appeal naming a second thing is not another problem."""
     return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+
+
+def _specific(a: frozenset[str], b: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    # 房屋 alone says "a building"; when both name something more specific, compare that.
+    sa, sb = a - GENERIC_OBJECTS, b - GENERIC_OBJECTS
+    return (sa, sb) if sa and sb else (a, b)
 
 
 def features(
@@ -73,19 +83,28 @@ def features(
     both_cond = bool(a.conditions and b.conditions)
     dist = distance_m(a, b)
     spec_a, spec_b = a.places - GENERIC_PLACES, b.places - GENERIC_PLACES
+    conflict = bool(spec_a and spec_b and not spec_a & spec_b)
+    kinds_a = frozenset(place_kind(p) for p in spec_a)
+    kinds_b = frozenset(place_kind(p) for p in spec_b)
     persons_both = bool(a.persons and b.persons)
     same_named = bool(persons_both and same_persons(a.persons, b.persons))
     same_village = a.village_code is not None and a.village_code == b.village_code
     same_town = a.town_code is not None and a.town_code == b.town_code
-    obj_share = _share(a.objects, b.objects)
+    obj_a, obj_b = _specific(a.objects, b.objects)
+    obj_share = _share(obj_a, obj_b)
+    both_kin, both_ages = bool(a.kin and b.kin), bool(a.ages and b.ages)
+    age_match = any(abs(x - y) <= 1 for x in a.ages for y in b.ages)
+    idf_jaccard, idf_share = idf_overlap(a.words, b.words)
+    rare_shared = sum(1 for w in a.words & b.words if idf(w) >= RARE_IDF)
+    near = (dist is not None and dist <= 500) or same_village
     out = {
         "text_score": text,
         "place_score": place,
         "text_x_place": text * place,
         "obj_both": float(both_obj),
-        "obj_jaccard": jaccard(a.objects, b.objects),
+        "obj_jaccard": jaccard(obj_a, obj_b),
         "obj_share": obj_share,
-        "obj_conflict": float(both_obj and not a.objects & b.objects),
+        "obj_conflict": float(both_obj and not obj_a & obj_b),
         "obj_one_missing": float(bool(a.objects) != bool(b.objects)),
         "fam_share": _share(fam_a, fam_b),
         "fam_conflict": float(both_fam and not fam_a & fam_b),
@@ -112,10 +131,43 @@ def features(
         "same_town": float(same_town),
         "other_town": float(a.town_code is not None and b.town_code is not None and not same_town),
         "place_shared": float(bool(spec_a & spec_b)),
-        "place_conflict": float(bool(spec_a and spec_b and not spec_a & spec_b)),
+        # Two roads, or two estates, that differ are two spots; a park gate and the road
+        # junction beside it may be one spot described two ways.
+        "place_conflict_same_kind": float(conflict and kinds_a & kinds_b != frozenset()),
+        "place_conflict_other_kind": float(conflict and not kinds_a & kinds_b),
+        "kin_same": float(bool(a.kin & b.kin)),
+        "kin_other": float(both_kin and not a.kin & b.kin),
+        "age_same": float(age_match),
+        "age_other": float(both_ages and not age_match),
         "gap_log_days": math.log1p(max(gap_hours, 0.0) / 24.0),
+        "gap_within_day": float(gap_hours <= 24),
+        "gap_within_3_days": float(gap_hours <= 72),
+        "words_idf_jaccard": idf_jaccard,
+        "words_idf_share": idf_share,
+        "rare_words_shared": min(rare_shared, 3) / 3,
+        "near_x_obj_share": float(near) * obj_share,
+        "near_x_fam_share": float(near) * _share(fam_a, fam_b),
     }
     return {k: round(float(v), 4) for k, v in out.items()}
+
+
+# Evidence with a known direction: more likeness never lowers the score, a conflict never raises
+# it. Training drops a feature whose fitted weight comes out the wrong way (collinear features
+# can trade signs on a small set, and such a model scores two identical appeals low).
+MORE_IS_SAME: frozenset[str] = frozenset(
+    {
+        "text_score", "place_score", "text_x_place", "obj_jaccard", "obj_share", "fam_share",
+        "cond_jaccard", "words_jaccard", "bigram_dice", "words_idf_jaccard", "words_idf_share",
+        "rare_words_shared", "near_x_obj_share", "near_x_fam_share", "persons_same", "kin_same",
+        "age_same", "place_shared", "near_150", "near_500",
+    }
+)  # fmt: skip
+MORE_IS_OTHER: frozenset[str] = frozenset(
+    {
+        "obj_conflict", "fam_conflict", "cond_conflict", "persons_other", "kin_other", "age_other",
+        "far_3000", "other_village", "other_town", "place_conflict_same_kind",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

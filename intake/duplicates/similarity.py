@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from intake.duplicates.lexicon import (
     FAMILIES,
     GENERIC_PLACES,
+    KIN,
     NOT_PLACES,
     PLACE_SUFFIXES,
     PLACE_WORDS,
@@ -97,9 +98,19 @@ def _concept_re() -> tuple[re.Pattern[str], dict[str, list[tuple[str, str]]]]:
     return pattern, lookup
 
 
+_AGE_RE = re.compile(r"(\d{1,3})\s*(?:岁|周岁)")
+
+
+@lru_cache(maxsize=1)
+def _kin_re() -> tuple[re.Pattern[str], dict[str, str]]:
+    lookup = {phrase: kin for kin, phrases in KIN.items() for phrase in phrases}
+    return re.compile("|".join(re.escape(p) for p in sorted(lookup, key=len, reverse=True))), lookup
+
+
 def warm_up() -> None:
     """Load the dictionary and the tables now (about a second), not on a resident's appeal."""
     analyse(None, "路灯坏了")
+    _idf_table()
 
 
 def _segment(text: str) -> list[str]:
@@ -141,6 +152,8 @@ class Doc:
     bigrams: frozenset[str]
     text: str
     persons: frozenset[str] = frozenset()
+    kin: frozenset[str] = frozenset()  # 父, 母, 子… (lexicon.KIN)
+    ages: frozenset[int] = frozenset()  # "81岁" -> 81
     town_code: str | None = None
     village_code: str | None = None
     lat: float | None = None  # WGS-84
@@ -160,6 +173,8 @@ class Doc:
             + [f"c:{c}" for c in self.conditions]
             + [f"w:{w}" for w in self.words]
             + [f"n:{n}" for n in self.persons]
+            + [f"k:{k}" for k in self.kin]
+            + [f"a:{a}" for a in self.ages]
         )
 
 
@@ -239,6 +254,9 @@ def analyse(
     raw = " ".join(p for p in (title, description) if p)
     text = normalise_text(raw)[:TEXT_CAP]
     persons = frozenset(m.group(1) + _honorific(m.group(2)) for m in _PERSON_RE.finditer(text))
+    kin_pattern, kin_lookup = _kin_re()
+    kin = frozenset(kin_lookup[m.group(0)] for m in kin_pattern.finditer(text))
+    ages = frozenset(int(m.group(1)) for m in _AGE_RE.finditer(text))
     pattern, lookup = _concept_re()
     objects: set[str] = set()
     conditions: set[str] = set()
@@ -286,6 +304,8 @@ def analyse(
         bigrams=bigrams,
         text=stripped[:TEXT_CAP],
         persons=persons,
+        kin=kin,
+        ages=ages,
         town_code=town_code,
         village_code=village_code,
         lat=wlat,
@@ -309,12 +329,19 @@ def doc_from_stored(
     conditions: set[str] = set()
     words: set[str] = set()
     persons: set[str] = set()
+    kin: set[str] = set()
+    ages: set[int] = set()
     stored_places: set[str] = set(places)
     for t in tokens:
         sort, _, value = t.partition(":")
-        {"o": objects, "c": conditions, "w": words, "p": stored_places, "n": persons}.get(sort, words).add(
-            value
-        )
+        if sort == "k":
+            kin.add(value)
+        elif sort == "a" and value.isdigit():
+            ages.add(int(value))
+        else:
+            {"o": objects, "c": conditions, "w": words, "p": stored_places, "n": persons}.get(
+                sort, words
+            ).add(value)
     chars = "".join(_KEEP_RE.findall(text))
     wlat, wlng = lat, lng
     if lat is not None and lng is not None and datum == "gcj02":
@@ -327,6 +354,8 @@ def doc_from_stored(
         bigrams=frozenset(chars[i : i + 2] for i in range(len(chars) - 1)),
         text=text,
         persons=frozenset(persons),
+        kin=frozenset(kin),
+        ages=frozenset(ages),
         town_code=town_code,
         village_code=village_code,
         lat=wlat,
@@ -337,6 +366,40 @@ def doc_from_stored(
 def stored_tokens(doc: Doc) -> list[str]:
     """Tokens plus places, as the fingerprints table keeps them."""
     return doc.tokens + sorted(f"p:{p}" for p in doc.places)
+
+
+@lru_cache(maxsize=1)
+def _idf_table() -> tuple[dict[str, float], float]:
+    # jieba's own inverse document frequencies (a large general corpus): a shared rare word (烧鹅店,
+    # 植皮, 承重柱) says much more than a shared common one (反映, 晚上).
+    from pathlib import Path
+
+    import jieba
+
+    table: dict[str, float] = {}
+    path = Path(jieba.__file__).with_name("analyse") / "idf.txt"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word, _, value = line.partition(" ")
+        if value:
+            table[word] = float(value)
+    median = sorted(table.values())[len(table) // 2] if table else 10.0
+    return table, median
+
+
+def idf(word: str) -> float:
+    """How rare a word is in general Chinese text (jieba's IDF; unknown words count as median)."""
+    table, median = _idf_table()
+    return table.get(word, median)
+
+
+def idf_overlap(a: frozenset[str], b: frozenset[str]) -> tuple[float, float]:
+    """(IDF-weighted Jaccard, IDF-weighted share of the smaller set) of two word sets."""
+    if not a or not b:
+        return 0.0, 0.0
+    shared = sum(idf(w) for w in a & b)
+    total_a, total_b = sum(idf(w) for w in a), sum(idf(w) for w in b)
+    union = total_a + total_b - shared
+    return (shared / union if union else 0.0), shared / min(total_a, total_b)
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:

@@ -44,6 +44,7 @@ LINK_PRECISION = 0.95
 SUGGEST_RECALL = 0.95
 CONFIDENT = 0.5  # the gateway's own bar for a resolved place (services/gateway/normalise.py)
 SEED = 20261206
+MIN_GROUP = 20  # a source of fewer labelled pairs is pooled, not held to the targets alone
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,12 @@ class Pair:
     gap_hours: float
     a: Side
     b: Side
+    source: str = ""  # the file it came from
+
+    @property
+    def same_person(self) -> bool:
+        """Both filed from one phone: never merged, a repeat at most (`service._linkable`)."""
+        return self.a.phone is not None and self.a.phone == self.b.phone
 
     @property
     def duplicate(self) -> bool:
@@ -136,6 +143,7 @@ def read_pairs(path: Path) -> list[Pair]:
                 float(p.get("gap_hours", 24)),
                 _old_side(p["a"]),
                 _old_side(p["b"]),
+                path.stem,
             )
             for p in raw["pairs"]
         ]
@@ -147,6 +155,7 @@ def read_pairs(path: Path) -> list[Pair]:
             float(p.get("gap_hours") or 0),
             new_side(p["a"]),
             new_side(p["b"]),
+            path.stem,
         )
         for p in raw
     ]
@@ -168,25 +177,23 @@ def doc_of(side: Side) -> Doc:
 
 def pair_features(pair: Pair) -> dict[str, float]:
     """The scorer's features of a labelled pair."""
-    same = pair.a.phone is not None and pair.a.phone == pair.b.phone
-    return scorer.features(doc_of(pair.a), doc_of(pair.b), same_person=same, gap_hours=pair.gap_hours)
+    return scorer.features(
+        doc_of(pair.a), doc_of(pair.b), same_person=pair.same_person, gap_hours=pair.gap_hours
+    )
 
 
 def link_threshold(scored: Sequence[tuple[float, bool]], precision: float = LINK_PRECISION) -> float:
-    """The lowest score above which every higher cut keeps precision ≥ `precision`."""
+    """The lowest score at which the pairs at or above it are still ≥ `precision` duplicates
+    (the cut with the most recall at that precision); 1.0 when no cut reaches it."""
     ranked = sorted(scored, key=lambda r: -r[0])
     best = 1.0
     tp = fp = 0
-    ok_so_far = True
     for i, (s, dup) in enumerate(ranked):
         tp, fp = tp + dup, fp + (not dup)
-        # Only cut between distinct scores.
         if i + 1 < len(ranked) and ranked[i + 1][0] == s:
-            continue
-        ok_so_far = ok_so_far and tp / (tp + fp) >= precision
-        if not ok_so_far:
-            break
-        best = s
+            continue  # only cut between distinct scores
+        if tp / (tp + fp) >= precision:
+            best = s
     return round(best, 4)
 
 
@@ -199,10 +206,30 @@ def suggest_threshold(scored: Sequence[tuple[float, bool]], recall: float = SUGG
     return round(dups[need - 1], 4)
 
 
-def thresholds(scored: Sequence[tuple[float, bool]]) -> tuple[float, float]:
-    """(link_at, suggest_at) from scored labelled pairs; suggest never above link."""
-    link = link_threshold(scored)
-    return link, min(suggest_threshold(scored), link)
+def thresholds(
+    scored: Sequence[tuple[float, bool]],
+    groups: Sequence[str] | None = None,
+    linkable: Sequence[bool] | None = None,
+) -> tuple[float, float]:
+    """(link_at, suggest_at) from scored labelled pairs; suggest never above link.
+
+    With `groups` (each pair's source: a tuning file, staff decisions), every group of at least
+    `MIN_GROUP` pairs must meet the targets on its own — the highest link threshold and the lowest
+    suggestion threshold of the groups — so that an easy set cannot carry a hard one. Pairs that
+    are never linked whatever their score (`linkable` false: one person's two appeals, a repeat
+    at most) do not count towards the link threshold.
+    """
+    keys = list(groups) if groups is not None else ["all"] * len(scored)
+    can_link = list(linkable) if linkable is not None else [True] * len(scored)
+    parts: dict[str, list[tuple[float, bool, bool]]] = {}
+    for key, (score, dup), ok in zip(keys, scored, can_link, strict=True):
+        parts.setdefault(key, []).append((score, dup, ok))
+    big = [rows for rows in parts.values() if len(rows) >= MIN_GROUP]
+    if not big:
+        big = [[r for rows in parts.values() for r in rows]]
+    link = max(link_threshold([(s, d) for s, d, ok in rows if ok]) for rows in big)
+    suggest = min(suggest_threshold([(s, d) for s, d, _ in rows]) for rows in big)
+    return link, min(suggest, link)
 
 
 def _matrix(rows: Iterable[dict[str, float]], names: Sequence[str]) -> list[list[float]]:
@@ -219,23 +246,35 @@ def fit(pairs: Sequence[Pair], *, folds: int = 5) -> dict[str, Any]:
 
     feats = [pair_features(p) for p in pairs]
     names = sorted(feats[0])
-    x = np.array(_matrix(feats, names))
     y = np.array([p.duplicate for p in pairs], dtype=int)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
-    search = GridSearchCV(
-        make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000, class_weight="balanced")),
-        {"logisticregression__C": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0]},
-        scoring="neg_log_loss",
-        cv=cv,
-    )
-    search.fit(x, y)
-    best_c = search.best_params_["logisticregression__C"]
-    pipe = make_pipeline(
-        StandardScaler(), LogisticRegression(C=best_c, max_iter=5000, class_weight="balanced")
-    )
+
+    def pipeline(c: float | None = None) -> Any:
+        lr = LogisticRegression(max_iter=5000, class_weight="balanced", **({"C": c} if c else {}))
+        return make_pipeline(StandardScaler(), lr)
+
+    while True:  # drop evidence whose weight comes out the wrong way, refit (scorer.MORE_IS_SAME)
+        x = np.array(_matrix(feats, names))
+        search = GridSearchCV(
+            pipeline(), {"logisticregression__C": [0.01, 0.03, 0.1, 0.3, 1.0]}, scoring="neg_log_loss", cv=cv
+        )
+        search.fit(x, y)
+        best_c = search.best_params_["logisticregression__C"]
+        pipe = pipeline(best_c).fit(x, y)
+        coef = pipe.named_steps["logisticregression"].coef_[0]
+        wrong = [
+            n
+            for n, w in zip(names, coef, strict=True)
+            if (n in scorer.MORE_IS_SAME and w < 0) or (n in scorer.MORE_IS_OTHER and w > 0)
+        ]
+        if not wrong:
+            break
+        names = [n for n in names if n not in wrong]
     oof = cross_val_predict(pipe, x, y, cv=cv, method="predict_proba")[:, 1]
     scored = [(round(float(s), 4), bool(d)) for s, d in zip(oof, y, strict=True)]
-    link_at, suggest_at = thresholds(scored)
+    groups = [p.source for p in pairs]
+    linkable = [not p.same_person for p in pairs]
+    link_at, suggest_at = thresholds(scored, groups, linkable)
     pipe.fit(x, y)
     scaler, lr = pipe.named_steps["standardscaler"], pipe.named_steps["logisticregression"]
     return {
@@ -248,7 +287,7 @@ def fit(pairs: Sequence[Pair], *, folds: int = 5) -> dict[str, Any]:
         "link_at": link_at,
         "suggest_at": suggest_at,
         "trained_on": {"pairs": len(pairs), "duplicates": int(y.sum())},
-        "oof": [[s, int(d)] for s, d in scored],
+        "oof": [[s, int(d), g, int(ok)] for (s, d), g, ok in zip(scored, groups, linkable, strict=True)],
     }
 
 
@@ -276,7 +315,7 @@ def main(argv: Sequence[str]) -> None:
     out = fit(pairs)
     out["trained_on"]["files"] = [f.name for f in files]
     scorer.MODEL_FILE.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    oof = [(s, bool(d)) for s, d in out["oof"]]
+    oof = [(s, bool(d)) for s, d, *_ in out["oof"]]
     print(
         json.dumps(
             {
@@ -284,6 +323,14 @@ def main(argv: Sequence[str]) -> None:
                 "link_at": out["link_at"],
                 "suggest_at": out["suggest_at"],
                 "out_of_fold": figures(oof, out["link_at"], out["suggest_at"]),
+                "out_of_fold_by_file": {
+                    g: figures(
+                        [(s, bool(d)) for s, d, h, _ in out["oof"] if h == g],
+                        out["link_at"],
+                        out["suggest_at"],
+                    )
+                    for g in sorted({row[2] for row in out["oof"]})
+                },
                 **out["trained_on"],
             }
         )

@@ -164,7 +164,9 @@ async def test_look_alikes_are_suggested_not_linked_and_other_problems_left_alon
     )
     assert (await row(other_problem["appeal_id"])).status == "received"
     listed = (await http.get(f"/internal/appeals/{first['appeal_id']}/duplicates", headers=auth(CITY))).json()
-    assert listed == []
+    # At most a low suggestion for staff (the suggestion threshold is set for recall), never a link.
+    mine = [d for d in listed if d["appeal_id"] == other_problem["appeal_id"]]
+    assert all(d["state"] == "suggested" and d["score"] < model().link_at for d in mine), mine
 
 
 async def test_the_same_person_again_is_a_repeat_not_a_merge(http: httpx.AsyncClient) -> None:
