@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, text, union
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -120,23 +120,52 @@ def doc_of(appeal: Appeal) -> Doc:
     )
 
 
-def _stored_doc(fp: Fingerprint, appeal: Appeal) -> Doc:
-    return doc_from_stored(
-        fp.tokens,
-        fp.text,
-        town_code=appeal.town_code,
-        village_code=appeal.village_code,
-        lat=appeal.lat,
-        lng=appeal.lng,
-        datum=appeal.datum,
-    )
+@dataclass(frozen=True)
+class Earlier:
+    """What scoring needs of an earlier appeal (a few columns, not the whole record: a lookup
+    loads dozens of them)."""
+
+    id: uuid.UUID
+    received_at: datetime
+    town_code: str | None
+    village_code: str | None
+    lat: float | None
+    lng: float | None
+    datum: str
+    tokens: list[str]
+    text: str
+
+    def doc(self) -> Doc:
+        """The stored analysis, rebuilt."""
+        return doc_from_stored(
+            self.tokens,
+            self.text,
+            town_code=self.town_code,
+            village_code=self.village_code,
+            lat=self.lat,
+            lng=self.lng,
+            datum=self.datum,
+        )
+
+
+_EARLIER_COLUMNS = (
+    Appeal.id,
+    Appeal.received_at,
+    Appeal.town_code,
+    Appeal.village_code,
+    Appeal.lat,
+    Appeal.lng,
+    Appeal.datum,
+    Fingerprint.tokens,
+    Fingerprint.text,
+)
 
 
 @dataclass(frozen=True)
 class Candidate:
     """A scored earlier appeal."""
 
-    appeal: Appeal
+    appeal: Earlier
     match: Match
     same_person: bool
 
@@ -184,13 +213,11 @@ def _by_keys(appeal: Appeal, keys: list[int], cap: int) -> Select[uuid.UUID]:
     )
 
 
-async def _with_fingerprints(
-    session: AsyncSession, where: ColumnElement[bool]
-) -> list[tuple[Appeal, Fingerprint]]:
+async def _earlier(session: AsyncSession, where: ColumnElement[bool]) -> list[Earlier]:
     rows = await session.execute(
-        select(Appeal, Fingerprint).join(Fingerprint, Fingerprint.appeal_id == Appeal.id).where(where)
+        select(*_EARLIER_COLUMNS).join(Fingerprint, Fingerprint.appeal_id == Appeal.id).where(where)
     )
-    return [(a, fp) for a, fp in rows]
+    return [Earlier(*row) for row in rows]
 
 
 async def find_candidates(
@@ -201,7 +228,7 @@ async def find_candidates(
     fine, coarse = lsh.query_keys(doc, appeal.received_at, get_intake_settings().duplicate_window_days)
     mine = await _same_person_appeals(session, appeal, people)
     tiers = [_by_keys(appeal, k, cap) for k, cap in ((fine, MAX_FINE), (coarse, MAX_COARSE)) if k]
-    rows: list[tuple[Appeal, Fingerprint]] = []
+    rows: list[Earlier] = []
     if tiers:
         # One statement: both tiers of keys through the GIN index (each with its own cap, so a
         # flood of same-concept appeals in a big town cannot crowd out the one from the same
@@ -211,17 +238,17 @@ async def find_candidates(
         ids = union(*tiers) if len(tiers) > 1 else tiers[0]
         await session.execute(text("SET LOCAL enable_seqscan TO off"))
         try:
-            rows += await _with_fingerprints(session, Appeal.id.in_(ids))
+            rows += await _earlier(session, Appeal.id.in_(ids))
         finally:
             await session.execute(text("SET LOCAL enable_seqscan TO DEFAULT"))
-    missing = mine - {a.id for a, _ in rows}
+    missing = mine - {e.id for e in rows}
     if missing:
-        rows += await _with_fingerprints(session, Appeal.id.in_(missing))
+        rows += await _earlier(session, Appeal.id.in_(missing))
     out = []
-    for a, fp in rows:
-        gap = (appeal.received_at - a.received_at).total_seconds() / 3600
-        match = scorer.score(_stored_doc(fp, a), doc, same_person=a.id in mine, gap_hours=gap)
-        out.append(Candidate(a, match, a.id in mine))
+    for e in rows:
+        gap = (appeal.received_at - e.received_at).total_seconds() / 3600
+        match = scorer.score(e.doc(), doc, same_person=e.id in mine, gap_hours=gap)
+        out.append(Candidate(e, match, e.id in mine))
     return sorted(out, key=lambda c: (-c.match.score, c.appeal.received_at))
 
 
@@ -259,7 +286,8 @@ async def on_arrival(session: AsyncSession, appeal: Appeal, people: Sequence[Rep
         return
     best = next((c for c in candidates if _linkable(c, link_at)), None)
     if best is not None:
-        master = await root_of(session, best.appeal)
+        earlier = await session.get(Appeal, best.appeal.id)
+        master = await root_of(session, earlier) if earlier is not None else appeal
         if master.status in ACTIVE and master.id != appeal.id:
             await link(session, appeal, master, actor=SYSTEM_ACTOR, match=best.match, auto=True)
             candidates = [c for c in candidates if c is not best]
