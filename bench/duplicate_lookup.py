@@ -15,7 +15,9 @@ keys are still `lsh.keys` of each appeal's own place. Two worker processes gener
 while the main process copies them (a few minutes for 1,000,000).
 
 Measured: the lookup intake makes on arrival (`intake.duplicates.service.find_candidates`: the
-candidates sharing an LSH key within the window, through the GIN index, then loaded and scored),
+candidates sharing a key of the window's 10-day buckets — fine keys and coarse keys, each tier
+capped — through the GIN index in one statement, then loaded (the columns scoring needs) and
+scored by the fitted model),
 for the later appeal of each labelled pair, arriving now, three rounds (336 asks), p50 / p99 / max
 ms, at both sizes, after five unmeasured asks. Baselines, in the same run on the large database:
 the same function with the GIN index dropped inside a rolled-back transaction (the same query, no
