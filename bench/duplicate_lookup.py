@@ -15,7 +15,9 @@ keys are still `lsh.keys` of each appeal's own place. Two worker processes gener
 while the main process copies them (a few minutes for 1,000,000).
 
 Measured: the lookup intake makes on arrival (`intake.duplicates.service.find_candidates`: the
-candidates sharing an LSH key within the window, through the GIN index, then loaded and scored),
+candidates sharing a key of the window's 10-day buckets — fine keys and coarse keys, each tier
+capped — through the GIN index in one statement, then loaded (the columns scoring needs) and
+scored by the fitted model),
 for the later appeal of each labelled pair, arriving now, three rounds (336 asks), p50 / p99 / max
 ms, at both sizes, after five unmeasured asks. Baselines, in the same run on the large database:
 the same function with the GIN index dropped inside a rolled-back transaction (the same query, no
@@ -160,7 +162,13 @@ def rows_of(appeal: Appeal, doc: Doc, kind: str | None, category: str | None) ->
         False,
         0,
     )
-    fingerprint_row = (appeal.id, appeal.received_at, stored_tokens(doc), doc.text, lsh.keys(doc))
+    fingerprint_row = (
+        appeal.id,
+        appeal.received_at,
+        stored_tokens(doc),
+        doc.text,
+        lsh.keys(doc, appeal.received_at),
+    )
     return appeal_row, fingerprint_row
 
 
@@ -387,15 +395,17 @@ async def explain(engine: AsyncEngine, ask: Ask, plan: str) -> list[str]:
         if plan == "generic":
             raw = (await conn.get_raw_connection()).driver_connection
             assert raw is not None
-            await raw.execute("SET plan_cache_mode = force_generic_plan")
+            await raw.execute("SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off")
             await raw.execute(f"PREPARE bench_lookup AS {statement}")
             args = ", ".join(_literal(v) for v in parameters)
             rows = await raw.fetch(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_lookup({args})")
-            await raw.execute("DEALLOCATE bench_lookup; RESET plan_cache_mode")
+            await raw.execute("DEALLOCATE bench_lookup; RESET plan_cache_mode; RESET enable_seqscan")
             lines = [str(r[0]) for r in rows]
         else:
             if plan == "no_index":
                 await conn.execute(text("DROP INDEX intake.ix_fingerprints_keys"))
+            else:  # as `find_candidates` sends it
+                await conn.execute(text("SET LOCAL enable_seqscan = off"))
             how = "EXPLAIN " if plan == "no_index" else "EXPLAIN (ANALYZE, BUFFERS) "
             lines = [str(r[0]) for r in (await conn.exec_driver_sql(how + statement, parameters)).all()]
             await conn.rollback()

@@ -277,6 +277,25 @@ class DuplicateLink(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The scorer's features of the pair when it was scored: a staff decision on the suggestion
+    # becomes a labelled example for the thresholds (`duplicates.tune`).
+    features: Mapped[dict[str, float] | None] = mapped_column(JSONB)
+
+
+class DuplicateThresholds(Base):
+    """Link and suggestion thresholds recomputed from staff decisions and the tuning pairs; the
+    newest row is the one in force (unless the environment sets them)."""
+
+    __tablename__ = "duplicate_thresholds"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    link_at: Mapped[float] = mapped_column(Float)
+    suggest_at: Mapped[float] = mapped_column(Float)
+    decisions: Mapped[int] = mapped_column(Integer)  # staff decisions counted
+    pairs: Mapped[int] = mapped_column(Integer)  # shipped tuning pairs counted
+    figures: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    computed_by: Mapped[str] = mapped_column(String(100))
 
 
 class Fingerprint(Base):

@@ -386,6 +386,10 @@ def build_parser() -> argparse.ArgumentParser:
     from ledger.api.cli import add_commands as add_ledger_commands  # `guanjia ledger verify|reconcile`
 
     add_ledger_commands(sub, _with_servers, _run)
+
+    from intake.duplicates.tune import add_commands as add_intake_commands  # `guanjia intake tune-duplicates`
+
+    add_intake_commands(sub, _with_servers, _run)
     return parser
 
 

@@ -1,17 +1,30 @@
-"""Candidate retrieval keys (pure): MinHash with LSH banding, plus concept keys, scoped by place.
+"""Candidate retrieval keys (pure): concepts, MinHash-LSH bands, places and people — scoped by place
+and by time.
 
 Every key is a signed 64-bit integer stored in `intake.fingerprints.keys` (a GIN-indexed
-`bigint[]`); an arrival looks up the rows sharing any of its query keys and received within the
-window. Because each key carries its scope (a village, a town or a ~500 m grid cell), a lookup
-only ever touches appeals of the same place whose text shares a band or a concept: the work per
-arrival follows the number of look-alikes there, not the number of appeals in the system.
+`bigint[]`, the only index of that table, so a lookup can only go by keys, never a scan). Each key
+carries two scopes:
+- **time**: the 10-day bucket of the appeal's arrival (`BUCKET_DAYS`). An arrival asks for the
+  buckets its window overlaps (four for 30 days), so rows older than the window are never read
+  from the index at all — at most one bucket's worth beyond it — however long the history grows.
+- **place**: the village, ~500 m grid cells, the town — and, for the arrival, the towns of the
+  villages within `NEIGHBOUR_M` of it, since a village on a town's edge is its neighbour's
+  neighbour too. An appeal whose town could not be settled is keyed city-wide, by fewer keys.
 
-- **MinHash bands** (`BANDS` × `ROWS` = 32 hash functions) over the appeal's concept and word set
-  (objects counted twice): two sets of Jaccard similarity s share a band with probability
-  1 − (1 − s²)^16 — 0.78 at s = 0.3, 0.98 at s = 0.5.
-- **Concept keys**: the object (路灯, 井盖…) within the village and the grid cell, and the object
-  with its condition within the town, so that two wordings of the same problem are found even
-  when they share few words.
+Which keys (the *fine* tier is selective, the *coarse* tier is broad; the lookup reads each tier
+with its own cap, so a flood of same-concept appeals in a big town cannot crowd out the appeal
+from the same street):
+- fine: MinHash bands in the village; each object concept (路灯, 井盖…) in the village and the
+  grid cell; each specific place named (a road, an estate: 东方路, 金域华府) and each person
+  named (陈阿婆) in the town;
+- fine, also: each family of concepts (排水, 医疗…) in the village;
+- coarse: each object concept and each family in the town (two wordings of one problem that share no words meet
+  here, also when one names the village by a landmark the reference data does not know); MinHash
+  bands in the town (texts with no known object).
+
+MinHash: `BANDS` × `ROWS` = 32 hash functions over the concept and word set (objects counted
+twice); two sets of Jaccard similarity s share a band with probability 1 − (1 − s²)^16 — 0.78 at
+s = 0.3, 0.98 at s = 0.5.
 """
 
 from __future__ import annotations
@@ -20,14 +33,21 @@ import hashlib
 import math
 import random
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from functools import lru_cache
 
+from intake.duplicates.lexicon import GENERIC_PLACES
 from intake.duplicates.similarity import Doc
+from services.common.reference import load_reference
+from services.common.reference.locate import haversine_metres
 
 BANDS = 16
 ROWS = 2
 _PRIME = (1 << 61) - 1
 CELL_DEG = 0.005  # about 550 m north-south, 510 m east-west at Dongguan's latitude
+BUCKET_DAYS = 10
+NEIGHBOUR_M = 2500.0  # villages this close (centroid to point or centroid) are neighbours
+_EPOCH = datetime(2020, 1, 1).toordinal()
 
 
 def hash64(text: str) -> int:
@@ -60,39 +80,110 @@ def cell_of(lat: float, lng: float) -> tuple[int, int]:
     return math.floor(lat / CELL_DEG), math.floor(lng / CELL_DEG)
 
 
-def _scopes(doc: Doc, *, neighbours: bool) -> tuple[list[str], list[str]]:
-    """(fine scopes: village and cells, coarse scopes: town or the whole city)."""
-    fine: list[str] = []
+def bucket_of(at: datetime) -> int:
+    """The 10-day time bucket of a moment (UTC date)."""
+    return (at.toordinal() - _EPOCH) // BUCKET_DAYS
+
+
+def buckets_between(since: datetime, until: datetime) -> list[int]:
+    """Every bucket a window [since, until] overlaps."""
+    return list(range(bucket_of(since), bucket_of(until) + 1))
+
+
+@lru_cache(maxsize=4096)
+def _towns_near(lat: float, lng: float) -> tuple[str, ...]:
+    return tuple(
+        sorted(
+            {
+                v.town_code
+                for v in load_reference().villages
+                if haversine_metres(lat, lng, v.lat, v.lng) <= NEIGHBOUR_M
+            }
+        )
+    )
+
+
+def neighbour_towns(doc: Doc) -> list[str]:
+    """The appeal's town and the towns of the villages within `NEIGHBOUR_M` of it."""
+    towns = {doc.town_code} if doc.town_code else set()
+    point: tuple[float, float] | None = None
+    if doc.lat is not None and doc.lng is not None:
+        point = (round(doc.lat, 3), round(doc.lng, 3))
+    elif doc.village_code:
+        village = load_reference().village_by_code(doc.village_code)
+        if village is not None:
+            point = (round(village.lat, 3), round(village.lng, 3))
+    if point is not None and towns:
+        towns.update(_towns_near(*point))
+    return sorted(towns)
+
+
+def _bands(doc: Doc) -> list[tuple[int, ...]]:
+    signature = minhash(_elements(doc))
+    return [tuple(signature[i * ROWS : (i + 1) * ROWS]) for i in range(BANDS)] if signature else []
+
+
+def _base_keys(doc: Doc, *, query: bool) -> tuple[set[str], set[str]]:
+    """(fine, coarse) keys before the time bucket is added."""
+    fine: set[str] = set()
+    coarse: set[str] = set()
+    bands = _bands(doc)
+    towns = neighbour_towns(doc) if query else ([doc.town_code] if doc.town_code else [])
+    # The family of need (排水, 医疗…; "-" for none known): one matter told with two different
+    # objects of one family (化粪池 / 下水道, 透析 / 医药费) still meets in its village and town.
+    families = doc.families or frozenset({"-"})
     if doc.village_code:
-        fine.append(f"v:{doc.village_code}")
+        fine.update(f"v:{doc.village_code}|b{i}|{band}" for i, band in enumerate(bands))
+        fine.update(f"v:{doc.village_code}|o|{o}" for o in doc.objects)
+        fine.update(f"v:{doc.village_code}|f|{f}" for f in families)
     if doc.lat is not None and doc.lng is not None:
         row, col = cell_of(doc.lat, doc.lng)
-        spread = (-1, 0, 1) if neighbours else (0,)
-        fine += [f"g:{row + dr}:{col + dc}" for dr in spread for dc in spread]
-    coarse = [f"t:{doc.town_code}"] if doc.town_code else ([] if fine else ["*"])
+        spread = (-1, 0, 1) if query else (0,)
+        for dr in spread:
+            for dc in spread:
+                fine.update(f"g:{row + dr}:{col + dc}|o|{o}" for o in doc.objects)
+    # Town-wide keys in the appeal's town (and, asking, its neighbours'). An appeal whose town
+    # could not be settled (a landmark or an old name only) is stored under "u" instead, which
+    # every arrival also asks; and every appeal is stored under "c" (city-wide), which only an
+    # arrival without a town asks — so the two still meet whichever side lacks the town.
+    scopes = [f"t:{t}" for t in towns] or (["c"] if query else ["u"])
+    if towns and query:
+        scopes.append("u")
+    for scope in scopes:
+        fine.update(f"{scope}|p|{p}" for p in doc.places - GENERIC_PLACES)
+        fine.update(f"{scope}|n|{n}" for n in doc.persons)
+        coarse.update(f"{scope}|o|{o}" for o in doc.objects)
+        coarse.update(f"{scope}|f|{f}" for f in families)
+        if scope.startswith("t:"):
+            coarse.update(f"{scope}|b{i}|{band}" for i, band in enumerate(bands))
+    if not query:
+        fine.update(f"c|p|{p}" for p in doc.places - GENERIC_PLACES)
+        fine.update(f"c|n|{n}" for n in doc.persons)
+        coarse.update(f"c|o|{o}" for o in doc.objects)
+        coarse.update(f"c|f|{f}" for f in families)
     return fine, coarse
 
 
-def keys(doc: Doc, *, query: bool = False) -> list[int]:
-    """The keys an appeal is stored under (query=False) or looks up (query=True, with the
-    neighbouring grid cells)."""
-    fine, coarse = _scopes(doc, neighbours=query)
-    signature = minhash(_elements(doc))
-    bands = [tuple(signature[i * ROWS : (i + 1) * ROWS]) for i in range(BANDS)] if signature else []
-    out: set[int] = set()
-    for scope in fine + coarse:
-        for i, band in enumerate(bands):
-            out.add(hash64(f"{scope}|b{i}|{band}"))
-    for scope in fine:
-        for obj in doc.objects:
-            out.add(hash64(f"{scope}|o|{obj}"))
-    for scope in coarse:
-        for obj in doc.objects:
-            for cond in doc.conditions or {"-"}:
-                out.add(hash64(f"{scope}|oc|{obj}|{cond}"))
-    return sorted(out)
+def keys(doc: Doc, at: datetime) -> list[int]:
+    """The keys an appeal received at `at` is stored under."""
+    fine, coarse = _base_keys(doc, query=False)
+    b = bucket_of(at)
+    return sorted({hash64(f"{b}|{k}") for k in fine | coarse})
 
 
-def may_meet(stored: Doc, arrival: Doc) -> bool:
-    """Whether a lookup by `arrival` would retrieve `stored` (for the offline evaluation)."""
-    return bool(set(keys(stored)) & set(keys(arrival, query=True)))
+def query_keys(doc: Doc, at: datetime, window_days: int) -> tuple[list[int], list[int]]:
+    """(fine, coarse) keys an arrival at `at` looks up: every bucket of its window."""
+    fine, coarse = _base_keys(doc, query=True)
+    buckets = buckets_between(at - timedelta(days=window_days), at)
+    return (
+        sorted({hash64(f"{b}|{k}") for b in buckets for k in fine}),
+        sorted({hash64(f"{b}|{k}") for b in buckets for k in coarse}),
+    )
+
+
+def may_meet(stored: Doc, arrival: Doc, *, gap: timedelta = timedelta(days=1), window_days: int = 30) -> bool:
+    """Whether a lookup by `arrival`, `gap` after `stored`, would retrieve it (offline evaluation;
+    the per-tier caps of the lookup aside)."""
+    now = datetime(2026, 6, 15, 12)
+    fine, coarse = query_keys(arrival, now, window_days)
+    return bool(set(keys(stored, now - gap)) & (set(fine) | set(coarse)))

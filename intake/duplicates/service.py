@@ -1,36 +1,50 @@
 """Duplicates across channels (多口收集，一口办理) and repeats of the same person, on the database.
 
-On arrival (`on_arrival`, in the recording transaction): the appeal's fingerprint is stored; the
-appeals of the same place within the window that share an LSH key are fetched through the GIN
-index (never a scan), plus the same person's earlier appeals (phone / ID lookup hash, openid);
-each is scored (`similarity.score`). Above `LINK_AT` the arrival is linked to the master at once
-(status `merged`, `duplicate_of` on its public status) — unless the candidate was filed by the
-same person, which makes the arrival a *repeat* (flagged, suggested, left to staff); between the
-thresholds the candidates are suggested to staff; staff confirm, reject or undo. Nothing is ever deleted, and a linked appeal
-keeps its own reporters, feedback and return visit.
+On arrival (`on_arrival`, in the recording transaction): the appeal's fingerprint is stored under
+its keys (`lsh`: concepts, bands, places and people, each with its place and 10-day time scope);
+the appeals that share a key within the window are fetched through the GIN index (never a scan),
+each tier of keys with its own cap, plus the same person's earlier appeals (phone / ID lookup
+hash, openid); each is scored by the fitted model (`scorer`). At or above the link threshold the
+arrival is linked to the master at once (status `merged`, `duplicate_of` on its public status);
+between the thresholds the candidate is suggested to staff. An earlier appeal of the same person
+that is not the same matter is a *repeat*: suggested (flagged `repeat`), never merged. Staff
+confirm, reject or undo; each decision keeps the pair's features and feeds the thresholds
+(`tune`). Nothing is ever deleted, and a linked appeal keeps its own reporters, feedback and
+return visit.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import ColumnElement, Select, func, or_, select, text, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.config import get_intake_settings
-from intake.duplicates import lsh, similarity
-from intake.duplicates.similarity import Doc, Match, analyse, doc_from_stored, stored_tokens
+from intake.duplicates import lsh, scorer
+from intake.duplicates.scorer import Match
+from intake.duplicates.similarity import Doc, analyse, doc_from_stored, stored_tokens
 from intake.lifecycle import ACTIVE, MERGEABLE, Status, can_unmerge
-from intake.models import Appeal, DuplicateLink, Fingerprint, Reporter, TimelineEntry, messaging
+from intake.models import (
+    Appeal,
+    DuplicateLink,
+    DuplicateThresholds,
+    Fingerprint,
+    Reporter,
+    TimelineEntry,
+    messaging,
+)
 from intake.stats.recorder import count, facts_of
 from services.common.errors import Conflict, IllegalTransition
 from services.common.messaging import emit, utcnow
 from services.contracts.events import AppealMerged, StatusChanged, make_event
 
-MAX_CANDIDATES = 60
+MAX_FINE = 40  # candidates by the selective keys (village, cell, place, person)
+MAX_COARSE = 40  # candidates by the town-wide keys (concept, bands)
 MAX_SUGGESTIONS = 5
 SYSTEM_ACTOR = "system:duplicates"
 
@@ -51,13 +65,45 @@ class SameAppeal(Conflict):
 
 
 def thresholds() -> tuple[float, float]:
-    """(link_at, suggest_at): the tuned defaults unless configured."""
+    """(link_at, suggest_at) as configured, else the shipped model's (no database)."""
     s = get_intake_settings()
-    link = s.duplicate_link_threshold if s.duplicate_link_threshold is not None else similarity.LINK_AT
-    suggest = (
-        s.duplicate_suggest_threshold if s.duplicate_suggest_threshold is not None else similarity.SUGGEST_AT
-    )
+    model = scorer.model()
+    link = s.duplicate_link_threshold if s.duplicate_link_threshold is not None else model.link_at
+    suggest = s.duplicate_suggest_threshold if s.duplicate_suggest_threshold is not None else model.suggest_at
     return link, min(suggest, link)
+
+
+_TUNED_TTL_S = 60.0
+_tuned: dict[str, tuple[float, tuple[float, float] | None]] = {}
+
+
+async def current_thresholds(session: AsyncSession) -> tuple[float, float]:
+    """The thresholds in force: the environment's when set, else the newest recomputed ones
+    (`tune`, read at most once a minute per process), else the shipped model's."""
+    s = get_intake_settings()
+    if s.duplicate_link_threshold is not None or s.duplicate_suggest_threshold is not None:
+        return thresholds()
+    now = time.monotonic()
+    cached = _tuned.get("newest")
+    if cached is None or now - cached[0] > _TUNED_TTL_S:
+        row = (
+            await session.execute(
+                select(DuplicateThresholds.link_at, DuplicateThresholds.suggest_at)
+                .order_by(DuplicateThresholds.id.desc())
+                .limit(1)
+            )
+        ).first()
+        cached = (now, (float(row[0]), float(row[1])) if row is not None else None)
+        _tuned["newest"] = cached
+    if cached[1] is None:
+        return thresholds()
+    link, suggest = cached[1]
+    return link, min(suggest, link)
+
+
+def forget_tuned_thresholds() -> None:
+    """Read the newest thresholds again at the next arrival (after `tune` stored new ones)."""
+    _tuned.clear()
 
 
 def doc_of(appeal: Appeal) -> Doc:
@@ -74,23 +120,52 @@ def doc_of(appeal: Appeal) -> Doc:
     )
 
 
-def _stored_doc(fp: Fingerprint, appeal: Appeal) -> Doc:
-    return doc_from_stored(
-        fp.tokens,
-        fp.text,
-        town_code=appeal.town_code,
-        village_code=appeal.village_code,
-        lat=appeal.lat,
-        lng=appeal.lng,
-        datum=appeal.datum,
-    )
+@dataclass(frozen=True)
+class Earlier:
+    """What scoring needs of an earlier appeal (a few columns, not the whole record: a lookup
+    loads dozens of them)."""
+
+    id: uuid.UUID
+    received_at: datetime
+    town_code: str | None
+    village_code: str | None
+    lat: float | None
+    lng: float | None
+    datum: str
+    tokens: list[str]
+    text: str
+
+    def doc(self) -> Doc:
+        """The stored analysis, rebuilt."""
+        return doc_from_stored(
+            self.tokens,
+            self.text,
+            town_code=self.town_code,
+            village_code=self.village_code,
+            lat=self.lat,
+            lng=self.lng,
+            datum=self.datum,
+        )
+
+
+_EARLIER_COLUMNS = (
+    Appeal.id,
+    Appeal.received_at,
+    Appeal.town_code,
+    Appeal.village_code,
+    Appeal.lat,
+    Appeal.lng,
+    Appeal.datum,
+    Fingerprint.tokens,
+    Fingerprint.text,
+)
 
 
 @dataclass(frozen=True)
 class Candidate:
     """A scored earlier appeal."""
 
-    appeal: Appeal
+    appeal: Earlier
     match: Match
     same_person: bool
 
@@ -123,37 +198,57 @@ async def _same_person_appeals(
     return set(rows.all())
 
 
+def _by_keys(appeal: Appeal, keys: list[int], cap: int) -> Select[uuid.UUID]:
+    since = appeal.received_at - timedelta(days=get_intake_settings().duplicate_window_days)
+    return (
+        select(Fingerprint.appeal_id)
+        .where(
+            Fingerprint.keys.overlap(keys),
+            Fingerprint.received_at >= since,
+            Fingerprint.received_at <= appeal.received_at,
+            Fingerprint.appeal_id != appeal.id,
+        )
+        .order_by(Fingerprint.received_at.desc())
+        .limit(cap)
+    )
+
+
+async def _earlier(session: AsyncSession, where: ColumnElement[bool]) -> list[Earlier]:
+    rows = await session.execute(
+        select(*_EARLIER_COLUMNS).join(Fingerprint, Fingerprint.appeal_id == Appeal.id).where(where)
+    )
+    return [Earlier(*row) for row in rows]
+
+
 async def find_candidates(
     session: AsyncSession, appeal: Appeal, doc: Doc, people: Sequence[Reporter] = ()
 ) -> list[Candidate]:
-    """Earlier appeals of the same place (LSH keys, GIN index) or the same person, scored."""
-    since = appeal.received_at - timedelta(days=get_intake_settings().duplicate_window_days)
-    by_keys = (
-        await session.scalars(
-            select(Fingerprint.appeal_id)
-            .where(
-                Fingerprint.keys.overlap(lsh.keys(doc, query=True)),
-                Fingerprint.received_at >= since,
-                Fingerprint.received_at <= appeal.received_at,
-                Fingerprint.appeal_id != appeal.id,
-            )
-            .order_by(Fingerprint.received_at.desc())
-            .limit(MAX_CANDIDATES)
-        )
-    ).all()
-    await session.execute(text("SET LOCAL enable_seqscan TO DEFAULT"))
+    """Earlier appeals sharing a key within the window (GIN index; each tier capped) or filed by
+    the same person, scored."""
+    fine, coarse = lsh.query_keys(doc, appeal.received_at, get_intake_settings().duplicate_window_days)
     mine = await _same_person_appeals(session, appeal, people)
-    ids = set(by_keys) | mine
-    if not ids:
-        return []
-    rows = (
-        await session.execute(
-            select(Appeal, Fingerprint)
-            .join(Fingerprint, Fingerprint.appeal_id == Appeal.id)
-            .where(Appeal.id.in_(ids))
-        )
-    ).all()
-    out = [Candidate(a, similarity.score(_stored_doc(fp, a), doc), a.id in mine) for a, fp in rows]
+    tiers = [_by_keys(appeal, k, cap) for k, cap in ((fine, MAX_FINE), (coarse, MAX_COARSE)) if k]
+    rows: list[Earlier] = []
+    if tiers:
+        # One statement: both tiers of keys through the GIN index (each with its own cap, so a
+        # flood of same-concept appeals in a big town cannot crowd out the one from the same
+        # street), then the rows by primary key. The GIN index is the only path: a plan made for
+        # one arrival's keys could otherwise misjudge how many rows share them and read the whole
+        # table (README).
+        ids = union(*tiers) if len(tiers) > 1 else tiers[0]
+        await session.execute(text("SET LOCAL enable_seqscan TO off"))
+        try:
+            rows += await _earlier(session, Appeal.id.in_(ids))
+        finally:
+            await session.execute(text("SET LOCAL enable_seqscan TO DEFAULT"))
+    missing = mine - {e.id for e in rows}
+    if missing:
+        rows += await _earlier(session, Appeal.id.in_(missing))
+    out = []
+    for e in rows:
+        gap = (appeal.received_at - e.received_at).total_seconds() / 3600
+        match = scorer.score(e.doc(), doc, same_person=e.id in mine, gap_hours=gap)
+        out.append(Candidate(e, match, e.id in mine))
     return sorted(out, key=lambda c: (-c.match.score, c.appeal.received_at))
 
 
@@ -178,29 +273,37 @@ async def on_arrival(session: AsyncSession, appeal: Appeal, people: Sequence[Rep
             received_at=appeal.received_at,
             tokens=stored_tokens(doc),
             text=doc.text,
-            keys=lsh.keys(doc),
+            keys=lsh.keys(doc, appeal.received_at),
         )
     )
     await session.flush()
-    link_at, suggest_at = thresholds()
-    candidates = [
-        c for c in await find_candidates(session, appeal, doc, people) if c.match.score >= suggest_at
-    ]
+    link_at, suggest_at = await current_thresholds(session)
+    found = await find_candidates(session, appeal, doc, people)
+    # The same person's earlier appeals are always shown (a repeat, 重复诉求: it usually says the
+    # first was not answered well enough); others only at or above the suggestion threshold.
+    candidates = [c for c in found if c.same_person or c.match.score >= suggest_at]
     if not candidates:
         return
-    repeat = next((c for c in candidates if c.same_person), None)
-    if repeat is not None:
-        await _flag_repeat(session, appeal, repeat)
-    # The same person again is a repeat (重复诉求): flagged and suggested, left to staff to merge,
-    # since it usually says the first appeal has not been answered well enough.
-    best = next((c for c in candidates if not c.same_person), None)
-    if best is not None and best.match.score >= link_at:
-        master = await root_of(session, best.appeal)
+    best = next((c for c in candidates if _linkable(c, link_at)), None)
+    if best is not None:
+        earlier = await session.get(Appeal, best.appeal.id)
+        master = await root_of(session, earlier) if earlier is not None else appeal
         if master.status in ACTIVE and master.id != appeal.id:
             await link(session, appeal, master, actor=SYSTEM_ACTOR, match=best.match, auto=True)
             candidates = [c for c in candidates if c is not best]
+        else:
+            best = None
+    repeat = next((c for c in candidates if c.same_person), None)
+    if repeat is not None:
+        await _flag_repeat(session, appeal, repeat)
     for c in candidates[:MAX_SUGGESTIONS]:
         await _suggest(session, appeal, c)
+
+
+def _linkable(c: Candidate, link_at: float) -> bool:
+    # The same person again (重复诉求) is never merged, even about the very same thing: it usually
+    # says the first appeal was not answered well enough, which staff should see.
+    return c.match.score >= link_at and not c.same_person
 
 
 async def _flag_repeat(session: AsyncSession, appeal: Appeal, earlier: Candidate) -> None:
@@ -226,6 +329,7 @@ async def _suggest(session: AsyncSession, appeal: Appeal, c: Candidate) -> None:
                 auto=False,
                 repeat=c.same_person,
                 created_at=utcnow(),
+                features=c.match.features,
             )
         )
 
@@ -258,7 +362,8 @@ async def link(
     if followers:
         raise HasFollowers()
     if match is None:
-        match = similarity.score(doc_of(master), doc_of(appeal))
+        gap = (appeal.received_at - master.received_at).total_seconds() / 3600
+        match = scorer.score(doc_of(master), doc_of(appeal), gap_hours=gap)
     row = await session.scalar(
         select(DuplicateLink)
         .where(DuplicateLink.appeal_id == appeal.id, DuplicateLink.master_id == master.id)
@@ -272,6 +377,7 @@ async def link(
             score=match.score,
             reasons=list(match.reasons),
             created_at=now,
+            features=match.features,
         )
         session.add(row)
     row.state, row.auto, row.repeat = "linked", auto, repeat or row.repeat

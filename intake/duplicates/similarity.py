@@ -30,7 +30,9 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from intake.duplicates.lexicon import (
+    FAMILIES,
     GENERIC_PLACES,
+    KIN,
     NOT_PLACES,
     PLACE_SUFFIXES,
     PLACE_WORDS,
@@ -84,16 +86,31 @@ def _tokenizer() -> _Tokenizer:
 
 
 @lru_cache(maxsize=1)
-def _concept_re() -> tuple[re.Pattern[str], dict[str, tuple[str, str]]]:
-    rows = concept_phrases()
-    lookup = {phrase: (concept, sort) for phrase, concept, sort in rows}
-    pattern = re.compile("|".join(re.escape(p) for p, _, _ in rows))
+def _concept_re() -> tuple[re.Pattern[str], dict[str, list[tuple[str, str]]]]:
+    # Place names are alternatives of the same pattern (longest first) and fold to nothing, so
+    # that 东坑 (a town) is never read as a 坑 in the road, nor 麻涌 as a river.
+    lookup: dict[str, list[tuple[str, str]]] = {}
+    for phrase, concept, sort in concept_phrases():
+        lookup.setdefault(phrase, []).append((concept, sort))
+    places = [p for p in _place_names() if p not in lookup]
+    alternatives = sorted([*lookup, *places], key=lambda p: (-len(p), p))
+    pattern = re.compile("|".join(re.escape(p) for p in alternatives))
     return pattern, lookup
+
+
+_AGE_RE = re.compile(r"(\d{1,3})\s*(?:岁|周岁)")
+
+
+@lru_cache(maxsize=1)
+def _kin_re() -> tuple[re.Pattern[str], dict[str, str]]:
+    lookup = {phrase: kin for kin, phrases in KIN.items() for phrase in phrases}
+    return re.compile("|".join(re.escape(p) for p in sorted(lookup, key=len, reverse=True))), lookup
 
 
 def warm_up() -> None:
     """Load the dictionary and the tables now (about a second), not on a resident's appeal."""
     analyse(None, "路灯坏了")
+    _idf_table()
 
 
 def _segment(text: str) -> list[str]:
@@ -135,11 +152,18 @@ class Doc:
     bigrams: frozenset[str]
     text: str
     persons: frozenset[str] = frozenset()
+    kin: frozenset[str] = frozenset()  # 父, 母, 子… (lexicon.KIN)
+    ages: frozenset[int] = frozenset()  # "81岁" -> 81
     town_code: str | None = None
     village_code: str | None = None
     lat: float | None = None  # WGS-84
     lng: float | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def families(self) -> frozenset[str]:
+        """The families of the objects named (照明交通, 排水, 医疗…)."""
+        return frozenset(FAMILIES[o] for o in self.objects if o in FAMILIES)
 
     @property
     def tokens(self) -> list[str]:
@@ -149,6 +173,8 @@ class Doc:
             + [f"c:{c}" for c in self.conditions]
             + [f"w:{w}" for w in self.words]
             + [f"n:{n}" for n in self.persons]
+            + [f"k:{k}" for k in self.kin]
+            + [f"a:{a}" for a in self.ages]
         )
 
 
@@ -228,13 +254,19 @@ def analyse(
     raw = " ".join(p for p in (title, description) if p)
     text = normalise_text(raw)[:TEXT_CAP]
     persons = frozenset(m.group(1) + _honorific(m.group(2)) for m in _PERSON_RE.finditer(text))
+    kin_pattern, kin_lookup = _kin_re()
+    kin = frozenset(kin_lookup[m.group(0)] for m in kin_pattern.finditer(text))
+    ages = frozenset(int(m.group(1)) for m in _AGE_RE.finditer(text))
     pattern, lookup = _concept_re()
     objects: set[str] = set()
     conditions: set[str] = set()
 
     def fold(m: re.Match[str]) -> str:
-        concept, sort = lookup[m.group(0)]
-        (objects if sort == "o" else conditions).add(concept)
+        found = lookup.get(m.group(0))
+        if found is None:  # a place name: left for the place analysis
+            return m.group(0)
+        for concept, sort in found:
+            (objects if sort == "o" else conditions).add(concept)
         return " "
 
     rest = pattern.sub(fold, text)
@@ -272,6 +304,8 @@ def analyse(
         bigrams=bigrams,
         text=stripped[:TEXT_CAP],
         persons=persons,
+        kin=kin,
+        ages=ages,
         town_code=town_code,
         village_code=village_code,
         lat=wlat,
@@ -295,12 +329,19 @@ def doc_from_stored(
     conditions: set[str] = set()
     words: set[str] = set()
     persons: set[str] = set()
+    kin: set[str] = set()
+    ages: set[int] = set()
     stored_places: set[str] = set(places)
     for t in tokens:
         sort, _, value = t.partition(":")
-        {"o": objects, "c": conditions, "w": words, "p": stored_places, "n": persons}.get(sort, words).add(
-            value
-        )
+        if sort == "k":
+            kin.add(value)
+        elif sort == "a" and value.isdigit():
+            ages.add(int(value))
+        else:
+            {"o": objects, "c": conditions, "w": words, "p": stored_places, "n": persons}.get(
+                sort, words
+            ).add(value)
     chars = "".join(_KEEP_RE.findall(text))
     wlat, wlng = lat, lng
     if lat is not None and lng is not None and datum == "gcj02":
@@ -313,6 +354,8 @@ def doc_from_stored(
         bigrams=frozenset(chars[i : i + 2] for i in range(len(chars) - 1)),
         text=text,
         persons=frozenset(persons),
+        kin=frozenset(kin),
+        ages=frozenset(ages),
         town_code=town_code,
         village_code=village_code,
         lat=wlat,
@@ -323,6 +366,40 @@ def doc_from_stored(
 def stored_tokens(doc: Doc) -> list[str]:
     """Tokens plus places, as the fingerprints table keeps them."""
     return doc.tokens + sorted(f"p:{p}" for p in doc.places)
+
+
+@lru_cache(maxsize=1)
+def _idf_table() -> tuple[dict[str, float], float]:
+    # jieba's own inverse document frequencies (a large general corpus): a shared rare word (烧鹅店,
+    # 植皮, 承重柱) says much more than a shared common one (反映, 晚上).
+    from pathlib import Path
+
+    import jieba
+
+    table: dict[str, float] = {}
+    path = Path(jieba.__file__).with_name("analyse") / "idf.txt"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word, _, value = line.partition(" ")
+        if value:
+            table[word] = float(value)
+    median = sorted(table.values())[len(table) // 2] if table else 10.0
+    return table, median
+
+
+def idf(word: str) -> float:
+    """How rare a word is in general Chinese text (jieba's IDF; unknown words count as median)."""
+    table, median = _idf_table()
+    return table.get(word, median)
+
+
+def idf_overlap(a: frozenset[str], b: frozenset[str]) -> tuple[float, float]:
+    """(IDF-weighted Jaccard, IDF-weighted share of the smaller set) of two word sets."""
+    if not a or not b:
+        return 0.0, 0.0
+    shared = sum(idf(w) for w in a & b)
+    total_a, total_b = sum(idf(w) for w in a), sum(idf(w) for w in b)
+    union = total_a + total_b - shared
+    return (shared / union if union else 0.0), shared / min(total_a, total_b)
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -444,33 +521,8 @@ def text_score(a: Doc, b: Doc) -> tuple[float, list[str]]:
     return min(1.0, score), reasons
 
 
-@dataclass(frozen=True)
-class Match:
-    """A scored pair."""
+def score(a: Doc, b: Doc) -> Any:
+    """The model's score of a pair (`scorer.score`; kept here for callers of the old name)."""
+    from intake.duplicates import scorer  # scorer imports this module
 
-    score: float
-    text: float
-    place: float
-    reasons: tuple[str, ...]
-
-
-def score(a: Doc, b: Doc) -> Match:
-    """Text likeness times place likeness, with the reasons a member of staff can check."""
-    text, text_reasons = text_score(a, b)
-    place, place_reasons = location_score(a, b)
-    return Match(round(text * place, 4), round(text, 4), round(place, 4), tuple(text_reasons + place_reasons))
-
-
-# Thresholds, tuned on the training half of tests/data/duplicates.yaml (see the README and
-# tests/unit/test_duplicate_quality.py, which re-tunes them and checks these are still the result).
-LINK_AT = 0.42
-SUGGEST_AT = 0.32
-
-
-def decide(match_score: float, link_at: float = LINK_AT, suggest_at: float = SUGGEST_AT) -> str:
-    """'link' above the high threshold, 'suggest' between the two, 'none' below."""
-    if match_score >= link_at:
-        return "link"
-    if match_score >= suggest_at:
-        return "suggest"
-    return "none"
+    return scorer.score(a, b)

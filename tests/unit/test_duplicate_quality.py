@@ -1,26 +1,24 @@
-"""Duplicate detection on the labelled pairs of tests/data/duplicates.yaml: tune on half, report on
-the other half (hold-out honesty), and hold the Done-when figures: automatic links right ≥ 95% of
-the time, finding ≥ 85% of the true duplicates, on pairs the tuning never saw.
+"""Duplicate detection on the tuning pairs: the shipped model is the one they give, and on a
+validation split the tuning never saw it links precisely and finds nearly every duplicate.
 
-Run with `-s` to print the table the README quotes.
+These are development figures (the tuning pairs were written by the same hands as the lexicon);
+the figures that count come from the independent set (`test_judgement_duplicates.py`).
+Run with `-s` to print the table.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-from intake.duplicates import similarity
+from intake.duplicates import scorer, training
 from intake.duplicates.lsh import may_meet
-from intake.duplicates.similarity import Doc, analyse, score
-from services.common.reference import load_reference
+from intake.duplicates.training import Pair, doc_of, figures, read_pairs, thresholds
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "duplicates.yaml"
 CHANNELS = {
     "hotline_12345",
     "wechat_official",
@@ -35,109 +33,95 @@ CHANNELS = {
     "station_walk_in",
     "department_referral",
 }
-# Auto-linking is costly when wrong (a resident's appeal disappears into another's), so the link
-# threshold sits this far above the highest-scoring look-alike of the training half.
-LINK_MARGIN = 0.05
-
-
-@dataclass(frozen=True)
-class Pair:
-    id: str
-    type: str
-    duplicate: bool
-    score: float  # 0 when retrieval would not even bring the two together
-
-    @property
-    def train(self) -> bool:
-        return int(self.id[1:]) % 2 == 1
-
-
-def _doc(raw: dict[str, Any]) -> Doc:
-    village = raw.get("v")
-    town = raw.get("t")
-    if village:
-        found = load_reference().village_by_code(village)
-        assert found is not None, village
-        town = found.town_code
-    return analyse(
-        None,
-        raw["text"],
-        raw.get("addr"),
-        town_code=town,
-        village_code=village,
-        lat=raw.get("lat"),
-        lng=raw.get("lng"),
-        datum=raw.get("datum", "wgs84"),
-    )
+VALIDATION_SHARE = 0.25
+# Floors on the validation split (a quarter of the tuning pairs, never fitted on), a little under
+# what was measured (1.0 / 0.263 / 0.947 on 2026-12-06): they catch a regression, they are not
+# the issue's targets, which the independent set is held to (test_judgement_duplicates.py).
+FLOORS = {"link_precision": 0.9, "link_recall": 0.2, "any_recall": 0.93}
 
 
 @lru_cache(maxsize=1)
-def pairs() -> tuple[Pair, ...]:
-    raw = yaml.safe_load(DATA.read_text(encoding="utf-8"))["pairs"]
+def tuning_pairs() -> tuple[Pair, ...]:
+    return tuple(p for f in training.tuning_files() for p in read_pairs(f))
+
+
+def in_validation(pair: Pair) -> bool:
+    """A stable quarter of the pairs, by a hash of the id (stratification comes from the mix)."""
+    digest = hashlib.sha256(f"validation:{pair.id}".encode()).digest()
+    return digest[0] < 256 * VALIDATION_SHARE
+
+
+@dataclass(frozen=True)
+class Scored:
+    pair: Pair
+    score: float  # 0 when the candidate keys would not even bring the two together
+
+
+def score_all(model: scorer.Model, pairs: list[Pair]) -> list[Scored]:
     out = []
-    for p in raw:
-        a, b = _doc(p["a"]), _doc(p["b"])
-        found = may_meet(a, b)
-        out.append(Pair(p["id"], p["type"], p["label"] == "duplicate", score(a, b).score if found else 0.0))
-    return tuple(out)
+    for p in pairs:
+        a, b = doc_of(p.a), doc_of(p.b)
+        met = may_meet(a, b, gap=timedelta(hours=max(p.gap_hours, 0.1)))
+        s = model.probability(training.pair_features(p)) if met else 0.0
+        if _same_phone(p):
+            # The same person is never merged (service._linkable): at most suggested, as a repeat.
+            s = min(s, model.link_at - 1e-4)
+        out.append(Scored(p, s))
+    return out
 
 
-def precision_recall(rows: list[Pair], threshold: float) -> tuple[float, float]:
-    tp = sum(1 for r in rows if r.duplicate and r.score >= threshold)
-    fp = sum(1 for r in rows if not r.duplicate and r.score >= threshold)
-    fn = sum(1 for r in rows if r.duplicate and r.score < threshold)
-    return (tp / (tp + fp) if tp + fp else 1.0), tp / (tp + fn)
+def test_the_tuning_set_is_big_and_varied_enough() -> None:
+    pairs = tuning_pairs()
+    assert len(pairs) >= 100
+    assert len({p.id for p in pairs}) == len(pairs)
+    assert sum(p.duplicate for p in pairs) >= 50
+    assert sum(not p.duplicate for p in pairs) >= 50
+    for p in pairs:
+        assert p.a.channel in CHANNELS and p.b.channel in CHANNELS
+    assert sum(p.a.channel != p.b.channel for p in pairs if p.duplicate) >= 40
 
 
-def tune(train: list[Pair]) -> tuple[float, float]:
-    """(link_at, suggest_at) from the training half only."""
-    highest_lookalike = max(r.score for r in train if not r.duplicate)
-    link_at = round(highest_lookalike + LINK_MARGIN, 2)
-    # Suggest to staff whatever scores like the lowest tenth of the training duplicates.
-    dup_scores = sorted(r.score for r in train if r.duplicate and r.score > 0)
-    suggest_at = round(min(dup_scores[len(dup_scores) // 10] - 0.02, link_at - 0.1), 2)
-    return link_at, suggest_at
+def test_the_shipped_model_is_what_the_tuning_pairs_give() -> None:
+    fitted = training.fit(list(tuning_pairs()))
+    shipped = scorer.model().raw
+    assert fitted["features"] == shipped["features"]
+    assert (fitted["link_at"], fitted["suggest_at"]) == (shipped["link_at"], shipped["suggest_at"])
+    assert fitted["coef"] == pytest.approx(shipped["coef"], abs=1e-3)
 
 
-def test_the_set_is_big_and_varied_enough() -> None:
-    raw = yaml.safe_load(DATA.read_text(encoding="utf-8"))["pairs"]
-    assert len(raw) >= 80
-    assert len({p["id"] for p in raw}) == len(raw)
-    kinds = {p["type"] for p in raw}
-    assert {"cross_channel", "paraphrase", "same_place_other_problem", "nearby_other_spot"} <= kinds
-    assert sum(p["label"] == "duplicate" for p in raw) >= 40
-    assert sum(p["label"] == "distinct" for p in raw) >= 40
-    for p in raw:
-        assert p["a"]["ch"] in CHANNELS and p["b"]["ch"] in CHANNELS
-    assert sum(p["a"]["ch"] != p["b"]["ch"] for p in raw if p["label"] == "duplicate") >= 40
-
-
-def test_thresholds_are_the_tuned_ones() -> None:
-    train = [p for p in pairs() if p.train]
-    link_at, suggest_at = tune(train)
-    assert (link_at, suggest_at) == (similarity.LINK_AT, similarity.SUGGEST_AT)
-
-
-def test_held_out_precision_and_recall(capsys: pytest.CaptureFixture[str]) -> None:
-    rows = pairs()
-    train = [p for p in rows if p.train]
-    test = [p for p in rows if not p.train]
-    link_at, suggest_at = tune(train)
-    link_p, link_r = precision_recall(test, link_at)
-    any_p, any_r = precision_recall(test, suggest_at)
-    train_p, train_r = precision_recall(train, link_at)
+def test_validation_split(capsys: pytest.CaptureFixture[str]) -> None:
+    pairs = list(tuning_pairs())
+    train = [p for p in pairs if not in_validation(p)]
+    held = [p for p in pairs if in_validation(p)]
+    model = scorer.model_from(training.fit(train))
+    link_at, suggest_at = model.link_at, model.suggest_at
+    rows = score_all(model, held)
+    got = figures([(r.score, r.pair.duplicate) for r in rows], link_at, suggest_at)
     with capsys.disabled():
         print(
-            f"\nduplicates: {len(rows)} pairs ({len(train)} tune / {len(test)} held out); "
-            f"link_at={link_at} suggest_at={suggest_at}\n"
-            f"  held out, automatic link:   precision {link_p:.3f} recall {link_r:.3f}\n"
-            f"  held out, link or suggest:  precision {any_p:.3f} recall {any_r:.3f}\n"
-            f"  tuning half, automatic link: precision {train_p:.3f} recall {train_r:.3f}"
+            f"\nduplicates: {len(pairs)} tuning pairs ({len(train)} fitted / {len(held)} validation); "
+            f"link_at={link_at} suggest_at={suggest_at}\n  validation: {got}"
         )
-        for kind in sorted({p.type for p in test}):
-            some = [p for p in test if p.type == kind]
-            linked = sum(p.score >= link_at for p in some)
-            print(f"    {kind:26s} {len(some):3d} pairs, {linked:3d} linked")
-    assert link_p >= 0.95
-    assert link_r >= 0.85
-    assert any_r >= link_r
+        for source, label in sorted({(r.pair.source, r.pair.label) for r in rows}):
+            some = [r for r in rows if (r.pair.source, r.pair.label) == (source, label)]
+            linked = sum(r.score >= link_at for r in some)
+            shown = sum(r.score >= suggest_at for r in some)
+            print(
+                f"    {source:18s} {label:9s} {len(some):3d} pairs, {linked:3d} linked, {shown:3d} linked or suggested"
+            )
+    for name, floor in FLOORS.items():
+        assert got[name] >= floor, (name, got)
+    # Nothing labelled a repeat (the same person or family, another need) would be merged.
+    assert not [r.pair.id for r in rows if r.pair.label == "repeat" and r.score >= link_at]
+
+
+def _same_phone(pair: Pair) -> bool:
+    return pair.a.phone is not None and pair.a.phone == pair.b.phone
+
+
+def test_thresholds_follow_the_rule() -> None:
+    # Precision ≥ 0.95 above the link threshold, recall ≥ 0.95 at the suggestion threshold.
+    scored = [(0.9, True), (0.8, True), (0.7, False), (0.6, True), (0.3, True), (0.2, False), (0.1, True)]
+    link_at, suggest_at = thresholds(scored)
+    assert link_at == 0.8  # below it the 0.7 look-alike would be linked
+    assert suggest_at == 0.1  # 5 duplicates: 95% of them is all five

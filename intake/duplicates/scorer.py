@@ -1,0 +1,222 @@
+"""The duplicate scorer (pure, no I/O): pair features and a logistic model over them.
+
+Why a model and not hand-set weights: the evidence for "one matter" is many small signals — the
+same object in other words (concepts), the same kind of need (families), words and characters in
+common, how far apart the two spots are, whether both name one road, whether one person or family
+is named in both, whether one phone filed both — and their weights were guessed before. Now they
+are fitted: scikit-learn's logistic regression (`intake.duplicates.training`) on the labelled
+tuning pairs, whose output is a probability, so a threshold means "this sure". The fitted
+standardisation, coefficients and the thresholds chosen on out-of-fold predictions ship in
+`model.json`; scoring needs no scikit-learn (a dot product and a sigmoid).
+
+Look-alikes the features are there to tell apart: the same place with another problem (objects
+of another concept or family), the same problem at another spot (distance, two different roads,
+two villages), another family's similar need (different persons named, a personal family of need
+with nothing tying the two people together), and the same person with another need (the phone
+ties them, the concepts do not: that is a *repeat*, suggested, never merged).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from intake.duplicates.lexicon import GENERIC_OBJECTS, GENERIC_PLACES, PERSONAL_FAMILIES
+from intake.duplicates.similarity import (
+    Doc,
+    dice,
+    distance_m,
+    idf,
+    idf_overlap,
+    jaccard,
+    location_score,
+    place_kind,
+    same_persons,
+    text_score,
+)
+
+MODEL_FILE = Path(__file__).with_name("model.json")
+RARE_IDF = 9.0  # a word rarer than this in general text (jieba's IDF) is a telling detail
+
+
+@dataclass(frozen=True)
+class Match:
+    """A scored pair: the probability that they are one matter, the features, and the reasons."""
+
+    score: float
+    text: float
+    place: float
+    reasons: tuple[str, ...]
+    features: dict[str, float]
+
+
+def _share(a: frozenset[str], b: frozenset[str]) -> float:
+    """|A ∩ B| / min(|A|, |B|): one appeal naming a second thing is not another problem."""
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+
+
+def _specific(a: frozenset[str], b: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    # 房屋 alone says "a building"; when both name something more specific, compare that.
+    sa, sb = a - GENERIC_OBJECTS, b - GENERIC_OBJECTS
+    return (sa, sb) if sa and sb else (a, b)
+
+
+def features(
+    a: Doc,
+    b: Doc,
+    *,
+    same_person: bool = False,
+    gap_hours: float = 24.0,
+    likeness: tuple[float, float] | None = None,
+) -> dict[str, float]:
+    """What the model sees of a pair (every value a float, most in [0, 1]); `likeness` is
+    (text_score, location_score) when the caller has them already."""
+    text, place = likeness if likeness is not None else (text_score(a, b)[0], location_score(a, b)[0])
+    both_obj = bool(a.objects and b.objects)
+    fam_a, fam_b = a.families, b.families
+    both_fam = bool(fam_a and fam_b)
+    personal = bool((fam_a | fam_b) & PERSONAL_FAMILIES)
+    both_cond = bool(a.conditions and b.conditions)
+    dist = distance_m(a, b)
+    spec_a, spec_b = a.places - GENERIC_PLACES, b.places - GENERIC_PLACES
+    conflict = bool(spec_a and spec_b and not spec_a & spec_b)
+    kinds_a = frozenset(place_kind(p) for p in spec_a)
+    kinds_b = frozenset(place_kind(p) for p in spec_b)
+    persons_both = bool(a.persons and b.persons)
+    same_named = bool(persons_both and same_persons(a.persons, b.persons))
+    same_village = a.village_code is not None and a.village_code == b.village_code
+    same_town = a.town_code is not None and a.town_code == b.town_code
+    obj_a, obj_b = _specific(a.objects, b.objects)
+    obj_share = _share(obj_a, obj_b)
+    both_kin, both_ages = bool(a.kin and b.kin), bool(a.ages and b.ages)
+    age_match = any(abs(x - y) <= 1 for x in a.ages for y in b.ages)
+    idf_jaccard, idf_share = idf_overlap(a.words, b.words)
+    rare_shared = sum(1 for w in a.words & b.words if idf(w) >= RARE_IDF)
+    near = (dist is not None and dist <= 500) or same_village
+    out = {
+        "text_score": text,
+        "place_score": place,
+        "text_x_place": text * place,
+        "obj_both": float(both_obj),
+        "obj_jaccard": jaccard(obj_a, obj_b),
+        "obj_share": obj_share,
+        "obj_conflict": float(both_obj and not obj_a & obj_b),
+        "obj_one_missing": float(bool(a.objects) != bool(b.objects)),
+        "fam_share": _share(fam_a, fam_b),
+        "fam_conflict": float(both_fam and not fam_a & fam_b),
+        "cond_jaccard": jaccard(a.conditions, b.conditions) if both_cond else 0.0,
+        "cond_conflict": float(both_cond and not a.conditions & b.conditions),
+        "words_jaccard": jaccard(a.words, b.words),
+        "bigram_dice": dice(a.bigrams, b.bigrams),
+        "personal": float(personal),
+        "persons_same": float(same_named),
+        "persons_other": float(persons_both and not same_named),
+        "same_person": float(same_person),
+        "same_person_x_obj": float(same_person) * obj_share,
+        "personal_x_tie": float(personal and (same_person or same_named)),
+        "personal_untied": float(personal and not (same_person or same_named)),
+        "has_distance": float(dist is not None),
+        "near_150": float(dist is not None and dist <= 150),
+        "near_500": float(dist is not None and dist <= 500),
+        "near_1500": float(dist is not None and dist <= 1500),
+        "far_3000": float(dist is not None and dist > 3000),
+        "same_village": float(same_village),
+        "other_village": float(
+            a.village_code is not None and b.village_code is not None and not same_village
+        ),
+        "same_town": float(same_town),
+        "other_town": float(a.town_code is not None and b.town_code is not None and not same_town),
+        "place_shared": float(bool(spec_a & spec_b)),
+        # Two roads, or two estates, that differ are two spots; a park gate and the road
+        # junction beside it may be one spot described two ways.
+        "place_conflict_same_kind": float(conflict and kinds_a & kinds_b != frozenset()),
+        "place_conflict_other_kind": float(conflict and not kinds_a & kinds_b),
+        "kin_same": float(bool(a.kin & b.kin)),
+        "kin_other": float(both_kin and not a.kin & b.kin),
+        "age_same": float(age_match),
+        "age_other": float(both_ages and not age_match),
+        "gap_log_days": math.log1p(max(gap_hours, 0.0) / 24.0),
+        "gap_within_day": float(gap_hours <= 24),
+        "gap_within_3_days": float(gap_hours <= 72),
+        "words_idf_jaccard": idf_jaccard,
+        "words_idf_share": idf_share,
+        "rare_words_shared": min(rare_shared, 3) / 3,
+        "near_x_obj_share": float(near) * obj_share,
+        "near_x_fam_share": float(near) * _share(fam_a, fam_b),
+    }
+    return {k: round(float(v), 4) for k, v in out.items()}
+
+
+# Evidence with a known direction: more likeness never lowers the score, a conflict never raises
+# it. Training drops a feature whose fitted weight comes out the wrong way (collinear features
+# can trade signs on a small set, and such a model scores two identical appeals low).
+MORE_IS_SAME: frozenset[str] = frozenset(
+    {
+        "text_score", "place_score", "text_x_place", "obj_jaccard", "obj_share", "fam_share",
+        "cond_jaccard", "words_jaccard", "bigram_dice", "words_idf_jaccard", "words_idf_share",
+        "rare_words_shared", "near_x_obj_share", "near_x_fam_share", "persons_same", "kin_same",
+        "age_same", "place_shared", "near_150", "near_500",
+    }
+)  # fmt: skip
+MORE_IS_OTHER: frozenset[str] = frozenset(
+    {
+        "obj_conflict", "fam_conflict", "cond_conflict", "persons_other", "kin_other", "age_other",
+        "far_3000", "other_village", "other_town", "place_conflict_same_kind",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Model:
+    """A fitted logistic model over `features`, with the thresholds chosen for it."""
+
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    link_at: float
+    suggest_at: float
+    raw: dict[str, Any]
+
+    def probability(self, feats: dict[str, float]) -> float:
+        """P(one matter | features)."""
+        z = self.intercept
+        for name, mu, sd, w in zip(self.names, self.mean, self.scale, self.coef, strict=True):
+            z += w * (feats.get(name, 0.0) - mu) / (sd or 1.0)
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def model_from(raw: dict[str, Any]) -> Model:
+    """A Model from its JSON form (what `training` writes)."""
+    return Model(
+        names=tuple(raw["features"]),
+        mean=tuple(raw["mean"]),
+        scale=tuple(raw["scale"]),
+        coef=tuple(raw["coef"]),
+        intercept=float(raw["intercept"]),
+        link_at=float(raw["link_at"]),
+        suggest_at=float(raw["suggest_at"]),
+        raw=raw,
+    )
+
+
+@lru_cache(maxsize=1)
+def model() -> Model:
+    """The shipped model (`model.json`, written by `python -m intake.duplicates.training`)."""
+    return model_from(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
+
+
+def score(a: Doc, b: Doc, *, same_person: bool = False, gap_hours: float = 24.0) -> Match:
+    """How sure the model is that `b` is the same matter as `a`, with reasons staff can check."""
+    text, text_reasons = text_score(a, b)
+    place, place_reasons = location_score(a, b)
+    feats = features(a, b, same_person=same_person, gap_hours=gap_hours, likeness=(text, place))
+    reasons = list(text_reasons + place_reasons)
+    if same_person:
+        reasons.append("同一反映人")
+    return Match(round(model().probability(feats), 4), round(text, 4), round(place, 4), tuple(reasons), feats)
