@@ -31,7 +31,9 @@ from routing import lexicon
 from routing.classifier.features import featurise
 from routing.classifier.model import RuleEvidence, TriageModel, shipped_model
 from routing.policies import CATEGORIES_BY_KIND, SEED_CATALOGUE, Catalogue, Category, Kind
+from services.common.reference.locate import resolve_location
 from services.common.text import normalise_text
+from services.contracts.events import AppealReceived
 
 __all__ = [
     "EXPRESS_CAP_FEN",
@@ -43,6 +45,7 @@ __all__ = [
     "Track",
     "Triage",
     "Urgency",
+    "decide_received",
     "read",
     "triage",
 ]
@@ -464,3 +467,60 @@ def _choose_track(
     # A non-urgent material wish (a school bag, a month's rent) that no policy covers is what
     # donors of the 爱心资源库 claim (认领): 莞家直达.
     return "direct", None, (category,)
+
+
+@dataclass(frozen=True)
+class ReceivedTriage:
+    """What the routing worker decides for a received appeal: the triage, the place, the queue."""
+
+    triage: Triage
+    urgency: Urgency  # the triage's, or the channel's emergency flag
+    town_code: str | None
+    village_code: str | None
+    location_method: str
+    location_confidence: float
+    location_evidence: str | None
+    needs_manual: bool  # unsure, or no known town: the manual triage queue
+
+
+def decide_received(
+    data: AppealReceived, *, model: TriageModel | None = None, catalogue: Catalogue = SEED_CATALOGUE
+) -> ReceivedTriage:
+    """The whole decision on an ``appeal.received`` event (pure): rules, model, place, policies.
+
+    The routing worker stores and announces it (``routing.services.triage``); the judgement bench
+    (``bench.judgement_triage``) scores it. The place the channel settled wins; else it is read
+    from the address, the words, the coordinates or the grid code.
+    """
+    result = triage(
+        data.title,
+        data.description,
+        category_hint=data.category_hint,
+        beneficiary_count=data.beneficiary_count,
+        estimated_amount_fen=data.estimated_amount_fen,
+        model=model,
+        catalogue=catalogue,
+    )
+    town_code: str | None
+    village_code: str | None
+    if data.town_code:
+        town_code, village_code, method = data.town_code, data.village_code, "channel"
+        confidence, evidence = 1.0, "channel"
+    else:
+        text = " ".join(p for p in (data.title, data.description) if p)
+        loc = resolve_location(
+            data.address, text=text, lat=data.lat, lng=data.lng, grid_code=data.grid_code, datum=data.datum
+        )
+        town_code, village_code, method = loc.town_code, loc.village_code, loc.method
+        confidence, evidence = loc.confidence, loc.evidence
+    urgency: Urgency = "emergency" if data.urgency_hint == "emergency" else result.urgency
+    return ReceivedTriage(
+        triage=result,
+        urgency=urgency,
+        town_code=town_code,
+        village_code=village_code,
+        location_method=method,
+        location_confidence=confidence,
+        location_evidence=evidence,
+        needs_manual=result.needs_manual or town_code is None,
+    )
