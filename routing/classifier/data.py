@@ -1,9 +1,12 @@
-"""Labelled appeals: the shipped training files, the held-out file, and staff corrections.
+"""Labelled appeals: the shipped training files and staff corrections.
 
-Training data lives in ``routing/data/train/*.yaml``; the held-out set in
-``routing/data/heldout.yaml`` is only ever scored (:func:`training_examples` refuses it). Staff
-corrections of triage (``routing.triage_corrections``) join the training data on the next
-``guanjia routing train``.
+Training data lives in ``routing/data/train/*.yaml``. Staff corrections of triage
+(``routing.triage_corrections``) join it on the next ``guanjia routing train``, which gates a
+retrain on a validation split drawn from these (``routing.classifier.training.split``).
+
+An evaluation file (the independent set, ``tests/data/independent/*.yaml``: rows with ``id`` and
+``labels``, or a file that declares itself one in its first lines) must never be trained on:
+:func:`read_training_file` refuses it, so copying one into ``train/`` fails loudly.
 """
 
 from __future__ import annotations
@@ -12,13 +15,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from routing.classifier.model import ALL_CATEGORIES, KIND_OF, URGENCIES
 
-HELDOUT_FILE = "heldout.yaml"
+# A file whose opening comment lines carry this tag declares itself an evaluation file.
+EVALUATION_MARK = "@evaluation-only"
 
 
 @dataclass(frozen=True)
@@ -62,28 +67,42 @@ def _data_dir() -> Traversable:
     return resources.files("routing.data")
 
 
-def _read(file: Traversable, source: str) -> list[Example]:
-    rows = yaml.safe_load(file.read_text(encoding="utf-8")) or []
+class EvaluationFileRefused(ValueError):
+    """An evaluation file was offered as training data."""
+
+
+def _is_evaluation(text: str, rows: list[Any]) -> bool:
+    head = [line for line in text.splitlines()[:10] if line.startswith("#")]
+    if any(EVALUATION_MARK in line.lower() for line in head):
+        return True
+    # The independent set's schema: an id and the labels nested under ``labels``.
+    return any(isinstance(row, Mapping) and "labels" in row and "id" in row for row in rows)
+
+
+def read_training_file(file: Traversable | Path, source: str) -> list[Example]:
+    """The examples of one training file; an evaluation file is refused, never read as training."""
+    text = file.read_text(encoding="utf-8")
+    rows = yaml.safe_load(text) or []
     if not isinstance(rows, list):
         raise ValueError(f"{source}: expected a YAML list")
+    if _is_evaluation(text, rows):
+        raise EvaluationFileRefused(f"{source}: an evaluation file must never be used for training")
     return [Example.from_mapping(row, f"{source}[{i}]") for i, row in enumerate(rows)]
 
 
-def training_examples() -> list[Example]:
-    """Every shipped training example, file by file in name order."""
-    folder = _data_dir().joinpath("train")
+def training_examples(folder: Traversable | Path | None = None) -> list[Example]:
+    """Every training example of ``folder`` (default: the shipped ``train/``), file by file in name order."""
+    where = folder if folder is not None else _data_dir().joinpath("train")
     out: list[Example] = []
-    for file in sorted(folder.iterdir(), key=lambda f: f.name):
+    for file in sorted(where.iterdir(), key=lambda f: f.name):
         if file.name.endswith(".yaml"):
-            if file.name == HELDOUT_FILE:
-                raise ValueError("the held-out file must never be used for training")
-            out += _read(file, f"train/{file.name}")
+            out += read_training_file(file, f"train/{file.name}")
     return out
 
 
 def heldout_examples() -> list[Example]:
-    """The held-out appeals: for scoring only."""
-    return _read(_data_dir().joinpath(HELDOUT_FILE), HELDOUT_FILE)
+    """Nothing: the old held-out file is training data now (kept so older callers still run)."""
+    return []
 
 
 def correction_examples(rows: Iterable[Mapping[str, Any]]) -> list[Example]:

@@ -3,8 +3,9 @@
 The text is the one the rules read (:func:`routing.lexicon.read`): simplified, half-width,
 colloquial Cantonese and common typos rewritten, lower-cased. Words carry meaning (住院, 路灯);
 character bigrams and trigrams catch what the tokenizer splits oddly, unseen compounds and
-misspellings (楼道灯 → 楼道, 道灯); trigrams were tried and cost more than they gave in cross-validation. Digits fold to ``0`` so that 3栋 and 5栋 are one feature.
-Presence counts, not frequency: appeals are short and a repeated word says little more.
+misspellings (楼道灯 → 楼道, 道灯). Digits fold to ``0`` so that 3栋 and 5栋 are one feature.
+Presence counts, not frequency: appeals are short and a repeated word says little more. The
+linear model weighs each term by its inverse document frequency (``routing.classifier.linear``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ _DIGITS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 # Runs of CJK characters (and the digit placeholder): n-grams never span punctuation or spaces.
 _RUNS = re.compile(r"[\u4e00-\u9fff0]+")
 _WORD = re.compile(r"[\u4e00-\u9fffa-z]")
+TRIGRAMS = True  # character trigrams: chosen by cross-validation (see training.py)
 _STOP_WORDS = frozenset(
     [
         "的",
@@ -83,8 +85,11 @@ def _fold(text: str) -> str:
     return _DIGITS.sub("0", text)
 
 
-def featurise(doc: lexicon.Doc) -> frozenset[str]:
-    """The feature set of a read appeal: ``w:`` words and ``b:`` character bigrams."""
+def featurise(doc: lexicon.Doc) -> tuple[str, ...]:
+    """The terms of a read appeal: ``w:`` words, ``b:`` character bigrams, ``t:`` trigrams.
+
+    Sorted and unique, so the same text always gives the same terms (presence, not counts).
+    """
     features: set[str] = set()
     for token in doc.tokens:
         token = _fold(token.strip())
@@ -93,7 +98,10 @@ def featurise(doc: lexicon.Doc) -> frozenset[str]:
     for run in _RUNS.findall(_fold(doc.text)):
         for i in range(len(run) - 1):
             features.add("b:" + run[i : i + 2])
-    return frozenset(features)
+        if TRIGRAMS:
+            for i in range(len(run) - 2):
+                features.add("t:" + run[i : i + 3])
+    return tuple(sorted(features))
 
 
 def readable(feature: str) -> str:

@@ -1,17 +1,25 @@
-"""The triage model: three naive Bayes classifiers fused with the rules' evidence.
+"""The triage model: logistic regressions over words and character n-grams, fused with the rules.
 
-For each appeal the rules (``routing.lexicon`` cue tables, the operator's hint, counted groups and
-named persons) give a score per category and per kind, and an emergency and a hazard score; the
-classifiers give log posteriors for category, kind and urgency. The fused score of a category is
+Each appeal becomes one row: the TF-IDF of its terms (jieba words, character bigrams and
+trigrams; ``routing.classifier.features``) followed by the rules' evidence as numbers (each
+category's and kind's cue score, the emergency and hazard scores, the operator's hint;
+``routing.lexicon``). Three logistic regressions read that row:
 
-    z(c) = a·log P_nb(c|x) + d·log P_nb(kind(c)|x) + b·rules(c) + g·rules(kind(c)) + facts(c)
+- **category** (13 classes) and **kind** (who benefits: a household or a community). They are
+  fused so that kind and category never disagree:
+  ``P(c) = softmax((log P_cat(c|x) + β·log P_kind(kind(c)|x)) / T + facts(c))``; the
+  kind's probability is the sum over its categories. ``facts`` are structured inputs that count as
+  they are (a clerk's exact category code, the channel's beneficiary count). ``β`` and the
+  temperature ``T`` are chosen on out-of-fold predictions (the least log-loss), so a confidence of
+  0.9 is right about nine times in ten: the manual-queue thresholds are real confidences.
+- **urgency** (normal / urgent / emergency), weighted towards the rare classes; an appeal is an
+  emergency when ``P(emergency)`` reaches a threshold chosen on out-of-fold predictions for
+  emergency recall, else urgent by the same rule, else normal. An emergency (急难) is an
+  individual's: a project's is a hazard (urgent).
 
-and its probability the softmax of z over all 13 categories; ``facts`` are structured inputs that
-count as they are (a clerk's exact category code, the channel's beneficiary count). The kind's probability is the sum
-over its categories, so kind and category never disagree. Urgency is fused the same way, with
-the rules' thresholds as the zero point. The weights and the confidence thresholds below which an
-appeal goes to the town's manual triage queue are chosen by cross-validation on the training set
-(``routing.classifier.training``), never on the held-out set.
+Trained with scikit-learn (``routing.classifier.training``); inference needs only numpy
+(``routing.classifier.linear``). The model is gzipped JSON with numeric arrays: nothing is
+unpickled, from the package or the database.
 """
 
 from __future__ import annotations
@@ -25,29 +33,28 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from routing.classifier.naive_bayes import NaiveBayes, softmax
+import numpy as np
+
+from routing.classifier.linear import FloatArray, LinearHead, Vectoriser
 from routing.policies import CATEGORIES_BY_KIND, Category, Kind
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
 SHIPPED_MODEL = "triage_model.json.gz"
 KIND_OF: dict[str, Kind] = {c: k for k, cats in CATEGORIES_BY_KIND.items() for c in cats}
 ALL_CATEGORIES: tuple[Category, ...] = tuple(c for cats in CATEGORIES_BY_KIND.values() for c in cats)
+KINDS: tuple[Kind, ...] = ("micro_project", "micro_wish")
 URGENCIES: tuple[str, ...] = ("normal", "urgent", "emergency")
-# The rules' own cut-offs: a cue sum above them is where the rules alone would call it.
-EMERGENCY_POINT = 2.0
-URGENT_POINT = 2.5
 
 
 @dataclass(frozen=True)
-class Weights:
-    """How much each source of evidence counts in the fused scores."""
+class Fusion:
+    """How the heads combine, and where urgency is raised (chosen on out-of-fold predictions)."""
 
-    nb_category: float = 0.25
-    nb_kind: float = 0.25
-    rule_category: float = 0.8
-    rule_kind: float = 0.4
-    nb_urgency: float = 0.2
-    rule_urgency: float = 1.0
+    kind_weight: float = 1.0  # β
+    temperature: float = 1.0  # T
+    emergency: float = 0.5  # P(emergency) at or above this -> emergency
+    urgent: float = 0.5  # P(urgent) at or above this -> urgent (when not an emergency)
+    rule_scale: float = 0.0  # the rules' features are multiplied by this before the heads
 
 
 @dataclass(frozen=True)
@@ -71,10 +78,23 @@ class RuleEvidence:
     direct_category: dict[str, float] = field(default_factory=dict)
     direct_kind: dict[str, float] = field(default_factory=dict)
 
+    def vector(self) -> FloatArray:
+        """The rules as the heads' numeric features: log(1 + score), in a fixed order."""
+        raw = [
+            *(self.category.get(c, 0.0) for c in ALL_CATEGORIES),
+            *(self.kind.get(k, 0.0) for k in KINDS),
+            self.emergency,
+            self.urgent,
+        ]
+        return np.log1p(np.maximum(np.asarray(raw, dtype=np.float64), 0.0))
+
+
+RULE_FEATURES = len(ALL_CATEGORIES) + len(KINDS) + 2
+
 
 @dataclass(frozen=True)
 class Prediction:
-    """Fused probabilities, and the classifier's words for each decision."""
+    """Fused probabilities, and the model's words for each decision."""
 
     kind: Kind
     kind_probability: float
@@ -87,49 +107,99 @@ class Prediction:
 
 
 @dataclass(frozen=True)
+class HeadScores:
+    """The three heads' log probabilities for one appeal (before fusion)."""
+
+    category: dict[str, float]
+    kind: dict[str, float]
+    urgency: dict[str, float]
+
+
+def fuse(heads: HeadScores, rules: RuleEvidence, fusion: Fusion) -> Prediction:
+    """The decision from the heads' log probabilities (pure arithmetic: tuning calls it a lot)."""
+    # Calibrated first, then the facts: their logits mean the same whatever the temperature.
+    z: dict[str, float] = {
+        c: (heads.category[c] + fusion.kind_weight * heads.kind[KIND_OF[c]]) / fusion.temperature
+        + rules.direct_category.get(c, 0.0)
+        + rules.direct_kind.get(KIND_OF[c], 0.0)
+        for c in ALL_CATEGORIES
+    }
+    p = softmax(z)
+    p_kind = {k: sum(p[c] for c in cats) for k, cats in CATEGORIES_BY_KIND.items()}
+    kind: Kind = max(p_kind, key=lambda k: (p_kind[k], k == "micro_wish"))
+    category: Category = max(CATEGORIES_BY_KIND[kind], key=lambda c: p[c])
+    pu = {u: math.exp(v) for u, v in heads.urgency.items()}
+    if pu["emergency"] >= fusion.emergency:
+        # An emergency (急难) is an individual's; a community's is a hazard.
+        urgency = "emergency" if kind == "micro_wish" else "urgent"
+    elif pu["urgent"] >= fusion.urgent:
+        urgency = "urgent"
+    else:
+        urgency = "normal"
+    return Prediction(
+        kind=kind,
+        kind_probability=p_kind[kind],
+        category=category,
+        category_probability=p[category] / p_kind[kind] if p_kind[kind] > 0 else 0.0,
+        urgency=urgency,
+        urgency_probability=max(pu[urgency], pu["emergency"]) if urgency == "urgent" else pu[urgency],
+        categories=p,
+    )
+
+
+@dataclass(frozen=True)
 class TriageModel:
-    """Everything triage learns from labelled appeals; saved as one small gzipped JSON file."""
+    """Everything triage learns from labelled appeals; saved as one gzipped JSON file."""
 
     version: str
-    category_nb: NaiveBayes
-    kind_nb: NaiveBayes
-    urgency_nb: NaiveBayes
-    weights: Weights = Weights()
+    vectoriser: Vectoriser
+    category_head: LinearHead
+    kind_head: LinearHead
+    urgency_head: LinearHead
+    fusion: Fusion = Fusion()
     thresholds: Thresholds = Thresholds()
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
     # --- prediction ---------------------------------------------------------------------------
 
-    def predict(self, features: frozenset[str], rules: RuleEvidence) -> Prediction:
-        """Fuse the classifiers and the rules into one decision with probabilities."""
-        posteriors = self.posteriors(features)
-        fused = fuse(posteriors, rules, self.weights)
-        runner_up = max(
-            (c for c in CATEGORIES_BY_KIND[fused.kind] if c != fused.category),
-            key=lambda c: fused.categories[c],
+    def heads(self, terms: tuple[str, ...], rules: RuleEvidence) -> HeadScores:
+        """The three heads' calibrated log probabilities."""
+        columns, values = self.vectoriser.transform(terms)
+        dense = rules.vector() * self.fusion.rule_scale
+        return HeadScores(
+            category=self.category_head.log_proba(columns, values, dense),
+            kind=self.kind_head.log_proba(columns, values, dense),
+            urgency=self.urgency_head.log_proba(columns, values, dense),
         )
+
+    def predict(self, terms: tuple[str, ...], rules: RuleEvidence) -> Prediction:
+        """Fuse the heads (and the structured facts) into one decision with probabilities."""
+        fused = fuse(self.heads(terms, rules), rules, self.fusion)
+        runner_up = max((c for c in ALL_CATEGORIES if c != fused.category), key=lambda c: fused.categories[c])
         other_kind: Kind = "micro_project" if fused.kind == "micro_wish" else "micro_wish"
         against = "normal" if fused.urgency != "normal" else "urgent"
+        columns, values = self.vectoriser.transform(terms)
         words = {
-            "category": self._words(self.category_nb, features, fused.category, runner_up),
-            "kind": self._words(self.kind_nb, features, fused.kind, other_kind),
-            "urgency": self._words(self.urgency_nb, features, fused.urgency, against),
+            "category": self._words(self.category_head, columns, values, fused.category, runner_up),
+            "kind": self._words(self.kind_head, columns, values, fused.kind, other_kind),
+            "urgency": self._words(self.urgency_head, columns, values, fused.urgency, against),
         }
         return Prediction(**{**vars(fused), "model_words": words})
 
-    def posteriors(self, features: frozenset[str]) -> Posteriors:
-        """The three classifiers' normalised log posteriors."""
-        return Posteriors(
-            category=_log_normalise(self.category_nb.log_posteriors(features)),
-            kind=_log_normalise(self.kind_nb.log_posteriors(features)),
-            urgency=_log_normalise(self.urgency_nb.log_posteriors(features)),
-        )
-
-    @staticmethod
-    def _words(nb: NaiveBayes, features: frozenset[str], chosen: str, against: str) -> tuple[str, ...]:
+    def _words(
+        self, head: LinearHead, columns: list[int], values: FloatArray, chosen: str, against: str
+    ) -> tuple[str, ...]:
+        if not columns:
+            return ()
+        weights = head.contributions(columns, values, chosen, against)
+        ranked = sorted(zip(weights.tolist(), columns, strict=True), key=lambda wc: (-wc[0], wc[1]))
         picked: list[str] = []
-        for f in nb.evidence(features, chosen, against, limit=12):
-            word = f.split(":", 1)[1]
+        for weight, column in ranked[:16]:
+            if weight <= 0:
+                break
+            prefix, word = self.vectoriser.vocabulary[column].split(":", 1)
+            if prefix == "r":
+                continue  # a rule's finding: the rules' own explanation names its words
             if "0" in word or any(word in p or p in word for p in picked):
                 continue  # digit placeholders and overlapping n-grams read badly
             picked.append(word)
@@ -142,12 +212,13 @@ class TriageModel:
         return {
             "format": MODEL_FORMAT,
             "version": self.version,
-            "weights": vars(self.weights),
+            "fusion": vars(self.fusion),
             "thresholds": vars(self.thresholds),
             "meta": self.meta,
-            "category_nb": self.category_nb.to_json(),
-            "kind_nb": self.kind_nb.to_json(),
-            "urgency_nb": self.urgency_nb.to_json(),
+            "vectoriser": self.vectoriser.to_json(),
+            "category_head": self.category_head.to_json(),
+            "kind_head": self.kind_head.to_json(),
+            "urgency_head": self.urgency_head.to_json(),
         }
 
     @classmethod
@@ -157,10 +228,11 @@ class TriageModel:
             raise ValueError(f"unknown triage model format {data.get('format')!r}")
         return cls(
             version=str(data["version"]),
-            category_nb=NaiveBayes.from_json(data["category_nb"]),
-            kind_nb=NaiveBayes.from_json(data["kind_nb"]),
-            urgency_nb=NaiveBayes.from_json(data["urgency_nb"]),
-            weights=Weights(**data["weights"]),
+            vectoriser=Vectoriser.from_json(data["vectoriser"]),
+            category_head=LinearHead.from_json(data["category_head"]),
+            kind_head=LinearHead.from_json(data["kind_head"]),
+            urgency_head=LinearHead.from_json(data["urgency_head"]),
+            fusion=Fusion(**data["fusion"]),
             thresholds=Thresholds(**data["thresholds"]),
             meta=dict(data.get("meta", {})),
         )
@@ -181,56 +253,14 @@ class TriageModel:
         path.write_bytes(self.dumps())
 
 
-@dataclass(frozen=True)
-class Posteriors:
-    """Normalised log posteriors of the three classifiers for one appeal."""
-
-    category: dict[str, float]
-    kind: dict[str, float]
-    urgency: dict[str, float]
-
-
-def fuse(nb: Posteriors, rules: RuleEvidence, w: Weights) -> Prediction:
-    """The fused decision (pure arithmetic: cross-validation calls it for every weight tried)."""
-    z: dict[str, float] = {
-        c: w.nb_category * nb.category[c]
-        + w.nb_kind * nb.kind[KIND_OF[c]]
-        + w.rule_category * rules.category.get(c, 0.0)
-        + w.rule_kind * rules.kind.get(KIND_OF[c], 0.0)
-        + rules.direct_category.get(c, 0.0)
-        + rules.direct_kind.get(KIND_OF[c], 0.0)
-        for c in ALL_CATEGORIES
-    }
-    p = softmax(z)
-    p_kind = {k: sum(p[c] for c in cats) for k, cats in CATEGORIES_BY_KIND.items()}
-    kind: Kind = max(p_kind, key=lambda k: (p_kind[k], k == "micro_wish"))
-    category: Category = max(CATEGORIES_BY_KIND[kind], key=lambda c: p[c])
-    zu = {
-        "normal": w.nb_urgency * nb.urgency["normal"],
-        "urgent": w.nb_urgency * nb.urgency["urgent"] + w.rule_urgency * (rules.urgent - URGENT_POINT),
-        "emergency": w.nb_urgency * nb.urgency["emergency"]
-        + w.rule_urgency * (rules.emergency - EMERGENCY_POINT),
-    }
-    if kind == "micro_project":
-        del zu["emergency"]  # an emergency (急难) is an individual's; a group's is a hazard
-    pu = softmax(zu)
-    urgency = max(pu, key=lambda u: pu[u])
-    return Prediction(
-        kind=kind,
-        kind_probability=p_kind[kind],
-        category=category,
-        category_probability=p[category] / p_kind[kind] if p_kind[kind] > 0 else 0.0,
-        urgency=urgency,
-        urgency_probability=pu[urgency],
-        categories=p,
-    )
-
-
-def _log_normalise(scores: dict[str, float]) -> dict[str, float]:
-    """Log posteriors normalised to sum to one in probability (log-sum-exp)."""
+def softmax(scores: dict[str, float]) -> dict[str, float]:
+    """Probabilities from log scores, numerically stable."""
+    if not scores:
+        return {}
     top = max(scores.values())
-    log_total = top + math.log(sum(math.exp(v - top) for v in scores.values()))
-    return {k: v - log_total for k, v in scores.items()}
+    exp = {k: math.exp(v - top) for k, v in scores.items()}
+    total = sum(exp.values())
+    return {k: v / total for k, v in exp.items()}
 
 
 @lru_cache(maxsize=1)

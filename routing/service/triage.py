@@ -24,7 +24,7 @@ from routing.service import catalogue as catalogue_service
 from routing.service.common import may_see_town, require_decider
 from routing.service.models_store import current_model
 from routing.service.policies import DEPARTMENTS
-from routing.triage import triage
+from routing.triage import decide_received
 from services.common.auth import Principal
 from services.common.errors import Forbidden, InvalidInput, NotFound
 from services.common.messaging import utcnow
@@ -43,30 +43,10 @@ async def record_received(
     Announcing and assigning a confident one is the hand-over's (`routing.service.handover`)."""
     model = await current_model(session)
     catalogue = await catalogue_service.current_catalogue(session)
-    result = triage(
-        data.title,
-        data.description,
-        category_hint=data.category_hint,
-        beneficiary_count=data.beneficiary_count,
-        estimated_amount_fen=data.estimated_amount_fen,
-        model=model,
-        catalogue=catalogue,
-    )
-    text = " ".join(p for p in (data.title, data.description) if p)
-    town_code: str | None
-    village_code: str | None
-    method: str
-    if data.town_code:
-        town_code, village_code, method = data.town_code, data.village_code, "channel"
-        location_confidence, evidence = 1.0, "channel"
-    else:
-        loc = resolve_location(
-            data.address, text=text, lat=data.lat, lng=data.lng, grid_code=data.grid_code, datum=data.datum
-        )
-        town_code, village_code, method = loc.town_code, loc.village_code, loc.method
-        location_confidence, evidence = loc.confidence, loc.evidence
-    urgency = data.urgency_hint if data.urgency_hint == "emergency" else result.urgency
-    needs_manual = result.needs_manual or town_code is None
+    decided = decide_received(data, model=model, catalogue=catalogue)
+    result, urgency, needs_manual = decided.triage, decided.urgency, decided.needs_manual
+    town_code, village_code, method = decided.town_code, decided.village_code, decided.location_method
+    location_confidence, evidence = decided.location_confidence, decided.location_evidence
     explanations = [asdict(e) for e in result.explanations]
     explanations.append(
         {

@@ -216,3 +216,44 @@ def test_beyond_the_radius_the_nearest_village_is_not_used(ref: Reference) -> No
     nearest = min(haversine_metres(lat, lng, v.lat, v.lng) for v in ref.villages)
     assert NEAREST_VILLAGE_MAX_METRES < nearest < 2 * NEAREST_VILLAGE_MAX_METRES
     assert resolve_location(None, lat=lat, lng=lng).method == "none"
+
+
+# --- places that tell the town without naming it (places.csv) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "town"),
+    [
+        ("太平镇人民路有个井盖不见了", "虎门"),  # an old name
+        ("篁村区那边的老房子漏水", "南城"),
+        ("威远炮台附近的路烂了很久", "虎门"),  # a landmark
+        ("旗峰公园门口的垃圾桶满了", "东城"),
+        ("华南MALL旁边的路口积水", "万江"),
+        ("住在华阳湖湿地公园附近", "麻涌"),
+        ("常平大京九市场后面的巷子没有路灯", "常平"),
+        ("连升路那边的下水道堵了", "虎门"),  # a road
+        ("寮步石龙坑村的路灯坏了", "寮步"),  # a village whose name holds another town's
+        ("我哋喺寮边头村，屋顶漏水", "东坑"),  # a village not in the village file
+        ("溪流背坡村那边的公交站没有遮阳棚", "松山湖"),
+    ],
+)
+def test_places_tell_the_town(ref: Reference, text: str, town: str) -> None:
+    match = resolve_location(None, text=text)
+    assert match.town_code is not None and match.method == "text"
+    found = ref.town_by_code(match.town_code)
+    assert found is not None and found.name == town, (text, match)
+    assert match.village_code is None  # a place names a town, never a village it cannot code
+
+
+def test_a_named_town_outweighs_a_short_place_of_another(ref: Reference) -> None:
+    # 溪头 is a village of 厚街 (two characters: weak); the full town name decides.
+    match = resolve_location(None, text="长安镇溪头那边")
+    assert match.town_code == CHANGAN
+
+
+def test_every_place_is_in_a_known_town_and_named_once(ref: Reference) -> None:
+    names = [n for p in ref.places for n in (p.name, *p.aliases)]
+    assert len(names) >= 140
+    assert len(names) == len(set(names))
+    assert all(ref.town_by_code(p.town_code) is not None for p in ref.places)
+    assert all(ref.town_by_name(n) is None for n in names)

@@ -262,3 +262,19 @@ def test_reference_rejects_a_name_shared_by_two_towns() -> None:
     b = Town("441900122000", "厚街", "厚街镇", "town", ("海边",))
     with pytest.raises(ReferenceDataError, match="names both"):
         Reference([a, b], [])
+
+
+def test_places_file_states_its_source_and_refuses_bad_rows(ref: Reference) -> None:
+    from services.common.reference import parse_places_csv
+
+    text = (Path(__file__).parents[2] / "services/common/reference/places.csv").read_text(encoding="utf-8")
+    assert text.startswith("#") and "Source:" in text
+    good = "name,town,kind,note\n威远炮台|威远岛,虎门,landmark,fort\n"
+    [place] = parse_places_csv(good, ref.towns)
+    assert (place.name, place.aliases, place.kind) == ("威远炮台", ("威远岛",), "landmark")
+    for bad in ("name,town,kind,note\nX,火星,landmark,\n", "name,town,kind,note\nX,虎门,castle,\n", "a,b\n"):
+        with pytest.raises(ReferenceDataError):
+            parse_places_csv(bad, ref.towns)
+    twice = parse_places_csv("name,town,kind,note\n同名,虎门,village,\n同名,长安,village,\n", ref.towns)
+    with pytest.raises(ReferenceDataError):
+        Reference(ref.towns, ref.villages, ref.departments, twice)

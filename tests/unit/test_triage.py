@@ -58,16 +58,13 @@ def test_the_model_fits_the_rules_tuning_set() -> None:
     totals: Counter[str] = Counter()
     for case in CASES:
         result = _run(case)
-        totals.update(
-            n=1,
-            kind=result.kind == case["kind"],
-            category=result.category == case["category"],
-            track=result.track == case.get("track", result.track),
-        )
+        totals.update(n=1, kind=result.kind == case["kind"], category=result.category == case["category"])
+        if "track" in case:  # only cases labelled with a track count for the track
+            totals.update(tracked=1, track=result.track == case["track"])
     n = totals["n"]
     assert totals["kind"] / n >= 0.97
     assert totals["category"] / n >= 0.93
-    assert totals["track"] / n >= 0.9
+    assert totals["tracked"] >= 20 and totals["track"] / totals["tracked"] >= 0.9, totals
 
 
 # --- the cases the brief names ----------------------------------------------------------------
@@ -188,8 +185,9 @@ def test_a_large_sum_in_the_text_goes_to_donors() -> None:
 
 
 def test_beneficiary_count_tips_an_ambiguous_appeal() -> None:
-    assert triage(None, "漏水").needs_manual
-    assert triage(None, "漏水", beneficiary_count=40).kind == "micro_project"
+    assert triage(None, "帮忙送饭").needs_manual
+    assert triage(None, "帮忙送饭", beneficiary_count=40).kind == "micro_project"
+    assert triage(None, "帮忙送饭", beneficiary_count=1).kind == "micro_wish"
 
 
 def test_service_wishes_go_to_a_station() -> None:

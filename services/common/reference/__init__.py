@@ -5,6 +5,8 @@ from services.common.reference.loader import (
     DONGGUAN_LNG_RANGE,
     VILLAGE_CSV_COLUMNS,
     Department,
+    Place,
+    PlaceKind,
     Reference,
     ReferenceDataError,
     Town,
@@ -13,6 +15,7 @@ from services.common.reference.loader import (
     VillageType,
     load_reference,
     load_villages_csv,
+    parse_places_csv,
     parse_villages_csv,
 )
 
@@ -21,6 +24,8 @@ __all__ = [
     "DONGGUAN_LNG_RANGE",
     "VILLAGE_CSV_COLUMNS",
     "Department",
+    "Place",
+    "PlaceKind",
     "Reference",
     "ReferenceDataError",
     "Town",
@@ -29,5 +34,6 @@ __all__ = [
     "VillageType",
     "load_reference",
     "load_villages_csv",
+    "parse_places_csv",
     "parse_villages_csv",
 ]

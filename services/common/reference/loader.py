@@ -1,7 +1,8 @@
 """Reference data of the three levels: towns / subdistricts, villages / communities, departments.
 
 The data ships as package files next to this module (``towns.json``, ``villages.csv``,
-``departments.json``) so every service sees the same codes without a database round trip.
+``departments.json``, and ``places.csv``: old names, landmarks, roads and villages that tell a
+town without naming it) so every service sees the same codes without a database round trip.
 The shipped village file is a real subset; the full list (~600 rows, same CSV format) is read
 with :func:`load_villages_csv` and merged with :meth:`Reference.with_villages`.
 """
@@ -26,6 +27,8 @@ __all__ = [
     "DONGGUAN_LNG_RANGE",
     "VILLAGE_CSV_COLUMNS",
     "Department",
+    "Place",
+    "PlaceKind",
     "Reference",
     "ReferenceDataError",
     "Town",
@@ -34,11 +37,14 @@ __all__ = [
     "VillageType",
     "load_reference",
     "load_villages_csv",
+    "parse_places_csv",
     "parse_villages_csv",
 ]
 
 TownType = Literal["subdistrict", "town", "zone"]
 VillageType = Literal["community", "village"]
+PlaceKind = Literal["old_name", "landmark", "road", "village"]
+_PLACE_KINDS: frozenset[str] = frozenset({"old_name", "landmark", "road", "village"})
 
 VILLAGE_CSV_COLUMNS: tuple[str, ...] = (
     "code",
@@ -100,6 +106,16 @@ class Department:
     short_name: str
 
 
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A name that tells the town without naming it: an old name, a landmark, a road, a village."""
+
+    name: str
+    town_code: str
+    kind: PlaceKind
+    aliases: tuple[str, ...] = ()
+
+
 def _key(name: str) -> str:
     # Names are compared in canonical form so that 長安鎮 / 长安镇 / " 长安镇 " are one key.
     return normalise_text(name).replace(" ", "")
@@ -115,6 +131,7 @@ class Reference:
     __slots__ = (
         "_departments",
         "_departments_by_code",
+        "_places",
         "_towns",
         "_towns_by_code",
         "_towns_by_name",
@@ -128,10 +145,12 @@ class Reference:
         towns: Iterable[Town],
         villages: Iterable[Village],
         departments: Iterable[Department] = (),
+        places: Iterable[Place] = (),
     ) -> None:
         self._towns: tuple[Town, ...] = tuple(towns)
         self._villages: tuple[Village, ...] = tuple(villages)
         self._departments: tuple[Department, ...] = tuple(departments)
+        self._places: tuple[Place, ...] = tuple(places)
 
         self._towns_by_code: dict[str, Town] = {}
         for town in self._towns:
@@ -161,6 +180,17 @@ class Reference:
             code: tuple(sorted(vs, key=lambda v: v.code)) for code, vs in by_town.items()
         }
 
+        place_town: dict[str, str] = {}
+        for place in self._places:
+            if place.town_code not in self._towns_by_code:
+                raise ReferenceDataError(f"place {place.name} names unknown town {place.town_code}")
+            for name in (place.name, *place.aliases):
+                key = _key(name)
+                if key in self._towns_by_name:
+                    raise ReferenceDataError(f"place {name!r} is spelled like a town")
+                if place_town.setdefault(key, place.town_code) != place.town_code:
+                    raise ReferenceDataError(f"place {name!r} is given to two towns")
+
         self._departments_by_code: dict[str, Department] = {}
         for dept in self._departments:
             if dept.code in self._departments_by_code:
@@ -181,6 +211,11 @@ class Reference:
     def departments(self) -> tuple[Department, ...]:
         """All departments."""
         return self._departments
+
+    @property
+    def places(self) -> tuple[Place, ...]:
+        """Old names, landmarks, roads and villages that tell a town (``places.csv``)."""
+        return self._places
 
     def town_by_code(self, code: str) -> Town | None:
         """The town with this 12-digit code, or ``None``."""
@@ -210,7 +245,7 @@ class Reference:
 
     def with_villages(self, villages: Iterable[Village]) -> Reference:
         """A new ``Reference`` whose villages are replaced by ``villages`` (e.g. the full list)."""
-        return Reference(self._towns, villages, self._departments)
+        return Reference(self._towns, villages, self._departments, self._places)
 
 
 def _parse_towns(raw: object, source: str) -> list[Town]:
@@ -335,6 +370,28 @@ def parse_villages_csv(text: str, source: str = "<villages>") -> list[Village]:
     return villages
 
 
+def parse_places_csv(text: str, towns: Iterable[Town], source: str = "<places>") -> list[Place]:
+    """Parse the places file: ``#`` comment lines (its source), then ``name,town,kind,note``."""
+    by_name = {t.name: t.code for t in towns}
+    lines = [line for line in text.removeprefix("\ufeff").splitlines() if not line.startswith("#")]
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if header is None or tuple(h.strip() for h in header) != ("name", "town", "kind", "note"):
+        raise ReferenceDataError(f"{source}: header must be name,town,kind,note")
+    places: list[Place] = []
+    for number, row in enumerate(reader, start=2):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) != 4:
+            raise ReferenceDataError(f"{source}: row {number}: expected 4 fields, got {len(row)}")
+        names = [n.strip() for n in row[0].split("|") if n.strip()]
+        town, kind = row[1].strip(), row[2].strip()
+        if not names or town not in by_name or kind not in _PLACE_KINDS:
+            raise ReferenceDataError(f"{source}: row {number}: bad name, town {town!r} or kind {kind!r}")
+        places.append(Place(names[0], by_name[town], cast(PlaceKind, kind), tuple(names[1:])))
+    return places
+
+
 def load_villages_csv(path: str | Path) -> list[Village]:
     """Read and validate a village file in the shipped format (e.g. the full ~600-row list)."""
     file = Path(path)
@@ -351,4 +408,5 @@ def load_reference() -> Reference:
     towns = _parse_towns(json.loads(_read_packaged("towns.json")), "towns.json")
     villages = parse_villages_csv(_read_packaged("villages.csv"), "villages.csv")
     departments = _parse_departments(json.loads(_read_packaged("departments.json")), "departments.json")
-    return Reference(towns, villages, departments)
+    places = parse_places_csv(_read_packaged("places.csv"), towns, "places.csv")
+    return Reference(towns, villages, departments, places)

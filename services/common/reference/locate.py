@@ -227,6 +227,13 @@ def _build_index(ref: Reference) -> _Index:
             town_terms[form] = _Term(form, "town_full", (town.code,))
         for form in short:
             town_terms.setdefault(form, _Term(form, "town_short", (town.code,)))
+    # Old names, landmarks, roads and villages not in the village file tell the town as its
+    # name does: a long one like its full name, a two-character one only weakly.
+    for place in ref.places:
+        for name in (place.name, *place.aliases):
+            form = _canon(name)
+            kind: _TermKind = "town_full" if len(form) >= 3 else "town_short"
+            town_terms.setdefault(form, _Term(form, kind, (place.town_code,)))
 
     village_codes: dict[str, list[str]] = {}
     for village in ref.villages:
