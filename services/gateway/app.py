@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.common.app import create_service_app
+from services.gateway.api import pages
 from services.gateway.channels import wechat_inbox
 from services.gateway.client import call, close_clients
 from services.gateway.routes import (
@@ -73,6 +74,7 @@ app = create_service_app(
         station_routes.router,
         donor_routes.router,
         deadline_routes.router,
+        pages.router,
     ],
     title="民生大莞家 API",
     description=DESCRIPTION,
