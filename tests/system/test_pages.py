@@ -358,7 +358,7 @@ def test_status_page_with_the_query_code(
     wrong = "000000" if appeal["query_code"] != "000000" else "111111"
     page.fill("#code", wrong)
     page.click("button[type=submit]")
-    page.wait_for_function("document.getElementById('code-state').textContent.includes('查询码不正确')")
+    page.wait_for_function("() => document.getElementById('code-state').textContent.includes('查询码不正确')")
     assert page.is_hidden("#result")
     # Chromium logs every non-2xx fetch as a console error: that one 404 is the answer asked for.
     assert watched.errors and all("404" in e for e in watched.errors), watched.errors
@@ -392,9 +392,76 @@ def test_status_page_with_the_query_code(
 
 def test_pages_carry_a_strict_content_security_policy(seeded: Seeded) -> None:
     with httpx.Client(base_url=seeded.base_url, timeout=15) as client:
-        for path in ("/screen", f"/s/{seeded.done['ticket_no']}"):
+        for path in ("/screen", "/cockpit", f"/s/{seeded.done['ticket_no']}"):
             r = client.get(path)
             assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
             csp = r.headers["content-security-policy"]
             assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "connect-src 'self'" in csp
         assert client.get("/s/not-a-ticket").status_code == 404
+
+
+def test_cockpit_after_staff_login(seeded: Seeded, open_page: Callable[[str, ViewportSize], Watched]) -> None:
+    watched = open_page(f"{seeded.base_url}/cockpit", WIDE)
+    page = watched.page
+    assert page.is_hidden("#board")
+    page.fill("#username", ADMIN)
+    page.fill("#password", "not-the-password")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_function("() => document.getElementById('login-state').textContent.includes('不正确')")
+    assert watched.errors and all("401" in e for e in watched.errors), watched.errors
+    watched.errors.clear()
+
+    page.fill("#password", ADMIN_PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector('body[data-loaded="true"]', timeout=60_000)
+    assert "pages-admin" in page.inner_text("#viewer")
+    shoot(page, "cockpit-1920x1080", readme=True)
+
+    auth = {"Authorization": f"Bearer {seeded.admin_token}"}
+    with httpx.Client(base_url=seeded.base_url, timeout=15, headers=auth) as client:
+        kpis = client.get("/api/v1/stats/kpis", params={"level": "city", "code": "city", "period": "month"})
+        row = next(r for r in kpis.json()["rows"] if r["dim_value"] == "all")
+        queue = client.get("/api/v1/routing/queue", params={"limit": 500}).json()
+        overdue = client.get("/api/v1/deadlines/overdue", params={"page_size": 200}).json()
+        demand = client.get("/api/v1/stats/demand").json()
+
+    def linked(name: str) -> list[str]:
+        return [
+            str(v)
+            for v in page.eval_on_selector_all(
+                f'a[data-list="{name}"]', "links => links.map(a => a.dataset.value)"
+            )
+        ]
+
+    assert str(row["counts"]["received"]) in linked("kpis")
+    assert str(row["counts"]["completed"]) in linked("kpis")
+    assert linked("queue") == [str(len(queue))]
+    assert linked("overdue") == [str(len(overdue["items"]))]
+    assert linked("hot") == [str(len(demand["hot_spots"]))]
+
+    # A number is a link to the list behind it, drawn from the same answer.
+    page.click('a[data-list="kpis"] >> nth=0')
+    assert page.get_attribute("#detail-table", "data-list") == "kpis"
+    cells = page.eval_on_selector_all(
+        "#detail-table tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+    )
+    assert ["received", str(row["counts"]["received"])] in [c[:2] for c in cells]
+    page.click('a[data-list="returns"]')
+    assert page.get_attribute("#detail-table", "data-list") == "returns"
+    assert page.locator("#detail-table tbody tr").count() == 33
+
+    for chart in ("clocks", "demand", "returns", "funds"):
+        assert page.query_selector(f"#{chart}-chart canvas") is not None
+    assert page.evaluate("GJ_CHARTS.returns.getOption().yAxis[0].data.length") == 15
+    assert page.evaluate("GJ_CHARTS.funds.getOption().xAxis[0].data.length") == 33
+    # The token is in no cookie and no storage.
+    assert page.evaluate("document.cookie") == ""
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
+
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(300)
+    shoot(page, "cockpit-390x844")
+    page.click("#logout")
+    assert page.is_hidden("#board") and page.is_visible("#login")
+    watched.assert_clean(seeded.base_url)

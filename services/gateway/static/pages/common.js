@@ -25,6 +25,11 @@ const GJ = (() => {
     return { status: response.status, data, fresh: true };
   }
 
+  /** Forget every remembered body (a logout: the next viewer sees nothing of the last one's). */
+  function reset() {
+    cache.clear();
+  }
+
   /** An element with attributes and text (text only: never markup from data). */
   function el(tag, attrs = {}, text = null) {
     const node = document.createElement(tag);
@@ -182,6 +187,7 @@ const GJ = (() => {
 
   return {
     getJson,
+    reset,
     el,
     clear,
     count,
