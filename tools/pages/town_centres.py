@@ -1,4 +1,5 @@
-"""Write services/gateway/static/pages/towns.json: an approximate centre for each of the 33 towns.
+"""Write services/gateway/static/pages/towns.json: an approximate centre for each of the 33 towns
+(and the shipped villages' names).
 
 The public screen places one bubble per town (镇街) on a plain longitude / latitude scatter; it
 needs a point per town, not boundaries. Source: the project's own reference data
@@ -29,7 +30,8 @@ SOURCE = (
 
 
 def centres() -> dict[str, Any]:
-    """The file's content: a source note and one row per town, in the reference's order."""
+    """The file's content: a source note, one row per town in the reference's order, and the
+    names of the villages."""
     ref = load_reference()
     rows: list[dict[str, Any]] = []
     for town in ref.towns:
@@ -40,7 +42,9 @@ def centres() -> dict[str, Any]:
         else:
             lat, lng = MANUAL[town.code]
         rows.append({"code": town.code, "name": town.name, "lat": round(lat, 3), "lng": round(lng, 3)})
-    return {"source": SOURCE, "towns": rows}
+    # Names of the shipped villages, so that a page can name the unit holding a clock.
+    names = {v.code: v.name for v in ref.villages}
+    return {"source": SOURCE, "towns": rows, "villages": names}
 
 
 def render() -> str:

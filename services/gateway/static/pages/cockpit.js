@@ -22,6 +22,7 @@
   let viewer = null;
   let timer = null;
   let towns = [];
+  let villages = {};
   const charts = {};
   const lists = {}; // name -> {title, source, columns, rows}
 
@@ -41,7 +42,7 @@
     if (type === "city") return "市级";
     if (type === "town") return townName(code);
     if (type === "department") return DEPARTMENTS[code] || code;
-    if (type === "village") return `村（社区）${code}`;
+    if (type === "village") return villages[code] ? `${villages[code]}（${townName(code.slice(0, 9) + "000")}）` : `村（社区）${code}`;
     if (type === "station") return `驿站 ${code}`;
     return `${type}:${code}`;
   }
@@ -183,7 +184,7 @@
     const names = [...units.keys()].sort((a, b) => units.get(b).overdue - units.get(a).overdue).slice(0, 15);
     charts.clocks.setOption({
       ...GJ.baseOption("各承办单位超时与临期件数"),
-      legend: { data: ["超时（件）", "临期（件）"], textStyle: { color: "#f2f6fa" } },
+      legend: { data: ["超时（件）", "临期（件）"], textStyle: { color: "#f2f6fa" }, top: 0 },
       grid: { left: 8, right: 40, top: 28, bottom: 8, containLabel: true },
       xAxis: { type: "value", name: "件", minInterval: 1, axisLabel: { color: "#c3d3e3" } },
       yAxis: { type: "category", inverse: true, data: names, axisLabel: { color: "#f2f6fa" } },
@@ -290,7 +291,7 @@
     });
     charts.funds.setOption({
       ...GJ.baseOption("各镇街资金结余与已拨付"),
-      legend: { data: ["结余（元）", "已拨付（元）"], textStyle: { color: "#f2f6fa" } },
+      legend: { data: ["结余（元）", "已拨付（元）"], textStyle: { color: "#f2f6fa" }, top: 0 },
       grid: { left: 8, right: 16, top: 28, bottom: 8, containLabel: true },
       xAxis: { type: "category", data: figures.map((f) => f.name), axisLabel: { color: "#f2f6fa", interval: 0, rotate: 45 } },
       yAxis: { type: "value", name: "元", axisLabel: { color: "#c3d3e3" } },
@@ -358,7 +359,7 @@
     }
     token = (await response.json()).access_token;
     viewer = claims(token);
-    $("viewer").textContent = `${viewer.username}（${ROLE[viewer.role] || viewer.role} · ${viewer.org_type === "town" ? townName(viewer.org_code) : viewer.org_code}）`;
+    $("viewer").textContent = `${viewer.username}（${ROLE[viewer.role] || viewer.role} · ${viewer.org_type === "town" ? townName(viewer.org_code) : viewer.org_type === "city" ? "全市" : unitName(viewer.org_type, viewer.org_code)}）`;
     $("login").hidden = true;
     $("board").hidden = false;
     $("logout").hidden = false;
@@ -369,7 +370,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", async () => {
-    towns = (await GJ.getJson("/static/pages/towns.json")).data.towns;
+    const reference = (await GJ.getJson("/static/pages/towns.json")).data;
+    towns = reference.towns;
+    villages = reference.villages || {};
     for (const name of ["clocks", "demand", "returns", "funds"]) charts[name] = GJ.chart($(`${name}-chart`));
     window.GJ_CHARTS = charts; // for the browser tests
     $("login-form").addEventListener("submit", login);
