@@ -33,7 +33,7 @@ if not CHROMIUM.exists() and not os.environ.get("GUANJIA_REQUIRE_BROWSER"):
         "Debian's chromium is not installed (apt-get install chromium); set GUANJIA_REQUIRE_BROWSER=1 to fail instead",
         allow_module_level=True,
     )
-from playwright.sync_api import ConsoleMessage, Page, Request, ViewportSize, sync_playwright  # noqa: E402
+from playwright.sync_api import ConsoleMessage, Page, Request, Response, ViewportSize, sync_playwright  # noqa: E402
 
 SECRET = os.environ["GUANJIA_HOTLINE_SECRET"]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "pages"
@@ -52,6 +52,8 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 ADMIN, ADMIN_PASSWORD = "pages-admin", "pages-admin-pass-1"
 CLI = [sys.executable, "-m", "services.cli"]
 ADMIN_ROLE = ["--role", "city_admin", "--org", "city"]
+TOWN, TOWN_PASSWORD = "pages-humen", "pages-humen-pass-1"
+TOWN_ROLE = ["--role", "town_staff", "--org", "虎门"]
 
 # Calls from three towns; the first is walked to completed, the second to closed (rated).
 CALLS: list[dict[str, Any]] = [
@@ -109,13 +111,14 @@ class Seeded:
 
 
 def _staff_create(system: RunningSystem) -> None:
-    subprocess.run(
-        [*CLI, "staff", "create", "--username", ADMIN, "--password", ADMIN_PASSWORD, *ADMIN_ROLE],
-        env=system.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    for username, password, role in ((ADMIN, ADMIN_PASSWORD, ADMIN_ROLE), (TOWN, TOWN_PASSWORD, TOWN_ROLE)):
+        subprocess.run(
+            [*CLI, "staff", "create", "--username", username, "--password", password, *role],
+            env=system.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
 
 
 def _walk_to_completed(client: httpx.Client, token: str, appeal: dict[str, Any]) -> None:
@@ -139,7 +142,7 @@ def _walk_to_completed(client: httpx.Client, token: str, appeal: dict[str, Any])
     wait_for(lambda: status() == "completed")
 
 
-CITY = "441900000000"
+CITY, HUMEN = "441900000000", "441900121000"
 
 
 def _fund(client: httpx.Client, seeded: Seeded) -> None:
@@ -204,6 +207,8 @@ class Watched:
     page: Page
     requests: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # (url, status, the If-None-Match the page sent) of every API answer
+    answers: list[tuple[str, int, str | None]] = field(default_factory=list)
 
     def assert_clean(self, base_url: str) -> None:
         own = urlsplit(base_url).netloc
@@ -245,7 +250,16 @@ def open_page(browser: Any) -> Iterator[Callable[[str, ViewportSize], Watched]]:
 
         page.on("console", on_console)
         page.on("pageerror", lambda exc: watched.errors.append(str(exc)))
+
+        def on_response(response: Response) -> None:
+            if "/api/" in response.url:
+                sent = response.request.headers.get("if-none-match")
+                watched.answers.append((response.url, response.status, sent))
+
         page.on("request", on_request)
+        page.on("response", on_response)
+        # A controllable clock: a test can let a minute of polling pass in an instant.
+        page.clock.install()
         page.goto(url)
         return watched
 
@@ -338,6 +352,19 @@ def test_screen_shows_the_public_figures(
     tickets = page.eval_on_selector_all("#recent tr[data-ticket]", "rows => rows.map(r => r.dataset.ticket)")
     assert seeded.done["ticket_no"] in tickets
     assert seeded.done["ticket_no"] in [a["ticket_no"] for a in completed["items"]]
+
+    # A minute later the screen polls again, conditionally: unchanged figures come back as 304.
+    first = len(watched.answers)
+    page.clock.fast_forward(61_000)
+    for _ in range(100):  # the page's events are dispatched only while Playwright waits
+        if len(watched.answers) >= first + 6:
+            break
+        page.wait_for_timeout(200)
+    page.wait_for_load_state("networkidle")
+    again = watched.answers[first:]
+    assert all(sent for _, _, sent in again), again
+    assert {status for _, status, _ in again} == {304}, again
+    assert figure(page, "year.received") == str(year["counts"]["received"])
 
     shoot(page, "screen-1920x1080", readme=True)
     page.set_viewport_size(PHONE)
@@ -464,4 +491,35 @@ def test_cockpit_after_staff_login(seeded: Seeded, open_page: Callable[[str, Vie
     shoot(page, "cockpit-390x844")
     page.click("#logout")
     assert page.is_hidden("#board") and page.is_visible("#login")
+    watched.assert_clean(seeded.base_url)
+
+
+def test_cockpit_is_scoped_to_a_town_viewer(
+    seeded: Seeded, open_page: Callable[[str, ViewportSize], Watched]
+) -> None:
+    watched = open_page(f"{seeded.base_url}/cockpit", PHONE)
+    page = watched.page
+    page.fill("#username", TOWN)
+    page.fill("#password", TOWN_PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector('body[data-loaded="true"]', timeout=60_000)
+    assert "虎门" in page.inner_text("#viewer")
+
+    with httpx.Client(base_url=seeded.base_url, timeout=15) as client:
+        login = client.post("/api/v1/auth/staff", json={"username": TOWN, "password": TOWN_PASSWORD})
+        auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        params = {"level": "town", "code": HUMEN, "period": "month"}
+        kpis = client.get("/api/v1/stats/kpis", params=params, headers=auth).json()
+        city = client.get("/api/v1/stats/kpis", params={"period": "month"}, headers=auth)
+    assert city.status_code == 403  # the town sees its own figures, not the city's
+    row = next(r for r in kpis["rows"] if r["dim_value"] == "all")
+    received = page.get_attribute('a[data-list="kpis"] >> nth=0', "data-value")
+    assert received == str(row["counts"]["received"]) == "1"
+    assert page.evaluate("GJ_CHARTS.funds.getOption().xAxis[0].data") == ["虎门"]
+    page.click('a[data-list="returns"]')
+    assert page.locator("#detail-table tbody tr").count() == 1
+    assert (
+        page.evaluate("localStorage.length + sessionStorage.length") == 0
+        and page.evaluate("document.cookie") == ""
+    )
     watched.assert_clean(seeded.base_url)
