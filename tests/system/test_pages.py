@@ -280,6 +280,22 @@ def shoot(page: Page, name: str, *, readme: bool = False) -> Path:
     return path
 
 
+def assert_accessible_structure(page: Page) -> None:
+    """Landmarks, one h1, headings on every section, and every chart named and summarised in text."""
+    assert page.locator("header[role=banner]").count() == 1
+    assert page.locator("main").count() == 1 and page.locator("footer[role=contentinfo]").count() == 1
+    assert page.locator("h1").count() == 1 and page.get_attribute("html", "lang") == "zh-CN"
+    for section in page.query_selector_all("section"):
+        labelled = section.get_attribute("aria-labelledby")
+        assert labelled and page.locator(f"#{labelled}").inner_text().strip(), labelled
+    for chart in page.query_selector_all(".chart"):
+        assert chart.get_attribute("role") == "img" and chart.get_attribute("aria-label")
+        summary = chart.get_attribute("aria-describedby")
+        assert summary and page.locator(f"#{summary}").inner_text().strip() not in ("", "正在载入…")
+    for field_ in page.query_selector_all("input"):
+        assert page.locator(f'label[for="{field_.get_attribute("id")}"]').count() == 1
+
+
 def public_row(client: httpx.Client, value: str = "all", **params: str) -> dict[str, Any]:
     rows = client.get("/api/v1/stats/public", params=params).json()["rows"]
     found = next((r for r in rows if r["dim_value"] == value), None)
@@ -366,6 +382,7 @@ def test_screen_shows_the_public_figures(
     assert {status for _, status, _ in again} == {304}, again
     assert figure(page, "year.received") == str(year["counts"]["received"])
 
+    assert_accessible_structure(page)
     shoot(page, "screen-1920x1080", readme=True)
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(300)
@@ -411,6 +428,7 @@ def test_status_page_with_the_query_code(
     assert appeal["query_code"] not in page.url
     assert page.evaluate("document.cookie") == "" and page.evaluate("localStorage.length") == 0
 
+    assert_accessible_structure(page)
     shoot(page, "status-390x844", readme=True)
     page.set_viewport_size(WIDE)
     shoot(page, "status-1920x1080")
@@ -442,6 +460,7 @@ def test_cockpit_after_staff_login(seeded: Seeded, open_page: Callable[[str, Vie
     page.click("#login-form button[type=submit]")
     page.wait_for_selector('body[data-loaded="true"]', timeout=60_000)
     assert "pages-admin" in page.inner_text("#viewer")
+    assert_accessible_structure(page)
     shoot(page, "cockpit-1920x1080", readme=True)
 
     auth = {"Authorization": f"Bearer {seeded.admin_token}"}
