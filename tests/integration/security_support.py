@@ -103,6 +103,17 @@ ACCESS: dict[tuple[str, str], Access] = {
     },
     # -- public reads (no personal data) and logins
     ("GET", "/api/v1/public/appeals/{ticket_no}"): PUBLIC,
+    # -- pages (HTML and their assets; the staff cockpit logs in through the API)
+    **{
+        ("GET", p): PUBLIC
+        for p in (
+            "/screen",
+            "/cockpit",
+            "/s/{ticket_no}",
+            "/static/pages/{name}",
+            "/static/vendor/{name:path}",
+        )
+    },
     ("GET", "/api/v1/public/appeals"): PUBLIC,
     ("GET", "/api/v1/public/disclosure/{ticket_no}"): PUBLIC,
     ("GET", "/api/v1/public/funds"): PUBLIC,
