@@ -93,7 +93,7 @@ def load(path: Path) -> list[dict[str, Any]]:
 def draft_of(side: dict[str, Any], ref: str) -> Any:
     """An AppealDraft of one side, as its channel would deliver it, normalised by the gateway."""
     from services.contracts.appeals import AppealDraft, Location, Reporter
-    from services.gateway.normalise import normalise_draft
+    from services.gateway.service.normalise import normalise_draft
 
     channel = side.get("channel") or "hotline_12345"
     lat, lng = side.get("lat"), side.get("lng")

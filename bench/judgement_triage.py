@@ -6,9 +6,9 @@ Each appeal is presented as the system receives it:
 
 - ``hotline_12345``: the call (transcript turns with operator and caller, the operator's summary,
   category and address) goes through the gateway's real hotline normaliser
-  (``services.gateway.channels.hotline.to_draft``) into the AppealDraft;
+  (``services.gateway.service.channels.hotline.to_draft``) into the AppealDraft;
 - every other channel: an AppealDraft with the same fields (title, text, address) through the
-  gateway's one normalisation (``services.gateway.normalise.normalise_draft``);
+  gateway's one normalisation (``services.gateway.service.normalise.normalise_draft``);
 
 then intake's ``appeal.received`` event is built from the draft by intake's own code, and routing's
 worker decision (``routing.triage.decide_received``: rules, model, place, policies, manual queue)
@@ -43,8 +43,8 @@ from routing.triage import decide_received
 from services.common.reference import load_reference
 from services.contracts.appeals import AppealDraft, Location
 from services.contracts.events import AppealReceived
-from services.gateway.channels.hotline import HotlineCall, to_draft
-from services.gateway.normalise import normalise_draft
+from services.gateway.service.channels.hotline import HotlineCall, to_draft
+from services.gateway.service.normalise import normalise_draft
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_GLOB = "tests/data/independent/triage_*.yaml"

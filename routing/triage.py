@@ -488,7 +488,7 @@ def decide_received(
 ) -> ReceivedTriage:
     """The whole decision on an ``appeal.received`` event (pure): rules, model, place, policies.
 
-    The routing worker stores and announces it (``routing.services.triage``); the judgement bench
+    The routing worker stores and announces it (``routing.service.triage``); the judgement bench
     (``bench.judgement_triage``) scores it. The place the channel settled wins; else it is read
     from the address, the words, the coordinates or the grid code.
     """

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from intake.app import app
+from intake.api.app import app
 from intake.config import get_intake_settings
 from intake.duplicates import scorer, service, tune
 from intake.models import DuplicateLink, DuplicateThresholds
