@@ -17,9 +17,10 @@ from intake.duplicates import scorer, service, tune
 from intake.models import DuplicateLink, DuplicateThresholds
 from services.cli import build_parser
 from services.common.db import session_scope
-from tests.integration.intake_support import CHANGPING, CITY, MUGUI, auth, create, draft, post, staff
+from tests.fixtures import auth, staff
+from tests.intake.support import CHANGPING, CITY, MUGUI, create, draft, post
 
-VILLAGE = staff("village_staff", "village", MUGUI)
+VILLAGE = staff("village_staff", MUGUI)
 
 
 @pytest.fixture
