@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 
 from services.common.personal import mask_name, mask_numbers
+from services.common.public_text import public_text
 from services.common.text import fold_width
 
 # A person named the way appeals name people: 陈阿婆, 李伯, 王女士, 赵某, 阿明.
@@ -34,7 +35,9 @@ _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 def redact_text(text: str | None, names: Iterable[str | None] = (), *, people: bool = False) -> str | None:
     """The text with ID numbers, phone numbers, e-mail addresses and the given names masked;
-    with `people`, also anyone named the way appeals name people (陈阿婆 -> 陈**)."""
+    with `people` (text for the public), also anyone named the way appeals name people (陈阿婆 ->
+    陈**) and everything `services.common.public_text` finds: names by context and surname,
+    numbers in Chinese numerals, WeChat and QQ ids, plates; a sentence it cannot clear is withheld."""
     if text is None:
         return None
     out = mask_numbers(fold_width(text))  # the one detector of phone and ID numbers
@@ -44,6 +47,7 @@ def redact_text(text: str | None, names: Iterable[str | None] = (), *, people: b
     if people:
         out = NAMED_RE.sub(lambda m: m.group(1) + mask_name(m.group(2)), out)
         out = PERSON_RE.sub(lambda m: m.group(1) + "*" * len(m.group(2)), out)
+        out = public_text(out)
     return out
 
 

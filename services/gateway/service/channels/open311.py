@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Final, Literal
 
 from services.common.personal import mask_name
+from services.common.public_text import public_text
 from services.common.reference import load_reference
 from services.common.timeutil import to_local
 from services.contracts.appeals import AppealDraft, Location, PublicAppeal, Reporter
@@ -339,11 +340,12 @@ def _mask_digits(number: str) -> str:
 
 def public_description(text: str, names: Sequence[str | None] = ()) -> str:
     """A description fit for the public: long digit runs (phone, ID numbers) and the reporter's own
-    name masked."""
+    name masked, then every other form of personal data `services.common.public_text` finds (names
+    by context and surname, numbers in Chinese numerals, WeChat and QQ ids, plates, e-mail)."""
     out = _LONG_DIGITS.sub(lambda m: _mask_digits(m.group(0)), text)
     for name in sorted({n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True):
         out = out.replace(name, mask_name(name))
-    return out[:MAX_DESCRIPTION]
+    return public_text(out)[:MAX_DESCRIPTION]
 
 
 def iso(value: datetime | None) -> str | None:
