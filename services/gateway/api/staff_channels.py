@@ -31,7 +31,7 @@ from services.common.errors import (
 )
 from services.contracts.appeals import AppealAccepted, AppealDraft
 from services.contracts.channels import MaskedPerson, MinutesFiled, StaffFiled
-from services.contracts.vocabulary import ROLE_NAMES
+from services.contracts.vocabulary import ROLE_NAMES, ROLES
 from services.gateway.models import InboundMessage
 from services.gateway.service.channels import consultation, staff
 from services.gateway.service.channels.staff import OutOfScope, StaffChannel, WrongRole
@@ -155,8 +155,10 @@ async def _file(
 
 def _doc(summary: str, channel: StaffChannel) -> dict[str, Any]:
     return {
-        "openapi_extra": {"x-roles": list(staff.FILERS[channel])},
-        "description": "Roles: " + "、".join(f"`{r}` {ROLE_NAMES[r]}" for r in staff.FILERS[channel]) + ".",
+        "openapi_extra": {"x-roles": [r for r in ROLES if r in staff.FILERS[channel]]},
+        "description": "Roles: "
+        + "、".join(f"`{r}` {ROLE_NAMES[r]}" for r in ROLES if r in staff.FILERS[channel])
+        + ".",
         "status_code": 201,
         "response_model": StaffFiled,
         "summary": summary,
@@ -303,7 +305,7 @@ async def online_consultation(
     status_code=201,
     response_model=MinutesFiled,
     summary="协商会议: one set of minutes files several appeals, all or none",
-    openapi_extra={"x-roles": list(staff.FILERS["consultation_meeting"])},
+    openapi_extra={"x-roles": [r for r in ROLES if r in staff.FILERS["consultation_meeting"]]},
     responses={200: {"description": "A replay: the first answer", "model": MinutesFiled}, **RESPONSES},
 )
 async def consultation_meeting(

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime
-from typing import Annotated, Literal
-
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from services.common.errors import Unauthorized
 from services.common.text import normalise_text
-from services.common.timeutil import SHANGHAI
 from services.contracts.appeals import AppealDraft, Location, Reporter
+from services.contracts.channel_bodies import HotlineCall as HotlineCall
+from services.contracts.channel_bodies import LocalDateTime as LocalDateTime
+from services.contracts.channel_bodies import TranscriptTurn as TranscriptTurn
 from services.gateway.service.normalise import lenient_phone, normalise_draft
 
 CHANNEL = "hotline_12345"
@@ -28,56 +26,6 @@ SPEAKER_LABEL = {"caller": "来电人", "operator": "话务员"}
 class BadSignature(Unauthorized):
     code, title = "bad_signature", "Signature missing, wrong or stale"
     message = "请求签名无效或已过期。"
-
-
-# The hotline is an outside system: accept ids sent as numbers and fields added in a later
-# version of its webhook (kept verbatim in the raw message), refuse what cannot be an appeal.
-IdStr = Annotated[
-    str, BeforeValidator(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v)
-]
-
-
-def _shanghai_if_naive(value: datetime) -> datetime:
-    # The hotline runs in Dongguan: a time without an offset is local time.
-    return value.replace(tzinfo=SHANGHAI) if value.tzinfo is None else value
-
-
-LocalDateTime = Annotated[datetime, AfterValidator(_shanghai_if_naive)]
-
-
-class TranscriptTurn(BaseModel):
-    """One speaker's turn of the call."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    speaker: Literal["caller", "operator"]
-    text: str = Field(max_length=20000)
-    offset_ms: int = Field(default=0, ge=0)
-
-
-class HotlineCall(BaseModel):
-    """The hotline's webhook body."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    call_id: IdStr = Field(min_length=1, max_length=128)
-    caller_number: IdStr = Field(min_length=1, max_length=32)
-    started_at: LocalDateTime
-    ended_at: LocalDateTime | None = None
-    operator_id: IdStr | None = Field(default=None, max_length=64)
-    transcript: list[TranscriptTurn] = Field(default_factory=list, max_length=2000)
-    summary: str | None = Field(default=None, max_length=5000)
-    category_hint: str | None = Field(default=None, max_length=100)
-    address: str | None = Field(default=None, max_length=300)
-    callback_requested: bool = False
-
-    @model_validator(mode="after")
-    def _consistent(self) -> HotlineCall:
-        if self.ended_at is not None and self.ended_at < self.started_at:
-            raise ValueError("ended_at is before started_at")
-        if not any(t.text.strip() for t in self.transcript) and not (self.summary or "").strip():
-            raise ValueError("a call needs a transcript or a summary")
-        return self
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

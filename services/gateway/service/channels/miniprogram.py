@@ -10,24 +10,24 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final
 
 import jwt
 import structlog
 from fastapi import Depends, Header
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from services.common.errors import DomainError, ServiceUnavailable, Unauthorized
 from services.common.settings import get_settings
 from services.contracts.appeals import AppealDraft, Attachment, Location, Reporter
-from services.contracts.vocabulary import Urgency
+from services.contracts.channel_bodies import MAX_PHOTOS as MAX_PHOTOS
+from services.contracts.channel_bodies import ResidentAppealForm as ResidentAppealForm
 from services.gateway.service.channels.wechat_api import WeChatApiError, WeChatUnavailable, code2session
 
 log = structlog.get_logger(__name__)
 CHANNEL: Final = "wechat_miniprogram"
 RESIDENT_AUDIENCE: Final = "guanjia-resident"
 RESIDENT_TOKEN_TTL_S: Final = 3600
-MAX_PHOTOS: Final = 9
 
 
 # --- problems ------------------------------------------------------------------------------------
@@ -132,34 +132,6 @@ ResidentPrincipal = Annotated[Resident, Depends(resident)]
 
 
 # --- the appeal form -----------------------------------------------------------------------------
-
-
-class ResidentAppealForm(BaseModel):
-    """What a resident fills in (JSON, or the `appeal` part of a multipart request)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    title: str | None = Field(default=None, max_length=60)
-    description: str = Field(min_length=1, max_length=5000)
-    category_hint: str | None = Field(default=None, max_length=100)
-    address: str | None = Field(default=None, max_length=300)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lng: float | None = Field(default=None, ge=-180, le=180)
-    # wx.getLocation({type: 'gcj02'}) is what the mini-program's map needs.
-    datum: Literal["gcj02", "wgs84"] = "gcj02"
-    town_code: str | None = Field(default=None, max_length=32)
-    village_code: str | None = Field(default=None, max_length=32)
-    name: str | None = Field(default=None, max_length=50)
-    phone: str | None = Field(default=None, max_length=30)
-    hukou_local: bool | None = None
-    anonymous: bool = False
-    confidential: bool = False
-    beneficiary_count: int | None = Field(default=None, ge=0, le=1_000_000)
-    beneficiary_group: str | None = Field(default=None, max_length=50)
-    help_requested: str | None = Field(default=None, max_length=2000)
-    estimated_amount_fen: int | None = Field(default=None, ge=0)
-    urgency: Urgency | None = None
-    photos: list[str] = Field(default_factory=list, max_length=MAX_PHOTOS, description="ids from /media")
 
 
 def channel_ref(openid: str, key: str) -> str:
