@@ -296,6 +296,22 @@ def assert_accessible_structure(page: Page) -> None:
         assert page.locator(f'label[for="{field_.get_attribute("id")}"]').count() == 1
 
 
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+
+
+def assert_no_axe_violations(page: Page) -> None:
+    """axe-core's WCAG 2.x A/AA rules (contrast, names, landmarks, ARIA) find nothing. The
+    script goes in through the DevTools protocol, which the page's CSP does not govern."""
+    page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
+    result = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21aa"]}});
+            return r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
+        }"""
+    )
+    assert result == [], result
+
+
 def public_row(client: httpx.Client, value: str = "all", **params: str) -> dict[str, Any]:
     rows = client.get("/api/v1/stats/public", params=params).json()["rows"]
     found = next((r for r in rows if r["dim_value"] == value), None)
@@ -383,6 +399,7 @@ def test_screen_shows_the_public_figures(
     assert figure(page, "year.received") == str(year["counts"]["received"])
 
     assert_accessible_structure(page)
+    assert_no_axe_violations(page)
     shoot(page, "screen-1920x1080", readme=True)
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(300)
@@ -429,6 +446,7 @@ def test_status_page_with_the_query_code(
     assert page.evaluate("document.cookie") == "" and page.evaluate("localStorage.length") == 0
 
     assert_accessible_structure(page)
+    assert_no_axe_violations(page)
     shoot(page, "status-390x844", readme=True)
     page.set_viewport_size(WIDE)
     shoot(page, "status-1920x1080")
@@ -461,6 +479,7 @@ def test_cockpit_after_staff_login(seeded: Seeded, open_page: Callable[[str, Vie
     page.wait_for_selector('body[data-loaded="true"]', timeout=60_000)
     assert "pages-admin" in page.inner_text("#viewer")
     assert_accessible_structure(page)
+    assert_no_axe_violations(page)
     shoot(page, "cockpit-1920x1080", readme=True)
 
     auth = {"Authorization": f"Bearer {seeded.admin_token}"}
