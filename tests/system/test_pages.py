@@ -273,6 +273,8 @@ def shoot(page: Page, name: str, *, readme: bool = False) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
+    # The whole page too: a phone scrolls through every chart.
+    page.screenshot(path=str(ARTIFACTS / f"{name}-full.png"), full_page=True)
     print(f"screenshot: {path}")
     if readme and os.environ.get("GUANJIA_SCREENSHOTS") == "docs":
         README_SHOTS.mkdir(parents=True, exist_ok=True)
@@ -310,6 +312,17 @@ def assert_no_axe_violations(page: Page) -> None:
         }"""
     )
     assert result == [], result
+
+
+def assert_fits(page: Page) -> None:
+    """Nothing wider than the viewport: a phone scrolls down, never sideways."""
+    too_wide = page.evaluate(
+        """() => [...document.querySelectorAll("body *")]
+            .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+            .filter(e => !(e.parentElement && e.parentElement.closest(".table-wrap")))
+            .slice(0, 5).map(e => e.tagName + "#" + e.id + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))"""
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], too_wide
 
 
 def public_row(client: httpx.Client, value: str = "all", **params: str) -> dict[str, Any]:
@@ -403,6 +416,7 @@ def test_screen_shows_the_public_figures(
     shoot(page, "screen-1920x1080", readme=True)
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(300)
+    assert_fits(page)
     shoot(page, "screen-390x844")
     watched.assert_clean(seeded.base_url)
 
@@ -447,6 +461,7 @@ def test_status_page_with_the_query_code(
 
     assert_accessible_structure(page)
     assert_no_axe_violations(page)
+    assert_fits(page)
     shoot(page, "status-390x844", readme=True)
     page.set_viewport_size(WIDE)
     shoot(page, "status-1920x1080")
@@ -526,6 +541,7 @@ def test_cockpit_after_staff_login(seeded: Seeded, open_page: Callable[[str, Vie
     page.evaluate("() => window.scrollTo(0, 0)")
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(300)
+    assert_fits(page)
     shoot(page, "cockpit-390x844")
     page.click("#logout")
     assert page.is_hidden("#board") and page.is_visible("#login")
