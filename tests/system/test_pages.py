@@ -273,6 +273,8 @@ def shoot(page: Page, name: str, *, readme: bool = False) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
+    # The whole page too: a phone scrolls through every chart.
+    page.screenshot(path=str(ARTIFACTS / f"{name}-full.png"), full_page=True)
     print(f"screenshot: {path}")
     if readme and os.environ.get("GUANJIA_SCREENSHOTS") == "docs":
         README_SHOTS.mkdir(parents=True, exist_ok=True)
@@ -294,6 +296,33 @@ def assert_accessible_structure(page: Page) -> None:
         assert summary and page.locator(f"#{summary}").inner_text().strip() not in ("", "正在载入…")
     for field_ in page.query_selector_all("input"):
         assert page.locator(f'label[for="{field_.get_attribute("id")}"]').count() == 1
+
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+
+
+def assert_no_axe_violations(page: Page) -> None:
+    """axe-core's WCAG 2.x A/AA rules (contrast, names, landmarks, ARIA) find nothing. The
+    script goes in through the DevTools protocol, which the page's CSP does not govern."""
+    page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
+    result = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21aa"]}});
+            return r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
+        }"""
+    )
+    assert result == [], result
+
+
+def assert_fits(page: Page) -> None:
+    """Nothing wider than the viewport: a phone scrolls down, never sideways."""
+    too_wide = page.evaluate(
+        """() => [...document.querySelectorAll("body *")]
+            .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+            .filter(e => !(e.parentElement && e.parentElement.closest(".table-wrap")))
+            .slice(0, 5).map(e => e.tagName + "#" + e.id + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))"""
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], too_wide
 
 
 def public_row(client: httpx.Client, value: str = "all", **params: str) -> dict[str, Any]:
@@ -383,9 +412,11 @@ def test_screen_shows_the_public_figures(
     assert figure(page, "year.received") == str(year["counts"]["received"])
 
     assert_accessible_structure(page)
+    assert_no_axe_violations(page)
     shoot(page, "screen-1920x1080", readme=True)
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(300)
+    assert_fits(page)
     shoot(page, "screen-390x844")
     watched.assert_clean(seeded.base_url)
 
@@ -429,6 +460,8 @@ def test_status_page_with_the_query_code(
     assert page.evaluate("document.cookie") == "" and page.evaluate("localStorage.length") == 0
 
     assert_accessible_structure(page)
+    assert_no_axe_violations(page)
+    assert_fits(page)
     shoot(page, "status-390x844", readme=True)
     page.set_viewport_size(WIDE)
     shoot(page, "status-1920x1080")
@@ -461,6 +494,7 @@ def test_cockpit_after_staff_login(seeded: Seeded, open_page: Callable[[str, Vie
     page.wait_for_selector('body[data-loaded="true"]', timeout=60_000)
     assert "pages-admin" in page.inner_text("#viewer")
     assert_accessible_structure(page)
+    assert_no_axe_violations(page)
     shoot(page, "cockpit-1920x1080", readme=True)
 
     auth = {"Authorization": f"Bearer {seeded.admin_token}"}
@@ -507,6 +541,7 @@ def test_cockpit_after_staff_login(seeded: Seeded, open_page: Callable[[str, Vie
     page.evaluate("() => window.scrollTo(0, 0)")
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(300)
+    assert_fits(page)
     shoot(page, "cockpit-390x844")
     page.click("#logout")
     assert page.is_hidden("#board") and page.is_visible("#login")

@@ -100,3 +100,12 @@ def test_pages_have_no_inline_script_and_no_outside_address() -> None:
             assert not re.search(r"\.(inner|outer)HTML\b|insertAdjacentHTML|document\.write", text), (
                 asset.name
             )
+
+
+def test_vendored_axe_core_is_the_pinned_version() -> None:
+    pinned = json.loads((VENDOR / "package.json").read_text())["devDependencies"]["axe-core"]
+    locked = json.loads((VENDOR / "package-lock.json").read_text())["packages"]["node_modules/axe-core"]
+    assert locked["version"] == pinned
+    axe = ROOT / "tests" / "system" / "vendor" / "axe-core"
+    assert f"axe v{pinned}" in (axe / "axe.min.js").read_text(encoding="utf-8")[:300]
+    assert (axe / "LICENSE").stat().st_size > 0

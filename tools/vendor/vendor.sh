@@ -16,3 +16,9 @@ cp node_modules/echarts/licenses/LICENSE-d3 "$dest/LICENSE-d3"
 cp node_modules/zrender/LICENSE "$dest/LICENSE-zrender"
 cp node_modules/tslib/LICENSE.txt "$dest/LICENSE-tslib"
 echo "vendored echarts $(node -p 'require("./node_modules/echarts/package.json").version') into $dest"
+
+# axe-core (MPL-2.0) is for the tests only: the page tests run it in the browser.
+axe="$here/../../tests/system/vendor/axe-core"
+mkdir -p "$axe"
+cp node_modules/axe-core/axe.min.js node_modules/axe-core/LICENSE "$axe/"
+echo "vendored axe-core $(node -p 'require("./node_modules/axe-core/package.json").version') into $axe"
