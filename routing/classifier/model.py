@@ -1,7 +1,7 @@
 """The triage model: logistic regressions over words and character n-grams, fused with the rules.
 
 Each appeal becomes one row: the TF-IDF of its terms (jieba words, character bigrams and
-trigrams; ``routing.classifier.features``) and of the rules' findings written as terms (the
+single characters; ``routing.classifier.features``) and of the rules' findings written as terms (the
 operator's hint, counted groups and named persons, ages, the cue tables' categories and urgency;
 ``routing.triage.RULE_TERMS``), so the rules count exactly as much as they help. Three logistic
 regressions read that row:
@@ -182,8 +182,8 @@ class TriageModel:
             if weight <= 0:
                 break
             prefix, word = self.vectoriser.vocabulary[column].split(":", 1)
-            if prefix == "r":
-                continue  # a rule's finding: the rules' own explanation names its words
+            if prefix in ("r", "u"):
+                continue  # a rule's finding (the rules name its words), or a lone character
             if "0" in word or any(word in p or p in word for p in picked):
                 continue  # digit placeholders and overlapping n-grams read badly
             picked.append(word)

@@ -185,9 +185,9 @@ def test_a_large_sum_in_the_text_goes_to_donors() -> None:
 
 
 def test_beneficiary_count_tips_an_ambiguous_appeal() -> None:
-    assert triage(None, "帮忙送饭").needs_manual
-    assert triage(None, "帮忙送饭", beneficiary_count=40).kind == "micro_project"
-    assert triage(None, "帮忙送饭", beneficiary_count=1).kind == "micro_wish"
+    assert triage(None, "需要辅导功课").needs_manual
+    assert triage(None, "需要辅导功课", beneficiary_count=40).kind == "micro_project"
+    assert triage(None, "需要辅导功课", beneficiary_count=1).kind == "micro_wish"
 
 
 def test_service_wishes_go_to_a_station() -> None:
