@@ -17,9 +17,10 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,6 +69,7 @@ class Hyper:
     urgency_weights: tuple[float, float, float] = (1.0, 2.0, 2.0)  # normal, urgent, emergency
     min_df: int = 2
     norm_floor: float = 20.0  # see routing.classifier.linear.Vectoriser
+    received_calls: bool = True  # also fit each written call as the gateway passes it on
 
 
 HYPER = Hyper()
@@ -89,6 +91,37 @@ def prepare(examples: Iterable[Example]) -> list[Prepared]:
         reading = read(ex.title, ex.text, ex.hint)
         out.append(Prepared(ex, reading.features, reading.evidence()))
     return out
+
+
+_SPEAKER = re.compile(r"(话务员|接线员|市民|来电人)[：:]")
+
+
+def caller_words(text: str) -> str | None:
+    """A written call (市民：… 话务员：…) as the hotline gateway passes it on: the caller's turns only.
+
+    ``None`` when the text is not a call with at least one operator turn.
+    """
+    parts = _SPEAKER.split(text)
+    turns = [(parts[i], parts[i + 1].strip()) for i in range(1, len(parts) - 1, 2)]
+    if not any(who in ("话务员", "接线员") for who, _ in turns):
+        return None
+    words = [said for who, said in turns if who in ("市民", "来电人") and said]
+    return "\n".join(words) or None
+
+
+def _with_received_calls(prepared: Sequence[Prepared]) -> list[Prepared]:
+    """The training rows plus each written call as the system receives it (operator turns dropped).
+
+    Only ever added to the rows a model is fitted on, never to the rows it is scored on.
+    """
+    extra = []
+    for p in prepared:
+        words = caller_words(p.example.text)
+        if words is not None:
+            ex = replace(p.example, text=words, title=None)
+            reading = read(None, words, ex.hint)
+            extra.append(Prepared(ex, reading.features, reading.evidence()))
+    return [*prepared, *extra]
 
 
 # --- metrics -----------------------------------------------------------------------------------
@@ -224,7 +257,8 @@ def _fit_heads(prepared: Sequence[Prepared], hyper: Hyper) -> _Fitted:
         return _fit_heads_now(prepared, hyper)
 
 
-def _fit_heads_now(prepared: Sequence[Prepared], hyper: Hyper) -> _Fitted:
+def _fit_heads_now(rows: Sequence[Prepared], hyper: Hyper) -> _Fitted:
+    prepared = _with_received_calls(rows) if hyper.received_calls else rows
     vectoriser = TfidfVectorizer(
         analyzer=_identity, binary=True, min_df=hyper.min_df, norm=None, smooth_idf=True, dtype=np.float64
     )

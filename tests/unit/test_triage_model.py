@@ -149,3 +149,13 @@ def test_model_words_come_from_the_appeal() -> None:
         words = rules[f"category.{result.category}"]
         text = lexicon.read(e.title, e.text).text
         assert all(all(part in text for part in w.split("…")) for w in words), (words, text)
+
+
+def test_a_written_call_is_also_learnt_as_the_gateway_passes_it_on() -> None:
+    call = "话务员：您好，请讲。\n市民：我是樟村的，我妈妈脑梗了。\n话务员：交不上费用是吗？\n市民：是的"
+    assert training.caller_words(call) == "我是樟村的，我妈妈脑梗了。\n是的"
+    assert training.caller_words("来电人反映：路灯坏了") is None  # a summary, not a call
+    rows = training.prepare(
+        [data.Example(text=call, kind="micro_wish", category="medical", urgency="emergency")]
+    )
+    assert len(training._with_received_calls(rows)) == 2
