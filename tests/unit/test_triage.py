@@ -42,7 +42,7 @@ def _rules(result: Triage) -> dict[str, tuple[str, ...]]:
     return {e.rule: e.matched for e in result.explanations}
 
 
-# --- the labelled set the rules were tuned on (training data now; held-out scores: test_triage_model)
+# --- the labelled set the rules were tuned on (training data; honest figures: test_judgement_triage)
 
 
 def test_labelled_set_is_large_and_covers_every_category() -> None:
