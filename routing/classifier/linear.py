@@ -6,9 +6,9 @@ inverse document frequencies, the coefficients and intercepts. They are saved as
 inside gzipped JSON (:func:`encode_array` / :func:`decode_array`), so loading a model from the
 database or the package never executes anything, and the same data give the same bytes.
 
-Inference reproduces scikit-learn exactly: binary term frequency × idf, L2-normalised, then the
-rules' numeric features appended, then ``X @ coef.T + intercept`` and a softmax (or a sigmoid for
-two classes), divided by a calibration temperature chosen on out-of-fold predictions.
+Inference reproduces scikit-learn: binary term frequency × idf, normalised (see
+:class:`Vectoriser`), then ``X @ coef.T + intercept`` and a softmax (or a sigmoid for two classes);
+the coefficients are kept as float16, a rounding far below anything that decides.
 """
 
 from __future__ import annotations
@@ -96,23 +96,21 @@ class Vectoriser:
 
 @dataclass(frozen=True)
 class LinearHead:
-    """One logistic regression over [text features | rule features]: classes and weights."""
+    """One logistic regression over the TF-IDF row: classes and weights."""
 
     classes: tuple[str, ...]
     coef: FloatArray = field(compare=False)  # (rows, features); one row for two classes
     intercept: FloatArray = field(compare=False)
     temperature: float = 1.0
 
-    def scores(self, columns: Sequence[int], values: FloatArray, dense: FloatArray) -> FloatArray:
-        """Decision values: the text part sparse, the rules' part dense (appended after it)."""
-        n_text = self.coef.shape[1] - dense.shape[0]
+    def scores(self, columns: Sequence[int], values: FloatArray) -> FloatArray:
+        """Decision values of a sparse row (column indices and their values)."""
         text = self.coef[:, list(columns)] @ values if len(columns) else np.zeros(self.coef.shape[0])
-        rules = self.coef[:, n_text:] @ dense if dense.shape[0] else 0.0
-        return np.asarray(text + rules + self.intercept, dtype=np.float64)
+        return np.asarray(text + self.intercept, dtype=np.float64)
 
-    def log_proba(self, columns: Sequence[int], values: FloatArray, dense: FloatArray) -> dict[str, float]:
-        """Calibrated log probabilities per class."""
-        return log_softmax_scores(self.classes, self.scores(columns, values, dense), self.temperature)
+    def log_proba(self, columns: Sequence[int], values: FloatArray) -> dict[str, float]:
+        """Log probabilities per class."""
+        return log_softmax_scores(self.classes, self.scores(columns, values), self.temperature)
 
     def contributions(
         self, columns: Sequence[int], values: FloatArray, chosen: str, against: str

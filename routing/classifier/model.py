@@ -1,9 +1,10 @@
 """The triage model: logistic regressions over words and character n-grams, fused with the rules.
 
 Each appeal becomes one row: the TF-IDF of its terms (jieba words, character bigrams and
-trigrams; ``routing.classifier.features``) followed by the rules' evidence as numbers (each
-category's and kind's cue score, the emergency and hazard scores, the operator's hint;
-``routing.lexicon``). Three logistic regressions read that row:
+single characters; ``routing.classifier.features``) and of the rules' findings written as terms (the
+operator's hint, counted groups and named persons, ages, the cue tables' categories and urgency;
+``routing.triage.RULE_TERMS``), so the rules count exactly as much as they help. Three logistic
+regressions read that row:
 
 - **category** (13 classes) and **kind** (who benefits: a household or a community). They are
   fused so that kind and category never disagree:
@@ -33,8 +34,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from routing.classifier.linear import FloatArray, LinearHead, Vectoriser
 from routing.policies import CATEGORIES_BY_KIND, Category, Kind
 
@@ -54,7 +53,6 @@ class Fusion:
     temperature: float = 1.0  # T
     emergency: float = 0.5  # P(emergency) at or above this -> emergency
     urgent: float = 0.5  # P(urgent) at or above this -> urgent (when not an emergency)
-    rule_scale: float = 0.0  # the rules' features are multiplied by this before the heads
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,7 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class RuleEvidence:
-    """What the rules found, before any decision."""
+    """What the rules found, before any decision (the model reads them as terms; see triage.read)."""
 
     category: dict[str, float]
     kind: dict[str, float]
@@ -77,19 +75,6 @@ class RuleEvidence:
     # category code, the channel's beneficiary count.
     direct_category: dict[str, float] = field(default_factory=dict)
     direct_kind: dict[str, float] = field(default_factory=dict)
-
-    def vector(self) -> FloatArray:
-        """The rules as the heads' numeric features: log(1 + score), in a fixed order."""
-        raw = [
-            *(self.category.get(c, 0.0) for c in ALL_CATEGORIES),
-            *(self.kind.get(k, 0.0) for k in KINDS),
-            self.emergency,
-            self.urgent,
-        ]
-        return np.log1p(np.maximum(np.asarray(raw, dtype=np.float64), 0.0))
-
-
-RULE_FEATURES = len(ALL_CATEGORIES) + len(KINDS) + 2
 
 
 @dataclass(frozen=True)
@@ -162,19 +147,18 @@ class TriageModel:
 
     # --- prediction ---------------------------------------------------------------------------
 
-    def heads(self, terms: tuple[str, ...], rules: RuleEvidence) -> HeadScores:
+    def heads(self, terms: tuple[str, ...]) -> HeadScores:
         """The three heads' calibrated log probabilities."""
         columns, values = self.vectoriser.transform(terms)
-        dense = rules.vector() * self.fusion.rule_scale
         return HeadScores(
-            category=self.category_head.log_proba(columns, values, dense),
-            kind=self.kind_head.log_proba(columns, values, dense),
-            urgency=self.urgency_head.log_proba(columns, values, dense),
+            category=self.category_head.log_proba(columns, values),
+            kind=self.kind_head.log_proba(columns, values),
+            urgency=self.urgency_head.log_proba(columns, values),
         )
 
     def predict(self, terms: tuple[str, ...], rules: RuleEvidence) -> Prediction:
         """Fuse the heads (and the structured facts) into one decision with probabilities."""
-        fused = fuse(self.heads(terms, rules), rules, self.fusion)
+        fused = fuse(self.heads(terms), rules, self.fusion)
         runner_up = max((c for c in ALL_CATEGORIES if c != fused.category), key=lambda c: fused.categories[c])
         other_kind: Kind = "micro_project" if fused.kind == "micro_wish" else "micro_wish"
         against = "normal" if fused.urgency != "normal" else "urgent"
@@ -198,8 +182,8 @@ class TriageModel:
             if weight <= 0:
                 break
             prefix, word = self.vectoriser.vocabulary[column].split(":", 1)
-            if prefix == "r":
-                continue  # a rule's finding: the rules' own explanation names its words
+            if prefix in ("r", "u"):
+                continue  # a rule's finding (the rules name its words), or a lone character
             if "0" in word or any(word in p or p in word for p in picked):
                 continue  # digit placeholders and overlapping n-grams read badly
             picked.append(word)

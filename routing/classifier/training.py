@@ -7,7 +7,7 @@ out-of-fold predictions of k-fold cross-validation over the training examples. `
 validation split (stratified, seeded) that ``guanjia routing train`` gates a retrain on. No
 evaluation file is ever passed here: the independent set is only read by ``bench.judgement_triage``.
 
-The hyper-parameters in :class:`Hyper` (regularisation, class weights, n-grams, the rules' scale)
+The hyper-parameters in :class:`Hyper` (regularisation, class weights, document frequency, norm)
 were chosen by cross-validation on the training files during development; ``tune`` does not
 search them, so a retrain takes seconds.
 """
@@ -17,9 +17,10 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,7 +69,7 @@ class Hyper:
     urgency_weights: tuple[float, float, float] = (1.0, 2.0, 2.0)  # normal, urgent, emergency
     min_df: int = 2
     norm_floor: float = 20.0  # see routing.classifier.linear.Vectoriser
-    rule_scale: float = 0.0
+    received_calls: bool = True  # also fit each written call as the gateway passes it on
 
 
 HYPER = Hyper()
@@ -90,6 +91,37 @@ def prepare(examples: Iterable[Example]) -> list[Prepared]:
         reading = read(ex.title, ex.text, ex.hint)
         out.append(Prepared(ex, reading.features, reading.evidence()))
     return out
+
+
+_SPEAKER = re.compile(r"(话务员|接线员|市民|来电人)[：:]")
+
+
+def caller_words(text: str) -> str | None:
+    """A written call (市民：… 话务员：…) as the hotline gateway passes it on: the caller's turns only.
+
+    ``None`` when the text is not a call with at least one operator turn.
+    """
+    parts = _SPEAKER.split(text)
+    turns = [(parts[i], parts[i + 1].strip()) for i in range(1, len(parts) - 1, 2)]
+    if not any(who in ("话务员", "接线员") for who, _ in turns):
+        return None
+    words = [said for who, said in turns if who in ("市民", "来电人") and said]
+    return "\n".join(words) or None
+
+
+def _with_received_calls(prepared: Sequence[Prepared]) -> list[Prepared]:
+    """The training rows plus each written call as the system receives it (operator turns dropped).
+
+    Only ever added to the rows a model is fitted on, never to the rows it is scored on.
+    """
+    extra = []
+    for p in prepared:
+        words = caller_words(p.example.text)
+        if words is not None:
+            ex = replace(p.example, text=words, title=None)
+            reading = read(None, words, ex.hint)
+            extra.append(Prepared(ex, reading.features, reading.evidence()))
+    return [*prepared, *extra]
 
 
 # --- metrics -----------------------------------------------------------------------------------
@@ -180,8 +212,7 @@ class _Fitted:
     hyper: Hyper
 
     def matrix(self, prepared: Sequence[Prepared]) -> sparse.csr_matrix:
-        text = _normalise(self.vectoriser.transform([p.terms for p in prepared]), self.hyper.norm_floor)
-        return _with_rules(text, prepared, self.hyper.rule_scale)
+        return _normalise(self.vectoriser.transform([p.terms for p in prepared]), self.hyper.norm_floor)
 
     def heads(self, prepared: Sequence[Prepared]) -> list[HeadScores]:
         x = self.matrix(prepared)
@@ -213,11 +244,6 @@ def _normalise(text: Any, floor: float) -> sparse.csr_matrix:
     return sparse.csr_matrix(sparse.diags(1.0 / divisors) @ rows)
 
 
-def _with_rules(text: Any, prepared: Sequence[Prepared], scale: float) -> sparse.csr_matrix:
-    rules = np.vstack([p.evidence.vector() for p in prepared]) * scale
-    return sparse.hstack([text, sparse.csr_matrix(rules)], format="csr")
-
-
 def _logistic(c: float, class_weight: dict[str, float] | None = None) -> LogisticRegression:
     # newton-cg is deterministic (the same rows in the same order give the same coefficients) and
     # converges in a few iterations on these small, sparse problems.
@@ -231,12 +257,12 @@ def _fit_heads(prepared: Sequence[Prepared], hyper: Hyper) -> _Fitted:
         return _fit_heads_now(prepared, hyper)
 
 
-def _fit_heads_now(prepared: Sequence[Prepared], hyper: Hyper) -> _Fitted:
+def _fit_heads_now(rows: Sequence[Prepared], hyper: Hyper) -> _Fitted:
+    prepared = _with_received_calls(rows) if hyper.received_calls else rows
     vectoriser = TfidfVectorizer(
         analyzer=_identity, binary=True, min_df=hyper.min_df, norm=None, smooth_idf=True, dtype=np.float64
     )
-    text = _normalise(vectoriser.fit_transform([p.terms for p in prepared]), hyper.norm_floor)
-    x = _with_rules(text, prepared, hyper.rule_scale)
+    x = _normalise(vectoriser.fit_transform([p.terms for p in prepared]), hyper.norm_floor)
     urgency_weights = dict(zip(URGENCIES, hyper.urgency_weights, strict=True))
     return _Fitted(
         vectoriser=vectoriser,
@@ -289,7 +315,7 @@ def fit(
         category_head=_head(fitted.category, ALL_CATEGORIES),
         kind_head=_head(fitted.kind, KINDS),
         urgency_head=_head(fitted.urgency, URGENCIES),
-        fusion=fusion or Fusion(rule_scale=hyper.rule_scale),
+        fusion=fusion or Fusion(),
         thresholds=thresholds or Thresholds(),
         meta={"examples": len(prepared), "sources": dict(sorted(sources.items())), **(meta or {})},
     )
@@ -344,9 +370,7 @@ def _log_loss(pairs: Sequence[tuple[Example, Prediction]]) -> float:
     return -sum(math.log(max(p.categories[ex.category], 1e-12)) for ex, p in pairs) / len(pairs)
 
 
-def choose_fusion(
-    prepared: Sequence[Prepared], heads: Sequence[HeadScores], rule_scale: float = HYPER.rule_scale
-) -> Fusion:
+def choose_fusion(prepared: Sequence[Prepared], heads: Sequence[HeadScores]) -> Fusion:
     """Kind weight by accuracy, temperature by log-loss, urgency thresholds by emergency recall."""
 
     def run(f: Fusion) -> list[tuple[Example, Prediction]]:
@@ -364,11 +388,11 @@ def choose_fusion(
         (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.4, 1.7, 2.0),
         key=lambda t: _log_loss(run(Fusion(kind_weight=beta, temperature=t))),
     )
-    base = Fusion(kind_weight=beta, temperature=temperature, rule_scale=rule_scale)
+    base = Fusion(kind_weight=beta, temperature=temperature)
     steps = [0.02, 0.03, 0.04, *(round(0.05 * i, 2) for i in range(1, 19))]
     best: tuple[tuple[float, ...], Fusion] | None = None
     for te, tu in itertools.product(steps, steps[3:]):
-        f = Fusion(base.kind_weight, base.temperature, te, tu, rule_scale)
+        f = Fusion(base.kind_weight, base.temperature, te, tu)
         m = metrics(run(f), Thresholds(0.0, 0.0))
         # Meet the recall target if at all possible, keep accuracy, then be as precise as can be.
         key = (
@@ -400,7 +424,7 @@ def choose_thresholds(pairs: Sequence[tuple[Example, Prediction]]) -> Thresholds
 def tune(prepared: Sequence[Prepared], k: int = FOLDS, hyper: Hyper = HYPER) -> Tuning:
     """Choose the fusion and the thresholds on k-fold out-of-fold predictions of the training set."""
     heads = out_of_fold(prepared, k, hyper)
-    fusion = choose_fusion(prepared, heads, hyper.rule_scale)
+    fusion = choose_fusion(prepared, heads)
     pairs = [(p.example, fuse(h, p.evidence, fusion)) for p, h in zip(prepared, heads, strict=True)]
     thresholds = choose_thresholds(pairs)
     return Tuning(fusion, thresholds, metrics(pairs, thresholds))

@@ -81,7 +81,11 @@ async def store(
     examples: Sequence[Example],
     heldout: dict[str, Any],
 ) -> TriageModelRecord:
-    """Keep a trained model; it becomes the one every process uses."""
+    """Keep a trained model; it becomes the one every process uses.
+
+    ``heldout`` fills the record's column of that name: the figures on the validation split the
+    retrain was gated on (``{"validation": ...}``), never an evaluation set's.
+    """
     await session.execute(update(TriageModelRecord).values(active=False))
     record = TriageModelRecord(
         version=model.version,

@@ -235,6 +235,7 @@ def test_beyond_the_radius_the_nearest_village_is_not_used(ref: Reference) -> No
         ("寮步石龙坑村的路灯坏了", "寮步"),  # a village whose name holds another town's
         ("我哋喺寮边头村，屋顶漏水", "东坑"),  # a village not in the village file
         ("溪流背坡村那边的公交站没有遮阳棚", "松山湖"),
+        ("东莞东站出站口的地道积水", "常平"),  # a place that starts with the city's name
     ],
 )
 def test_places_tell_the_town(ref: Reference, text: str, town: str) -> None:
@@ -257,3 +258,28 @@ def test_every_place_is_in_a_known_town_and_named_once(ref: Reference) -> None:
     assert len(names) == len(set(names))
     assert all(ref.town_by_code(p.town_code) is not None for p in ref.places)
     assert all(ref.town_by_name(n) is None for n in names)
+
+
+@pytest.mark.parametrize(
+    ("text", "town"),
+    [
+        ("我是樟村的，我妈妈住院了", "东城"),  # a two-character village name that is only a place
+        ("我们住在雁田，孩子想学琴", "凤岗"),
+        ("蛤地那个桥底下好脏", "南城"),
+    ],
+)
+def test_a_distinctive_two_character_village_places_the_appeal(ref: Reference, text: str, town: str) -> None:
+    match = resolve_location(None, text=text)
+    found = ref.town_by_code(match.town_code) if match.town_code else None
+    assert found is not None and found.name == town, (text, match)
+
+
+def test_an_everyday_word_that_is_also_a_village_places_nothing() -> None:
+    assert resolve_location(None, text="希望天下太平，大家光明正大").town_code is None
+
+
+def test_the_town_followed_by_its_village_beats_a_village_named_like_the_town() -> None:
+    # 望牛墩 has a 横沥村; "横沥村头村" is 横沥 (the town) and its 村头村.
+    match = resolve_location(None, text="走访记录：横沥村头村低保户张某")
+    assert match.town_code == HENGLI
+    assert resolve_location(None, text="望牛墩横沥村的河涌很臭").town_code == WANGNIUDUN

@@ -42,7 +42,7 @@ def _rules(result: Triage) -> dict[str, tuple[str, ...]]:
     return {e.rule: e.matched for e in result.explanations}
 
 
-# --- the labelled set the rules were tuned on (training data now; held-out scores: test_triage_model)
+# --- the labelled set the rules were tuned on (training data; honest figures: test_judgement_triage)
 
 
 def test_labelled_set_is_large_and_covers_every_category() -> None:
@@ -185,9 +185,9 @@ def test_a_large_sum_in_the_text_goes_to_donors() -> None:
 
 
 def test_beneficiary_count_tips_an_ambiguous_appeal() -> None:
-    assert triage(None, "帮忙送饭").needs_manual
-    assert triage(None, "帮忙送饭", beneficiary_count=40).kind == "micro_project"
-    assert triage(None, "帮忙送饭", beneficiary_count=1).kind == "micro_wish"
+    assert triage(None, "需要辅导功课").needs_manual
+    assert triage(None, "需要辅导功课", beneficiary_count=40).kind == "micro_project"
+    assert triage(None, "需要辅导功课", beneficiary_count=1).kind == "micro_wish"
 
 
 def test_service_wishes_go_to_a_station() -> None:

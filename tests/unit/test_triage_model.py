@@ -104,7 +104,7 @@ def test_inference_matches_scikit_learn() -> None:
     prepared = training.prepare(EXAMPLES[::10])
     fitted = training._fit_heads(prepared, training.HYPER)
     model = training.fit(prepared, version="t")
-    ours = [model.heads(p.terms, p.evidence) for p in prepared[:20]]
+    ours = [model.heads(p.terms) for p in prepared[:20]]
     theirs = fitted.heads(prepared[:20])
     for a, b in zip(ours, theirs, strict=True):
         for c in ALL_CATEGORIES:
@@ -137,8 +137,8 @@ def test_a_short_row_is_scaled_down_not_up() -> None:
     assert cols == [0, 1] and np.allclose(vals, [0.3, 0.4])  # norm 5 < floor 10
     long = Vectoriser(("a", "b"), np.array([30.0, 40.0]), norm_floor=10.0)
     assert np.allclose(long.transform(("a", "b"))[1], [0.6, 0.8])  # plain L2 above the floor
-    head = LinearHead(("x", "y"), np.array([[2.0, 0.0, 0.0]]), np.array([0.0]))
-    assert head.log_proba([0], np.array([1.0]), np.zeros(0))["y"] > np.log(0.5)
+    head = LinearHead(("x", "y"), np.array([[2.0, 0.0]]), np.array([0.0]))
+    assert head.log_proba([0], np.array([1.0]))["y"] > np.log(0.5)
 
 
 def test_model_words_come_from_the_appeal() -> None:
@@ -149,3 +149,13 @@ def test_model_words_come_from_the_appeal() -> None:
         words = rules[f"category.{result.category}"]
         text = lexicon.read(e.title, e.text).text
         assert all(all(part in text for part in w.split("…")) for w in words), (words, text)
+
+
+def test_a_written_call_is_also_learnt_as_the_gateway_passes_it_on() -> None:
+    call = "话务员：您好，请讲。\n市民：我是樟村的，我妈妈脑梗了。\n话务员：交不上费用是吗？\n市民：是的"
+    assert training.caller_words(call) == "我是樟村的，我妈妈脑梗了。\n是的"
+    assert training.caller_words("来电人反映：路灯坏了") is None  # a summary, not a call
+    rows = training.prepare(
+        [data.Example(text=call, kind="micro_wish", category="medical", urgency="emergency")]
+    )
+    assert len(training._with_received_calls(rows)) == 2

@@ -7,6 +7,7 @@ cached packaged reference data.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -37,6 +38,65 @@ _NOISE = ("广东省", "东莞市", "东莞")
 # Stand-in for removed noise: a character no term contains, so matches cannot span the cut.
 _CUT = "|"
 _VILLAGE_SUFFIXES = ("社区居委会", "居委会", "村委会", "社区", "村")
+# Two-character village names that are everyday words or names found all over China: on their
+# own they do not place an appeal (with the town named, they still pick the village).
+_COMMON_WORDS = frozenset(
+    [
+        "太平",
+        "东方",
+        "解放",
+        "光明",
+        "创业",
+        "新安",
+        "新民",
+        "白沙",
+        "西湖",
+        "田头",
+        "水边",
+        "江边",
+        "东山",
+        "新市",
+        "平山",
+        "田心",
+        "宝山",
+        "长龙",
+        "北岸",
+        "新和",
+        "新联",
+        "路东",
+        "镇口",
+        "南面",
+        "石鼓",
+        "上合",
+        "大洲",
+        "大龙",
+        "三新",
+        "新基",
+        "大坪",
+        "中坑",
+        "上角",
+        "上沙",
+        "沙头",
+        "涌头",
+        "兴龙",
+        "大步",
+        "金洲",
+        "村头",
+        "小河",
+        "民田",
+        "长安",
+        "白马",
+        "西平",
+        "市桥",
+        "河田",
+        "龙眼",
+        "司马",
+        "江城",
+        "双岗",
+        "新围",
+        "大盛",
+    ]
+)
 # Free text is chattier than an address field: a place name in it is more often incidental.
 _TEXT_FACTOR = 0.85
 
@@ -188,6 +248,7 @@ class _Hit:
 @dataclass(frozen=True, slots=True)
 class _Index:
     by_first_char: dict[str, tuple[_Term, ...]]
+    noise: re.Pattern[str]  # 广东省 / 东莞市 / 东莞, except where they begin a known place
     village_town: dict[str, str]
     villages: dict[str, Village]
     grid: dict[str, str]
@@ -249,8 +310,14 @@ def _build_index(ref: Reference) -> _Index:
         by_first.setdefault(term.text[0], []).append(term)
 
     grid = {_canon_grid(v.grid_prefix): v.code for v in ref.villages}
+    kept = sorted((t.text for t in terms if t.text.startswith(_NOISE)), key=len, reverse=True)
+    noise = "|".join(map(re.escape, _NOISE))
+    if kept:
+        # 东莞东站 is a place in 常平, not the city's name before 东站.
+        noise = "(?!" + "|".join(map(re.escape, kept)) + ")(?:" + noise + ")"
     return _Index(
         by_first_char={ch: tuple(sorted(ts, key=lambda t: -len(t.text))) for ch, ts in by_first.items()},
+        noise=re.compile(noise),
         village_town={v.code: v.town_code for v in ref.villages},
         villages={v.code: v for v in ref.villages},
         grid=grid,
@@ -264,11 +331,8 @@ def _index_for(ref: Reference) -> _Index:
     return _build_index(ref)
 
 
-def _prepare(text: str) -> str:
-    prepared = _canon(text)
-    for noise in _NOISE:
-        prepared = prepared.replace(noise, _CUT)
-    return prepared
+def _prepare(text: str, index: _Index) -> str:
+    return index.noise.sub(_CUT, _canon(text))
 
 
 def _find_hits(text: str, index: _Index) -> list[_Hit]:
@@ -277,6 +341,26 @@ def _find_hits(text: str, index: _Index) -> list[_Hit]:
         for term in index.by_first_char.get(ch, ()):
             if text.startswith(term.text, i):
                 hits.append(_Hit(i, i + len(term.text), term))
+    # "横沥村头村" is 横沥 (the town) + 村头村 (its village), not 横沥村 (a village of 望牛墩) + 头村:
+    # a village named like a town gives way when the town's own village follows the town's name.
+    towns_at = {(h.start, h.end): h.term.codes[0] for h in hits if h.term.kind != "village"}
+    hits = [
+        h
+        for h in hits
+        if not (
+            h.term.kind == "village"
+            and any(
+                s == h.start
+                and any(
+                    g.start == e
+                    and g.term.kind == "village"
+                    and town in {index.village_town[c] for c in g.term.codes}
+                    for g in hits
+                )
+                for (s, e), town in towns_at.items()
+            )
+        )
+    ]
     # A term inside a longer matched term is part of that name, not a mention of its own
     # ("虎门" in "虎门寨社区", "长安" in "长安塘村").
     return [
@@ -300,7 +384,7 @@ def _best(hits: list[_Hit]) -> _Hit:
 
 def _match_text(raw: str, index: _Index, context_town: str | None = None) -> _TextMatch | None:
     """Match town and village names in ``raw``; with ``context_town`` only look for its villages."""
-    hits = _find_hits(_prepare(raw), index)
+    hits = _find_hits(_prepare(raw, index), index)
     if not hits:
         return None
 
@@ -320,8 +404,11 @@ def _match_text(raw: str, index: _Index, context_town: str | None = None) -> _Te
 
     def is_unique(hit: _Hit) -> bool:
         # On its own, a name identifies a village only if exactly one village bears it and it
-        # is more than a two-character word (太平, 解放, 东方 are common words too).
-        return len(hit.term.codes) == 1 and hit.length >= 3
+        # is more than a two-character word, or a two-character name that is no everyday word
+        # (蛤地, 樟村, 雁田 are only places; 太平, 光明, 白沙 are words too).
+        if len(hit.term.codes) != 1:
+            return False
+        return hit.length >= 3 or (hit.length == 2 and hit.term.text not in _COMMON_WORDS)
 
     named = set(strong) | set(weak)
     if context_town is not None:
