@@ -72,7 +72,8 @@ def load(path: Path) -> list[Item]:
         raise ValueError(f"{path}: expected a YAML list")
     items = []
     for i, row in enumerate(rows):
-        labels = row["labels"]
+        # The labels sit beside the appeal (the frozen sets) or under `labels` (the fixture).
+        labels = row.get("labels") or row
         items.append(
             Item(
                 id=str(row.get("id", f"{path.stem}-{i}")),

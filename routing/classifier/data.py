@@ -75,8 +75,11 @@ def _is_evaluation(text: str, rows: list[Any]) -> bool:
     head = [line for line in text.splitlines()[:10] if line.startswith("#")]
     if any(EVALUATION_MARK in line.lower() for line in head):
         return True
-    # The independent set's schema: an id and the labels nested under ``labels``.
-    return any(isinstance(row, Mapping) and "labels" in row and "id" in row for row in rows)
+    # The independent set's schema: an id, the channel's own fields and the labels (beside them or
+    # nested under ``labels``); training rows have neither an id nor a channel.
+    return any(
+        isinstance(row, Mapping) and "id" in row and ("labels" in row or "channel" in row) for row in rows
+    )
 
 
 def read_training_file(file: Traversable | Path, source: str) -> list[Example]:
