@@ -11,13 +11,14 @@ import structlog
 from arq.worker import Worker
 
 from ledger import handlers
+from ledger.config import LedgerSettings
 from ledger.models import messaging
 from ledger.service import expire_due
 from services.common.db import session_scope
 from services.common.jobs import EventHandler, JobContext, build_worker, event_consumer, job, periodic
+from services.common.settings import get_settings
 
 log = structlog.get_logger(__name__)
-BATCH = 100
 
 HANDLERS: dict[str, EventHandler] = {
     "plan.approved": handlers.on_plan_approved,
@@ -31,12 +32,13 @@ consumer = event_consumer("ledger", HANDLERS)
 
 async def expire_reservations(ctx: JobContext) -> int:
     """The job `ledger.expire_reservations`: release every reservation past its expiry."""
+    batch = get_settings(LedgerSettings).expiry_batch
     total = 0
     while True:
         async with session_scope(ctx["db"]) as session:
-            done = await expire_due(session, limit=BATCH)
+            done = await expire_due(session, limit=batch)
         total += len(done)
-        if len(done) < BATCH:
+        if len(done) < batch:
             break
     if total:
         log.info("ledger_reservations_expired", count=total)

@@ -25,7 +25,9 @@ router = APIRouter(
     dependencies=[Depends(internal_caller)],
     responses=problem_responses(Unauthorized),
 )
-UnitType = Annotated[str | None, Query(max_length=16, description="city, town, village, department, station")]
+UnitTypeQuery = Annotated[
+    str | None, Query(max_length=16, description="city, town, village, department, station")
+]
 UnitCode = Annotated[str | None, Query(max_length=64)]
 LIST_ERRORS = problem_responses(OutOfScope, InvalidScope, InvalidInput)
 
@@ -44,7 +46,7 @@ async def _page(
 async def due_list(
     session: DbSession,
     caller: InternalCaller,
-    unit_type: UnitType = None,
+    unit_type: UnitTypeQuery = None,
     unit_code: UnitCode = None,
     before: Annotated[date | None, Query(description="only deadlines on or before this date")] = None,
     page: Page = 1,
@@ -59,7 +61,7 @@ async def due_list(
 async def overdue_list(
     session: DbSession,
     caller: InternalCaller,
-    unit_type: UnitType = None,
+    unit_type: UnitTypeQuery = None,
     unit_code: UnitCode = None,
     page: Page = 1,
     page_size: PageSize = 50,
@@ -79,7 +81,7 @@ async def rates(
     caller: InternalCaller,
     start: Annotated[date, Query(alias="from", description="first local date")],
     end: Annotated[date | None, Query(alias="to", description="last local date (default today)")] = None,
-    unit_type: UnitType = None,
+    unit_type: UnitTypeQuery = None,
     unit_code: UnitCode = None,
 ) -> RatesOut:
     """Judged against the original deadline: an extension does not rescue a late clock."""

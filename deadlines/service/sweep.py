@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
+from deadlines.config import DeadlinesSettings
 from deadlines.models import Clock, Reminder
 from deadlines.service import schedules
 from deadlines.service.calendar import WorkingCalendar
@@ -38,9 +39,11 @@ from deadlines.service.hierarchy import Unit, escalations_to_send
 from deadlines.service.rules import escalation_points
 from services.common.db import get_sessionmaker, session_scope
 from services.common.messaging import utcnow
+from services.common.settings import get_settings
 from services.contracts.events import DeadlineEscalated, EventType
 
-BATCH = 500
+# A step called on its own takes this many clocks; `sweep_once` takes the configured batch.
+BATCH: int = DeadlinesSettings.model_fields["sweep_batch"].default
 
 
 @dataclass(frozen=True)
@@ -189,14 +192,18 @@ async def mark_warned(session: AsyncSession, now: datetime, limit: int = BATCH) 
 
 
 async def sweep_once(
-    maker: async_sessionmaker[AsyncSession] | None = None, now: datetime | None = None, batch: int = BATCH
+    maker: async_sessionmaker[AsyncSession] | None = None,
+    now: datetime | None = None,
+    batch: int | None = None,
 ) -> SweepResult:
-    """Sweep every due clock, one short transaction per batch of each step.
+    """Sweep every due clock, one short transaction per batch of each step (``batch`` clocks,
+    by default ``GUANJIA_DEADLINES_SWEEP_BATCH``).
 
     Overdue goes first: a clock already past its deadline is not warned about any more, and is
     escalated in the same pass.
     """
     factory = maker or get_sessionmaker()
+    batch = batch or get_settings(DeadlinesSettings).sweep_batch
     total = SweepResult()
     while True:
         at = now or utcnow()

@@ -39,9 +39,9 @@ def require_decider(principal: Principal, level: str, town_code: str | None) -> 
         raise Forbidden()
 
 
-def may_see_town(principal: Principal, town_code: str | None) -> bool:
-    """City roles see every town; town and village staff their own."""
-    return scope.sees_town(principal, town_code)
+def acts_for_town(principal: Principal, town_code: str | None) -> bool:
+    """The member of staff is the town's own staff (not a village in it, not the city)."""
+    return scope.acts_for(principal, scope.Unit("town", town_code))
 
 
 def may_act_for(principal: Principal, town_code: str | None, village_code: str | None) -> bool:

@@ -26,10 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing.errors import ConsultationClosed
 from routing.models import Consultation, ConsultationObjection, TriageResult
 from routing.service import dispositions, handover
-from routing.service.common import check_unit, publish
+from routing.service.common import acts_for_town, check_unit, publish
 from routing.service.consultation_rules import DEFAULT_BODY, FORM_NAMES, POINTS, Attendance, Vote, decide
 from routing.service.dispatch import Holder
 from routing.service.donors import ensure_listing
+from services.common import scope
 from services.common.auth import Principal
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.common.messaging import utcnow
@@ -169,9 +170,9 @@ async def get(session: AsyncSession, consultation_id: uuid.UUID, *, lock: bool =
 def may_act(principal: Principal, c: Consultation) -> bool:
     if principal.role == "city_admin":
         return True
-    if principal.org_type == c.org_type and principal.org_code == c.org_code:
+    if scope.sees_holding(principal, scope.Unit(c.org_type, c.org_code)):
         return True
-    return principal.role == "town_staff" and principal.org_code == c.town_code
+    return acts_for_town(principal, c.town_code)
 
 
 async def object_to(

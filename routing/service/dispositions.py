@@ -20,6 +20,7 @@ from routing.errors import SendBackRefused
 from routing.models import Assignment, ManualTriageItem, TriageResult
 from routing.service.common import publish
 from routing.service.dispatch import SEND_BACK_REASONS, Holder, may_send_back
+from services.common import scope
 from services.common.auth import Principal
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.common.messaging import utcnow
@@ -76,8 +77,8 @@ async def send_back_count(session: AsyncSession, appeal_id: uuid.UUID) -> int:
 
 def holds(principal: Principal, assignment: Assignment) -> bool:
     """Whether the member of staff works for the unit holding this hop (the city acts for all)."""
-    return principal.role == "city_admin" or (
-        principal.org_type == assignment.unit_type and principal.org_code == assignment.unit_code
+    return principal.role == "city_admin" or scope.sees_holding(
+        principal, scope.Unit(assignment.unit_type, assignment.unit_code)
     )
 
 

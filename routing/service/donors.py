@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.errors import ListingClosed
 from routing.models import ClaimListing, Donor, TriageResult
+from routing.service.common import acts_for_town
 from services.common.auth import Principal
 from services.common.errors import (
     Conflict,
@@ -94,7 +95,7 @@ async def authenticate(session: AsyncSession, key: str | None) -> Donor:
 def _may_verify(principal: Principal, donor: Donor) -> bool:
     if principal.role == "city_admin":
         return True
-    return principal.role == "town_staff" and donor.pool == "town" and donor.town_code == principal.org_code
+    return donor.pool == "town" and acts_for_town(principal, donor.town_code)
 
 
 async def set_state(session: AsyncSession, principal: Principal, donor_id: uuid.UUID, state: str) -> Donor:
@@ -179,9 +180,7 @@ async def publish_listing(
         if triage is None:
             raise NotFound()
         listing = await ensure_listing(session, triage)
-    if principal.role != "city_admin" and not (
-        principal.role == "town_staff" and principal.org_code == listing.town_code
-    ):
+    if principal.role != "city_admin" and not acts_for_town(principal, listing.town_code):
         raise Forbidden()
     if listing.state in ("closed",):
         raise ListingClosed()

@@ -16,7 +16,7 @@ from routing.errors import NotInQueue
 from routing.models import AgendaItem, JointMeeting, TriageResult
 from routing.service import handover
 from routing.service import triage as triage_service
-from routing.service.common import check_unit, require_decider
+from routing.service.common import check_unit, may_decide_for, require_decider
 from routing.service.dispatch import Holder
 from services.common.auth import Principal
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -62,9 +62,7 @@ async def submit(
 
 
 def _may_convene(principal: Principal, level: str, org_code: str) -> bool:
-    if principal.role == "city_admin":
-        return True
-    return principal.role == "town_staff" and level == "town" and principal.org_code == org_code
+    return may_decide_for(principal, level, org_code)
 
 
 async def create_meeting(

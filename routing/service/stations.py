@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.classifier.model import ALL_CATEGORIES
 from routing.models import Assignment, ServiceRecord, Station, TriageResult
-from routing.service.common import may_act_for
+from routing.service.common import acts_for_town, may_act_for
 from services.common.auth import Principal
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.common.messaging import utcnow
@@ -59,9 +59,7 @@ def _validate(data: StationData) -> None:
 
 def may_manage(principal: Principal, town_code: str) -> bool:
     """The city's admins manage every station; a town's staff their town's."""
-    return principal.role == "city_admin" or (
-        principal.role == "town_staff" and principal.org_code == town_code
-    )
+    return principal.role == "city_admin" or acts_for_town(principal, town_code)
 
 
 async def register(session: AsyncSession, principal: Principal, code: str, data: StationData) -> Station:

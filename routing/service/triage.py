@@ -21,10 +21,11 @@ from routing.classifier.model import KIND_OF
 from routing.errors import NotInQueue, UnknownPolicy
 from routing.models import Assignment, ManualTriageItem, TriageCorrection, TriageResult
 from routing.service import catalogue as catalogue_service
-from routing.service.common import may_see_town, require_decider
+from routing.service.common import require_decider
 from routing.service.models_store import current_model
 from routing.service.policies import DEPARTMENTS
 from routing.triage import decide_received
+from services.common import scope
 from services.common.auth import Principal
 from services.common.errors import Forbidden, InvalidInput, NotFound
 from services.common.messaging import utcnow
@@ -164,10 +165,7 @@ async def get_triage(
 
 async def _may_see(session: AsyncSession, principal: Principal, row: TriageResult) -> bool:
     # A village sees its own appeals only, never its neighbours' in the same town (DESIGN §7).
-    if principal.org_type == "village":
-        if row.village_code is not None and row.village_code == principal.org_code:
-            return True
-    elif may_see_town(principal, row.town_code):
+    if scope.sees_place(principal, row.town_code, row.village_code):
         return True
     # A unit that holds or held the appeal sees how it was triaged.
     held = await session.scalar(
