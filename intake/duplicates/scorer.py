@@ -148,7 +148,7 @@ def features(
         "near_x_obj_share": float(near) * obj_share,
         "near_x_fam_share": float(near) * _share(fam_a, fam_b),
     }
-    return {k: round(float(v), 4) for k, v in out.items()}
+    return {k: float(v) for k, v in out.items()}
 
 
 # Evidence with a known direction: more likeness never lowers the score, a conflict never raises
