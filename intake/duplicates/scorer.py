@@ -135,6 +135,8 @@ def features(
         # junction beside it may be one spot described two ways.
         "place_conflict_same_kind": float(conflict and kinds_a & kinds_b != frozenset()),
         "place_conflict_other_kind": float(conflict and not kinds_a & kinds_b),
+        "spot_same": float(bool(a.spots & b.spots)),
+        "spot_other": float(bool(a.spots and b.spots and not a.spots & b.spots)),
         "kin_same": float(bool(a.kin & b.kin)),
         "kin_other": float(both_kin and not a.kin & b.kin),
         "age_same": float(age_match),
@@ -148,7 +150,7 @@ def features(
         "near_x_obj_share": float(near) * obj_share,
         "near_x_fam_share": float(near) * _share(fam_a, fam_b),
     }
-    return {k: round(float(v), 4) for k, v in out.items()}
+    return {k: float(v) for k, v in out.items()}
 
 
 # Evidence with a known direction: more likeness never lowers the score, a conflict never raises
@@ -159,13 +161,13 @@ MORE_IS_SAME: frozenset[str] = frozenset(
         "text_score", "place_score", "text_x_place", "obj_jaccard", "obj_share", "fam_share",
         "cond_jaccard", "words_jaccard", "bigram_dice", "words_idf_jaccard", "words_idf_share",
         "rare_words_shared", "near_x_obj_share", "near_x_fam_share", "persons_same", "kin_same",
-        "age_same", "place_shared", "near_150", "near_500",
+        "age_same", "place_shared", "near_150", "near_500", "spot_same",
     }
 )  # fmt: skip
 MORE_IS_OTHER: frozenset[str] = frozenset(
     {
         "obj_conflict", "fam_conflict", "cond_conflict", "persons_other", "kin_other", "age_other",
-        "far_3000", "other_village", "other_town", "place_conflict_same_kind",
+        "far_3000", "other_village", "other_town", "place_conflict_same_kind", "spot_other",
     }
 )  # fmt: skip
 

@@ -43,8 +43,8 @@ from services.common.errors import Conflict, IllegalTransition
 from services.common.messaging import emit, utcnow
 from services.contracts.events import AppealMerged, StatusChanged, make_event
 
-MAX_FINE = 40  # candidates by the selective keys (village, cell, place, person)
-MAX_COARSE = 40  # candidates by the town-wide keys (concept, bands)
+MAX_FINE = 30  # candidates by the selective keys (village, cell, place, person)
+MAX_COARSE = 30  # candidates by the town-wide keys (concept, family, bands)
 MAX_SUGGESTIONS = 5
 SYSTEM_ACTOR = "system:duplicates"
 
@@ -306,6 +306,10 @@ def _linkable(c: Candidate, link_at: float) -> bool:
     return c.match.score >= link_at and not c.same_person
 
 
+def _rounded(features: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 4) for k, v in features.items()}
+
+
 async def _flag_repeat(session: AsyncSession, appeal: Appeal, earlier: Candidate) -> None:
     # Kept on the appeal (staff view) and in the candidates list, not on the timeline.
     appeal.repeat_of = earlier.appeal.id
@@ -329,7 +333,7 @@ async def _suggest(session: AsyncSession, appeal: Appeal, c: Candidate) -> None:
                 auto=False,
                 repeat=c.same_person,
                 created_at=utcnow(),
-                features=c.match.features,
+                features=_rounded(c.match.features),
             )
         )
 
@@ -377,7 +381,7 @@ async def link(
             score=match.score,
             reasons=list(match.reasons),
             created_at=now,
-            features=match.features,
+            features=_rounded(match.features),
         )
         session.add(row)
     row.state, row.auto, row.repeat = "linked", auto, repeat or row.repeat

@@ -99,6 +99,11 @@ def _concept_re() -> tuple[re.Pattern[str], dict[str, list[tuple[str, str]]]]:
 
 
 _AGE_RE = re.compile(r"(\d{1,3})\s*(?:岁|周岁)")
+# A spot within a place: 东门, 北侧, 三巷, 5栋, 4楼, 东段, 2号 — the detail that tells one flat,
+# one gate or one section of a road from the next.
+_SPOT_RE = re.compile(
+    r"([0-9一二三四五六七八九十东南西北中前后正侧]{1,3})(号楼|号|栋|座|楼|层|巷|段|侧|门|出口|入口)"
+)
 
 
 @lru_cache(maxsize=1)
@@ -154,6 +159,7 @@ class Doc:
     persons: frozenset[str] = frozenset()
     kin: frozenset[str] = frozenset()  # 父, 母, 子… (lexicon.KIN)
     ages: frozenset[int] = frozenset()  # "81岁" -> 81
+    spots: frozenset[str] = frozenset()  # 东门, 三巷, 5栋…
     town_code: str | None = None
     village_code: str | None = None
     lat: float | None = None  # WGS-84
@@ -175,6 +181,7 @@ class Doc:
             + [f"n:{n}" for n in self.persons]
             + [f"k:{k}" for k in self.kin]
             + [f"a:{a}" for a in self.ages]
+            + [f"s:{x}" for x in self.spots]
         )
 
 
@@ -257,6 +264,7 @@ def analyse(
     kin_pattern, kin_lookup = _kin_re()
     kin = frozenset(kin_lookup[m.group(0)] for m in kin_pattern.finditer(text))
     ages = frozenset(int(m.group(1)) for m in _AGE_RE.finditer(text))
+    spots = frozenset(m.group(1) + m.group(2) for m in _SPOT_RE.finditer(f"{address or ''} {text}"))
     pattern, lookup = _concept_re()
     objects: set[str] = set()
     conditions: set[str] = set()
@@ -306,6 +314,7 @@ def analyse(
         persons=persons,
         kin=kin,
         ages=ages,
+        spots=spots,
         town_code=town_code,
         village_code=village_code,
         lat=wlat,
@@ -330,12 +339,15 @@ def doc_from_stored(
     words: set[str] = set()
     persons: set[str] = set()
     kin: set[str] = set()
+    spots: set[str] = set()
     ages: set[int] = set()
     stored_places: set[str] = set(places)
     for t in tokens:
         sort, _, value = t.partition(":")
         if sort == "k":
             kin.add(value)
+        elif sort == "s":
+            spots.add(value)
         elif sort == "a" and value.isdigit():
             ages.add(int(value))
         else:
@@ -356,6 +368,7 @@ def doc_from_stored(
         persons=frozenset(persons),
         kin=frozenset(kin),
         ages=frozenset(ages),
+        spots=frozenset(spots),
         town_code=town_code,
         village_code=village_code,
         lat=wlat,

@@ -34,8 +34,8 @@ from services.common.reference import load_reference
 from services.common.reference.locate import resolve_location
 
 ROOT = Path(__file__).resolve().parents[2]
-# The shipped tuning pairs: the first hand-written set and a second set written apart from the
-# lexicon (the list form). Nothing of the independent evaluation set is ever read here.
+# The shipped tuning pairs: the first hand-written set and a second set written for tuning by
+# people who never saw the detector (the list form). Nothing of the independent evaluation set is ever read here.
 TUNING_FILES = (
     ROOT / "tests" / "data" / "duplicates.yaml",
     ROOT / "tests" / "data" / "duplicates_tuning.yaml",
