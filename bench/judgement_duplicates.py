@@ -249,15 +249,14 @@ async def judge(pairs: list[dict[str, Any]], url: str) -> dict[str, Any]:
 @contextmanager
 def production_thresholds() -> Iterator[None]:
     """Ignore the environment's threshold overrides (a test setup's) for the run."""
-    from intake.config import get_intake_settings
 
     saved = {k: os.environ.pop(k) for k in OVERRIDES if k in os.environ}
-    get_intake_settings.cache_clear()
+    get_settings.cache_clear()
     try:
         yield
     finally:
         os.environ.update(saved)
-        get_intake_settings.cache_clear()
+        get_settings.cache_clear()
 
 
 async def run(path: Path, url: str | None = None) -> dict[str, Any]:

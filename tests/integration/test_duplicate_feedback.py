@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from intake.api.app import app
-from intake.config import get_intake_settings
 from intake.duplicates import scorer, service, tune
 from intake.models import DuplicateLink, DuplicateThresholds
 from services.cli import build_parser
 from services.common.db import session_scope
+from services.common.settings import get_settings
 from tests.fixtures import auth, staff
 from tests.intake.support import CHANGPING, CITY, MUGUI, create, draft, post
 
@@ -94,7 +94,7 @@ async def test_decisions_keep_features_and_feed_new_thresholds(
     monkeypatch.undo()
     monkeypatch.delenv("GUANJIA_DUPLICATE_LINK_AT", raising=False)
     monkeypatch.delenv("GUANJIA_DUPLICATE_SUGGEST_AT", raising=False)
-    get_intake_settings.cache_clear()
+    get_settings.cache_clear()
     try:
         async with session_scope() as session:
             newer = DuplicateThresholds(
@@ -115,7 +115,7 @@ async def test_decisions_keep_features_and_feed_new_thresholds(
             for row in await session.scalars(select(DuplicateThresholds)):
                 await session.delete(row)
         service.forget_tuned_thresholds()
-        get_intake_settings.cache_clear()
+        get_settings.cache_clear()
 
 
 def test_the_command_is_there() -> None:
