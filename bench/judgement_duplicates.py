@@ -46,6 +46,8 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from services.common.settings import get_settings
+
 DEFAULT_FILE = Path(__file__).resolve().parents[1] / "tests" / "data" / "independent" / "pairs.yaml"
 LABELS = ("duplicate", "repeat", "distinct")
 OVERRIDES = ("GUANJIA_DUPLICATE_LINK_AT", "GUANJIA_DUPLICATE_SUGGEST_AT")
