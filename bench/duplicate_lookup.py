@@ -14,7 +14,7 @@ place, and a MinHash signature depends only on the text, so signatures are memoi
 keys are still `lsh.keys` of each appeal's own place. Two worker processes generate the rows
 while the main process copies them (a few minutes for 1,000,000).
 
-Measured: the lookup intake makes on arrival (`intake.duplicates.service.find_candidates`: the
+Measured: the lookup intake makes on arrival (`intake.service.duplicates.service.find_candidates`: the
 candidates sharing a key of the window's 10-day buckets — fine keys and coarse keys, each tier
 capped — through the GIN index in one statement, then loaded (the columns scoring needs) and
 scored by the fitted model),
@@ -58,11 +58,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from bench.common import db_url, scratch_databases, summary
 from intake.config import IntakeSettings
-from intake.duplicates import lsh, similarity
-from intake.duplicates.service import Candidate, doc_of, find_candidates
-from intake.duplicates.similarity import Doc, analyse, doc_from_stored, stored_tokens
 from intake.models import Appeal, Fingerprint
-from routing.classifier.data import heldout_examples, training_examples
+from intake.service.duplicates import lsh, similarity
+from intake.service.duplicates.service import Candidate, doc_of, find_candidates
+from intake.service.duplicates.similarity import Doc, analyse, doc_from_stored, stored_tokens
+from routing.service.classifier.data import heldout_examples, training_examples
 from services.common.db import async_url
 from services.common.messaging import utcnow
 from services.common.reference import load_reference

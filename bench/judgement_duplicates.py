@@ -125,8 +125,8 @@ def received_at(moment: datetime) -> Iterator[None]:
 
 async def one_pair(session: AsyncSession, pair: dict[str, Any], now: datetime) -> Outcome:
     """Record a, then b `gap_hours` later, through intake's real path; read back what happened."""
-    from intake.duplicates import service as duplicates
     from intake.models import Appeal, DuplicateLink, Reporter
+    from intake.service.duplicates import service as duplicates
     from intake.service.records import create_appeal
 
     tag = uuid.uuid4().hex[:12]
@@ -222,8 +222,8 @@ def report(outcomes: list[Outcome], thresholds: tuple[float, float]) -> dict[str
 
 async def judge(pairs: list[dict[str, Any]], url: str) -> dict[str, Any]:
     """Run every pair against the database at `url` (each in a rolled-back transaction)."""
-    from intake.duplicates import service as duplicates
-    from intake.duplicates.similarity import warm_up
+    from intake.service.duplicates import service as duplicates
+    from intake.service.duplicates.similarity import warm_up
     from services.common.db import async_url
 
     warm_up()

@@ -11,7 +11,7 @@ Each appeal is presented as the system receives it:
   gateway's one normalisation (``services.gateway.service.normalise.normalise_draft``);
 
 then intake's ``appeal.received`` event is built from the draft by intake's own code, and routing's
-worker decision (``routing.triage.decide_received``: rules, model, place, policies, manual queue)
+worker decision (``routing.service.classifier.triage.decide_received``: rules, model, place, policies, manual queue)
 runs on it with the shipped model and catalogue: no HTTP, no database. Prints one JSON object.
 
 File schema (one YAML list per file): ``id``, ``channel``; for ``hotline_12345`` ``transcript``
@@ -37,9 +37,9 @@ import yaml
 
 from intake.models import Appeal
 from intake.service.records import _received_event
-from routing.classifier.model import ALL_CATEGORIES, TriageModel
-from routing.policies import SEED_CATALOGUE
-from routing.triage import decide_received
+from routing.service.classifier.model import ALL_CATEGORIES, TriageModel
+from routing.service.classifier.triage import decide_received
+from routing.service.policies import SEED_CATALOGUE
 from services.common.reference import load_reference
 from services.contracts.appeals import AppealDraft, Location
 from services.contracts.events import AppealReceived

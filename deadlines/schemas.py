@@ -69,7 +69,6 @@ from services.contracts.deadlines import (
 from services.contracts.deadlines import (
     YearUploadOut as YearUploadOut,
 )
-from services.contracts.vocabulary import Track, Urgency
 
 MAX_WORKING_DAYS, MAX_MONTHS = 1000, 120
 # An unencoded "+08:00" in a query string arrives as " 08:00"; put the plus sign back.

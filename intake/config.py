@@ -30,5 +30,5 @@ class IntakeSettings(BaseSettings):
 
 
 def get_intake_settings() -> IntakeSettings:
-    """``get_settings(IntakeSettings)``: read once per process (kept for `intake.duplicates`)."""
+    """``get_settings(IntakeSettings)``: read once per process (kept for `intake.service.duplicates`)."""
     return get_settings(IntakeSettings)

@@ -8,9 +8,9 @@ from typing import Any
 
 from arq.worker import Worker
 
-from intake.duplicates.similarity import warm_up
 from intake.handlers import HANDLERS
 from intake.models import messaging
+from intake.service.duplicates.similarity import warm_up
 from intake.service.evaluations import close_unrated
 from services.common.db import session_scope
 from services.common.jobs import JobContext, build_worker, event_consumer, job, periodic

@@ -11,7 +11,7 @@ from arq.worker import Worker
 from routing.handlers import HANDLERS
 from routing.models import messaging
 from routing.service import claims, consultations
-from routing.triage import triage
+from routing.service.classifier.triage import triage
 from services.common.db import session_scope
 from services.common.jobs import JobContext, build_worker, event_consumer, periodic
 

@@ -387,7 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ledger_commands(sub, _with_servers, _run)
 
-    from intake.duplicates.tune import add_commands as add_intake_commands  # `guanjia intake tune-duplicates`
+    from intake.service.duplicates.tune import (
+        add_commands as add_intake_commands,  # `guanjia intake tune-duplicates`
+    )
 
     add_intake_commands(sub, _with_servers, _run)
     return parser

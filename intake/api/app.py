@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from intake.api import archive, batch, contacts, disclosure, duplicates, lifecycle, privacy, residents, stats
 from intake.api.appeals import router
-from intake.duplicates.similarity import warm_up
+from intake.service.duplicates.similarity import warm_up
 from services.common.app import create_service_app
 
 

@@ -16,12 +16,12 @@ from pydantic import BaseModel
 from sqlalchemy import or_, select
 
 from intake.api.deps import CurrentAppeal, LockedAppeal, Moved, Reason, StaffActor
-from intake.duplicates import service as duplicates
-from intake.duplicates.service import HasFollowers, NotLinked, SameAppeal
 from intake.errors import WrongRole
 from intake.models import Appeal, DuplicateLink
 from intake.service import access, commands
 from intake.service.access import can_see
+from intake.service.duplicates import service as duplicates
+from intake.service.duplicates.service import HasFollowers, NotLinked, SameAppeal
 from intake.service.records import get_appeal
 from services.common.db import DbSession as Db
 from services.common.errors import Forbidden, IllegalTransition, InvalidInput, NotFound, problem_responses

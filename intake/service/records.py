@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.duplicates import service as duplicates
 from intake.models import Appeal, Attachment, QuotedNumber, Reporter, TimelineEntry, messaging, ticket_seq
+from intake.service.duplicates import service as duplicates
 from intake.service.lifecycle import DESCRIPTIONS
 from intake.service.privacy import redact_text
 from intake.service.stats.recorder import count, facts_of

@@ -47,7 +47,7 @@ def add_commands(sub: Any, with_servers: Wrapper, run: Runner) -> None:
 
 
 def _train(args: argparse.Namespace, run: Runner) -> int:
-    from routing.classifier import data, training
+    from routing.service.classifier import data, training
 
     async def corrections() -> list[data.Example]:
         from routing.service.models_store import corrections as load

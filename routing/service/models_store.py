@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing.classifier.data import Example, correction_examples
-from routing.classifier.model import TriageModel, shipped_model
 from routing.config import RoutingSettings
 from routing.models import TriageCorrection, TriageModelRecord
+from routing.service.classifier.data import Example, correction_examples
+from routing.service.classifier.model import TriageModel, shipped_model
 from services.common.settings import get_settings
 
 _state: dict[str, Any] = {"checked": 0.0, "model": None}

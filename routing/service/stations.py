@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing.classifier.model import ALL_CATEGORIES
 from routing.models import Assignment, ServiceRecord, Station, TriageResult
+from routing.service.classifier.model import ALL_CATEGORIES
 from routing.service.common import acts_for_town, may_act_for
 from services.common.auth import Principal
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound

@@ -17,20 +17,19 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing.classifier.model import KIND_OF
 from routing.errors import NotInQueue, UnknownPolicy
 from routing.models import Assignment, ManualTriageItem, TriageCorrection, TriageResult
 from routing.service import catalogue as catalogue_service
+from routing.service.classifier.model import KIND_OF
+from routing.service.classifier.triage import decide_received
 from routing.service.common import require_decider
 from routing.service.models_store import current_model
 from routing.service.policies import DEPARTMENTS
-from routing.triage import decide_received
 from services.common import scope
 from services.common.auth import Principal
 from services.common.errors import Forbidden, InvalidInput, NotFound
 from services.common.messaging import utcnow
 from services.common.reference import load_reference
-from services.common.reference.locate import resolve_location
 from services.contracts.events import AppealReceived
 from services.contracts.vocabulary import CATEGORIES_BY_KIND, TRACKS, URGENCIES
 

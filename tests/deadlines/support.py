@@ -33,8 +33,8 @@ from services.contracts.events import (
     make_event,
 )
 from services.contracts.vocabulary import UnitType
-from services.gateway.service import client as gateway_client_module
 from services.gateway.api.app import app as gateway_app
+from services.gateway.service import client as gateway_client_module
 from tests.fixtures import auth, drain, enqueue
 
 TOWN = "441900121000"  # 虎门

@@ -17,10 +17,10 @@ from services.common.auth import Principal
 from services.common.db import session_scope
 from services.common.settings import ServiceName
 from services.contracts.appeals import AppealDraft
-from services.gateway.service import client as gateway_client
 from services.gateway.api.app import app as gateway_app
 from services.gateway.api.deadlines import check_unit
 from services.gateway.errors import DeadlinesOutOfScope as OutOfScope
+from services.gateway.service import client as gateway_client
 from tests.deadlines.support import TOWN, VILLAGE, ago, assert_problem, new_clock
 from tests.fixtures import bearer, staff
 

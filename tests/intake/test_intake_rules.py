@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intake.duplicates import lsh, scorer
-from intake.duplicates.similarity import analyse, score
 from intake.models import Appeal, Reporter
 from intake.service import access
+from intake.service.duplicates import lsh, scorer
+from intake.service.duplicates.similarity import analyse, score
 from intake.service.lifecycle import MERGEABLE, STATUSES, can_move, can_unmerge
 from intake.service.privacy import redact_text
 from intake.service.stats import kpi

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from intake.api.app import app
-from intake.duplicates import scorer, service, tune
 from intake.models import DuplicateLink, DuplicateThresholds
+from intake.service.duplicates import scorer, service, tune
 from services.cli import build_parser
 from services.common.db import session_scope
 from services.common.settings import get_settings

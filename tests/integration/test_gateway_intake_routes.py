@@ -11,8 +11,8 @@ import pytest
 
 from intake.api.app import app as intake_app
 from services.common.auth import Principal, mint_staff_token
-from services.gateway.service import client as gateway_client
 from services.gateway.api.app import app as gateway_app
+from services.gateway.service import client as gateway_client
 from tests.fixtures import staff
 from tests.intake.support import CHANGPING, CITY, SIMA, create, draft, force
 

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import text
 
 from intake.api.app import app
-from intake.duplicates import lsh, service
-from intake.duplicates.scorer import model
-from intake.duplicates.similarity import analyse
+from intake.service.duplicates import lsh, service
+from intake.service.duplicates.scorer import model
+from intake.service.duplicates.similarity import analyse
 from services.common.db import session_scope
 from tests.fixtures import auth, staff
 from tests.intake.support import (

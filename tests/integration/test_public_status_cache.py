@@ -13,9 +13,9 @@ import pytest
 
 from intake.api.app import app as intake_app
 from services.common.settings import get_settings
-from services.gateway.service import client as gateway_client
-from services.gateway.api.app import app as gateway_app
 from services.gateway.api import public
+from services.gateway.api.app import app as gateway_app
+from services.gateway.service import client as gateway_client
 from tests.intake.support import CHANGPING, SIMA, create, draft, force
 
 

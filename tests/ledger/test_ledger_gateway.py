@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from ledger.api.app import app as ledger_app
-from services.gateway.service import client as gateway_client
 from services.gateway.api.app import app as gateway_app
+from services.gateway.service import client as gateway_client
 from tests.fixtures import bearer
 from tests.fixtures import staff as member
 from tests.ledger.support import (

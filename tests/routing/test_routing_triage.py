@@ -9,9 +9,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from routing.classifier.model import shipped_model
 from routing.models import TriageCorrection
 from routing.service import models_store
+from routing.service.classifier.model import shipped_model
 from services.common.db import session_scope
 from tests.fixtures import auth, received, staff
 from tests.routing.support import (
@@ -376,7 +376,7 @@ async def retrained() -> AsyncIterator[None]:
 async def test_corrections_become_training_data_and_a_new_model_is_used(
     http: httpx.AsyncClient, retrained: None
 ) -> None:
-    from routing.classifier import data, training
+    from routing.service.classifier import data, training
 
     appeal_id = await feed(received(UNSURE))
     await http.post(

@@ -15,9 +15,9 @@ from functools import lru_cache
 
 import pytest
 
-from intake.duplicates import scorer, training
-from intake.duplicates.lsh import may_meet
-from intake.duplicates.training import Pair, doc_of, figures, read_pairs, thresholds
+from intake.service.duplicates import scorer, training
+from intake.service.duplicates.lsh import may_meet
+from intake.service.duplicates.training import Pair, doc_of, figures, read_pairs, thresholds
 
 CHANNELS = {
     "hotline_12345",

@@ -169,7 +169,7 @@ def test_the_document_is_the_same_in_every_process(tmp_path: Path) -> None:
     for seed in ("1", "2"):
         out = tmp_path / f"openapi-{seed}.json"
         subprocess.run(
-            [sys.executable, "-m", "services.gateway.api.openapi", str(out)],
+            [sys.executable, "-m", "services.gateway.api.dump_openapi", str(out)],
             check=True,
             capture_output=True,
             env={**os.environ, "PYTHONHASHSEED": seed},

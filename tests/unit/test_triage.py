@@ -11,15 +11,15 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routing import lexicon
-from routing.classifier.model import shipped_model
+from routing.service.classifier import lexicon
+from routing.service.classifier.model import shipped_model
+from routing.service.classifier.triage import EXPRESS_CAP_FEN, Triage, triage
 from routing.service.policies import (
     CATALOGUE_VERSION,
     DEPARTMENTS,
     POLICIES,
     POLICIES_BY_CODE,
 )
-from routing.triage import EXPRESS_CAP_FEN, Triage, triage
 from services.contracts.vocabulary import CATEGORIES_BY_KIND
 
 CASES_FILE = Path(__file__).parents[2] / "routing" / "data" / "train" / "cases_rules.yaml"

@@ -15,11 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from routing import lexicon
-from routing.classifier import data, training
-from routing.classifier.linear import LinearHead, Vectoriser, decode_array, encode_array
-from routing.classifier.model import ALL_CATEGORIES, KIND_OF, TriageModel, shipped_model
-from routing.triage import triage
+from routing.service.classifier import data, lexicon, training
+from routing.service.classifier.linear import LinearHead, Vectoriser, decode_array, encode_array
+from routing.service.classifier.model import ALL_CATEGORIES, KIND_OF, TriageModel, shipped_model
+from routing.service.classifier.triage import triage
 
 EXAMPLES = data.training_examples()
 

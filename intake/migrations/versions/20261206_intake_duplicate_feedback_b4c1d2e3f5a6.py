@@ -2,7 +2,7 @@
 
 Staff decisions on duplicate suggestions keep the pair's features (`duplicate_links.features`)
 and feed recomputed thresholds (`duplicate_thresholds`, newest in force). Fingerprint keys now
-carry a 10-day time bucket and new place scopes (`intake.duplicates.lsh`): the keys of the
+carry a 10-day time bucket and new place scopes (`intake.service.duplicates.lsh`): the keys of the
 fingerprints that can still be in a lookup's window are recomputed here, from what the
 fingerprints table keeps; older ones keep their old keys, which no new lookup asks for.
 
@@ -50,8 +50,8 @@ def upgrade() -> None:
 
 
 def _rekey() -> None:
-    from intake.duplicates import lsh
-    from intake.duplicates.similarity import doc_from_stored
+    from intake.service.duplicates import lsh
+    from intake.service.duplicates.similarity import doc_from_stored
 
     conn = op.get_bind()
     rows = conn.execute(

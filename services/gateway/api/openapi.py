@@ -278,29 +278,3 @@ __all__ = [
     "unsecured_operations",
     "untyped_operations",
 ]
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m services.gateway.api.openapi OUT.json`: write the gateway's document (no server
-    needed) and fail when an operation is untyped, so CI proves the contract before generating a
-    client from it."""
-    import json
-    import sys
-    from pathlib import Path
-
-    from services.gateway.api.app import app
-
-    args = sys.argv[1:] if argv is None else argv
-    out = Path(args[0] if args else "build/openapi.json")
-    doc = app.openapi()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, ensure_ascii=False, indent=1))
-    untyped = untyped_operations(doc)
-    for line in untyped:
-        print(f"untyped: {line}", file=sys.stderr)
-    print(f"{out}: {sum(len(item) for item in doc['paths'].values())} operations, {len(untyped)} untyped")
-    return 1 if untyped else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.duplicates import scorer, training
-from intake.duplicates.service import SYSTEM_ACTOR, forget_tuned_thresholds
 from intake.models import DuplicateLink, DuplicateThresholds
+from intake.service.duplicates import scorer, training
+from intake.service.duplicates.service import SYSTEM_ACTOR, forget_tuned_thresholds
 from services.common.messaging import utcnow
 
 Runner = Callable[[Callable[[], Coroutine[Any, Any, Any]]], Any]

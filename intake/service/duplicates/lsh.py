@@ -36,8 +36,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from intake.duplicates.lexicon import GENERIC_PLACES
-from intake.duplicates.similarity import Doc
+from intake.service.duplicates.lexicon import GENERIC_PLACES
+from intake.service.duplicates.similarity import Doc
 from services.common.reference import load_reference
 from services.common.reference.locate import haversine_metres
 

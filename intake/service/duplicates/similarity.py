@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
 
-from intake.duplicates.lexicon import (
+from intake.service.duplicates.lexicon import (
     FAMILIES,
     GENERIC_PLACES,
     KIN,
@@ -40,10 +40,10 @@ from intake.duplicates.lexicon import (
     WORD_SYNONYMS,
     concept_phrases,
 )
-from intake.duplicates.lexicon import (
+from intake.service.duplicates.lexicon import (
     PLACE_SUFFIXES as _SUFFIXES,
 )
-from intake.privacy import PERSON_RE as _PERSON_RE
+from intake.service.privacy import PERSON_RE as _PERSON_RE
 from services.common.reference import load_reference
 from services.common.reference.locate import gcj02_to_wgs84, haversine_metres
 from services.common.text import normalise_text
@@ -536,6 +536,6 @@ def text_score(a: Doc, b: Doc) -> tuple[float, list[str]]:
 
 def score(a: Doc, b: Doc) -> Any:
     """The model's score of a pair (`scorer.score`; kept here for callers of the old name)."""
-    from intake.duplicates import scorer  # scorer imports this module
+    from intake.service.duplicates import scorer  # scorer imports this module
 
     return scorer.score(a, b)

@@ -4,7 +4,7 @@ Why a model and not hand-set weights: the evidence for "one matter" is many smal
 same object in other words (concepts), the same kind of need (families), words and characters in
 common, how far apart the two spots are, whether both name one road, whether one person or family
 is named in both, whether one phone filed both — and their weights were guessed before. Now they
-are fitted: scikit-learn's logistic regression (`intake.duplicates.training`) on the labelled
+are fitted: scikit-learn's logistic regression (`intake.service.duplicates.training`) on the labelled
 tuning pairs, whose output is a probability, so a threshold means "this sure". The fitted
 standardisation, coefficients and the thresholds chosen on out-of-fold predictions ship in
 `model.json`; scoring needs no scikit-learn (a dot product and a sigmoid).
@@ -25,8 +25,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from intake.duplicates.lexicon import GENERIC_OBJECTS, GENERIC_PLACES, PERSONAL_FAMILIES
-from intake.duplicates.similarity import (
+from intake.service.duplicates.lexicon import GENERIC_OBJECTS, GENERIC_PLACES, PERSONAL_FAMILIES
+from intake.service.duplicates.similarity import (
     Doc,
     dice,
     distance_m,
@@ -209,7 +209,7 @@ def model_from(raw: dict[str, Any]) -> Model:
 
 @lru_cache(maxsize=1)
 def model() -> Model:
-    """The shipped model (`model.json`, written by `python -m intake.duplicates.training`)."""
+    """The shipped model (`model.json`, written by `python -m intake.service.duplicates.training`)."""
     return model_from(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
 
 

@@ -14,7 +14,7 @@ Given the words of an appeal, decide:
 Every decision carries a confidence and an :class:`Explanation` naming the rule and the words that
 fired it, so a town clerk can see why an appeal landed where it did. Kind, category and urgency are
 decided by logistic regressions over the appeal's words and character n-grams that also read the
-rules' cue scores (:mod:`routing.classifier`), fused with structured facts (a clerk's exact category
+rules' cue scores (:mod:`routing.service.classifier`), fused with structured facts (a clerk's exact category
 code, the channel's beneficiary count); policies and the track by the catalogue's rules.
 """
 
@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, cast
 
-from routing import lexicon
-from routing.classifier.features import featurise
-from routing.classifier.model import RuleEvidence, TriageModel, shipped_model
-from routing.policies import CATEGORIES_BY_KIND, SEED_CATALOGUE, Catalogue, Category, Kind
+from routing.service.classifier import lexicon
+from routing.service.classifier.features import featurise
+from routing.service.classifier.model import RuleEvidence, TriageModel, shipped_model
+from routing.service.policies import SEED_CATALOGUE, Catalogue
 from services.common.reference.locate import resolve_location
 from services.common.text import normalise_text
 from services.contracts.events import AppealReceived
+from services.contracts.vocabulary import CATEGORIES_BY_KIND, Category, Kind
 
 __all__ = [
     "EXPRESS_CAP_FEN",

@@ -2,7 +2,7 @@
 
 Training data lives in ``routing/data/train/*.yaml``. Staff corrections of triage
 (``routing.triage_corrections``) join it on the next ``guanjia routing train``, which gates a
-retrain on a validation split drawn from these (``routing.classifier.training.split``).
+retrain on a validation split drawn from these (``routing.service.classifier.training.split``).
 
 An evaluation file (the independent set, ``tests/data/independent/*.yaml``: rows with ``id`` and
 ``labels``, or a file that declares itself one in its first lines) must never be trained on:
@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from routing.classifier.model import ALL_CATEGORIES, KIND_OF, URGENCIES
+from routing.service.classifier.model import ALL_CATEGORIES, KIND_OF, URGENCIES
 
 # A file whose opening comment lines carry this tag declares itself an evaluation file.
 EVALUATION_MARK = "@evaluation-only"

@@ -25,10 +25,6 @@ from sqlalchemy import ColumnElement, Select, func, or_, select, text, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.config import get_intake_settings
-from intake.duplicates import lsh, scorer
-from intake.duplicates.scorer import Match
-from intake.duplicates.similarity import Doc, analyse, doc_from_stored, stored_tokens
-from intake.lifecycle import ACTIVE, MERGEABLE, Status, can_unmerge
 from intake.models import (
     Appeal,
     DuplicateLink,
@@ -38,7 +34,11 @@ from intake.models import (
     TimelineEntry,
     messaging,
 )
-from intake.stats.recorder import count, facts_of
+from intake.service.duplicates import lsh, scorer
+from intake.service.duplicates.scorer import Match
+from intake.service.duplicates.similarity import Doc, analyse, doc_from_stored, stored_tokens
+from intake.service.lifecycle import ACTIVE, MERGEABLE, Status, can_unmerge
+from intake.service.stats.recorder import count, facts_of
 from services.common.errors import Conflict, IllegalTransition
 from services.common.messaging import emit, utcnow
 from services.contracts.events import AppealMerged, StatusChanged, make_event

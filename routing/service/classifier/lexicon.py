@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from routing.policies import Category, Kind
 from services.common.text import normalise_text
+from services.contracts.vocabulary import Category, Kind
 
 GAP = 6  # characters allowed in place of "…" in a cue or a catalogue keyword
 

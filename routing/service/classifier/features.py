@@ -1,18 +1,18 @@
 """What the classifier sees of an appeal: jieba words and character n-grams of the normalised text.
 
-The text is the one the rules read (:func:`routing.lexicon.read`): simplified, half-width,
+The text is the one the rules read (:func:`routing.service.classifier.lexicon.read`): simplified, half-width,
 colloquial Cantonese and common typos rewritten, lower-cased. Words carry meaning (住院, 路灯);
 single characters and character bigrams catch what the tokenizer splits oddly, unseen compounds and
 misspellings (楼道灯 → 楼道, 道灯). Digits fold to ``0`` so that 3栋 and 5栋 are one feature.
 Presence counts, not frequency: appeals are short and a repeated word says little more. The
-linear model weighs each term by its inverse document frequency (``routing.classifier.linear``).
+linear model weighs each term by its inverse document frequency (``routing.service.classifier.linear``).
 """
 
 from __future__ import annotations
 
 import re
 
-from routing import lexicon
+from routing.service.classifier import lexicon
 
 _DIGITS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 # Runs of CJK characters (and the digit placeholder): n-grams never span punctuation or spaces.

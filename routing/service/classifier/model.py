@@ -1,9 +1,9 @@
 """The triage model: logistic regressions over words and character n-grams, fused with the rules.
 
 Each appeal becomes one row: the TF-IDF of its terms (jieba words, character bigrams and
-single characters; ``routing.classifier.features``) and of the rules' findings written as terms (the
+single characters; ``routing.service.classifier.features``) and of the rules' findings written as terms (the
 operator's hint, counted groups and named persons, ages, the cue tables' categories and urgency;
-``routing.triage.RULE_TERMS``), so the rules count exactly as much as they help. Three logistic
+``routing.service.classifier.triage.RULE_TERMS``), so the rules count exactly as much as they help. Three logistic
 regressions read that row:
 
 - **category** (13 classes) and **kind** (who benefits: a household or a community). They are
@@ -18,8 +18,8 @@ regressions read that row:
   emergency recall, else urgent by the same rule, else normal. An emergency (急难) is an
   individual's: a project's is a hazard (urgent).
 
-Trained with scikit-learn (``routing.classifier.training``); inference needs only numpy
-(``routing.classifier.linear``). The model is gzipped JSON with numeric arrays: nothing is
+Trained with scikit-learn (``routing.service.classifier.training``); inference needs only numpy
+(``routing.service.classifier.linear``). The model is gzipped JSON with numeric arrays: nothing is
 unpickled, from the package or the database.
 """
 
@@ -34,8 +34,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from routing.classifier.linear import FloatArray, LinearHead, Vectoriser
-from routing.policies import CATEGORIES_BY_KIND, Category, Kind
+from routing.service.classifier.linear import FloatArray, LinearHead, Vectoriser
+from services.contracts.vocabulary import CATEGORIES_BY_KIND, Category, Kind
 
 MODEL_FORMAT = 2
 SHIPPED_MODEL = "triage_model.json.gz"

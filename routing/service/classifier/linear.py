@@ -1,6 +1,6 @@
 """Inference for linear models trained with scikit-learn, from plain arrays (no pickle).
 
-Training (``routing.classifier.training``) fits a TF-IDF vectoriser and logistic regressions with
+Training (``routing.service.classifier.training``) fits a TF-IDF vectoriser and logistic regressions with
 scikit-learn; what inference needs of them is copied into these classes: the vocabulary, the
 inverse document frequencies, the coefficients and intercepts. They are saved as base64 arrays
 inside gzipped JSON (:func:`encode_array` / :func:`decode_array`), so loading a model from the

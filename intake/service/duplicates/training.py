@@ -1,6 +1,6 @@
 """Fitting the duplicate scorer on labelled tuning pairs, and choosing its thresholds.
 
-    python -m intake.duplicates.training [pairs.yaml …]   # default: the shipped tuning files
+    python -m intake.service.duplicates.training [pairs.yaml …]   # default: the shipped tuning files
 
 Tuning pairs come in two shapes, both read here:
 - `tests/data/duplicates.yaml` (`pairs:` with `ch`, `v` / `t`, `addr`, `lat`/`lng`/`datum`, `text`);
@@ -28,8 +28,8 @@ from typing import Any
 
 import yaml
 
-from intake.duplicates import scorer
-from intake.duplicates.similarity import Doc, analyse
+from intake.service.duplicates import scorer
+from intake.service.duplicates.similarity import Doc, analyse
 from services.common.reference import load_reference
 from services.common.reference.locate import resolve_location
 

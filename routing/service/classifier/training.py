@@ -30,9 +30,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from routing.classifier.data import Example
-from routing.classifier.linear import LinearHead, Vectoriser
-from routing.classifier.model import (
+from routing.service.classifier.data import Example
+from routing.service.classifier.linear import LinearHead, Vectoriser
+from routing.service.classifier.model import (
     ALL_CATEGORIES,
     KINDS,
     URGENCIES,
@@ -44,7 +44,7 @@ from routing.classifier.model import (
     TriageModel,
     fuse,
 )
-from routing.triage import read
+from routing.service.classifier.triage import read
 
 FOLDS = 5
 SEED = 20261206
@@ -68,7 +68,7 @@ class Hyper:
     c_urgency: float = 100.0
     urgency_weights: tuple[float, float, float] = (1.0, 2.0, 2.0)  # normal, urgent, emergency
     min_df: int = 2
-    norm_floor: float = 20.0  # see routing.classifier.linear.Vectoriser
+    norm_floor: float = 20.0  # see routing.service.classifier.linear.Vectoriser
     received_calls: bool = True  # also fit each written call as the gateway passes it on
 
 
