@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from intake.models import Appeal, Reporter
 from intake.service import access
 from intake.service.duplicates import lsh, scorer
-from intake.service.duplicates.similarity import analyse, score
+from intake.service.duplicates.scorer import score
+from intake.service.duplicates.similarity import analyse
 from intake.service.lifecycle import MERGEABLE, STATUSES, can_move, can_unmerge
 from intake.service.privacy import redact_text
 from intake.service.stats import kpi

@@ -532,10 +532,3 @@ def text_score(a: Doc, b: Doc) -> tuple[float, list[str]]:
             reasons.append("当事人不同")
     reasons.append(f"文字相似度{chars:.2f}")
     return min(1.0, score), reasons
-
-
-def score(a: Doc, b: Doc) -> Any:
-    """The model's score of a pair (`scorer.score`; kept here for callers of the old name)."""
-    from intake.service.duplicates import scorer  # scorer imports this module
-
-    return scorer.score(a, b)
