@@ -56,7 +56,25 @@ def digits_pattern(number: str) -> re.Pattern[str]:
     return re.compile(r"[\s\-.]?".join(re.escape(d) for d in number))
 
 
-LEAKS = {"phone": digits_pattern(PHONE), "id_number": digits_pattern(ID_NUMBER), "name": re.compile(NAME)}
+# The forms issue 15 found on public pages: names with a role or title, a bare name, a phone in
+# Chinese numerals (幺 for 1), a WeChat id. Filed once through Open311 (its requests are public).
+HOSTILE_WORDS = (
+    "东坊大街的路灯坏了，联系人王小明。黄志强先生和林美玲女士都反映过。欧阳春花说晚上很黑。"
+    "电话一三八二三四五六七九二，或者幺三九 二六六四 一二五八，微信wxid_k2j3h4g5。"
+)
+HOSTILE = {
+    "contact name": re.compile("王小明"),
+    "name before a title": re.compile("黄志强|林美玲"),
+    "bare name": re.compile("欧阳春花"),
+    "phone in numerals": re.compile("一三八二三四五六七九二|二六六四"),
+    "wechat id": re.compile("wxid_k2j3h4g5"),
+}
+LEAKS = {
+    "phone": digits_pattern(PHONE),
+    "id_number": digits_pattern(ID_NUMBER),
+    "name": re.compile(NAME),
+    **HOSTILE,
+}
 
 
 def leaks_in(body: str) -> list[str]:
@@ -143,6 +161,17 @@ async def filed() -> AsyncIterator[Filed]:
         )
         assert r.status_code == 200, r.text
         out.open311 = r.json()
+        r = await gw.post(
+            "/open311/v2/requests.json",
+            data={
+                "api_key": key,
+                "service_code": "environment",
+                "address_string": "东莞市虎门镇北栅社区东坊大街",
+                "description": HOSTILE_WORDS,
+            },
+        )
+        assert r.status_code == 200, r.text
+        out.open311 += r.json()
         await settle()
         yield out
 
