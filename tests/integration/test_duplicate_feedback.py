@@ -18,7 +18,7 @@ from services.cli import build_parser
 from services.common.db import session_scope
 from services.common.settings import get_settings
 from tests.fixtures import auth, staff
-from tests.intake.support import CHANGPING, CITY, MUGUI, create, draft, post
+from tests.intake.support import CHANGPING, CITY, MUGUI, create, draft, force, post, street_name
 
 VILLAGE = staff("village_staff", MUGUI)
 
@@ -39,11 +39,25 @@ def suggest_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service, "current_thresholds", wide)
 
 
+FILED: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+async def _closed_after() -> AsyncIterator[None]:
+    """This module's appeals are closed when it ends, so that the duplicate tests of other modules
+    (same village, same kind of problem) never meet them as open candidates."""
+    yield
+    for appeal_id in FILED:
+        await force(appeal_id, status="closed")
+    FILED.clear()
+
+
 async def _suggested_pair(http: httpx.AsyncClient, first_text: str, second_text: str) -> tuple[str, str]:
-    street = f"木棆{uuid.uuid4().hex[:4]}路"
+    street = street_name()
     where = {"town_code": CHANGPING, "village_code": MUGUI, "address": f"常平镇木棆村{street}"}
     first = await create(http, draft(MUGUI, CHANGPING, first_text.format(street=street), location=where))
     second = await create(http, draft(MUGUI, CHANGPING, second_text.format(street=street), location=where))
+    FILED.extend([first["appeal_id"], second["appeal_id"]])
     return first["appeal_id"], second["appeal_id"]
 
 
