@@ -1,8 +1,8 @@
 """The staff side of an appeal (`/api/v1/staff/...`): commands, views, duplicates, reveals, archive.
 
 Intake answers these shapes; the gateway validates the commands with them before forwarding and
-declares the answers in `/openapi.json`. Intake's endpoint modules still hold the same classes
-(issue 13: they move here when intake takes the shape of one service).
+declares the answers in `/openapi.json`. This is their one definition: intake re-exports them from
+`intake.schemas` (issue 13).
 """
 
 from __future__ import annotations
