@@ -8,8 +8,6 @@ own appeals, the statistics) are the public contract's (`services.contracts.staf
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.contracts.appeals import AppealAccepted, AppealDraft
@@ -37,6 +35,7 @@ from services.contracts.stats import KpiReport as KpiReport
 from services.contracts.stats import Level as Level
 from services.contracts.stats import Period as Period
 from services.contracts.stats import Spot as Spot
+from services.contracts.vocabulary import Evaluator
 
 MAX_BATCH = 50
 """The most drafts one batch (a meeting's minutes) may carry."""
@@ -74,7 +73,7 @@ class EvaluationRequest(BaseModel):
     result: EvaluationResult
     rating: Rating
     comment: str | None = Field(default=None, max_length=2000)
-    by: Literal["reporter", "staff"] = "reporter"
+    by: Evaluator = "reporter"
     openid: str | None = Field(default=None, max_length=64)
 
 

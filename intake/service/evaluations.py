@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -28,9 +27,8 @@ from intake.service.stats.recorder import count, facts_of
 from services.common.errors import Forbidden
 from services.common.messaging import emit, utcnow
 from services.contracts.events import AppealClosed, AppealEvaluated, AppealReopened, make_event
-from services.contracts.vocabulary import RATING_NAMES, RESULT_NAMES, EvaluationResult, Rating
+from services.contracts.vocabulary import RATING_NAMES, RESULT_NAMES, EvaluationResult, Evaluator, Rating
 
-By = Literal["reporter", "staff"]
 BATCH = 200
 
 
@@ -59,7 +57,7 @@ async def evaluate(
     result: EvaluationResult,
     rating: Rating,
     comment: str | None,
-    by: By,
+    by: Evaluator,
     actor: str,
     openid: str | None = None,
 ) -> Evaluation:

@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.contracts.vocabulary import EvaluationResult, Kind, Rating, Track, Urgency
+from services.contracts.vocabulary import EvaluationResult, Evaluator, Kind, Rating, Track, Urgency
 from services.contracts.vocabulary import UnitType as UnitType
 
 EventType = Literal[
@@ -192,7 +192,7 @@ class AppealEvaluated(_Data):
     round: int = 1
     result: EvaluationResult | None = None
     rating: Rating | None = None
-    by: Literal["reporter", "staff"] = "reporter"
+    by: Evaluator = "reporter"
     # Set when the rated appeal is a linked duplicate: its master did the work.
     master_id: UUID | None = None
 

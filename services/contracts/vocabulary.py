@@ -80,6 +80,9 @@ EvaluationResult = Literal["resolved", "partly", "not"]
 Rating = Literal["satisfied", "basically_satisfied", "dissatisfied"]
 """A return visit's rating: 满意 / 基本满意 / 不满意."""
 
+Evaluator = Literal["reporter", "staff"]
+"""Who gave a return visit's rating: the reporter themself, or staff who asked them."""
+
 ConsultationForm = Literal["residents_council", "party_masses_joint", "public_hearing", "online"]
 """The forms of a community consultation (协商议事): 居民议事会, 党群联席会议, 民情恳谈会, 网络协商."""
 
