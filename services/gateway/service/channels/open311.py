@@ -20,7 +20,15 @@ from services.common.public_text import public_text
 from services.common.reference import load_reference
 from services.common.timeutil import to_local
 from services.contracts.appeals import AppealDraft, Location, PublicAppeal, Reporter
-from services.contracts.vocabulary import CATEGORY_NAMES, KIND_NAMES, KIND_OF, URGENCY_NAMES, Category, Kind
+from services.contracts.vocabulary import (
+    CATEGORY_NAMES,
+    KIND_NAMES,
+    KIND_OF,
+    URGENCIES,
+    URGENCY_NAMES,
+    Category,
+    Kind,
+)
 
 Format = Literal["json", "xml"]
 JURISDICTION: Final = "dongguan.gov.cn"
@@ -271,7 +279,7 @@ def to_draft(req: NewRequest, channel_ref: str, client_name: str) -> AppealDraft
     """The request as an appeal of the portal channel, marked as coming through Open311."""
     attrs = req.attributes
     urgency = attrs.get("urgency")
-    if urgency not in (None, "normal", "urgent", "emergency"):
+    if urgency is not None and urgency not in URGENCIES:
         raise Open311Error(400, "attribute[urgency] must be normal, urgent or emergency")
     town = attrs.get("town")
     if town is not None and load_reference().town_by_code(town) is None:
