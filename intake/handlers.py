@@ -34,7 +34,13 @@ from services.contracts.events import (
     Event,
     FundsEvent,
 )
-from services.contracts.vocabulary import CATEGORY_NAMES, KIND_NAMES, TRACK_NAMES, UNIT_NAMES
+from services.contracts.vocabulary import (
+    CATEGORY_NAMES,
+    CONSULTATION_FORM_NAMES,
+    KIND_NAMES,
+    TRACK_NAMES,
+    UNIT_NAMES,
+)
 
 # Before these, an assignment or sign-off cannot apply yet: its triage is still on the way.
 _PRE_TRIAGE: frozenset[str] = frozenset({"received"})
@@ -168,12 +174,8 @@ async def on_plan_approved(session: AsyncSession, event: Event, ctx: JobContext)
         await advance(session, appeal, "approved", actor=_actor(event), event_id=event.id)
 
 
-FORM_NAMES = {
-    "residents_council": "居民议事会",
-    "party_masses_joint": "党群联席会议",
-    "public_hearing": "民情恳谈会",
-    "online": "网络协商",
-}
+# The vocabulary's labels, keyed by plain str: `consultation.decided` carries the form as a str.
+FORM_NAMES: dict[str, str] = dict(CONSULTATION_FORM_NAMES.items())
 
 
 async def on_consultation_decided(session: AsyncSession, event: Event, ctx: JobContext) -> None:

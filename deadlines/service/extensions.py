@@ -43,6 +43,7 @@ from deadlines.service.hierarchy import Unit, approver_of, may_approve, may_hold
 from deadlines.service.rules import due_for, max_extension_days
 from services.common.auth import Principal
 from services.common.errors import IdempotencyConflict
+from services.contracts.vocabulary import UNIT_NAMES
 
 CLOCK_LABELS = {
     "triage": "分拣",
@@ -52,7 +53,7 @@ CLOCK_LABELS = {
     "works": "工程实施",
     "feedback": "结果反馈",
 }
-LEVEL_NAMES = {"city": "市级", "town": "镇街"}
+LEVEL_NAMES: dict[str, str] = {level: UNIT_NAMES[level] for level in ("city", "town")}
 
 
 def _cn(day: date) -> str:

@@ -13,57 +13,22 @@ services call:
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
 from sqlalchemy import select
 
 from intake.api.deps import CurrentAppeal, StaffActor
 from intake.models import Appeal
+from intake.schemas import StaffAppealView
 from intake.service import confidentiality, public, records
 from intake.service.access import can_see
-from intake.service.confidentiality import QuotedNumberView, ReporterView
 from services.common.auth import InternalCaller
 from services.common.db import DbSession as Db
 from services.common.errors import Forbidden, IdempotencyConflict, NotFound, problem_responses
 from services.contracts.appeals import AppealAccepted, AppealDraft, PublicAppeal
 
 router = APIRouter(prefix="/internal", tags=["intake"])
-
-
-class StaffAppealView(BaseModel):
-    """The appeal for the staff who may see it; reporters as their role may see them."""
-
-    id: uuid.UUID
-    ticket_no: str
-    channel: str
-    status: str
-    held_from: str | None = None
-    kind: str | None
-    category: str | None
-    track: str | None
-    urgency: str
-    town_code: str | None
-    village_code: str | None
-    holder_type: str | None
-    holder_code: str | None
-    title: str | None
-    description: str
-    address: str | None
-    received_at: datetime
-    round: int = 1
-    returns_count: int = 0
-    duplicate_of: str | None = None
-    repeat_of: str | None = None
-    withheld: bool = False
-    withheld_reason: str | None = None
-    complained_unit: str | None = None
-    evaluation_due_at: datetime | None = None
-    reporters: list[ReporterView]
-    # Numbers written in the words (masked there too); revealed by `index` through `.../reveal`.
-    quoted_numbers: list[QuotedNumberView] = []
 
 
 @router.post(

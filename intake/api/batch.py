@@ -7,37 +7,14 @@ appeals: if any draft is refused, nothing of the batch is written.
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from intake.schemas import BatchAccepted, DraftBatch
 from intake.service import records
 from services.common.auth import InternalCaller
 from services.common.db import DbSession as Db
 from services.common.errors import IdempotencyConflict, InvalidInput, problem_responses
-from services.contracts.appeals import AppealAccepted, AppealDraft
 
 router = APIRouter(prefix="/internal", tags=["intake"])
-MAX_BATCH = 50
-
-
-class DraftBatch(BaseModel):
-    """Drafts to record together."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    drafts: list[AppealDraft] = Field(min_length=1, max_length=MAX_BATCH)
-
-    @model_validator(mode="after")
-    def _distinct(self) -> DraftBatch:
-        keys = [(d.channel, d.channel_ref) for d in self.drafts]
-        if len(set(keys)) != len(keys):
-            raise ValueError("each draft of a batch needs its own (channel, channel_ref)")
-        return self
-
-
-class BatchAccepted(BaseModel):
-    """One answer per draft, in the order given."""
-
-    appeals: list[AppealAccepted]
 
 
 @router.post(

@@ -7,7 +7,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends
-from pydantic import BaseModel, ConfigDict, Field
 
 from intake.models import Appeal
 from intake.service.records import get_appeal
@@ -28,20 +27,4 @@ LockedAppeal = Annotated[Appeal, Depends(_locked)]
 CurrentAppeal = Annotated[Appeal, Depends(_unlocked)]
 
 
-class Reason(BaseModel):
-    """Why: required for some commands, always written to the timeline."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str | None = Field(default=None, max_length=1000)
-
-
-class Moved(BaseModel):
-    """The appeal after a command."""
-
-    status: str
-    ticket_no: str
-    round: int = 1
-
-
-__all__ = ["CurrentAppeal", "LockedAppeal", "Moved", "Reason", "StaffActor"]
+__all__ = ["CurrentAppeal", "LockedAppeal", "StaffActor"]

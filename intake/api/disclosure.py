@@ -12,8 +12,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from intake.api.deps import LockedAppeal, Reason, StaffActor
+from intake.api.deps import LockedAppeal, StaffActor
 from intake.errors import WrongRole
+from intake.schemas import Reason
 from intake.service import access, commands, disclosure
 from intake.service.disclosure import Filters
 from services.common.auth import InternalCaller

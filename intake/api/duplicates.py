@@ -9,15 +9,14 @@ POST /internal/appeals/{id}/duplicates/undo                  {reason}  undo a li
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 from sqlalchemy import or_, select
 
-from intake.api.deps import CurrentAppeal, LockedAppeal, Moved, Reason, StaffActor
+from intake.api.deps import CurrentAppeal, LockedAppeal, StaffActor
 from intake.errors import WrongRole
 from intake.models import Appeal, DuplicateLink
+from intake.schemas import DuplicateView, Moved, Reason
 from intake.service import access, commands
 from intake.service.access import can_see
 from intake.service.duplicates import service as duplicates
@@ -30,22 +29,6 @@ router = APIRouter(prefix="/internal/appeals", tags=["intake: duplicates"])
 ERRORS = problem_responses(
     NotFound, Forbidden, WrongRole, IllegalTransition, HasFollowers, NotLinked, SameAppeal
 )
-
-
-class DuplicateView(BaseModel):
-    """One candidate or link, seen from the appeal asked about."""
-
-    appeal_id: uuid.UUID
-    ticket_no: str
-    status: str
-    role: str  # master (this appeal may duplicate it) | duplicate (it may duplicate this appeal)
-    state: str  # suggested | linked | rejected | undone
-    score: float
-    reasons: list[str]
-    auto: bool
-    repeat: bool
-    decided_by: str | None
-    decided_at: datetime | None
 
 
 @router.get(

@@ -15,16 +15,20 @@ GET  /internal/appeals/{id}/timeline                              the whole time
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
-
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from intake.api.deps import CurrentAppeal, LockedAppeal, Moved, Reason, StaffActor
+from intake.api.deps import CurrentAppeal, LockedAppeal, StaffActor
 from intake.errors import AlreadyEvaluated, NotAwaitingEvaluation, UseCommand, WrongRole
 from intake.models import Appeal, TimelineEntry
+from intake.schemas import (
+    CloseRequest,
+    ComplainedUnit,
+    Moved,
+    Reason,
+    StaffTimelineEntry,
+    TransitionRequest,
+)
 from intake.service import access, commands, evaluations
 from intake.service.lifecycle import Status
 from services.common.db import DbSession as Db
@@ -32,48 +36,6 @@ from services.common.errors import Forbidden, IllegalTransition, InvalidInput, N
 
 router = APIRouter(prefix="/internal/appeals", tags=["intake: lifecycle"])
 ERRORS = problem_responses(NotFound, Forbidden, WrongRole, IllegalTransition, InvalidInput, UseCommand)
-
-
-class TransitionRequest(BaseModel):
-    """A staff command moving an appeal (DESIGN §4)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    to: Status
-    reason: str | None = Field(default=None, max_length=1000)
-
-
-class CloseRequest(BaseModel):
-    """The return visit (回访) recorded by staff: the result and the resident's rating."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    result: Literal["resolved", "partly", "not"]
-    rating: Literal["satisfied", "basically_satisfied", "dissatisfied"]
-    comment: str | None = Field(default=None, max_length=2000)
-    round: int | None = None
-
-
-class ComplainedUnit(BaseModel):
-    """The unit the appeal complains about (保密 hides a confidential reporter from it)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    unit_type: Literal["town", "village", "department", "station"] | None
-    unit_code: str | None = Field(default=None, max_length=32)
-
-
-class StaffTimelineEntry(BaseModel):
-    """A timeline entry with who and why."""
-
-    at: datetime
-    from_status: str | None
-    to_status: str
-    round: int
-    actor: str
-    reason: str | None
-    description: str
-    public: bool
 
 
 def _moved(appeal: Appeal) -> Moved:

@@ -9,31 +9,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
 
 from intake.api.deps import CurrentAppeal, StaffActor
 from intake.errors import WrongRole
+from intake.schemas import AuditEntry, Revealed, RevealRequest
 from intake.service import access, confidentiality
-from intake.service.confidentiality import AuditEntry, Revealed
 from services.common.db import DbSession as Db
 from services.common.errors import Forbidden, NotFound, problem_responses
 
 router = APIRouter(prefix="/internal", tags=["intake: privacy"])
-
-
-class RevealRequest(BaseModel):
-    """What to reveal and why (the reason is kept in the audit)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    relation: Literal["reporter", "on_behalf_of"] = "reporter"
-    field: Literal["phone", "id_number", "name", "quoted_phone", "quoted_id_number"]
-    # For a quoted number: which one of its kind, in order of appearance (the staff view lists them).
-    index: int = Field(default=1, ge=1, le=1000)
-    reason: str = Field(min_length=2, max_length=500)
 
 
 @router.post(

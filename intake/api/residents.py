@@ -12,43 +12,20 @@ reopens the appeal, anything else closes it. With an openid, only a reporter of 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
 
-from intake.api.deps import LockedAppeal, Moved
+from intake.api.deps import LockedAppeal
 from intake.errors import AlreadyEvaluated, NotAwaitingEvaluation
+from intake.schemas import EvaluationRequest, Moved, OwnAppeal, ResidentWithdrawal
 from intake.service import access, commands, evaluations
-from intake.service.residents import OwnAppeal, own_appeals
+from intake.service.residents import own_appeals
 from services.common.auth import InternalCaller
 from services.common.db import DbSession as Db
 from services.common.errors import Forbidden, IllegalTransition, InvalidInput, NotFound, problem_responses
 
 router = APIRouter(prefix="/internal", tags=["intake: residents"])
-
-
-class EvaluationRequest(BaseModel):
-    """A return visit: the result, the rating, once per round."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    round: int | None = Field(default=None, ge=1)
-    result: Literal["resolved", "partly", "not"]
-    rating: Literal["satisfied", "basically_satisfied", "dissatisfied"]
-    comment: str | None = Field(default=None, max_length=2000)
-    by: Literal["reporter", "staff"] = "reporter"
-    openid: str | None = Field(default=None, max_length=64)
-
-
-class ResidentWithdrawal(BaseModel):
-    """Who the resident is (the gateway vouches) and why."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    openid: str | None = Field(default=None, max_length=64)
-    phone_hash: str | None = Field(default=None, max_length=64)
-    reason: str | None = Field(default=None, max_length=1000)
 
 
 @router.get(

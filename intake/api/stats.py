@@ -16,12 +16,12 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
 
 from intake.api.deps import StaffActor
+from intake.schemas import By, DemandReport, KpiReport, Level, Period
 from intake.service.stats import export
-from intake.service.stats.demand import DemandReport, demand
-from intake.service.stats.queries import By, Level, Period, Question, counters, report_rows
+from intake.service.stats.demand import demand
+from intake.service.stats.queries import Question, counters, report_rows
 from services.common import scope
 from services.common.auth import InternalCaller, Principal
 from services.common.db import DbSession as Db
@@ -29,17 +29,6 @@ from services.common.errors import Forbidden, InvalidInput, problem_responses
 from services.common.timeutil import local_today
 
 router = APIRouter(prefix="/internal/stats", tags=["intake: statistics"])
-
-
-class KpiReport(BaseModel):
-    """Counts, KPIs and funds for one scope and period, one row per breakdown value."""
-
-    level: Level
-    code: str
-    period: Period
-    start: date
-    by: By
-    rows: list[dict[str, object]]
 
 
 def _in_scope(staff: Principal, level: Level, code: str) -> bool:

@@ -18,63 +18,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.models import Appeal, QuotedNumber, Reporter, RevealAudit
+from intake.schemas import AuditEntry, QuotedNumberView, ReporterView, Revealed, RevealField
 from intake.service import access
 from services.common.auth import Principal
 from services.common.crypto import decrypt_pii
 from services.common.errors import Forbidden, NotFound
 from services.common.messaging import utcnow
 
-Field = Literal["phone", "id_number", "name", "quoted_phone", "quoted_id_number"]
 QUOTED_KINDS: dict[str, str] = {"quoted_phone": "phone", "quoted_id_number": "id_number"}
-
-
-class ReporterView(BaseModel):
-    """A reporter as staff see them: masked, or hidden."""
-
-    relation: str
-    name: str | None
-    phone: str | None
-    id_number: str | None
-    anonymous: bool
-    confidential: bool
-    role: str
-    hidden: bool = False
-
-
-class Revealed(BaseModel):
-    """The answer of a reveal (`relation` is `text` for a number quoted in the words)."""
-
-    relation: str
-    field: Field
-    value: str | None
-    index: int | None = None
-
-
-class QuotedNumberView(BaseModel):
-    """A number written in the appeal's words, as staff see it: masked, with the index to reveal it."""
-
-    kind: Literal["phone", "id_number"]
-    index: int
-    masked: str
-
-
-class AuditEntry(BaseModel):
-    """One audited reveal."""
-
-    at: datetime
-    actor: str
-    actor_role: str | None
-    actor_org: str | None
-    appeal_id: uuid.UUID
-    fields: str
-    reason: str
 
 
 def view(principal: Principal, appeal: Appeal, person: Reporter) -> ReporterView:
@@ -154,7 +110,7 @@ async def reveal(
     appeal: Appeal,
     principal: Principal,
     relation: str,
-    field: Field,
+    field: RevealField,
     reason: str,
     *,
     index: int = 1,
@@ -187,7 +143,7 @@ async def reveal(
 
 
 async def _reveal_quoted(
-    session: AsyncSession, appeal: Appeal, principal: Principal, field: Field, index: int, reason: str
+    session: AsyncSession, appeal: Appeal, principal: Principal, field: RevealField, index: int, reason: str
 ) -> Revealed:
     """A number written in the appeal's words. Whose number it is the text does not say, so the
     caller must be allowed to reveal every person of the appeal (a confidential reporter's number

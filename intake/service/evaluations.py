@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -28,12 +27,8 @@ from intake.service.stats.recorder import count, facts_of
 from services.common.errors import Forbidden
 from services.common.messaging import emit, utcnow
 from services.contracts.events import AppealClosed, AppealEvaluated, AppealReopened, make_event
+from services.contracts.vocabulary import RATING_NAMES, RESULT_NAMES, EvaluationResult, Evaluator, Rating
 
-Result = Literal["resolved", "partly", "not"]
-Rating = Literal["satisfied", "basically_satisfied", "dissatisfied"]
-By = Literal["reporter", "staff"]
-RESULT_NAMES = {"resolved": "已解决", "partly": "部分解决", "not": "未解决"}
-RATING_NAMES = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 BATCH = 200
 
 
@@ -59,10 +54,10 @@ async def evaluate(
     appeal: Appeal,
     *,
     round_no: int | None,
-    result: Result,
+    result: EvaluationResult,
     rating: Rating,
     comment: str | None,
-    by: By,
+    by: Evaluator,
     actor: str,
     openid: str | None = None,
 ) -> Evaluation:

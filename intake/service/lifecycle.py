@@ -13,24 +13,9 @@ A linked duplicate (merged) can be put back by staff (`can_unmerge`): a correcti
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from services.contracts.vocabulary import STATUSES as STATUSES
+from services.contracts.vocabulary import Status as Status
 
-Status = Literal[
-    "received",
-    "triaged",
-    "consulting",
-    "approved",
-    "in_progress",
-    "completed",
-    "reopened",
-    "closed",
-    "on_hold",
-    "returned",
-    "rejected",
-    "merged",
-    "withdrawn",
-]
-STATUSES: tuple[Status, ...] = get_args(Status)
 TERMINAL: frozenset[Status] = frozenset({"closed", "rejected", "merged", "withdrawn"})
 # States an appeal can be put on hold from, and so resumed back to.
 HOLDABLE: frozenset[Status] = frozenset(

@@ -7,52 +7,14 @@ public timeline, its return visit state and the query code (the resident's own).
 
 from __future__ import annotations
 
-from datetime import datetime
-from uuid import UUID
-
-from pydantic import BaseModel
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.models import Appeal, Evaluation, Reporter
+from intake.schemas import OwnAppeal, OwnEvaluation
 from intake.service.public import master_ticket, public_deadlines, public_timeline, town_name, village_name
-from services.contracts.appeals import PublicDeadline, TimelineEntry
 
 MAX_APPEALS = 100
-
-
-class OwnEvaluation(BaseModel):
-    """A return visit of one round."""
-
-    round: int
-    result: str | None
-    rating: str | None
-    at: datetime
-
-
-class OwnAppeal(BaseModel):
-    """One of the resident's appeals."""
-
-    # The mini-program rates by id (`POST /api/v1/miniprogram/appeals/{appeal_id}/evaluation`).
-    appeal_id: UUID
-    ticket_no: str
-    query_code: str
-    channel: str
-    status: str
-    kind: str | None
-    category: str | None
-    track: str | None
-    town: str | None
-    village: str | None
-    title: str | None
-    received_at: datetime
-    round: int
-    awaiting_evaluation: bool
-    evaluation_due_at: datetime | None
-    duplicate_of: str | None
-    timeline: list[TimelineEntry]
-    deadlines: list[PublicDeadline]
-    evaluations: list[OwnEvaluation]
 
 
 async def own_appeals(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from services.contracts.routing.dispositions import (
     AgendaIn as AgendaIn,
 )
@@ -28,5 +26,4 @@ from services.contracts.routing.dispositions import (
 from services.contracts.routing.dispositions import (
     Unit as Unit,
 )
-
-UnitType = Literal["city", "town", "village", "department", "station"]
+from services.contracts.vocabulary import UnitType as UnitType  # one definition: the vocabulary

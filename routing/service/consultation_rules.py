@@ -20,8 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from services.contracts.vocabulary import CONSULTATION_FORM_NAMES
+
 Body = Literal["assembly", "representatives"]
-Form = Literal["residents_council", "party_masses_joint", "public_hearing", "online"]
 POINTS: tuple[str, ...] = ("necessity", "feasibility", "budget", "beneficiaries", "implementer")
 POINT_NAMES: dict[str, str] = {
     "necessity": "必要性",
@@ -30,12 +31,8 @@ POINT_NAMES: dict[str, str] = {
     "beneficiaries": "受益对象",
     "implementer": "实施主体",
 }
-FORM_NAMES: dict[str, str] = {
-    "residents_council": "居民议事会",
-    "party_masses_joint": "党群联席会议",
-    "public_hearing": "民情恳谈会",
-    "online": "网络协商",
-}
+# The vocabulary's labels, keyed by plain str so a form read from a request can be looked up.
+FORM_NAMES: dict[str, str] = dict(CONSULTATION_FORM_NAMES.items())
 # Which body each form is by default: councils and joint meetings are made of members
 # (representatives); hearings and online consultations are open to every eligible resident.
 DEFAULT_BODY: dict[str, Body] = {

@@ -35,8 +35,7 @@ from services.common.auth import Principal
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.common.messaging import utcnow
 from services.contracts.events import ConsultationDecided, PlanApproved, make_event
-
-PLAN_TRACKS = ("express", "direct", "station", "policy")
+from services.contracts.vocabulary import TRACKS
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ async def record(
     body = m.body or DEFAULT_BODY[m.form]
     if body not in ("assembly", "representatives"):
         raise InvalidInput("会议类型须为 assembly（居民会议）或 representatives（代表会议）。")
-    if m.track not in PLAN_TRACKS:
+    if m.track not in TRACKS:
         raise InvalidInput(f"未知办理渠道：{m.track}")
     hop = await _consult_hop(session, appeal_id, principal)
     triage = await session.get(TriageResult, appeal_id)

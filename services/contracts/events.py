@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.contracts.vocabulary import Kind, Track, Urgency
+from services.contracts.vocabulary import EvaluationResult, Evaluator, Kind, Rating, Track, Urgency
 from services.contracts.vocabulary import UnitType as UnitType
 
 EventType = Literal[
@@ -176,10 +176,6 @@ class StatusChanged(_Data):
     reason: str | None = None
 
 
-Result = Literal["resolved", "partly", "not"]
-Rating = Literal["satisfied", "basically_satisfied", "dissatisfied"]
-
-
 class AppealCompleted(_Data):
     """办结: the holding unit finished a round of work; the return visit (回访) is due."""
 
@@ -194,9 +190,9 @@ class AppealEvaluated(_Data):
     """回访: the reporter (or staff for them) rated a round. A dissatisfied rating reopens it."""
 
     round: int = 1
-    result: Result | None = None
+    result: EvaluationResult | None = None
     rating: Rating | None = None
-    by: Literal["reporter", "staff"] = "reporter"
+    by: Evaluator = "reporter"
     # Set when the rated appeal is a linked duplicate: its master did the work.
     master_id: UUID | None = None
 
@@ -205,7 +201,7 @@ class AppealClosed(_Data):
     """Closed after the return visit, or unrated when nobody answered in time (counted apart)."""
 
     round: int = 1
-    result: Result | None = None
+    result: EvaluationResult | None = None
     rating: Rating | None = None
     unrated: bool = False
     reason: str | None = None

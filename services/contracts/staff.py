@@ -1,8 +1,8 @@
 """The staff side of an appeal (`/api/v1/staff/...`): commands, views, duplicates, reveals, archive.
 
 Intake answers these shapes; the gateway validates the commands with them before forwarding and
-declares the answers in `/openapi.json`. Intake's endpoint modules still hold the same classes
-(issue 13: they move here when intake takes the shape of one service).
+declares the answers in `/openapi.json`. This is their one definition: intake re-exports them from
+`intake.schemas` (issue 13).
 """
 
 from __future__ import annotations
@@ -14,28 +14,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.contracts.appeals import PublicDeadline, TimelineEntry
+from services.contracts.vocabulary import EvaluationResult as EvaluationResult
+from services.contracts.vocabulary import Rating as Rating
+from services.contracts.vocabulary import Status as Status
 
-Status = Literal[
-    "received",
-    "triaged",
-    "consulting",
-    "approved",
-    "in_progress",
-    "completed",
-    "reopened",
-    "closed",
-    "on_hold",
-    "returned",
-    "rejected",
-    "merged",
-    "withdrawn",
-]
-"""An appeal's state (DESIGN §4): 已受理, 已分拣, 协商中, 已批准, 办理中, 已办结, 重办, 已关闭, 暂缓, 退回,
-不予受理, 已合并, 已撤回."""
-EvaluationResult = Literal["resolved", "partly", "not"]
-"""解决 / 部分解决 / 未解决."""
-Rating = Literal["satisfied", "basically_satisfied", "dissatisfied"]
-"""满意 / 基本满意 / 不满意."""
 RevealField = Literal["phone", "id_number", "name", "quoted_phone", "quoted_id_number"]
 
 

@@ -56,6 +56,36 @@ Channel = Literal[
 ]
 """The twelve doors an appeal comes in by (DESIGN §4)."""
 
+Status = Literal[
+    "received",
+    "triaged",
+    "consulting",
+    "approved",
+    "in_progress",
+    "completed",
+    "reopened",
+    "closed",
+    "on_hold",
+    "returned",
+    "rejected",
+    "merged",
+    "withdrawn",
+]
+"""An appeal's state (DESIGN §4): 已受理, 已分拣, 协商中, 已批准, 办理中, 已办结, 重办, 已关闭, 暂缓, 退回,
+不予受理, 已合并, 已撤回."""
+
+EvaluationResult = Literal["resolved", "partly", "not"]
+"""A return visit's (回访) result: 已解决 / 部分解决 / 未解决."""
+
+Rating = Literal["satisfied", "basically_satisfied", "dissatisfied"]
+"""A return visit's rating: 满意 / 基本满意 / 不满意."""
+
+Evaluator = Literal["reporter", "staff"]
+"""Who gave a return visit's rating: the reporter themself, or staff who asked them."""
+
+ConsultationForm = Literal["residents_council", "party_masses_joint", "public_hearing", "online"]
+"""The forms of a community consultation (协商议事): 居民议事会, 党群联席会议, 民情恳谈会, 网络协商."""
+
 KINDS: Final[tuple[Kind, ...]] = get_args(Kind)
 CATEGORIES: Final[tuple[Category, ...]] = get_args(Category)
 URGENCIES: Final[tuple[Urgency, ...]] = get_args(Urgency)
@@ -63,6 +93,10 @@ TRACKS: Final[tuple[Track, ...]] = get_args(Track)
 UNIT_TYPES: Final[tuple[UnitType, ...]] = get_args(UnitType)
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
 CHANNELS: Final[tuple[Channel, ...]] = get_args(Channel)
+STATUSES: Final[tuple[Status, ...]] = get_args(Status)
+EVALUATION_RESULTS: Final[tuple[EvaluationResult, ...]] = get_args(EvaluationResult)
+RATINGS: Final[tuple[Rating, ...]] = get_args(Rating)
+CONSULTATION_FORMS: Final[tuple[ConsultationForm, ...]] = get_args(ConsultationForm)
 
 PROJECT_CATEGORIES: Final[tuple[Category, ...]] = (
     "environment",
@@ -130,4 +164,20 @@ CHANNEL_NAMES: Final[dict[Channel, str]] = {
     "party_member_visit": "党员干部走访",
     "station_walk_in": "莞家驿站",
     "department_referral": "部门转办",
+}
+RESULT_NAMES: Final[dict[EvaluationResult, str]] = {
+    "resolved": "已解决",
+    "partly": "部分解决",
+    "not": "未解决",
+}
+RATING_NAMES: Final[dict[Rating, str]] = {
+    "satisfied": "满意",
+    "basically_satisfied": "基本满意",
+    "dissatisfied": "不满意",
+}
+CONSULTATION_FORM_NAMES: Final[dict[ConsultationForm, str]] = {
+    "residents_council": "居民议事会",
+    "party_masses_joint": "党群联席会议",
+    "public_hearing": "民情恳谈会",
+    "online": "网络协商",
 }

@@ -33,7 +33,7 @@ from intake.service.duplicates.similarity import Doc, analyse
 from services.common.reference import load_reference
 from services.common.reference.locate import resolve_location
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[3]  # the repository: intake/service/duplicates/ is three levels down
 # The shipped tuning pairs: the first hand-written set and a second set written for tuning by
 # people who never saw the detector (the list form). Nothing of the independent evaluation set is ever read here.
 TUNING_FILES = (

@@ -16,43 +16,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from intake.schemas import DemandReport, Period, Spot
 from intake.service.public import village_name
 from intake.service.stats.kpi import change
-from intake.service.stats.queries import PERIOD_CODES, Period, Question
+from intake.service.stats.queries import PERIOD_CODES, Question
 from services.common import scope
 from services.contracts.vocabulary import CATEGORY_NAMES
 
 TOP = 20
 MIN_RISING = 3
-
-
-class Spot(BaseModel):
-    """A village and a category with their figures."""
-
-    village_code: str
-    village: str | None
-    category: str
-    category_name: str | None
-    received: int
-    previous: int = 0
-    change: float | None = None
-    duplicates: int = 0
-    repeats: int = 0
-
-
-class DemandReport(BaseModel):
-    """The three lists."""
-
-    period: Period
-    start: date
-    previous_start: date
-    hot_spots: list[Spot]
-    rising: list[Spot]
-    repeat_places: list[Spot]
 
 
 def is_rising(received: int, previous: int) -> bool:

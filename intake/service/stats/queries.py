@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal, cast
+from typing import cast
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.models import STAT_METRICS, StatCell
+from intake.schemas import By, Level, Period
 from intake.service.stats import kpi
 from services.common.errors import InvalidInput
 
-Level = Literal["city", "town", "village", "unit"]
-Period = Literal["day", "month", "year"]
-By = Literal["all", "kind", "category", "channel"]
 PERIOD_CODES: dict[str, str] = {"day": "d", "month": "m", "year": "y"}
 _T = cast("Table", StatCell.__table__)
 

@@ -36,13 +36,13 @@ from typing import Any
 
 from routing.service.classifier.linear import FloatArray, LinearHead, Vectoriser
 from services.contracts.vocabulary import CATEGORIES_BY_KIND, Category, Kind
+from services.contracts.vocabulary import KINDS as KINDS  # the heads' order is the vocabulary's
+from services.contracts.vocabulary import URGENCIES as URGENCIES
 
 MODEL_FORMAT = 2
 SHIPPED_MODEL = "triage_model.json.gz"
 KIND_OF: dict[str, Kind] = {c: k for k, cats in CATEGORIES_BY_KIND.items() for c in cats}
 ALL_CATEGORIES: tuple[Category, ...] = tuple(c for cats in CATEGORIES_BY_KIND.values() for c in cats)
-KINDS: tuple[Kind, ...] = ("micro_project", "micro_wish")
-URGENCIES: tuple[str, ...] = ("normal", "urgent", "emergency")
 
 
 @dataclass(frozen=True)

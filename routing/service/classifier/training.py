@@ -263,7 +263,7 @@ def _fit_heads_now(rows: Sequence[Prepared], hyper: Hyper) -> _Fitted:
         analyzer=_identity, binary=True, min_df=hyper.min_df, norm=None, smooth_idf=True, dtype=np.float64
     )
     x = _normalise(vectoriser.fit_transform([p.terms for p in prepared]), hyper.norm_floor)
-    urgency_weights = dict(zip(URGENCIES, hyper.urgency_weights, strict=True))
+    urgency_weights: dict[str, float] = dict(zip(URGENCIES, hyper.urgency_weights, strict=True))
     return _Fitted(
         vectoriser=vectoriser,
         category=_logistic(hyper.c_category).fit(x, [p.example.category for p in prepared]),

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal, cast
+from typing import cast
 
 from routing.service.classifier import lexicon
 from routing.service.classifier.features import featurise
@@ -34,7 +34,7 @@ from routing.service.policies import SEED_CATALOGUE, Catalogue
 from services.common.reference.locate import resolve_location
 from services.common.text import normalise_text
 from services.contracts.events import AppealReceived
-from services.contracts.vocabulary import CATEGORIES_BY_KIND, Category, Kind
+from services.contracts.vocabulary import CATEGORIES_BY_KIND, Category, Kind, Track, Urgency
 
 __all__ = [
     "EXPRESS_CAP_FEN",
@@ -50,9 +50,6 @@ __all__ = [
     "read",
     "triage",
 ]
-
-Urgency = Literal["normal", "urgent", "emergency"]
-Track = Literal["policy", "express", "direct", "station"]
 
 EXPRESS_CAP_FEN = 5_000_000
 """莞家速递 pays at most 50,000 yuan (in fen); above it the appeal goes to donors (direct)."""

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.contracts.vocabulary import ConsultationForm
+
 
 class VoteIn(BaseModel):
     """The count on one of the five points."""
@@ -56,7 +58,7 @@ class ConsultationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     appeal_id: uuid.UUID
-    form: Literal["residents_council", "party_masses_joint", "public_hearing", "online"]
+    form: ConsultationForm
     body: Literal["assembly", "representatives"] | None = Field(
         default=None, description="defaults by form: councils and joint meetings are representatives' bodies"
     )

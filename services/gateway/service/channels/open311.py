@@ -20,7 +20,15 @@ from services.common.public_text import public_text
 from services.common.reference import load_reference
 from services.common.timeutil import to_local
 from services.contracts.appeals import AppealDraft, Location, PublicAppeal, Reporter
-from services.contracts.vocabulary import Kind
+from services.contracts.vocabulary import (
+    CATEGORY_NAMES,
+    KIND_NAMES,
+    KIND_OF,
+    URGENCIES,
+    URGENCY_NAMES,
+    Category,
+    Kind,
+)
 
 Format = Literal["json", "xml"]
 JURISDICTION: Final = "dongguan.gov.cn"
@@ -57,62 +65,41 @@ class Open311Error(Exception):
 
 @dataclass(frozen=True)
 class Service:
-    """One of our categories as an Open311 service type."""
+    """One of our categories as an Open311 service type (its name and kind are the vocabulary's)."""
 
-    code: str
-    name: str
+    code: Category
     description: str
-    kind: Kind
     keywords: str
+
+    @property
+    def name(self) -> str:
+        """The category's Chinese name."""
+        return CATEGORY_NAMES[self.code]
+
+    @property
+    def kind(self) -> Kind:
+        """民生微实事 or 民生微心愿, by the category."""
+        return KIND_OF[self.code]
 
 
 SERVICES: Final[tuple[Service, ...]] = (
+    Service("environment", "公共区域的绿化、卫生、路灯、道路等环境问题", "绿化,垃圾,路灯,卫生,道路,排水"),
+    Service("housing_repair", "老旧房屋、楼道、屋面、外墙等的修缮", "漏水,楼道,外墙,屋面,危房"),
+    Service("facility", "无障碍通道、休闲设施、便民设施等的建设", "无障碍,坡道,健身器材,座椅,便民"),
     Service(
-        "environment",
-        "环境美化",
-        "公共区域的绿化、卫生、路灯、道路等环境问题",
-        "micro_project",
-        "绿化,垃圾,路灯,卫生,道路,排水",
+        "public_service", "为长者、青少年、残疾人等特殊群体提供的公益服务", "长者,青少年,残疾人,志愿服务"
     ),
-    Service(
-        "housing_repair",
-        "房屋修缮",
-        "老旧房屋、楼道、屋面、外墙等的修缮",
-        "micro_project",
-        "漏水,楼道,外墙,屋面,危房",
-    ),
-    Service(
-        "facility",
-        "服务设施建设",
-        "无障碍通道、休闲设施、便民设施等的建设",
-        "micro_project",
-        "无障碍,坡道,健身器材,座椅,便民",
-    ),
-    Service(
-        "public_service",
-        "公益服务",
-        "为长者、青少年、残疾人等特殊群体提供的公益服务",
-        "micro_project",
-        "长者,青少年,残疾人,志愿服务",
-    ),
-    Service(
-        "living",
-        "生活救助",
-        "个人或家庭遭遇突发事件后的临时生活困难",
-        "micro_wish",
-        "临时救助,困难,火灾,意外",
-    ),
-    Service("medical", "医疗救助", "因病致困家庭的医疗费用帮扶", "micro_wish", "看病,住院,医疗费,大病"),
-    Service("education", "教育帮扶", "学费、助学等教育困难", "micro_wish", "学费,助学,上学"),
-    Service("elderly_care", "养老服务", "长者照护、居家养老等服务", "micro_wish", "老人,照护,居家养老"),
-    Service("employment", "就业帮扶", "失业人员就业、技能培训等帮扶", "micro_wish", "失业,找工作,培训"),
-    Service("housing", "住房保障", "住房困难、危房改造等", "micro_wish", "住房,租房,危房"),
-    Service("counselling", "心理疏导", "心理咨询与疏导服务", "micro_wish", "心理,情绪,疏导"),
-    Service("rights", "权益维护", "法律援助与权益保护", "micro_wish", "法律援助,维权,欠薪"),
-    Service("hospice", "安宁疗护", "临终关怀与安宁疗护服务", "micro_wish", "临终关怀,安宁疗护"),
+    Service("living", "个人或家庭遭遇突发事件后的临时生活困难", "临时救助,困难,火灾,意外"),
+    Service("medical", "因病致困家庭的医疗费用帮扶", "看病,住院,医疗费,大病"),
+    Service("education", "学费、助学等教育困难", "学费,助学,上学"),
+    Service("elderly_care", "长者照护、居家养老等服务", "老人,照护,居家养老"),
+    Service("employment", "失业人员就业、技能培训等帮扶", "失业,找工作,培训"),
+    Service("housing", "住房困难、危房改造等", "住房,租房,危房"),
+    Service("counselling", "心理咨询与疏导服务", "心理,情绪,疏导"),
+    Service("rights", "法律援助与权益保护", "法律援助,维权,欠薪"),
+    Service("hospice", "临终关怀与安宁疗护服务", "临终关怀,安宁疗护"),
 )
-SERVICES_BY_CODE: Final = {s.code: s for s in SERVICES}
-GROUPS: Final = {"micro_project": "民生微实事", "micro_wish": "民生微心愿"}
+SERVICES_BY_CODE: Final[dict[str, Service]] = {s.code: s for s in SERVICES}
 
 
 def service_doc(service: Service) -> dict[str, Any]:
@@ -120,11 +107,11 @@ def service_doc(service: Service) -> dict[str, Any]:
     return {
         "service_code": service.code,
         "service_name": service.name,
-        "description": f"{service.description}（{GROUPS[service.kind]}）",
+        "description": f"{service.description}（{KIND_NAMES[service.kind]}）",
         "metadata": True,
         "type": "realtime",
         "keywords": service.keywords,
-        "group": GROUPS[service.kind],
+        "group": KIND_NAMES[service.kind],
     }
 
 
@@ -148,14 +135,20 @@ def _attribute(
 def definition_doc(service: Service) -> dict[str, Any]:
     """GET services/{code}: the attributes a request of this type may carry."""
     towns = [(t.code, t.name) for t in load_reference().towns]
-    urgency = [("normal", "一般"), ("urgent", "紧急")]
+    urgency = [(u, URGENCY_NAMES[u]) for u in ("normal", "urgent")]
     attributes = [
         _attribute("town", "singlevaluelist", "所在镇街", 1, towns),
         _attribute("beneficiary_count", "number", "受益人数", 2),
     ]
     if service.kind == "micro_wish":
         attributes += [
-            _attribute("urgency", "singlevaluelist", "紧急程度", 3, [*urgency, ("emergency", "急难")]),
+            _attribute(
+                "urgency",
+                "singlevaluelist",
+                "紧急程度",
+                3,
+                [*urgency, ("emergency", URGENCY_NAMES["emergency"])],
+            ),
             _attribute("hukou_local", "singlevaluelist", "是否东莞户籍", 4, [("yes", "是"), ("no", "否")]),
             _attribute("estimated_amount_yuan", "number", "所需帮扶金额（元）", 5),
         ]
@@ -286,7 +279,7 @@ def to_draft(req: NewRequest, channel_ref: str, client_name: str) -> AppealDraft
     """The request as an appeal of the portal channel, marked as coming through Open311."""
     attrs = req.attributes
     urgency = attrs.get("urgency")
-    if urgency not in (None, "normal", "urgent", "emergency"):
+    if urgency is not None and urgency not in URGENCIES:
         raise Open311Error(400, "attribute[urgency] must be normal, urgent or emergency")
     town = attrs.get("town")
     if town is not None and load_reference().town_by_code(town) is None:
