@@ -1,0 +1,140 @@
+"""Hostile bodies sent to the gateway in front of the real services (issue 15): each is refused
+with a 422 problem (a stable `code`, a Chinese `detail`), never a 5xx nor a partial write."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+
+from services.common.db import session_scope
+from services.common.settings import get_settings
+from tests.integration.security_support import System, running_system
+from tests.system.harness import hotline_body, signed_headers
+
+HOTLINE = "/api/v1/channels/hotline-12345/calls"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+async def system() -> AsyncIterator[System]:
+    async with running_system("10.8.15.7") as system:
+        yield system
+
+
+async def post_signed(system: System, body: bytes) -> tuple[int, dict[str, object]]:
+    secret = get_settings().require("hotline_secret")
+    r = await system.gateway.post(HOTLINE, content=body, headers=signed_headers(secret, body))
+    try:
+        answer = r.json()
+    except ValueError:
+        answer = {"raw": r.text}
+    return r.status_code, answer
+
+
+async def stored(call_id: str) -> int:
+    async with session_scope() as session:
+        n = await session.scalar(
+            text("SELECT count(*) FROM intake.appeals WHERE channel_ref = :ref"), {"ref": call_id}
+        )
+    return int(n or 0)
+
+
+def assert_problem_422(status: int, answer: dict[str, object]) -> None:
+    assert status == 422, (status, answer)
+    assert isinstance(answer.get("code"), str) and answer["code"], answer
+    assert CJK.search(str(answer.get("detail"))), answer
+
+
+def turns(*texts: str) -> list[dict[str, object]]:
+    return [{"speaker": "caller", "text": t, "offset_ms": i * 1000} for i, t in enumerate(texts)]
+
+
+@pytest.mark.parametrize("field", ["transcript", "summary", "address", "category_hint", "operator_id"])
+async def test_a_nul_in_any_hotline_text_field_is_a_422(system: System, field: str) -> None:
+    call_id = f"hostile-nul-{uuid.uuid4().hex}"
+    overrides: dict[str, object] = (
+        {"transcript": turns("路灯坏了\x00一个星期")} if field == "transcript" else {field: "北栅\x00社区"}
+    )
+    status, answer = await post_signed(system, hotline_body(call_id, **overrides))
+    assert_problem_422(status, answer)
+    assert await stored(call_id) == 0
+
+
+async def test_a_nul_in_the_call_id_is_a_422(system: System) -> None:
+    status, answer = await post_signed(system, hotline_body(f"hostile\x00{uuid.uuid4().hex}"))
+    assert_problem_422(status, answer)
+
+
+async def test_the_longest_call_the_schema_allows_is_accepted_one_more_character_is_a_422(
+    system: System,
+) -> None:
+    schema = (await system.gateway.get("/openapi.json")).json()
+    body = schema["paths"][HOTLINE]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    turn_limit = body["properties"]["transcript"]["items"]["properties"]["text"]["maxLength"]
+    summary_limit = body["properties"]["summary"]["anyOf"][0]["maxLength"]
+    assert "19000" in body["properties"]["transcript"]["description"]
+    # A caller's turn and a summary as long as the schema allows each: accepted.
+    call_id = f"hostile-long-{uuid.uuid4().hex}"
+    longest = hotline_body(call_id, transcript=turns("灯" * turn_limit), summary="灯" * summary_limit)
+    status, answer = await post_signed(system, longest)
+    assert status in (200, 202), (status, answer)
+    # One character more than the schema allows: a 422, nothing written.
+    call_id = f"hostile-long-{uuid.uuid4().hex}"
+    status, answer = await post_signed(
+        system, hotline_body(call_id, transcript=turns("灯" * (turn_limit + 1)))
+    )
+    assert_problem_422(status, answer)
+    assert await stored(call_id) == 0
+
+
+async def test_three_caller_turns_of_6000_characters_and_a_summary_are_a_422_not_a_500(
+    system: System,
+) -> None:
+    call_id = f"hostile-6000-{uuid.uuid4().hex}"
+    call = hotline_body(call_id, transcript=turns(*["灯" * 6000] * 3), summary="摘要" * 1000)
+    status, answer = await post_signed(system, call)
+    assert_problem_422(status, answer)
+    assert await stored(call_id) == 0
+
+
+async def test_deeply_nested_json_is_a_422(system: System) -> None:
+    body = b'{"call_id": "deep", "extra": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    status, answer = await post_signed(system, body)
+    assert_problem_422(status, answer)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'"summary": NaN',
+        b'"summary": "\\ud800 lone"',
+        b'"operator_id": Infinity',
+        b'"address": "\\udfff"',
+        # Fields of a later webhook version are kept verbatim: they must be storable too.
+        b'"queue_wait_s": NaN',
+        b'"agent_note": "\\ud83d"',
+    ],
+)
+async def test_nan_and_lone_surrogates_are_a_422(system: System, raw: bytes) -> None:
+    call_id = f"hostile-json-{uuid.uuid4().hex}"
+    body = hotline_body(call_id)
+    assert body.endswith(b"}")
+    body = body[:-1] + b", " + raw + b"}"
+    status, answer = await post_signed(system, body)
+    assert_problem_422(status, answer)
+    assert await stored(call_id) == 0
+
+
+async def test_a_nul_in_a_staff_json_body_is_a_422(system: System) -> None:
+    """JSON bodies parsed by FastAPI, not only the hotline's: a lone surrogate is refused alike."""
+    r = await system.gateway.post(
+        "/api/v1/auth/staff",
+        content=json.dumps({"username": "\ud800", "password": "x"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code in (401, 422), r.text
