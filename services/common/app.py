@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,10 +14,11 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from sqlalchemy import text
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.db import get_engine
-from services.common.errors import install_error_handlers
+from services.common.errors import PROBLEM_JSON, BodyTooLarge, install_error_handlers
 from services.common.logging import configure_logging
 from services.common.settings import get_settings
 
@@ -51,6 +53,52 @@ class RequestContext:
             structlog.contextvars.unbind_contextvars("request_id", "appeal_id")
 
 
+class BodyLimit:
+    """Refuse a request body over its cap before it is read whole: at once when Content-Length
+    says so, else as soon as the streamed bytes pass it (a `413 body_too_large` problem either
+    way). Without it every route buffered whatever it was sent, hundreds of megabytes before a
+    refusal. `per_path` raises the cap for the few routes that take uploads."""
+
+    def __init__(self, app: ASGIApp, default: int, per_path: Mapping[str, int] | None = None) -> None:
+        self.app = app
+        self.default = default
+        self.per_path = dict(per_path or {})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.per_path.get(scope["path"], self.default)
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # Rendered by the app's handler as the same problem (see install_error_handlers).
+                    raise StarletteHTTPException(413, f"body over {limit} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send) -> None:
+        body = json.dumps(BodyTooLarge().to_problem(scope["path"]), ensure_ascii=False).encode()
+        headers = [
+            (b"content-type", PROBLEM_JSON.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
 async def check_database() -> None:
     """The database answers a trivial query."""
     async with get_engine().connect() as conn:
@@ -77,9 +125,11 @@ def create_service_app(
     checks: Sequence[tuple[str, ReadinessCheck]] = (),
     on_startup: Sequence[Callable[[FastAPI], Awaitable[None]]] = (),
     on_shutdown: Sequence[Callable[[FastAPI], Awaitable[None]]] = (),
+    max_body: int | None = None,
+    max_body_per_path: Mapping[str, int] | None = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
-    """One service's ASGI app."""
+    """One service's ASGI app; with `max_body`, request bodies are capped (`BodyLimit`)."""
     settings = get_settings()
     configure_logging(name, json=settings.log_json)
 
@@ -97,7 +147,9 @@ def create_service_app(
 
     app = FastAPI(title=title, lifespan=lifespan, **fastapi_kwargs)
     install_error_handlers(app)
-    app.add_middleware(RequestContext)
+    if max_body is not None:
+        app.add_middleware(BodyLimit, default=max_body, per_path=max_body_per_path)
+    app.add_middleware(RequestContext)  # outermost: a refused body still carries the request id
     all_checks = [("database", check_database), ("redis", check_redis), *checks]
 
     @app.get("/healthz", tags=["ops"], summary="The process is alive")

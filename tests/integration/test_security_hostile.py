@@ -138,3 +138,22 @@ async def test_a_nul_in_a_staff_json_body_is_a_422(system: System) -> None:
         headers={"Content-Type": "application/json"},
     )
     assert r.status_code in (401, 422), r.text
+
+
+@pytest.mark.parametrize(
+    "path", [HOTLINE, "/api/v1/auth/staff", "/api/v1/donors", "/api/v1/channels/village-visit/appeals"]
+)
+async def test_a_body_over_the_gateway_cap_is_a_413_problem(system: System, path: str) -> None:
+    body = b'{"x": "' + b"a" * (2 * 1024 * 1024) + b'"}'
+    r = await system.gateway.post(path, content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413, (path, r.status_code, r.text[:300])
+    assert r.json()["code"] == "body_too_large" and CJK.search(r.json()["detail"])
+
+
+async def test_a_photo_upload_still_takes_more_than_the_default_cap(system: System) -> None:
+    _, resident = await system.login_resident()
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * (2 * 1024 * 1024)
+    r = await system.gateway.post(
+        "/api/v1/miniprogram/media", files={"file": ("p.png", png, "image/png")}, headers=resident
+    )
+    assert r.status_code != 413, r.text
