@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     rate_public: str = Field(default="600/60", alias="GUANJIA_RATE_PUBLIC")
     rate_login: str = Field(default="20/60", alias="GUANJIA_RATE_LOGIN")
     trust_proxy: bool = Field(default=False, alias="GUANJIA_TRUST_PROXY")
+    # Wrong 查询码 per ticket, from any address: a 6-digit code must not be guessable by many hosts.
+    rate_wrong_code: str = Field(default="10/600", alias="GUANJIA_RATE_WRONG_CODE")
     # Seconds a gateway process answers the same public status from memory: dashboards and
     # residents re-ask about the same appeals many times a second; a change shows this late at
     # most. 0 asks intake every time.

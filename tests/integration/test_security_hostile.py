@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from sqlalchemy import text
 
@@ -157,3 +158,37 @@ async def test_a_photo_upload_still_takes_more_than_the_default_cap(system: Syst
         "/api/v1/miniprogram/media", files={"file": ("p.png", png, "image/png")}, headers=resident
     )
     assert r.status_code != 413, r.text
+
+
+async def file_call(system: System) -> tuple[str, str]:
+    status, answer = await post_signed(system, hotline_body(f"guess-{uuid.uuid4().hex}"))
+    assert status == 202, answer
+    return str(answer["ticket_no"]), str(answer["query_code"])
+
+
+async def test_wrong_query_codes_are_throttled_per_ticket_from_any_address(system: System) -> None:
+    from services.gateway.api.app import app as gateway_app
+
+    ticket, code = await file_call(system)
+    other_ticket, other_code = await file_call(system)
+    wrong = [f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, 13)]
+    answers = []
+    for n, guess in enumerate(wrong):
+        # Each guess from its own address, as a botnet would: the per-address limit never trips.
+        transport = httpx.ASGITransport(app=gateway_app, client=(f"192.0.2.{n + 1}", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as gw:
+            answers.append(await gw.get(f"/api/v1/public/appeals/{ticket}", params={"code": guess}))
+    assert [r.status_code for r in answers[:10]] == [404] * 10
+    assert {r.status_code for r in answers[10:]} == {429}, [r.status_code for r in answers]
+    assert answers[10].json()["code"] == "rate_limited" and int(answers[10].headers["Retry-After"]) > 0
+    # Now the right code waits too (else the eleventh guess could be it) …
+    right = await system.gateway.get(f"/api/v1/public/appeals/{ticket}", params={"code": code})
+    assert right.status_code == 429
+    # … and so does a beneficiary's confirmation with that ticket; another ticket is untouched.
+    confirm = await system.gateway.post(
+        f"/api/v1/donors/claims/{uuid.uuid4()}/beneficiary-confirmation",
+        json={"ticket_no": ticket, "query_code": code},
+    )
+    assert confirm.status_code == 429, confirm.text
+    other = await system.gateway.get(f"/api/v1/public/appeals/{other_ticket}", params={"code": other_code})
+    assert other.status_code == 200, other.text
