@@ -75,16 +75,24 @@ def mint_staff_token(principal: Principal) -> tuple[str, int]:
 
 
 def verify_staff_token(token: str) -> Principal:
-    """Check a staff bearer token."""
+    """Check a staff bearer token: our signature, our audience as a single string (PyJWT also
+    accepts a list holding it), an expiry (PyJWT accepts a token without one) and every claim."""
     try:
         claims = jwt.decode(
-            token, get_settings().require("token_secret"), algorithms=["HS256"], audience=STAFF_AUDIENCE
+            token,
+            get_settings().require("token_secret"),
+            algorithms=["HS256"],
+            audience=STAFF_AUDIENCE,
+            options={"require": ["exp", "iat", "sub", "aud"]},
         )
-    except jwt.PyJWTError as exc:
+        if claims["aud"] != STAFF_AUDIENCE:
+            raise Unauthorized()
+        return Principal(
+            staff_id=str(claims["sub"]),
+            **{k: claims[k] for k in ("username", "role", "org_type", "org_code")},
+        )
+    except (jwt.PyJWTError, KeyError, ValueError) as exc:  # ValueError: pydantic's, a bad role
         raise Unauthorized() from exc
-    return Principal(
-        staff_id=str(claims["sub"]), **{k: claims[k] for k in ("username", "role", "org_type", "org_code")}
-    )
 
 
 def _bearer(authorization: str | None) -> str:

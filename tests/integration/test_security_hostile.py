@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from services.common.db import session_scope
 from services.common.settings import get_settings
-from tests.integration.security_support import System, running_system
+from tests.integration.security_support import CITY, System, bearer, forged, running_system
 from tests.system.harness import hotline_body, signed_headers
 
 HOTLINE = "/api/v1/channels/hotline-12345/calls"
@@ -192,3 +192,21 @@ async def test_wrong_query_codes_are_throttled_per_ticket_from_any_address(syste
     assert confirm.status_code == 429, confirm.text
     other = await system.gateway.get(f"/api/v1/public/appeals/{other_ticket}", params={"code": other_code})
     assert other.status_code == 200, other.text
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["no expiry", "audience as a list", "no subject", "no role", "unknown role"],
+)
+async def test_a_staff_token_short_of_what_we_mint_is_a_401(system: System, label: str) -> None:
+    headers = {
+        "no expiry": forged(CITY, without=("exp",)),
+        "audience as a list": forged(CITY, audience=["guanjia-staff", "guanjia-resident"]),
+        "no subject": forged(CITY, without=("sub",)),
+        "no role": forged(CITY, without=("role",)),
+        "unknown role": forged(CITY.model_copy(update={"role": "superuser"})),
+    }[label]
+    r = await system.gateway.get("/api/v1/deadlines/rules", headers=headers)
+    assert r.status_code == 401, (label, r.status_code, r.text)
+    assert r.json()["code"] == "unauthorized"
+    assert (await system.gateway.get("/api/v1/deadlines/rules", headers=bearer(CITY))).status_code == 200
