@@ -271,6 +271,8 @@ def uvicorn_options() -> dict[str, object]:
         "access_log": False,
         "lifespan": "on",
         "proxy_headers": get_settings().trust_proxy,
+        # No `server: uvicorn`: nothing to tell a scanner which server and so which flaws.
+        "server_header": False,
     }
 
 

@@ -26,9 +26,18 @@ ReadinessCheck = Callable[[], Awaitable[None]]
 log = structlog.get_logger(__name__)
 
 
+# On every response: no MIME sniffing of our JSON, no address of ours leaked to other sites,
+# no page of ours framed by another (issue 15). A route may set its own.
+SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+)
+
+
 class RequestContext:
     """Bind a request id (ours or the caller's X-Request-ID) to every log line of the request,
-    and echo it in the response. Plain ASGI: Starlette's BaseHTTPMiddleware runs every request in
+    and echo it in the response, with the security headers. Plain ASGI: Starlette's BaseHTTPMiddleware runs every request in
     an extra task behind a memory stream, a cost paid on each of the public polls."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -43,7 +52,10 @@ class RequestContext:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                for name, value in SECURITY_HEADERS:
+                    headers.setdefault(name, value)
             await send(message)
 
         structlog.contextvars.bind_contextvars(request_id=request_id)
