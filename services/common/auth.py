@@ -7,6 +7,7 @@ it verified, so a service knows who acts without trusting any header a client co
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import jwt
@@ -109,9 +110,26 @@ async def internal_caller(authorization: Annotated[str | None, Header()] = None)
 InternalCaller = Annotated[ServiceCaller, Depends(internal_caller)]
 
 
+AccountCheck = Callable[[Principal], Awaitable[bool]]
+_account_check: AccountCheck | None = None
+
+
+def use_account_check(check: AccountCheck) -> None:
+    """Set how a verified token's account is checked (the gateway's, which owns the accounts):
+    a disabled or deleted member of staff, or one moved to another role or unit, must not keep
+    acting on a token minted before."""
+    global _account_check
+    _account_check = check
+
+
 async def staff_principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
     """FastAPI dependency for staff routes on the gateway."""
-    return verify_staff_token(_bearer(authorization))
+    principal = verify_staff_token(_bearer(authorization))
+    settings = get_settings()
+    checking = settings.check_staff_accounts or settings.env != "test"
+    if checking and _account_check is not None and not await _account_check(principal):
+        raise Unauthorized()
+    return principal
 
 
 StaffPrincipal = Annotated[Principal, Depends(staff_principal)]

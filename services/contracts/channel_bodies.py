@@ -52,6 +52,15 @@ class TranscriptTurn(BaseModel):
     offset_ms: int = Field(default=0, ge=0, le=MAX_OFFSET_MS)
 
 
+def described_turns(call: HotlineCall) -> list[str]:
+    """The turns whose words describe the appeal: the caller's; when neither the caller said
+    anything nor the operator summed up, the operator's (a transcription that heard one voice)."""
+    caller = [t.text for t in call.transcript if t.speaker == "caller" and t.text.strip()]
+    if caller or (call.summary or "").strip():
+        return caller
+    return [t.text for t in call.transcript if t.text.strip()]
+
+
 class HotlineCall(BaseModel):
     """The hotline's webhook body."""
 
@@ -80,7 +89,7 @@ class HotlineCall(BaseModel):
             raise ValueError("ended_at is before started_at")
         if not any(t.text.strip() for t in self.transcript) and not (self.summary or "").strip():
             raise ValueError("a call needs a transcript or a summary")
-        words = sum(len(t.text) + 1 for t in self.transcript if t.speaker == "caller")
+        words = sum(len(text) + 1 for text in described_turns(self))
         if words + len(self.summary or "") + 10 > MAX_WORDS_CHARS:
             raise ValueError(f"the caller's turns and the summary exceed {MAX_WORDS_CHARS} characters")
         if sum(len(t.text) + TURN_LABEL_CHARS for t in self.transcript) > MAX_TRANSCRIPT_CHARS:

@@ -103,6 +103,22 @@ async def test_three_caller_turns_of_6000_characters_and_a_summary_are_a_422_not
     assert await stored(call_id) == 0
 
 
+async def test_a_call_only_the_operator_speaks_in_is_filed_with_their_words(system: System) -> None:
+    call_id = f"hostile-operator-{uuid.uuid4().hex}"
+    said = [{"speaker": "operator", "text": "市民反映北栅社区东坊大街路灯不亮。", "offset_ms": 0}]
+    status, answer = await post_signed(system, hotline_body(call_id, transcript=said, summary=None))
+    assert status == 202, (status, answer)
+
+
+async def test_a_call_of_only_invisible_characters_is_a_422(system: System) -> None:
+    call_id = f"hostile-blank-{uuid.uuid4().hex}"
+    said = [{"speaker": "caller", "text": "\u200b\u200b", "offset_ms": 0}]
+    status, answer = await post_signed(system, hotline_body(call_id, transcript=said, summary=None))
+    assert status in (202, 422), (status, answer)
+    if status == 422:
+        assert_problem_422(status, answer)
+
+
 async def test_deeply_nested_json_is_a_422(system: System) -> None:
     body = b'{"call_id": "deep", "extra": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
     status, answer = await post_signed(system, body)
@@ -210,3 +226,49 @@ async def test_a_staff_token_short_of_what_we_mint_is_a_401(system: System, labe
     assert r.status_code == 401, (label, r.status_code, r.text)
     assert r.json()["code"] == "unauthorized"
     assert (await system.gateway.get("/api/v1/deadlines/rules", headers=bearer(CITY))).status_code == 200
+
+
+async def test_a_staff_token_lasts_only_as_long_as_its_account(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.gateway.service import identity
+    from services.gateway.service.identity import create_staff
+
+    monkeypatch.setenv("GUANJIA_CHECK_STAFF_ACCOUNTS", "1")
+    get_settings.cache_clear()
+    try:
+        username, password = f"sec-active-{uuid.uuid4().hex[:6]}", "correct-horse-9"
+        async with session_scope() as session:
+            await create_staff(session, username, password, "city_admin", "city")
+        login = await login_as(system, username, password)
+        headers = {"Authorization": f"Bearer {login}"}
+        rules = "/api/v1/deadlines/rules"
+        assert (await system.gateway.get(rules, headers=headers)).status_code == 200
+        # A token for someone who was never stored: refused.
+        assert (await system.gateway.get(rules, headers=bearer(CITY))).status_code == 401
+        # Disabled: refused once the process's short memory of the account has passed.
+        assert identity.ACCOUNT_CACHE_S <= 5
+        async with session_scope() as session:
+            await session.execute(
+                text("UPDATE gateway.staff_accounts SET active = false WHERE username = :u"), {"u": username}
+            )
+        identity._current.clear()
+        refused = await system.gateway.get(rules, headers=headers)
+        assert refused.status_code == 401 and refused.json()["code"] == "unauthorized", refused.text
+        # Active again but moved to another role: the old token's role is no longer the account's.
+        async with session_scope() as session:
+            await session.execute(
+                text("UPDATE gateway.staff_accounts SET active = true, role = 'auditor' WHERE username = :u"),
+                {"u": username},
+            )
+        identity._current.clear()
+        assert (await system.gateway.get(rules, headers=headers)).status_code == 401
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+
+async def login_as(system: System, username: str, password: str) -> str:
+    r = await system.gateway.post("/api/v1/auth/staff", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return str(r.json()["access_token"])

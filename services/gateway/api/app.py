@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.common.app import create_service_app
+from services.common.auth import use_account_check
 from services.gateway.api import (
     auth,
     disclosure,
@@ -29,6 +30,7 @@ from services.gateway.api import stations as station_routes
 from services.gateway.api.openapi import build_openapi
 from services.gateway.service.channels import media, wechat_inbox
 from services.gateway.service.client import call, close_clients
+from services.gateway.service.identity import account_is_current
 
 DESCRIPTION = """
 民生大莞家 — Dongguan's livelihood appeals (民生诉求) system.
@@ -100,3 +102,4 @@ app = create_service_app(
     max_body_per_path=MAX_BODY_PER_PATH,
 )
 app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+use_account_check(account_is_current)

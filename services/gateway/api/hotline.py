@@ -151,7 +151,10 @@ async def hotline_call(
             raise IdempotencyConflict()
         return JSONResponse(seen.response, status_code=200)
 
-    draft = to_draft(hotline)
+    try:
+        draft = to_draft(hotline)
+    except ValidationError as exc:  # what the call became breaks an appeal's own limits
+        raise validation_problem(exc) from None
     upstream = await call("intake", "POST", "/internal/appeals", json=draft.model_dump(mode="json"))
     if upstream.status_code == 409:
         raise IdempotencyConflict()

@@ -5,16 +5,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import uuid
 from datetime import timedelta
+from typing import Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cachetools import TTLCache
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import ROLES, Principal, Role
+from services.common.db import session_scope
 from services.common.errors import Conflict, InvalidInput, Unauthorized
 from services.common.messaging import utcnow
 from services.common.reference import load_reference
@@ -36,6 +40,33 @@ ORG_TYPE_OF_ROLE: dict[Role, str] = {
     "department_staff": "department",
     "station_staff": "station",
 }
+
+
+# How long a gateway process trusts its last look at an account: a disabled member of staff
+# loses access at most this late, and a busy cockpit costs one query per account per window.
+ACCOUNT_CACHE_S: Final = 5
+_current: TTLCache[tuple[str, str, str, str, str], bool] = TTLCache(maxsize=10_000, ttl=ACCOUNT_CACHE_S)
+
+
+async def account_is_current(principal: Principal) -> bool:
+    """Whether a token's account still exists, is active, and has the token's name, role and unit."""
+    key = (principal.staff_id, principal.username, principal.role, principal.org_type, principal.org_code)
+    known = _current.get(key)
+    if known is not None:
+        return known
+    try:
+        staff_id = uuid.UUID(principal.staff_id)
+    except ValueError:
+        return False
+    async with session_scope() as session:
+        account = await session.get(StaffAccount, staff_id)
+    current = (
+        account is not None
+        and account.active
+        and (account.username, account.role, account.org_type, account.org_code) == key[1:]
+    )
+    _current[key] = current
+    return current
 
 
 def resolve_org(role: Role, org: str) -> tuple[str, str]:
