@@ -119,10 +119,14 @@ async def test_a_call_of_only_invisible_characters_is_a_422(system: System) -> N
         assert_problem_422(status, answer)
 
 
-async def test_deeply_nested_json_is_a_422(system: System) -> None:
-    body = b'{"call_id": "deep", "extra": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+@pytest.mark.parametrize("depth", [50_000, 900])
+async def test_deeply_nested_json_is_a_422(system: System, depth: int) -> None:
+    """Past the parser's limit, and just under it, in a field kept verbatim."""
+    call_id = f"hostile-deep-{uuid.uuid4().hex}"
+    body = hotline_body(call_id)[:-1] + b', "extra": ' + b"[" * depth + b'"\\u0000"' + b"]" * depth + b"}"
     status, answer = await post_signed(system, body)
     assert_problem_422(status, answer)
+    assert await stored(call_id) == 0
 
 
 @pytest.mark.parametrize(

@@ -50,15 +50,21 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _has_unstorable(node: Any) -> bool:
+def _has_unstorable(payload: Any) -> bool:
     """Whether a string anywhere in the parsed body holds a NUL or a lone surrogate: PostgreSQL
-    stores neither, nor can UTF-8 encode a surrogate, so a caller must learn it now, not by a 5xx."""
-    if isinstance(node, str):
-        return "\x00" in node or any("\ud800" <= c <= "\udfff" for c in node)
-    if isinstance(node, dict):
-        return any(_has_unstorable(k) or _has_unstorable(v) for k, v in node.items())
-    if isinstance(node, list):
-        return any(_has_unstorable(item) for item in node)
+    stores neither, nor can UTF-8 encode a surrogate, so a caller must learn it now, not by a 5xx.
+    Iterative: a body nested nearly as deep as the parser allows must not overflow the stack here."""
+    todo = [payload]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, str):
+            if "\x00" in node or any("\ud800" <= c <= "\udfff" for c in node):
+                return True
+        elif isinstance(node, dict):
+            todo.extend(node.keys())
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
     return False
 
 
