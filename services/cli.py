@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from services.common.settings import DEFAULT_PORTS, SERVICES, ServiceName
+from services.common.settings import DEFAULT_PORTS, SERVICES, ServiceName, get_settings
 
 APPS: dict[ServiceName, str] = {
     "gateway": "services.gateway.api.app:app",
@@ -262,17 +262,24 @@ def cmd_up(args: argparse.Namespace) -> int:
         embedded.stop()
 
 
+def uvicorn_options() -> dict[str, object]:
+    """How every HTTP process runs under uvicorn. Proxy headers only when a proxy is configured
+    (GUANJIA_TRUST_PROXY): uvicorn otherwise believes X-Forwarded-For from 127.0.0.1, so anyone
+    reaching the port through a local hop picks the address the rate limits count."""
+    return {
+        "log_level": "warning",
+        "access_log": False,
+        "lifespan": "on",
+        "proxy_headers": get_settings().trust_proxy,
+        # No `server: uvicorn`: nothing to tell a scanner which server and so which flaws.
+        "server_header": False,
+    }
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run(
-        APPS[args.service],
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-    )
+    uvicorn.run(APPS[args.service], host=args.host, port=args.port, **uvicorn_options())  # type: ignore[arg-type]
     return 0
 
 

@@ -11,6 +11,7 @@ import base64
 import importlib.util
 import os
 import secrets
+import stat
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -177,12 +178,37 @@ class Embedded:
             self._pg = None
 
 
+def make_private(root: Path) -> None:
+    """Keep the data dir to its owner: files this process and its children (servers, services,
+    workers) create are 0600 from now on (umask 077, inherited), and what an earlier run left is
+    tightened: logs, Redis' append-only file and snapshot hold appeal texts with names and
+    illnesses. PostgreSQL's own directory is left to it (it already refuses any wider mode)."""
+    os.umask(0o077)
+    root.mkdir(parents=True, exist_ok=True)
+    todo = [p for p in root.iterdir() if p.name != "pg"]
+    while todo:
+        path = todo.pop()
+        mode = path.lstat().st_mode
+        if stat.S_ISDIR(mode):
+            path.chmod(0o700)
+            todo.extend(path.iterdir())
+        elif stat.S_ISREG(mode):
+            path.chmod(0o600)
+    lock_root(root)
+
+
+def lock_root(root: Path) -> None:
+    """0700; as root only traversable by others (0711), since pgserver then runs PostgreSQL as its
+    own user, which must pass through to its 0700 directory (and re-opens the path to do so)."""
+    root.chmod(0o711 if os.geteuid() == 0 else 0o700)
+
+
 def prepare_environment(data_dir: Path | None = None) -> tuple[Embedded, Path]:
     """Fill os.environ so that this process and its children find the database, Redis and
     secrets the way `guanjia up` does. Returns the handle (to stop later) and the secrets file.
     """
     root = Path(data_dir or os.environ.get("GUANJIA_DATA_DIR") or ".guanjia").resolve()
-    root.mkdir(parents=True, exist_ok=True)
+    make_private(root)
     os.environ["GUANJIA_DATA_DIR"] = str(root)
     embedded = Embedded(data_dir=root)
     values, secrets_path = load_or_create_secrets(root)
@@ -192,6 +218,7 @@ def prepare_environment(data_dir: Path | None = None) -> tuple[Embedded, Path]:
         os.environ["DATABASE_URL"] = embedded.start_postgres()
     if not os.environ.get("REDIS_URL"):
         os.environ["REDIS_URL"] = embedded.start_redis()
+    lock_root(root)  # pgserver, as root, widens the path it starts under
     from services.common.settings import get_settings
 
     get_settings.cache_clear()

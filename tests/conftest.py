@@ -82,6 +82,8 @@ os.environ.update(
         "DATABASE_URL": _db_url(TEST_DB),
         "REDIS_URL": _ensure_redis(),
         "GUANJIA_ENV": "test",
+        # Tests mint staff tokens for people they never store; the check has its own tests.
+        "GUANJIA_CHECK_STAFF_ACCOUNTS": "0",
         "GUANJIA_QUEUE_PREFIX": f"gjtest-{uuid.uuid4().hex[:8]}",
         "GUANJIA_INTERNAL_SECRET": secrets.token_hex(32),
         "GUANJIA_TOKEN_SECRET": secrets.token_hex(32),

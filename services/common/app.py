@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,10 +14,11 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from sqlalchemy import text
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.db import get_engine
-from services.common.errors import install_error_handlers
+from services.common.errors import PROBLEM_JSON, BodyTooLarge, install_error_handlers
 from services.common.logging import configure_logging
 from services.common.settings import get_settings
 
@@ -24,9 +26,18 @@ ReadinessCheck = Callable[[], Awaitable[None]]
 log = structlog.get_logger(__name__)
 
 
+# On every response: no MIME sniffing of our JSON, no address of ours leaked to other sites,
+# no page of ours framed by another (issue 15). A route may set its own.
+SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+)
+
+
 class RequestContext:
     """Bind a request id (ours or the caller's X-Request-ID) to every log line of the request,
-    and echo it in the response. Plain ASGI: Starlette's BaseHTTPMiddleware runs every request in
+    and echo it in the response, with the security headers. Plain ASGI: Starlette's BaseHTTPMiddleware runs every request in
     an extra task behind a memory stream, a cost paid on each of the public polls."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -41,7 +52,10 @@ class RequestContext:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                for name, value in SECURITY_HEADERS:
+                    headers.setdefault(name, value)
             await send(message)
 
         structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -49,6 +63,52 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             structlog.contextvars.unbind_contextvars("request_id", "appeal_id")
+
+
+class BodyLimit:
+    """Refuse a request body over its cap before it is read whole: at once when Content-Length
+    says so, else as soon as the streamed bytes pass it (a `413 body_too_large` problem either
+    way). Without it every route buffered whatever it was sent, hundreds of megabytes before a
+    refusal. `per_path` raises the cap for the few routes that take uploads."""
+
+    def __init__(self, app: ASGIApp, default: int, per_path: Mapping[str, int] | None = None) -> None:
+        self.app = app
+        self.default = default
+        self.per_path = dict(per_path or {})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.per_path.get(scope["path"], self.default)
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # Rendered by the app's handler as the same problem (see install_error_handlers).
+                    raise StarletteHTTPException(413, f"body over {limit} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send) -> None:
+        body = json.dumps(BodyTooLarge().to_problem(scope["path"]), ensure_ascii=False).encode()
+        headers = [
+            (b"content-type", PROBLEM_JSON.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 async def check_database() -> None:
@@ -77,9 +137,11 @@ def create_service_app(
     checks: Sequence[tuple[str, ReadinessCheck]] = (),
     on_startup: Sequence[Callable[[FastAPI], Awaitable[None]]] = (),
     on_shutdown: Sequence[Callable[[FastAPI], Awaitable[None]]] = (),
+    max_body: int | None = None,
+    max_body_per_path: Mapping[str, int] | None = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
-    """One service's ASGI app."""
+    """One service's ASGI app; with `max_body`, request bodies are capped (`BodyLimit`)."""
     settings = get_settings()
     configure_logging(name, json=settings.log_json)
 
@@ -97,7 +159,9 @@ def create_service_app(
 
     app = FastAPI(title=title, lifespan=lifespan, **fastapi_kwargs)
     install_error_handlers(app)
-    app.add_middleware(RequestContext)
+    if max_body is not None:
+        app.add_middleware(BodyLimit, default=max_body, per_path=max_body_per_path)
+    app.add_middleware(RequestContext)  # outermost: a refused body still carries the request id
     all_checks = [("database", check_database), ("redis", check_redis), *checks]
 
     @app.get("/healthz", tags=["ops"], summary="The process is alive")

@@ -7,6 +7,7 @@ it verified, so a service knows who acts without trusting any header a client co
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import jwt
@@ -75,16 +76,24 @@ def mint_staff_token(principal: Principal) -> tuple[str, int]:
 
 
 def verify_staff_token(token: str) -> Principal:
-    """Check a staff bearer token."""
+    """Check a staff bearer token: our signature, our audience as a single string (PyJWT also
+    accepts a list holding it), an expiry (PyJWT accepts a token without one) and every claim."""
     try:
         claims = jwt.decode(
-            token, get_settings().require("token_secret"), algorithms=["HS256"], audience=STAFF_AUDIENCE
+            token,
+            get_settings().require("token_secret"),
+            algorithms=["HS256"],
+            audience=STAFF_AUDIENCE,
+            options={"require": ["exp", "iat", "sub", "aud"]},
         )
-    except jwt.PyJWTError as exc:
+        if claims["aud"] != STAFF_AUDIENCE:
+            raise Unauthorized()
+        return Principal(
+            staff_id=str(claims["sub"]),
+            **{k: claims[k] for k in ("username", "role", "org_type", "org_code")},
+        )
+    except (jwt.PyJWTError, KeyError, ValueError) as exc:  # ValueError: pydantic's, a bad role
         raise Unauthorized() from exc
-    return Principal(
-        staff_id=str(claims["sub"]), **{k: claims[k] for k in ("username", "role", "org_type", "org_code")}
-    )
 
 
 def _bearer(authorization: str | None) -> str:
@@ -101,9 +110,26 @@ async def internal_caller(authorization: Annotated[str | None, Header()] = None)
 InternalCaller = Annotated[ServiceCaller, Depends(internal_caller)]
 
 
+AccountCheck = Callable[[Principal], Awaitable[bool]]
+_account_check: AccountCheck | None = None
+
+
+def use_account_check(check: AccountCheck) -> None:
+    """Set how a verified token's account is checked (the gateway's, which owns the accounts):
+    a disabled or deleted member of staff, or one moved to another role or unit, must not keep
+    acting on a token minted before."""
+    global _account_check
+    _account_check = check
+
+
 async def staff_principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
     """FastAPI dependency for staff routes on the gateway."""
-    return verify_staff_token(_bearer(authorization))
+    principal = verify_staff_token(_bearer(authorization))
+    settings = get_settings()
+    checking = settings.check_staff_accounts or settings.env != "test"
+    if checking and _account_check is not None and not await _account_check(principal):
+        raise Unauthorized()
+    return principal
 
 
 StaffPrincipal = Annotated[Principal, Depends(staff_principal)]

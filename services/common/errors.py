@@ -160,6 +160,11 @@ def is_unstorable_text(exc: BaseException) -> bool:
     return False
 
 
+class BodyTooLarge(DomainError):
+    status, code, title = 413, "body_too_large", "Request body too large"
+    message = "提交的内容过大，请精简后重试。"
+
+
 class MalformedRequest(DomainError):
     code, title = "malformed_request", "Request body could not be parsed"
     message = "请求内容无法解析，请检查格式后重试。"
@@ -198,6 +203,9 @@ def install_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 405:
             mapped = DomainError("不支持该请求方式。")
             mapped.status, mapped.code = 405, "method_not_allowed"
+        elif exc.status_code == 413:
+            # Raised by the body cap (`services.common.app.BodyLimit`) while the body is read.
+            mapped = BodyTooLarge(**_framework_reason(exc))
         elif exc.status_code == 400:
             # The framework could not read the body at all (broken JSON, form or multipart).
             mapped = MalformedRequest(**_framework_reason(exc))

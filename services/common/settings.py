@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     rate_public: str = Field(default="600/60", alias="GUANJIA_RATE_PUBLIC")
     rate_login: str = Field(default="20/60", alias="GUANJIA_RATE_LOGIN")
     trust_proxy: bool = Field(default=False, alias="GUANJIA_TRUST_PROXY")
+    # Every staff request checks that its token's account still exists, is active and holds the
+    # token's role and unit. Only a test run may switch it off (tests mint tokens for staff they
+    # never create); anywhere else the check runs whatever this says.
+    check_staff_accounts: bool = Field(default=True, alias="GUANJIA_CHECK_STAFF_ACCOUNTS")
+    # Wrong 查询码 per ticket, from any address: a 6-digit code must not be guessable by many hosts.
+    rate_wrong_code: str = Field(default="10/600", alias="GUANJIA_RATE_WRONG_CODE")
     # Seconds a gateway process answers the same public status from memory: dashboards and
     # residents re-ask about the same appeals many times a second; a change shows this late at
     # most. 0 asks intake every time.

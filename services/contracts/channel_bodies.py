@@ -30,14 +30,35 @@ def _shanghai_if_naive(value: datetime) -> datetime:
 LocalDateTime = Annotated[datetime, AfterValidator(_shanghai_if_naive)]
 
 
+# What an appeal can hold (`AppealDraft`): the caller's words and the summary become its
+# description, every turn with its speaker and time its transcript. The per-field limits alone
+# would let a call past them, so the totals are checked too and published in the schema.
+MAX_TURN_CHARS: Final = 10000
+MAX_TURNS: Final = 2000
+MAX_SUMMARY_CHARS: Final = 5000
+MAX_WORDS_CHARS: Final = 19000  # the caller's turns and the summary together (description: 20,000)
+MAX_TRANSCRIPT_CHARS: Final = 90000  # every turn with its label and time (transcript: 100,000)
+MAX_OFFSET_MS: Final = 86_400_000  # a day
+TURN_LABEL_CHARS: Final = 20  # "[86400.0s] 来电人：" and the line break, with room to spare
+
+
 class TranscriptTurn(BaseModel):
     """One speaker's turn of the call."""
 
     model_config = ConfigDict(extra="ignore")
 
     speaker: Literal["caller", "operator"]
-    text: str = Field(max_length=20000)
-    offset_ms: int = Field(default=0, ge=0)
+    text: str = Field(max_length=MAX_TURN_CHARS)
+    offset_ms: int = Field(default=0, ge=0, le=MAX_OFFSET_MS)
+
+
+def described_turns(call: HotlineCall) -> list[str]:
+    """The turns whose words describe the appeal: the caller's; when neither the caller said
+    anything nor the operator summed up, the operator's (a transcription that heard one voice)."""
+    caller = [t.text for t in call.transcript if t.speaker == "caller" and t.text.strip()]
+    if caller or (call.summary or "").strip():
+        return caller
+    return [t.text for t in call.transcript if t.text.strip()]
 
 
 class HotlineCall(BaseModel):
@@ -50,8 +71,14 @@ class HotlineCall(BaseModel):
     started_at: LocalDateTime
     ended_at: LocalDateTime | None = None
     operator_id: IdStr | None = Field(default=None, max_length=64)
-    transcript: list[TranscriptTurn] = Field(default_factory=list, max_length=2000)
-    summary: str | None = Field(default=None, max_length=5000)
+    transcript: list[TranscriptTurn] = Field(
+        default_factory=list,
+        max_length=MAX_TURNS,
+        description=f"At most {MAX_TURNS} turns. The caller's turns and `summary` together hold at "
+        f"most {MAX_WORDS_CHARS} characters, all turns at most {MAX_TRANSCRIPT_CHARS} (each turn "
+        f"counted with {TURN_LABEL_CHARS} more for its speaker and time); past either, a `422`.",
+    )
+    summary: str | None = Field(default=None, max_length=MAX_SUMMARY_CHARS)
     category_hint: str | None = Field(default=None, max_length=100)
     address: str | None = Field(default=None, max_length=300)
     callback_requested: bool = False
@@ -62,6 +89,11 @@ class HotlineCall(BaseModel):
             raise ValueError("ended_at is before started_at")
         if not any(t.text.strip() for t in self.transcript) and not (self.summary or "").strip():
             raise ValueError("a call needs a transcript or a summary")
+        words = sum(len(text) + 1 for text in described_turns(self))
+        if words + len(self.summary or "") + 10 > MAX_WORDS_CHARS:
+            raise ValueError(f"the caller's turns and the summary exceed {MAX_WORDS_CHARS} characters")
+        if sum(len(t.text) + TURN_LABEL_CHARS for t in self.transcript) > MAX_TRANSCRIPT_CHARS:
+            raise ValueError(f"the transcript exceeds {MAX_TRANSCRIPT_CHARS} characters")
         return self
 
 

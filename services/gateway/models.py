@@ -53,6 +53,21 @@ class StaffAccount(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 
 
+class LoginFailure(Base):
+    """Failed logins of one username from one address, and its lock (with back-off). Per pair,
+    not per account: anyone's wrong guesses used to lock `admin` out for everyone. Unknown
+    usernames are counted alike, so a lock says nothing about whether the name exists."""
+
+    __tablename__ = "login_failures"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+
+
 class ApiKey(Base):
     """A key for an integration or an Open311 client; only its hash is kept."""
 

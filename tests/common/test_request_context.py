@@ -28,3 +28,13 @@ async def test_the_request_id_is_echoed_and_bound_for_logging() -> None:
     # Problems carry it too, and nothing stays bound after the request.
     assert missing.status_code == 404 and missing.headers["x-request-id"]
     assert "request_id" not in structlog.contextvars.get_contextvars()
+
+
+async def test_every_response_carries_the_security_headers() -> None:
+    app = create_service_app("probe", [router], title="probe")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as c:
+        answers = [await c.get("/echo"), await c.get("/nowhere"), await c.get("/docs")]
+    for r in answers:
+        assert r.headers["x-content-type-options"] == "nosniff", r.url
+        assert r.headers["referrer-policy"] == "no-referrer", r.url
+        assert r.headers["x-frame-options"] == "DENY", r.url

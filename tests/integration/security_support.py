@@ -339,10 +339,15 @@ def bearer(who: Principal) -> dict[str, str]:
 
 
 def forged(
-    who: Principal, *, secret: str | None = None, expired: bool = False, audience: str = STAFF_AUDIENCE
+    who: Principal,
+    *,
+    secret: str | None = None,
+    expired: bool = False,
+    audience: str | list[str] = STAFF_AUDIENCE,
+    without: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """A staff token as the gateway mints it, but signed with another secret, already expired, or
-    for another audience."""
+    """A staff token as the gateway mints it, but signed with another secret, already expired,
+    for another audience (or a list of them), or `without` some claims."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": who.staff_id,
@@ -351,6 +356,8 @@ def forged(
         "exp": now - 3600 if expired else now + 600,
         **who.model_dump(exclude={"staff_id"}),
     }
+    for name in without:
+        claims.pop(name, None)
     key = secret or get_settings().require("token_secret")
     return {"Authorization": f"Bearer {jwt.encode(claims, key, algorithm='HS256')}"}
 

@@ -28,7 +28,7 @@ from sqlalchemy import text
 from services.common.db import session_scope
 from services.common.personal import id_check_char
 from services.common.settings import get_settings
-from services.gateway.service.identity import MAX_FAILED_LOGINS, create_api_key, create_staff
+from services.gateway.service.identity import MAX_FAILED_LOGINS, create_api_key, create_staff, lock_for
 from tests.fakes.live_service import environment
 from tests.integration.security_support import (
     AUDITOR,
@@ -372,21 +372,41 @@ async def test_replays_answer_the_first_time_with_only_a_hash_of_the_body_kept(f
         )
 
 
-async def test_the_login_locks_after_repeated_failures(filed: Filed) -> None:
-    gw = filed.system.gateway
+async def login_from(client_ip: str, username: str, password: str) -> httpx.Response:
+    from services.gateway.api.app import app as gateway_app
+
+    transport = httpx.ASGITransport(app=gateway_app, client=(client_ip, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as gw:
+        return await gw.post("/api/v1/auth/staff", json={"username": username, "password": password})
+
+
+def answer_of(r: httpx.Response) -> tuple[int, str, str]:
+    return r.status_code, r.json()["code"], r.json()["detail"]
+
+
+async def test_the_login_locks_the_guessing_address_only_and_says_nothing_of_the_name(filed: Filed) -> None:
     username, password = f"sec-lock-{uuid.uuid4().hex[:6]}", "correct-horse-9"
     async with session_scope() as session:
         await create_staff(session, username, password, "village_staff", BEIZHA)
-    assert (
-        await gw.post("/api/v1/auth/staff", json={"username": username, "password": password})
-    ).status_code == 200
-    for _ in range(MAX_FAILED_LOGINS):
-        r = await gw.post("/api/v1/auth/staff", json={"username": username, "password": "wrong-guess"})
-        assert r.status_code == 401 and r.json()["code"] == "unauthorized", r.text
-    # Now even the right password is refused, with its own code, until the lock ends.
-    locked = await gw.post("/api/v1/auth/staff", json={"username": username, "password": password})
-    assert locked.status_code == 401 and locked.json()["code"] == "account_locked", locked.text
+    attacker, colleague = "10.8.7.1", "10.8.7.2"
+    assert (await login_from(attacker, username, password)).status_code == 200
+    wrong = [await login_from(attacker, username, "wrong-guess") for _ in range(MAX_FAILED_LOGINS)]
+    assert {answer_of(r) for r in wrong} == {(401, "unauthorized", "用户名或密码错误。")}
+    # From the guessing address even the right password is refused, exactly as a wrong one …
+    locked = await login_from(attacker, username, password)
+    assert answer_of(locked) == answer_of(wrong[0]), locked.text
     assert locked.headers["content-type"].startswith("application/problem+json")
+    # … while the account still works from anywhere else: guesses cannot lock its owner out.
+    assert (await login_from(colleague, username, password)).status_code == 200
+    # An unknown name answers the same, before and after as many failures: no oracle.
+    unknown = f"sec-nobody-{uuid.uuid4().hex[:6]}"
+    for _ in range(MAX_FAILED_LOGINS + 1):
+        assert answer_of(await login_from(attacker, unknown, "wrong-guess")) == answer_of(wrong[0])
+
+
+def test_a_pair_is_locked_longer_each_time() -> None:
+    assert [lock_for(n).total_seconds() / 60 for n in (1, 2, 3)] == [5, 10, 20]
+    assert lock_for(100).total_seconds() == 24 * 3600
 
 
 async def test_public_and_login_endpoints_answer_429_past_their_limit(filed: Filed) -> None:

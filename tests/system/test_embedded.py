@@ -27,6 +27,21 @@ def _server_pids(data_dir: Path) -> list[int]:
     return [pg, redis]
 
 
+def _open_to_others(data_dir: Path) -> list[str]:
+    """What `up` created that anyone but its owner can read (PostgreSQL's directory aside, 0700)."""
+    wide = []
+    if data_dir.stat().st_mode & 0o077 & ~(0o011 if os.geteuid() == 0 else 0):
+        wide.append(f"{data_dir} {data_dir.stat().st_mode & 0o777:o}")
+    for path in data_dir.rglob("*"):
+        if path.is_relative_to(data_dir / "pg") or path.is_symlink() or path.is_socket():
+            continue
+        if path.name == "up.log":  # the test's own capture of up's output
+            continue
+        if path.stat().st_mode & 0o077:
+            wide.append(f"{path} {path.stat().st_mode & 0o777:o}")
+    return wide
+
+
 def test_up_on_embedded_servers_stops_clean_and_keeps_data() -> None:
     with embedded_data_dir("embedded") as data_dir:
         _up_stops_clean_and_keeps_data(data_dir)
@@ -38,6 +53,8 @@ def _up_stops_clean_and_keeps_data(tmp_path: Path) -> None:
     try:
         assert (tmp_path / "secrets.env").stat().st_mode & 0o777 == 0o600
         assert (tmp_path / "admin-password.txt").exists()
+        assert list((tmp_path / "logs").glob("*.log")) and list((tmp_path / "redis").rglob("*.aof"))
+        assert _open_to_others(tmp_path) == []
         body = hotline_body(f"call-{uuid.uuid4()}")
         r = httpx.post(
             f"{system.base_url}/api/v1/channels/hotline-12345/calls",
@@ -56,6 +73,7 @@ def _up_stops_clean_and_keeps_data(tmp_path: Path) -> None:
     while time.monotonic() < deadline and any(_alive(p) for p in servers + children):
         time.sleep(0.2)
     assert not [p for p in servers + children if _alive(p)], "something outlived guanjia up"
+    assert _open_to_others(tmp_path) == []  # Redis' snapshot on shutdown included
 
     again = start_system(tmp_path, embedded=True)
     try:

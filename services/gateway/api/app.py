@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.common.app import create_service_app
+from services.common.auth import use_account_check
 from services.gateway.api import (
     auth,
     disclosure,
@@ -27,8 +28,9 @@ from services.gateway.api import ledger as ledger_routes
 from services.gateway.api import routing as routing_routes
 from services.gateway.api import stations as station_routes
 from services.gateway.api.openapi import build_openapi
-from services.gateway.service.channels import wechat_inbox
+from services.gateway.service.channels import media, wechat_inbox
 from services.gateway.service.client import call, close_clients
+from services.gateway.service.identity import account_is_current
 
 DESCRIPTION = """
 民生大莞家 — Dongguan's livelihood appeals (民生诉求) system.
@@ -38,6 +40,15 @@ handle them within their legal deadlines; the public follows each one with its t
 and query code (查询码). Errors are RFC 9457 problem details with a stable `code` and a Chinese
 `detail`.
 """
+
+
+# Every body is capped: the largest JSON a route takes (a 12345 call at its limits, a year's
+# calendar) is well under 1 MiB. Only the mini-program's uploads take more.
+MAX_BODY = 1024 * 1024
+MAX_BODY_PER_PATH = {
+    "/api/v1/miniprogram/media": media.MAX_PHOTO_BYTES + 64 * 1024,
+    "/api/v1/miniprogram/appeals": miniprogram.MAX_FILING_BYTES,
+}
 
 
 def _service_check(service: str) -> tuple[str, object]:
@@ -87,5 +98,8 @@ app = create_service_app(
     redoc_url=None,
     checks=[_service_check(s) for s in ("intake", "routing", "deadlines", "ledger")],  # type: ignore[misc]
     on_shutdown=[_shutdown],
+    max_body=MAX_BODY,
+    max_body_per_path=MAX_BODY_PER_PATH,
 )
 app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+use_account_check(account_is_current)

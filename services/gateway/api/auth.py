@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from services.common.auth import mint_staff_token
 from services.common.db import session_scope
@@ -10,7 +10,7 @@ from services.common.errors import DomainError, Unauthorized, problem_responses
 from services.contracts.auth import StaffLogin, TokenOut
 from services.gateway.errors import TooManyRequests
 from services.gateway.service.identity import authenticate
-from services.gateway.service.ratelimit import limit_login
+from services.gateway.service.ratelimit import client_ip, limit_login
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -21,12 +21,12 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
     responses=problem_responses(Unauthorized, TooManyRequests),
     dependencies=[Depends(limit_login)],
 )
-async def staff_login(body: StaffLogin) -> TokenOut:
+async def staff_login(body: StaffLogin, request: Request) -> TokenOut:
     failure: DomainError | None = None
     # Own transaction: a failed attempt must still count towards the lock-out.
     async with session_scope() as session:
         try:
-            principal = await authenticate(session, body.username, body.password)
+            principal = await authenticate(session, body.username, body.password, client_ip(request))
         except Unauthorized as exc:
             failure = exc
     if failure is not None:

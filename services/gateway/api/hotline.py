@@ -14,7 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.common.db import session_scope
-from services.common.errors import IdempotencyConflict, InvalidInput, ServiceUnavailable, problem_responses
+from services.common.errors import (
+    IdempotencyConflict,
+    InvalidInput,
+    ServiceUnavailable,
+    UnstorableText,
+    problem_responses,
+)
 from services.common.settings import get_settings
 from services.contracts.appeals import AppealAccepted
 from services.gateway.models import InboundMessage
@@ -38,6 +44,40 @@ def validation_problem(exc: ValidationError) -> InvalidInput:
         for e in exc.errors(include_url=False, include_input=False)
     ]
     return InvalidInput(errors=errors)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _has_unstorable(payload: Any) -> bool:
+    """Whether a string anywhere in the parsed body holds a NUL or a lone surrogate: PostgreSQL
+    stores neither, nor can UTF-8 encode a surrogate, so a caller must learn it now, not by a 5xx.
+    Iterative: a body nested nearly as deep as the parser allows must not overflow the stack here."""
+    todo = [payload]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, str):
+            if "\x00" in node or any("\ud800" <= c <= "\udfff" for c in node):
+                return True
+        elif isinstance(node, dict):
+            todo.extend(node.keys())
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return False
+
+
+def parse_body(raw: bytes) -> Any:
+    """The body as JSON, strictly: no NaN or Infinity (not JSON, and no field takes them), no
+    nesting past Python's recursion limit, no text that cannot be stored; each a 422 problem."""
+    try:
+        payload = json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):  # syntax, bad UTF-8, NaN; or too deep to parse
+        raise InvalidInput("请求内容不是有效的 JSON。") from None
+    if _has_unstorable(payload):
+        raise UnstorableText()
+    return payload
 
 
 def canonical_hash(payload: Any) -> str:
@@ -98,13 +138,11 @@ async def hotline_call(
         now=time.time(),
         window_s=settings.hotline_window_s,
     )
+    payload = parse_body(raw)
     try:
-        payload = json.loads(raw)
         hotline = HotlineCall.model_validate(payload)
-    except ValueError as exc:  # JSON syntax, or pydantic's ValidationError (a ValueError)
-        if isinstance(exc, ValidationError):
-            raise validation_problem(exc) from None
-        raise InvalidInput("请求内容不是有效的 JSON。") from None
+    except ValidationError as exc:
+        raise validation_problem(exc) from None
     # The raw message, extras included, is what we keep and compare on a replay.
     digest = canonical_hash(payload)
 
@@ -119,10 +157,16 @@ async def hotline_call(
             raise IdempotencyConflict()
         return JSONResponse(seen.response, status_code=200)
 
-    draft = to_draft(hotline)
+    try:
+        draft = to_draft(hotline)
+    except ValidationError as exc:  # what the call became breaks an appeal's own limits
+        raise validation_problem(exc) from None
     upstream = await call("intake", "POST", "/internal/appeals", json=draft.model_dump(mode="json"))
     if upstream.status_code == 409:
         raise IdempotencyConflict()
+    if upstream.status_code == 422:
+        # Intake refused the words (its own checks): the caller's to fix, and a retry loops forever.
+        raise InvalidInput()
     if upstream.status_code not in (200, 201):
         raise ServiceUnavailable()
     accepted = AppealAccepted.model_validate_json(upstream.content)

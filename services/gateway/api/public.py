@@ -16,7 +16,7 @@ from services.common.settings import get_settings
 from services.contracts.appeals import PublicAppeal
 from services.gateway.errors import TooManyRequests
 from services.gateway.service.client import call
-from services.gateway.service.ratelimit import limit_public
+from services.gateway.service.ratelimit import count_wrong_code, limit_public, refuse_if_guessed
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"], dependencies=[Depends(limit_public)])
 TICKET_RE = re.compile(r"^MS\d{8,20}$")
@@ -86,8 +86,10 @@ async def public_appeal(
     if hit is not None and hmac.compare_digest(hit.code_digest, digest):
         etag, body = hit.etag, hit.body
     else:
+        await refuse_if_guessed(ticket_no)
         upstream = await call("intake", "GET", f"/internal/public/appeals/{ticket_no}", params={"code": code})
         if upstream.status_code == 404:
+            await count_wrong_code(ticket_no)
             raise NotFound()
         if upstream.status_code != 200:
             raise ServiceUnavailable()

@@ -28,7 +28,7 @@ from services.contracts.vocabulary import Role
 from services.gateway.api.table import Forward, mount
 from services.gateway.errors import TooManyRequests
 from services.gateway.service.client import call, relay_response
-from services.gateway.service.ratelimit import limit_public
+from services.gateway.service.ratelimit import count_wrong_code, limit_public, refuse_if_guessed
 
 router = APIRouter(prefix="/api/v1/stations", tags=["stations"])
 S = "/api/v1/stations"
@@ -39,10 +39,12 @@ async def ticket_of_beneficiary(proof: BeneficiaryProof) -> str:
     """The ticket number, once intake confirms the query code; anything wrong is a plain 404."""
     if not TICKET_RE.match(proof.ticket_no):
         raise NotFound()
+    await refuse_if_guessed(proof.ticket_no)
     checked = await call(
         "intake", "GET", f"/internal/public/appeals/{proof.ticket_no}", params={"code": proof.query_code}
     )
     if checked.status_code == 404:
+        await count_wrong_code(proof.ticket_no)
         raise NotFound()
     if checked.status_code != 200:
         raise ServiceUnavailable()

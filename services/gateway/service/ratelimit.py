@@ -70,8 +70,38 @@ async def hit(scope: str, subject: str, limit: Limit) -> None:
         raise TooManyRequests(retry_after=reset_in)
 
 
+async def refuse_if_guessed(ticket_no: str) -> None:
+    """Refuse (429) any code for a ticket that has had too many wrong ones in this window, from
+    whatever addresses: per-address limits alone let many hosts share the guessing of one code."""
+    limit = Limit.parse(get_settings().rate_wrong_code)
+    key, reset_in = window_key("code", ticket_no, limit, time.time())
+    try:
+        wrong = await _redis().get(key)
+    except RedisError as exc:
+        log.warning("rate_limit_unavailable", scope="code", error=repr(exc))
+        return
+    if wrong is not None and int(wrong) >= limit.count:
+        raise TooManyRequests(retry_after=reset_in)
+
+
+async def count_wrong_code(ticket_no: str) -> None:
+    """Count one wrong code (or unknown ticket) against the ticket."""
+    limit = Limit.parse(get_settings().rate_wrong_code)
+    key, _ = window_key("code", ticket_no, limit, time.time())
+    try:
+        pipe = _redis().pipeline()
+        pipe.incr(key)
+        pipe.expire(key, limit.seconds + 1)
+        await pipe.execute()
+    except RedisError as exc:
+        log.warning("rate_limit_unavailable", scope="code", error=repr(exc))
+
+
 def client_ip(request: Request) -> str:
-    """The caller's address (the gateway is the edge; a proxy in front sets GUANJIA_TRUST_PROXY)."""
+    """The caller's address: the TCP peer, unless a proxy in front is trusted (GUANJIA_TRUST_PROXY;
+    then uvicorn, run with proxy headers on, and this read X-Forwarded-For). Without that setting
+    uvicorn runs with proxy headers off (`services.cli.uvicorn_options`), so a forged header cannot
+    pick the address a limit counts."""
     if get_settings().trust_proxy:
         forwarded = request.headers.get("x-forwarded-for")
         if forwarded:

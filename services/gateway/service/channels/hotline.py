@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from services.common.errors import Unauthorized
+from services.common.errors import InvalidInput, Unauthorized
 from services.common.text import normalise_text
 from services.contracts.appeals import AppealDraft, Location, Reporter
 from services.contracts.channel_bodies import HotlineCall as HotlineCall
 from services.contracts.channel_bodies import LocalDateTime as LocalDateTime
 from services.contracts.channel_bodies import TranscriptTurn as TranscriptTurn
+from services.contracts.channel_bodies import described_turns
 from services.gateway.service.normalise import lenient_phone, normalise_draft
 
 CHANNEL = "hotline_12345"
@@ -52,14 +53,14 @@ def verify_signature(
 
 def to_draft(call: HotlineCall) -> AppealDraft:
     """The call as an appeal: the caller's own words first, then the operator's summary."""
-    caller_words = [
-        normalise_text(t.text) for t in call.transcript if t.speaker == "caller" and t.text.strip()
-    ]
+    caller_words = [w for w in (normalise_text(text) for text in described_turns(call)) if w]
     summary = normalise_text(call.summary) if call.summary else None
     parts = [*caller_words]
     if summary:
         parts.append(f"（话务员摘要）{summary}")
     description = "\n".join(parts)
+    if not description:  # only characters that normalise away: nothing to file
+        raise InvalidInput("来电内容为空：需要来电人的陈述或话务员摘要。", field="transcript")
     transcript = "\n".join(
         f"[{t.offset_ms / 1000:.1f}s] {SPEAKER_LABEL[t.speaker]}：{normalise_text(t.text)}"
         for t in call.transcript
