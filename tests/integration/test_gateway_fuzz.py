@@ -315,12 +315,15 @@ async def test_no_operation_answers_a_server_error(fuzz: Fuzz) -> None:
     failures: dict[str, str] = {}
     operations = 0
     answers: Counter[str] = Counter()
+    fuzzed: set[str] = set()
+    sent: set[str] = set()
     for result in fuzz.schema.get_all_operations():
         assert isinstance(result, Ok), f"schemathesis cannot read an operation: {result.err()}"
         operation = result.ok()
         if operation.label in EXCLUDED:
             continue
         operations += 1
+        fuzzed.add(operation.label)
         modes = [GenerationMode.POSITIVE]
         if can_be_invalid(operation):
             modes.append(GenerationMode.NEGATIVE)
@@ -338,6 +341,7 @@ async def test_no_operation_answers_a_server_error(fuzz: Fuzz) -> None:
                 except (UnicodeError, ValueError, httpx.InvalidURL, httpx.LocalProtocolError):
                     continue  # no HTTP client could send this request either
                 answers[f"{response.status_code // 100}xx"] += 1
+                sent.add(operation.label)
                 try:
                     case.validate_response(response, checks=CHECKS, headers=dict(request.headers))
                 except FailureGroup as exc:
@@ -345,6 +349,12 @@ async def test_no_operation_answers_a_server_error(fuzz: Fuzz) -> None:
                     failures.setdefault(key, str(exc))
     took = time.monotonic() - started
     print(f"\nfuzzed {operations} operations, {answers.total()} requests in {took:.0f}s: {dict(answers)}")
+    # The run must have covered what it claims: every operation of the document but the excluded
+    # ones, each with requests actually answered, and both accepted and refused requests.
+    documented = {r.ok().label for r in fuzz.schema.get_all_operations() if isinstance(r, Ok)}
+    assert fuzzed == documented - set(EXCLUDED) and len(fuzzed) >= 130, (len(fuzzed), len(documented))
+    assert not fuzzed - sent, f"operations never sent a request: {sorted(fuzzed - sent)}"
+    assert answers["2xx"] > 0 and answers["4xx"] > 0 and answers.total() >= 10 * len(fuzzed), dict(answers)
     assert not failures, f"{len(failures)} failing operations:\n\n" + "\n\n".join(
         f"== {key}\n{message}" for key, message in sorted(failures.items())
     )

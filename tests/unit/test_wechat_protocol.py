@@ -7,7 +7,6 @@ of WeChat's side, so a misread protocol would show here.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import re
 import xml.etree.ElementTree as ET
@@ -148,7 +147,20 @@ class TestSafeMode:
 
     @given(st.binary(min_size=1, max_size=64))
     def test_bad_padding_is_refused_never_crashes(self, data: bytes) -> None:
-        with contextlib.suppress(WeChatCryptoError):
+        n = data[-1]
+        well_formed = 1 <= n <= 32 and len(data) >= n and data[-n:] == bytes([n]) * n
+        if well_formed:
+            assert pkcs7_unpad(data) == data[:-n]
+        else:
+            with pytest.raises(WeChatCryptoError):
+                pkcs7_unpad(data)
+
+    @pytest.mark.parametrize(
+        "data",
+        [b"", b"abc\x00", b"abc\x21", b"abc" + b"\x05" * 4, b"\x03\x03", b"ab\x01\x02"],
+    )
+    def test_each_kind_of_bad_padding_is_refused(self, data: bytes) -> None:
+        with pytest.raises(WeChatCryptoError):
             pkcs7_unpad(data)
 
 
