@@ -9,43 +9,21 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from deadlines.api.app import app as deadlines_app
 from deadlines.service.hierarchy import Unit
-from intake.api.app import app as intake_app
 from intake.service import records
 from services.common.auth import Principal
 from services.common.db import session_scope
-from services.common.settings import ServiceName
 from services.contracts.appeals import AppealDraft
-from services.gateway.api.app import app as gateway_app
 from services.gateway.api.deadlines import check_unit
 from services.gateway.errors import DeadlinesOutOfScope as OutOfScope
-from services.gateway.service import client as gateway_client
-from tests.deadlines.support import TOWN, VILLAGE, ago, assert_problem, new_clock
+from tests.deadlines.support import TOWN, VILLAGE, ago, assert_problem, gateway_client, new_clock
 from tests.fixtures import bearer, staff
 
 
 @pytest.fixture
 async def gateway() -> AsyncIterator[httpx.AsyncClient]:
-    upstreams: dict[ServiceName, httpx.AsyncClient] = {
-        "deadlines": httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=deadlines_app), base_url="http://dl"
-        ),
-        "intake": httpx.AsyncClient(transport=httpx.ASGITransport(app=intake_app), base_url="http://intake"),
-    }
-    saved = {name: gateway_client._clients.get(name) for name in upstreams}
-    gateway_client._clients.update(upstreams)
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=gateway_app), base_url="http://gw"
-        ) as gw:
-            yield gw
-    finally:
-        for name, client in upstreams.items():
-            gateway_client._clients.pop(name, None)
-            if (previous := saved[name]) is not None:
-                gateway_client._clients[name] = previous
-            await client.aclose()
+    async for client in gateway_client():
+        yield client
 
 
 class TestScope:
