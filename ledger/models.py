@@ -262,9 +262,9 @@ class Command(Base):
 class ChainLink(Base):
     """One link of the journal's hash chain (哈希链): hash = sha256(prev_hash ‖ entry content).
 
-    Written only by the deferred trigger `ledger.chain_entry()` at COMMIT, under the lock of the
-    single `ChainHead` row, so concurrent writers cannot fork the chain; `chained_at` is taken
-    under that lock and so grows with `seq` (point-in-time balances read it).
+    Written only by the linker `ledger.chain_link()` right after the entry's COMMIT, in the order
+    of `ChainQueue.ticket`, under one advisory lock, so concurrent linkers cannot fork the chain;
+    `chained_at` is taken under that lock and so grows with `seq` (point-in-time balances read it).
     """
 
     __tablename__ = "chain"
@@ -281,8 +281,23 @@ class ChainLink(Base):
     chained_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ChainQueue(Base):
+    """An entry committed and not linked yet (the deferred trigger `journal_entries_chain` queues
+    it at COMMIT; the linker deletes the row as it links the entry, in the same transaction).
+
+    The ticket is drawn at COMMIT, when the writer holds every account lock it took, so entries
+    that share an account are queued in the order they changed it.
+    """
+
+    __tablename__ = "chain_queue"
+
+    ticket: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ledger.journal_entries.id"), unique=True)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=text("clock_timestamp()"))
+
+
 class ChainHead(Base):
-    """The chain's head: one row, locked FOR UPDATE by every append."""
+    """The chain's head: one row, moved only by the linker, onto a link of the chain."""
 
     __tablename__ = "chain_head"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)

@@ -39,9 +39,11 @@ def audit(name: str, run: Runner) -> int:
     """Run one audit, print its JSON report, and answer the exit status."""
 
     async def go() -> tuple[bool, str]:
-        from ledger.service import reconcile, verify_chain
-        from services.common.db import session_scope
+        from ledger.service import link_all, reconcile, verify_chain
+        from services.common.db import get_sessionmaker, session_scope
 
+        # Entries committed a moment ago are linked first, so the audit covers every one.
+        await link_all(get_sessionmaker())
         async with session_scope() as session:
             report = await (verify_chain(session) if name == "verify" else reconcile(session))
         return report.ok, report.model_dump_json(indent=2)

@@ -3,7 +3,7 @@ first answer is rendered, and its OpenAPI documentation."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.errors import IdempotencyKeyRequired
-from ledger.service import Outcome
+from ledger.service import PROCESS_LINKER, Outcome
 from services.common.auth import InternalCaller, author_of
 from services.common.db import DbSession
 from services.common.errors import (
@@ -56,8 +56,21 @@ class CommandCall:
         return answer(outcome, self.request)
 
 
+async def chained_after_commit() -> AsyncIterator[None]:
+    """Link the request's entries into the hash chain once its unit of work has committed.
+
+    Declared before the session, so it is left after the session's COMMIT (dependencies leave in
+    reverse order), and still before the answer is sent: an answered entry is chained. Not on
+    an error, which committed nothing."""
+    yield
+    await PROCESS_LINKER.settle()
+
+
+ChainedAfterCommit = Annotated[None, Depends(chained_after_commit, scope="function")]
+
+
 async def command_call(
-    caller: InternalCaller, key: IdempotencyKey, db: DbSession, request: Request
+    caller: InternalCaller, key: IdempotencyKey, chained: ChainedAfterCommit, db: DbSession, request: Request
 ) -> CommandCall:
     """FastAPI dependency: the parts of a command request (the caller first, so a call without a
     service token is a 401 before a missing key is a 422)."""

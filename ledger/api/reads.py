@@ -141,13 +141,16 @@ async def get_receipt(entry_id: UUID, caller: InternalCaller, db: DbSession) -> 
 
 @router.get("/audit/verify", summary="Verify the journal's hash chain")
 async def get_verify(caller: InternalCaller, db: DbSession) -> ChainReport:
-    """Walk the chain from genesis; every edited row, gap or unchained entry is reported."""
+    """Walk the chain from genesis; every edited row, gap or unchained entry is reported. Entries
+    committed a moment ago are linked first, so the walk covers every committed entry."""
+    await service.PROCESS_LINKER.settle()
     return await service.verify_chain(db)
 
 
 @router.get("/audit/reconcile", summary="Rebuild every balance from the journal and compare")
 async def get_reconcile(caller: InternalCaller, db: DbSession) -> ReconcileReport:
     """Balances, running balances, entry sums, reservations and pledges against the journal."""
+    await service.PROCESS_LINKER.settle()
     return await service.reconcile(db)
 
 

@@ -5,9 +5,11 @@
 - `funds`: income, allocation, matching; `reservations` (and `settlement`, how they end without
   a command); `disbursements`; `donors`; `reversals`: the operations;
 - `queries`: balances (also as of a moment) and statements; `reports`: per source, holder,
-  payee and the public disclosure; `audit`: the hash chain's verification and reconciliation.
+  payee and the public disclosure; `audit`: the hash chain's verification and reconciliation;
+- `linker`: appends committed entries to the hash chain, right after their COMMIT.
 
-Only `flush()`, never commit: the caller's unit of work commits.
+Only `flush()`, never commit: the caller's unit of work commits (the linker, which runs after
+it, is its own unit of work).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ledger.service.disbursements import disburse
 from ledger.service.donors import donor_report, get_pledge, pledge, receipt_document, receive
 from ledger.service.funds import allocate, matching_status, record_income, record_matching, set_matching_ratio
 from ledger.service.journal import constraint_name, get_entry
+from ledger.service.linker import PROCESS_LINKER, ChainLinker, link_all, link_pending
 from ledger.service.queries import account_statement, balances
 from ledger.service.reports import holder_report, payee_report, public_funds, sources_report
 from ledger.service.reservations import disburse_reserved, get_reservation, release, reserve
@@ -25,6 +28,8 @@ from ledger.service.reversals import reverse
 from ledger.service.settlement import expire_due, release_for_appeal, settle
 
 __all__ = [
+    "PROCESS_LINKER",
+    "ChainLinker",
     "Outcome",
     "account_statement",
     "allocate",
@@ -38,6 +43,8 @@ __all__ = [
     "get_pledge",
     "get_reservation",
     "holder_report",
+    "link_all",
+    "link_pending",
     "matching_status",
     "payee_report",
     "pledge",

@@ -2,7 +2,9 @@
 
 `verify_chain` walks the chain from genesis to the head, rebuilding each entry's canonical
 content from the rows (`ledger.chain`, in Python) and each link's hash; an edited posting,
-entry or link, a gap, or an entry that was never chained is reported, with where it is.
+entry or link, a gap, or an entry that was never chained is reported, with where it is. An
+entry still in the linker's queue (committed a moment ago) is not a break; the API and the CLI
+link the queue before they verify, so after any burst every entry is walked.
 `reconcile` recomputes each account's balance from its postings and compares it with the
 stored one (and with the running balance of its last posting), checks that every entry
 balances per source, that no fund account is negative, that every reservation holds what its
@@ -19,7 +21,7 @@ from uuid import UUID
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ledger.models import Account, ChainHead, ChainLink, JournalEntry, Posting
+from ledger.models import Account, ChainHead, ChainLink, ChainQueue, JournalEntry, Posting
 from ledger.service.chain import GENESIS_HASH, EntryFacts, Link, PostingFacts, check_link
 from ledger.service.report_schemas import ChainBreak, ChainReport, Mismatch, ReconcileReport
 
@@ -62,7 +64,10 @@ async def verify_chain(session: AsyncSession) -> ChainReport:
         )
     unchained = await session.scalars(
         select(JournalEntry.id)
-        .where(~select(ChainLink.seq).where(ChainLink.entry_id == JournalEntry.id).exists())
+        .where(
+            ~select(ChainLink.seq).where(ChainLink.entry_id == JournalEntry.id).exists(),
+            ~select(ChainQueue.ticket).where(ChainQueue.entry_id == JournalEntry.id).exists(),
+        )
         .limit(MAX_REPORTED)
     )
     for entry_id in unchained:
@@ -120,10 +125,14 @@ _ACCOUNTS = text(
     """
     SELECT a.id, a.holder_type, a.holder_code, a.source_code, a.balance_fen,
            coalesce(sum(p.amount_fen), 0) AS rebuilt,
+           -- The account's last posting in commit order: chained ones by link, then those
+           -- still queued by ticket (queued after every chained one that shares the account).
            (SELECT p2.balance_after_fen
-              FROM ledger.postings p2 JOIN ledger.chain c ON c.entry_id = p2.entry_id
-             WHERE p2.account_id = a.id
-             ORDER BY c.seq DESC, p2.id DESC LIMIT 1) AS last_after
+              FROM ledger.postings p2
+              LEFT JOIN ledger.chain c ON c.entry_id = p2.entry_id
+              LEFT JOIN ledger.chain_queue q ON q.entry_id = p2.entry_id
+             WHERE p2.account_id = a.id AND (c.seq IS NOT NULL OR q.ticket IS NOT NULL)
+             ORDER BY c.seq DESC NULLS FIRST, q.ticket DESC, p2.id DESC LIMIT 1) AS last_after
       FROM ledger.accounts a LEFT JOIN ledger.postings p ON p.account_id = a.id
      GROUP BY a.id
     """

@@ -1,7 +1,8 @@
 """The journal writer (记账): open and lock accounts, write one entry and its postings.
 
-Every operation ends here. Only `flush()`, never commit: the caller's unit of work commits, and
-the hash chain link is appended by the database at that COMMIT. Writes run inside a SAVEPOINT
+Every operation ends here. Only `flush()`, never commit: the caller's unit of work commits; at
+that COMMIT the database queues the entry for the hash chain, and the linker links it right
+after (`ledger.service.linker`), so a commit waits on its accounts' locks only. Writes run inside a SAVEPOINT
 and the deferred invariants are checked before it is released, so a refused entry (an
 overdraft, an unbalanced entry) fails here, as a domain error, and leaves the caller's
 transaction clean.
@@ -34,8 +35,8 @@ from services.common.errors import IdempotencyConflict, NotFound
 OVERDRAFT_CONSTRAINT = "ck_accounts_non_negative"
 IDEMPOTENCY_CONSTRAINT = "uq_journal_entries_idempotency_key"
 # The deferred invariants of the migrations, checked inside our savepoint before COMMIT. The
-# chain trigger (`journal_entries_chain`) is left deferred on purpose: it takes the chain head's
-# lock, which should be held for the COMMIT only.
+# chain trigger (`journal_entries_chain`) is left deferred on purpose: it draws the entry's
+# queue ticket, which must come after every account lock the transaction takes.
 DEFERRED_CHECKS = (
     "ledger.postings_balanced, ledger.journal_entries_balanced, ledger.reservations_funded,"
     " ledger.journal_entries_within_pledge"

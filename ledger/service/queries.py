@@ -1,7 +1,7 @@
 """Reading the ledger: balances (now or as of a moment), account statements.
 
-Point in time (时点余额): an entry counts from the moment it was chained, which the chain trigger
-takes under the chain head's lock at COMMIT, so `as_of` sees exactly a prefix of the chain: the
+Point in time (时点余额): an entry counts from the moment it was chained, which the linker takes
+under its lock right after the entry's COMMIT, so `as_of` sees exactly a prefix of the chain: the
 journal as it stood then, never half of a transaction.
 """
 
