@@ -40,6 +40,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from services.common.db import UTCDateTime, service_metadata
 from services.common.messaging import messaging_tables, utcnow
 
+# The city holder has one code, `city`, as in every service (revision b8d2f4a61c37).
+CITY_IS_CITY = "{t} IS DISTINCT FROM 'city' OR {c} = 'city'"
+
 
 class Base(DeclarativeBase):
     """The ledger's declarative base."""
@@ -96,6 +99,7 @@ class Account(Base):
         UniqueConstraint("holder_type", "holder_code", "source_code"),
         CheckConstraint(_in("holder_type", HOLDER_TYPES), name="holder_type"),
         CheckConstraint("holder_code <> ''", name="holder_code"),
+        CheckConstraint(CITY_IS_CITY.format(t="holder_type", c="holder_code"), name="city_code"),
         # A fund account never goes below zero; only the outside world's accounts do, since
         # money entering the system is a debit there.
         CheckConstraint("balance_fen >= 0 OR holder_type = 'external'", name="non_negative"),
@@ -116,6 +120,7 @@ class JournalEntry(Base):
     __table_args__ = (
         CheckConstraint(_in("kind", ENTRY_KINDS), name="kind"),
         CheckConstraint("(reverses_id IS NULL) = (kind <> 'reversal')", name="reversal_reference"),
+        CheckConstraint(CITY_IS_CITY.format(t="holder_type", c="holder_code"), name="city_code"),
         CheckConstraint("idempotency_key <> ''", name="idempotency_key"),
         CheckConstraint("request_hash ~ '^[0-9a-f]{64}$'", name="request_hash"),
         Index("ix_journal_entries_appeal_id", "appeal_id", postgresql_where=text("appeal_id IS NOT NULL")),
@@ -177,6 +182,7 @@ class Reservation(Base):
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint(_in("state", RESERVATION_STATES), name="state"),
         CheckConstraint(_in("holder_type", FUND_HOLDER_TYPES), name="holder_type"),
+        CheckConstraint(CITY_IS_CITY.format(t="holder_type", c="holder_code"), name="city_code"),
         CheckConstraint(_in("payee_type", PAYEE_TYPES), name="payee_type"),
         CheckConstraint("(state = 'pending') = (resolved_at IS NULL)", name="resolved_at"),
         # The expiry job reads only what is due.
@@ -219,6 +225,7 @@ class Pledge(Base):
     __table_args__ = (
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint(_in("recipient_type", FUND_HOLDER_TYPES), name="recipient_type"),
+        CheckConstraint(CITY_IS_CITY.format(t="recipient_type", c="recipient_code"), name="city_code"),
         CheckConstraint("donor_code <> ''", name="donor_code"),
     )
 

@@ -8,7 +8,9 @@ link rewritten) no longer matches its link, and every later link still names the
 
 Content format `ledger-entry-v1`: one `name=value` field per line, in this order; text is the
 hex of its UTF-8 bytes, absent values are `-`, times are microseconds since the Unix epoch,
-postings follow in posting-id order. Pure: no I/O.
+postings follow in posting-id order. The city holder is written `441900000000`, the code the
+ledger gave it when the format was made (its rows say `city` since revision b8d2f4a61c37, and
+every link hashed before still verifies). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from uuid import UUID
 GENESIS_HASH = "0" * 64
 FORMAT = "ledger-entry-v1"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The city's code in the content, whatever its rows say (see the module).
+CONTENT_CITY_CODE = "441900000000"
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,10 @@ def _hex(text: str | None) -> str:
     return "-" if text is None else text.encode("utf-8").hex()
 
 
+def _code(holder_type: str, holder_code: str) -> str:
+    return CONTENT_CITY_CODE if holder_type == "city" and holder_code == "city" else holder_code
+
+
 def _opt(value: UUID | None) -> str:
     return "-" if value is None else str(value)
 
@@ -93,7 +101,7 @@ def entry_content(entry: EntryFacts) -> str:
     """The canonical text of an entry, byte for byte what `ledger.entry_content()` returns."""
     holder = "-"
     if entry.holder_type is not None and entry.holder_code is not None:
-        holder = f"{entry.holder_type}:{_hex(entry.holder_code)}"
+        holder = f"{entry.holder_type}:{_hex(_code(entry.holder_type, entry.holder_code))}"
     lines = [
         FORMAT,
         f"id={entry.id}",
@@ -111,7 +119,7 @@ def entry_content(entry: EntryFacts) -> str:
     ]
     for p in sorted(entry.postings, key=lambda p: p.id):
         lines.append(
-            f"posting={p.id},{p.holder_type},{_hex(p.holder_code)},{p.source_code},"
+            f"posting={p.id},{p.holder_type},{_hex(_code(p.holder_type, p.holder_code))},{p.source_code},"
             f"{p.amount_fen},{p.balance_after_fen}"
         )
     return "\n".join(lines)

@@ -22,6 +22,7 @@ async def balances(
     session: AsyncSession, holder_type: HolderType, holder_code: str, *, as_of: datetime | None = None
 ) -> HolderBalances:
     """A holder's balance in every fund source (zero where it never had money), now or `as_of`."""
+    holder_code = rules.canonical_code(holder_type, holder_code)
     rules.validate_holder(holder_type, holder_code)
     funds = (
         await session.execute(select(FundSource.code, FundSource.name).order_by(FundSource.display_order))
@@ -61,6 +62,7 @@ async def account_statement(
     before: int | None = None,
 ) -> Statement:
     """An account's statement (账户明细): its postings newest first, paged by posting id."""
+    holder_code = rules.canonical_code(holder_type, holder_code)
     rules.validate_holder(holder_type, holder_code)
     await source(session, source_code)
     account = (

@@ -2,8 +2,10 @@
 which sources pay (the disbursement order), payee and donor codes, the matching arithmetic.
 
 No I/O here, so every rule is tested directly. Codes are the national 12-digit statistical area
-codes: Dongguan (东莞市) is 441900000000; a town (镇街) keeps its 9-digit prefix and ends in 000
-(441900121000); a village or community (村/社区) shares its town's 9-digit prefix (441900121201).
+codes, except the city (市), which is `city` as in every other service (the ledger once spelled it
+441900000000, Dongguan's own code, and still reads that spelling: `canonical_code`); a town (镇街)
+keeps its 9-digit prefix and ends in 000 (441900121000); a village or community (村/社区) shares
+its town's 9-digit prefix (441900121201).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from ledger.errors import InvalidAllocation, InvalidHolder, InvalidIncomeTarget
 from ledger.schemas import AllocationCommand, FundHolder, IncomeCommand
 from services.common import idempotency, scope
 
-CITY_CODE = "441900000000"
+CITY_CODE = scope.CITY_CODE
+# How the ledger spelled the city before it took `city`; still read, never written.
+LEGACY_CITY_CODE = "441900000000"
 # The outside world a source's money comes from: one `external` account per source.
 EXTERNAL_CODE = "outside"
 LEVEL_NAMES = {"city": "市", "town": "镇街", "village": "村（社区）", "reservation": "资金预留"}
@@ -36,6 +40,13 @@ class Leg(NamedTuple):
 
     account: AccountKey
     amount_fen: int
+
+
+def canonical_code(holder_type: str, holder_code: str) -> str:
+    """A holder's code as the ledger stores it: the city's old spelling read as `city`."""
+    if holder_type == "city" and holder_code == LEGACY_CITY_CODE:
+        return CITY_CODE
+    return holder_code
 
 
 def validate_holder(holder_type: str, holder_code: str) -> None:

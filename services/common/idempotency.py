@@ -5,8 +5,10 @@ the command's first answer is kept, a refusal as much as a success.
 before anything else. A concurrent request with the same key blocks on that primary key until the
 first transaction ends, then finds the settled row and answers as its replay. The command runs in
 a SAVEPOINT; a domain error rolls the savepoint back, and the refusal (its RFC 9457 body) is what
-the key answers from then on: a failed key stays failed. The same key with another body is `409
-idempotency_key_reused`, and not recorded.
+the key answers from then on: a failed key stays failed. Except invalid input (`422`): a request
+the command could not even read consumes nothing, so the claim is withdrawn and the corrected
+request with the same key runs. The same key with another body is `409 idempotency_key_reused`,
+and not recorded.
 
 Events the command causes go to the service's outbox inside the same savepoint, so they exist
 exactly when the effect does; a refusal may emit its own (``on_failure``).
@@ -31,6 +33,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    delete,
     func,
     select,
     text,
@@ -46,6 +49,7 @@ from services.common.messaging import MessagingTables, emit
 from services.contracts.events import Event
 
 CREATED = 201
+INVALID = 422
 COMMAND_STATES = ("pending", "succeeded", "failed")
 
 
@@ -135,13 +139,13 @@ async def run_command(
     payload = command.model_dump(mode="json") if isinstance(command, BaseModel) else dict(command)
     digest = request_hash(operation, payload)
     table = store.commands
-    claimed = await session.execute(
+    claim = await session.execute(
         pg_insert(table)
         .values(idempotency_key=key, operation=operation, request_hash=digest, created_by=actor)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(table.c.idempotency_key)
     )
-    if claimed.first() is None:
+    if claim.first() is None:
         return await _replay(session, table, key, digest)
     try:
         async with session.begin_nested():
@@ -149,6 +153,11 @@ async def run_command(
             await emit(session, store.messaging, *effect.events)
         status, body = CREATED, effect.result.model_dump(mode="json")
     except DomainError as error:
+        if not consumes_key(error):
+            await session.execute(
+                delete(table).where(table.c.idempotency_key == key, table.c.state == "pending")
+            )
+            return Outcome(status=error.status, body=error.to_problem(), replayed=False)
         if on_failure is not None:
             await emit(session, store.messaging, *(await on_failure(error)))
         status, body = error.status, error.to_problem()
@@ -158,6 +167,12 @@ async def run_command(
         .values(state="failed" if status >= 400 else "succeeded", status_code=status, response=body)
     )
     return Outcome(status=status, body=body, replayed=False)
+
+
+def consumes_key(error: DomainError) -> bool:
+    """Whether a refusal is the key's answer for good: every refusal but invalid input (422),
+    which the caller corrects and sends again under the same key."""
+    return error.status != INVALID
 
 
 async def _replay(session: AsyncSession, table: Table, key: str, digest: str) -> Outcome:

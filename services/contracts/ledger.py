@@ -6,10 +6,10 @@ Reports, audits and the public disclosure have their own module, `ledger.report_
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 HolderType = Literal["city", "town", "village", "project", "beneficiary", "donor", "external", "reservation"]
 # The levels that hold fund money (专项资金) and take part in income and allocation.
@@ -36,11 +36,30 @@ class _Command(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+CITY_CODE = "city"
+# The ledger's old spelling of the city holder, still accepted and read as `city`.
+LEGACY_CITY_CODE = "441900000000"
+
+
 class FundHolder(_Command):
     """A unit that holds fund money: the city, a town (镇街) or a village / community (村/社区)."""
 
     holder_type: FundHolderType
-    holder_code: HolderCode = Field(description="12-digit area code, e.g. 441900121000 for a town")
+    holder_code: HolderCode = Field(
+        description="`city` for the city; else the 12-digit area code, e.g. 441900121000 for a town"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_city_code(cls, data: Any) -> Any:
+        # One code for the city, as every service says it; the old spelling still reads.
+        if (
+            isinstance(data, dict)
+            and data.get("holder_type") == "city"
+            and data.get("holder_code") == LEGACY_CITY_CODE
+        ):
+            return {**data, "holder_code": CITY_CODE}
+        return data
 
 
 class IncomeCommand(_Command):
@@ -130,7 +149,7 @@ class PledgeCommand(_Command):
     donor_code: ReferenceCode
     amount_fen: AmountFen
     recipient: FundHolder = Field(
-        default_factory=lambda: FundHolder(holder_type="city", holder_code="441900000000")
+        default_factory=lambda: FundHolder(holder_type="city", holder_code=CITY_CODE)
     )
     appeal_id: UUID | None = None
     claim_id: ReferenceCode | None = None

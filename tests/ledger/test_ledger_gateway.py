@@ -159,6 +159,41 @@ class TestKeys:
         again = await post(gateway, "/income", body, admin, idem)
         assert (first.status_code, again.status_code) == (201, 200) and again.json() == first.json()
         assert first.json()["created_by"].startswith("gateway/")
+        # The replay says it is one, as the README promises; the first answer does not.
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert "Idempotent-Replayed" not in first.headers
+
+    async def test_a_refusal_replayed_through_the_gateway_says_so(
+        self, gateway: httpx.AsyncClient, ledger: Ledger
+    ) -> None:
+        town = await ledger.funded_town(10)
+        admin, idem = bearer(member("city_admin")), key()
+        body = {"holder": town_holder(town), "payee": payee(), "amount_fen": 500}
+        first = await post(gateway, "/disbursements", body, admin, idem)
+        again = await post(gateway, "/disbursements", body, admin, idem)
+        assert_problem(first, 409, "insufficient_funds")
+        assert_problem(again, 409, "insufficient_funds")
+        assert again.headers["Idempotent-Replayed"] == "true"
+
+    async def test_an_invalid_body_does_not_consume_the_key(
+        self, gateway: httpx.AsyncClient, ledger: Ledger
+    ) -> None:
+        town = await ledger.funded_town(100)
+        admin, idem = bearer(member("city_admin")), key()
+        wrong = {
+            "source_code": "city_finance",
+            "from_holder": town_holder(town),
+            "to_holder": village_holder(village_of(new_town())),  # not one of its villages
+            "amount_fen": 40,
+        }
+        assert_problem(await post(gateway, "/allocations", wrong, admin, idem), 422, "invalid_allocation")
+        fixed = {**wrong, "to_holder": village_holder(village_of(town))}
+        done = await post(gateway, "/allocations", fixed, admin, idem)
+        assert done.status_code == 201, done.text
+        assert "Idempotent-Replayed" not in done.headers
+        replay = await post(gateway, "/allocations", fixed, admin, idem)
+        assert (replay.status_code, replay.json()) == (200, done.json())
+        assert (await ledger.balances(village_holder(village_of(town))))["city_finance"] == 40
 
 
 class TestPublic:

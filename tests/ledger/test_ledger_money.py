@@ -182,6 +182,24 @@ class TestChain:
             ]
         )
 
+    def test_the_city_renamed_city_hashes_as_before(self) -> None:
+        # Rows say `city` since revision b8d2f4a61c37; the content still spells the city the way
+        # links hashed before it did, so the old links verify and the new ones are alike.
+        renamed = facts(
+            holder_type="city",
+            holder_code="city",
+            postings=(
+                PostingFacts(2, "city", "city", "city_finance", 100, 100),
+                PostingFacts(1, "external", "outside", "city_finance", -100, -100),
+            ),
+        )
+        before = facts(holder_type="city", holder_code="441900000000")
+        assert entry_content(renamed) == entry_content(before)
+        assert "posting=2,city,343431393030303030303030," in entry_content(renamed)
+        # Only the city is read that way: a village spelled `city` would be another holder.
+        village = facts(postings=(PostingFacts(2, "village", "city", "city_finance", 100, 100),))
+        assert "posting=2,village,63697479," in entry_content(village)
+
     def test_time_zone_does_not_change_the_content(self) -> None:
         moment = datetime(2026, 11, 27, 19, 51, 55, 363754, tzinfo=UTC)
         shanghai = moment.astimezone(timezone(timedelta(hours=8)))

@@ -72,7 +72,7 @@ class TestHolderCodes:
     @pytest.mark.parametrize(
         ("holder_type", "code"),
         [
-            ("city", "441900000000"),
+            ("city", "city"),
             ("town", TOWN),
             ("village", OWN_VILLAGE),
             ("project", "P-1"),
@@ -82,11 +82,18 @@ class TestHolderCodes:
     def test_valid(self, holder_type: str, code: str) -> None:
         rules.validate_holder(holder_type, code)
 
+    def test_the_old_city_code_reads_as_city(self) -> None:
+        assert rules.canonical_code("city", "441900000000") == "city"
+        assert rules.canonical_code("town", "441900000000") == "441900000000"
+        assert FundHolder(holder_type="city", holder_code="441900000000").holder_code == "city"
+        assert FundHolder(holder_type="town", holder_code=TOWN).holder_code == TOWN
+
     @pytest.mark.parametrize(
         ("holder_type", "code"),
         [
             ("city", "441900"),
             ("city", TOWN),
+            ("city", "441900000000"),  # the old spelling is read as `city`, never stored
             ("town", OWN_VILLAGE),  # a village code is not a town
             ("town", "441900000000"),  # nor is the city
             ("town", "440300121000"),  # Shenzhen

@@ -72,7 +72,6 @@ MONEY: tuple[Role, ...] = ("city_admin", "town_staff", "village_staff")
 DECIDERS: tuple[Role, ...] = ("city_admin", "town_staff")
 READERS: tuple[Role, ...] = (*MONEY, "auditor")
 CITY_READ: tuple[Role, ...] = ("city_admin", "auditor")
-CITY_HOLDER: Holder = ("city", "441900000000")
 # The ledger's own refusals (409 insufficient funds, a reused key, a resolved reservation …) pass through.
 REFUSALS = (NotFound, Conflict)
 

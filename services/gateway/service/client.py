@@ -69,9 +69,16 @@ async def call(
         raise ServiceUnavailable() from exc
 
 
+# Headers of a service's answer that belong to the caller too (a replay says it is one).
+RELAYED_HEADERS = ("Idempotent-Replayed",)
+
+
 def relay_response(upstream: httpx.Response) -> Response:
     """Pass a service's answer through unchanged (problem+json stays problem+json)."""
     media = upstream.headers.get("content-type", "application/json")
     if upstream.status_code >= 400 and "json" in media and "problem" not in media:
         media = PROBLEM_JSON
-    return Response(content=upstream.content, status_code=upstream.status_code, media_type=media)
+    headers = {name: upstream.headers[name] for name in RELAYED_HEADERS if name in upstream.headers}
+    return Response(
+        content=upstream.content, status_code=upstream.status_code, media_type=media, headers=headers or None
+    )
