@@ -11,11 +11,12 @@ counts as done, the hash-chain link (`ChainLinker.settle`, as the API answers on
   on the same database in the same run.
 Afterwards the chain is verified and every balance reconciled, which the JSON reports too.
 
-What to expect: a commit waits on its accounts' row locks only (issue 14.5; the chain head's
-lock used to serialise every ledger commit), and the linker appends what a burst committed in
-one transaction, so spread accounts run near the baseline and a hot account is bounded by how
-long its row lock is held (from its posting to its COMMIT's flush). `left_unlinked_after_runs`
-is what no transfer's own linking round had linked when the runs ended (expected 0).
+What to expect: a commit waits on its accounts' row locks only (the chain head's lock used to
+serialise every ledger commit; now the linker appends what a burst committed in one
+transaction), and the one-entry commands that arrive together are written in one transaction
+(`EntryBatcher`, as the API does), so a hot account's transfers share one WAL flush instead of
+passing its row lock one flush at a time (issue 14.5). `left_unlinked_after_runs` is what no
+transfer's own linking round had linked when the runs ended (expected 0).
 Creates and drops its own scratch database. Prints one JSON object.
 Run: `.venv/bin/python -m bench.ledger_transfers [transfers] [workers]` (PostgreSQL from
 `GUANJIA_BENCH_PG`, default postgresql://postgres@127.0.0.1:5432/postgres).
@@ -38,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from ledger import service
 from ledger.schemas import AllocationCommand, FundHolder, IncomeCommand
+from ledger.service.commands import EntryBatcher
 from ledger.service.linker import ChainLinker, link_all
 from ledger.service.rules import CITY_CODE
 from services.common.db import async_url
@@ -88,10 +90,12 @@ async def fund(maker: Maker, towns: list[int], each: int) -> None:
 
 
 LINKER: ChainLinker | None = None
+BATCHER: EntryBatcher | None = None
 
 
 async def transfer(maker: Maker, number: int, index: int) -> None:
-    """One allocation as the API runs it: its unit of work, then (after COMMIT) the chain link."""
+    """One allocation as the API runs it: its unit of work (the command written by the batcher
+    with whatever arrives with it, committed before it answers), then the chain link."""
     async with maker() as session, session.begin():
         cmd = AllocationCommand(
             source_code="city_finance",
@@ -99,7 +103,9 @@ async def transfer(maker: Maker, number: int, index: int) -> None:
             to_holder=village(number, index),
             amount_fen=1,
         )
-        outcome = await service.allocate(session, cmd, idempotency_key=f"bench-{uuid.uuid4()}", actor="bench")
+        outcome = await service.allocate(
+            session, cmd, idempotency_key=f"bench-{uuid.uuid4()}", actor="bench", batcher=BATCHER
+        )
         if outcome.failed:
             raise RuntimeError(outcome.body)
     assert LINKER is not None
@@ -140,8 +146,8 @@ async def run(total: int, workers: int) -> dict[str, object]:
         await asyncio.to_thread(upgrade_heads, url)
         engine = create_async_engine(async_url(url), pool_size=workers + 2, max_overflow=0)
         maker = async_sessionmaker(engine, expire_on_commit=False)
-        global LINKER
-        LINKER = ChainLinker(maker)
+        global LINKER, BATCHER
+        LINKER, BATCHER = ChainLinker(maker), EntryBatcher(maker)
         try:
             async with engine.begin() as conn:
                 await conn.execute(

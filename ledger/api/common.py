@@ -49,10 +49,10 @@ class CommandCall:
     actor: str
     request: Request
 
-    async def run(self, operation: Callable[..., Awaitable[Outcome]], *args: Any) -> Response:
+    async def run(self, operation: Callable[..., Awaitable[Outcome]], *args: Any, **options: Any) -> Response:
         """Run a ledger operation under the call's key and answer with its first answer: every
         command route is this one line, whatever the operation."""
-        outcome = await operation(self.db, *args, idempotency_key=self.key, actor=self.actor)
+        outcome = await operation(self.db, *args, idempotency_key=self.key, actor=self.actor, **options)
         return answer(outcome, self.request)
 
 

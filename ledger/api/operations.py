@@ -60,7 +60,7 @@ TownCode = Annotated[str, Path(min_length=12, max_length=12, pattern=r"^\d{12}$"
 )
 async def post_income(body: IncomeCommand, call: LedgerCommand) -> Response:
     """Book money arriving from outside into a city, town or village account of its source."""
-    return await call.run(service.record_income, body)
+    return await call.run(service.record_income, body, batcher=service.PROCESS_BATCHER)
 
 
 @router.post(
@@ -71,7 +71,7 @@ async def post_income(body: IncomeCommand, call: LedgerCommand) -> Response:
 )
 async def post_allocation(body: AllocationCommand, call: LedgerCommand) -> Response:
     """Move money of one source from the city to a town, or from a town to one of its villages."""
-    return await call.run(service.allocate, body)
+    return await call.run(service.allocate, body, batcher=service.PROCESS_BATCHER)
 
 
 @router.post(

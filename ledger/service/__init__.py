@@ -15,7 +15,7 @@ it, is its own unit of work).
 from __future__ import annotations
 
 from ledger.service.audit import reconcile, verify_chain
-from ledger.service.commands import Outcome
+from ledger.service.commands import PROCESS_BATCHER, EntryBatcher, Outcome
 from ledger.service.disbursements import disburse
 from ledger.service.donors import donor_report, get_pledge, pledge, receipt_document, receive
 from ledger.service.funds import allocate, matching_status, record_income, record_matching, set_matching_ratio
@@ -28,8 +28,10 @@ from ledger.service.reversals import reverse
 from ledger.service.settlement import expire_due, release_for_appeal, settle
 
 __all__ = [
+    "PROCESS_BATCHER",
     "PROCESS_LINKER",
     "ChainLinker",
+    "EntryBatcher",
     "Outcome",
     "account_statement",
     "allocate",

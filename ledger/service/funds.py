@@ -25,20 +25,25 @@ from ledger.schemas import (
     MatchingStatus,
 )
 from ledger.service import rules
-from ledger.service.commands import Effect, Outcome, run_command
+from ledger.service.commands import Effect, EntryBatcher, Outcome, run_command, run_entry_command
 from ledger.service.journal import EntrySpec, post_entry, source
 from services.common.messaging import utcnow
 
 
 async def record_income(
-    session: AsyncSession, cmd: IncomeCommand, *, idempotency_key: str, actor: str
+    session: AsyncSession,
+    cmd: IncomeCommand,
+    *,
+    idempotency_key: str,
+    actor: str,
+    batcher: EntryBatcher | None = None,
 ) -> Outcome:
     """Record income (收入) from a fund source (资金来源) into a city, town or village account."""
 
-    async def execute(digest: str) -> Effect:
+    async def spec_for(digest: str) -> EntrySpec:
         fund = await source(session, cmd.source_code)
         rules.check_income_target(fund.code, fund.income_holder_types, cmd.holder)
-        spec = EntrySpec(
+        return EntrySpec(
             kind="income",
             idempotency_key=idempotency_key,
             digest=digest,
@@ -48,22 +53,32 @@ async def record_income(
             appeal_id=cmd.appeal_id,
             holder=(cmd.holder.holder_type, cmd.holder.holder_code),
         )
-        return Effect(await post_entry(session, spec))
 
-    return await run_command(
-        session, operation="income", key=idempotency_key, command=cmd, actor=actor, execute=execute
+    return await run_entry_command(
+        session,
+        operation="income",
+        key=idempotency_key,
+        command=cmd,
+        actor=actor,
+        spec_for=spec_for,
+        batcher=batcher,
     )
 
 
 async def allocate(
-    session: AsyncSession, cmd: AllocationCommand, *, idempotency_key: str, actor: str
+    session: AsyncSession,
+    cmd: AllocationCommand,
+    *,
+    idempotency_key: str,
+    actor: str,
+    batcher: EntryBatcher | None = None,
 ) -> Outcome:
     """Allocate (下拨) money of one source one level down; refuses an overdraft."""
 
-    async def execute(digest: str) -> Effect:
+    async def spec_for(digest: str) -> EntrySpec:
         await source(session, cmd.source_code)
         rules.check_allocation(cmd.from_holder, cmd.to_holder)
-        spec = EntrySpec(
+        return EntrySpec(
             kind="allocation",
             idempotency_key=idempotency_key,
             digest=digest,
@@ -73,10 +88,15 @@ async def allocate(
             appeal_id=cmd.appeal_id,
             holder=(cmd.from_holder.holder_type, cmd.from_holder.holder_code),
         )
-        return Effect(await post_entry(session, spec))
 
-    return await run_command(
-        session, operation="allocation", key=idempotency_key, command=cmd, actor=actor, execute=execute
+    return await run_entry_command(
+        session,
+        operation="allocation",
+        key=idempotency_key,
+        command=cmd,
+        actor=actor,
+        spec_for=spec_for,
+        batcher=batcher,
     )
 
 

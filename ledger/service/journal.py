@@ -1,11 +1,12 @@
 """The journal writer (记账): open and lock accounts, write one entry and its postings.
 
-Every operation ends here. Only `flush()`, never commit: the caller's unit of work commits; at
-that COMMIT the database queues the entry for the hash chain, and the linker links it right
-after (`ledger.service.linker`), so a commit waits on its accounts' locks only. Writes run inside a SAVEPOINT
-and the deferred invariants are checked before it is released, so a refused entry (an
-overdraft, an unbalanced entry) fails here, as a domain error, and leaves the caller's
-transaction clean.
+Every operation ends here, in one call of `ledger.post_entry()` (migration `5c1e7a2b9d40`): it
+opens the accounts, writes the entry and its postings and runs the deferred invariants in one
+round trip, so a refused entry (an overdraft, an unbalanced entry) fails here, as a domain
+error, and undoes itself, leaving the caller's transaction clean. Never commit: the caller's
+unit of work commits; at that COMMIT the database queues the entry for the hash chain, and the
+linker links it right after (`ledger.service.linker`), so a commit waits on its accounts' locks
+only.
 
 Locks: a posting locks its account's row (the balance trigger's UPDATE). An operation that must
 read balances before it writes (a draw split across sources) locks every account it may touch
@@ -16,8 +17,11 @@ wait on each other in a cycle.
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select, text, tuple_
@@ -30,17 +34,11 @@ from ledger.models import Account, FundSource, JournalEntry, Posting
 from ledger.schemas import EntryKind, EntryOut, PostingOut
 from ledger.service import rules
 from ledger.service.rules import AccountKey, Leg
-from services.common.errors import IdempotencyConflict, NotFound
+from services.common.errors import DomainError, IdempotencyConflict, NotFound
+from services.common.messaging import utcnow
 
 OVERDRAFT_CONSTRAINT = "ck_accounts_non_negative"
 IDEMPOTENCY_CONSTRAINT = "uq_journal_entries_idempotency_key"
-# The deferred invariants of the migrations, checked inside our savepoint before COMMIT. The
-# chain trigger (`journal_entries_chain`) is left deferred on purpose: it draws the entry's
-# queue ticket, which must come after every account lock the transaction takes.
-DEFERRED_CHECKS = (
-    "ledger.postings_balanced, ledger.journal_entries_balanced, ledger.reservations_funded,"
-    " ledger.journal_entries_within_pledge"
-)
 
 
 @dataclass(frozen=True)
@@ -60,88 +58,109 @@ class EntrySpec:
     pledge_id: UUID | None = None
 
 
+def _entry_row(spec: EntrySpec) -> dict[str, Any]:
+    """The entry's columns as `ledger.post_entry` takes them (a new id, stamped now)."""
+    return {
+        "id": str(uuid.uuid4()),
+        "kind": spec.kind,
+        "idempotency_key": spec.idempotency_key,
+        "request_hash": spec.digest,
+        "memo": spec.memo,
+        "appeal_id": _text(spec.appeal_id),
+        "created_at": utcnow().isoformat(),
+        "created_by": spec.actor,
+        "holder_type": spec.holder[0] if spec.holder else None,
+        "holder_code": spec.holder[1] if spec.holder else None,
+        "reverses_id": _text(spec.reverses_id),
+        "reservation_id": _text(spec.reservation_id),
+        "pledge_id": _text(spec.pledge_id),
+    }
+
+
+def _legs(spec: EntrySpec) -> str:
+    return json.dumps([{**leg.account._asdict(), "amount_fen": leg.amount_fen} for leg in spec.legs])
+
+
+async def refusal(session: AsyncSession, spec: EntrySpec, answer: dict[str, Any]) -> DomainError:
+    """What `ledger.post_entry` refused, as the domain error it means; a refusal no rule
+    foresaw is raised as the integrity error it is."""
+    constraint = answer.get("constraint") or None
+    if constraint == IDEMPOTENCY_CONSTRAINT:
+        return IdempotencyConflict(idempotency_key=spec.idempotency_key)
+    if constraint == OVERDRAFT_CONSTRAINT:
+        return await insufficient(session, spec.legs)
+    raise IntegrityError("ledger.post_entry", None, Refused(str(answer.get("message")), constraint))
+
+
+def command_item(spec: EntrySpec, command: dict[str, str]) -> dict[str, Any]:
+    """One one-entry command as `ledger.run_entry_command(s)` takes it: the command row, the
+    entry's columns, its legs, and its answer but for the postings."""
+    entry = _entry_row(spec)
+    body = _as_out(entry, []).model_dump(mode="json")
+    del body["postings"]
+    legs = [{**leg.account._asdict(), "amount_fen": leg.amount_fen} for leg in spec.legs]
+    return {"command": command, "entry": entry, "legs": legs, "body": body}
+
+
+async def post_command_entries(
+    session: AsyncSession, items: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Claim each command's key, post its one entry and settle it, in order, in one round trip
+    (`ledger.run_entry_commands`): per item `{"status", "body"}`, `{"replay": true}` or
+    `{"error", …}` (its claim left pending for the caller to settle)."""
+    answers = await session.scalar(
+        text("SELECT ledger.run_entry_commands(CAST(:items AS jsonb))"),
+        {"items": json.dumps(list(items), ensure_ascii=False)},
+    )
+    assert isinstance(answers, list) and len(answers) == len(items)
+    return answers
+
+
 async def post_entry(session: AsyncSession, spec: EntrySpec) -> EntryOut:
-    """Write one entry inside a savepoint; translate what the database refuses."""
-    entry = JournalEntry(
-        kind=spec.kind,
-        idempotency_key=spec.idempotency_key,
-        request_hash=spec.digest,
-        memo=spec.memo,
-        appeal_id=spec.appeal_id,
-        created_by=spec.actor,
-        holder_type=spec.holder[0] if spec.holder else None,
-        holder_code=spec.holder[1] if spec.holder else None,
-        reverses_id=spec.reverses_id,
-        reservation_id=spec.reservation_id,
-        pledge_id=spec.pledge_id,
+    """Write one entry and its postings (`ledger.post_entry`, one round trip); translate what
+    the database refuses. A refusal leaves the caller's transaction as it was."""
+    entry = _entry_row(spec)
+    answer = await session.scalar(
+        text("SELECT ledger.post_entry(CAST(:entry AS jsonb), CAST(:legs AS jsonb))"),
+        {"entry": json.dumps(entry, ensure_ascii=False), "legs": _legs(spec)},
     )
-    try:
-        async with session.begin_nested():
-            written = await _write(session, entry, spec.legs)
-    except IntegrityError as exc:
-        constraint = constraint_name(exc)
-        if constraint == IDEMPOTENCY_CONSTRAINT:
-            raise IdempotencyConflict(idempotency_key=spec.idempotency_key) from exc
-        if constraint == OVERDRAFT_CONSTRAINT:
-            raise await insufficient(session, spec.legs) from exc
-        raise
-    return _as_out(entry, written)
+    assert isinstance(answer, dict)
+    if "error" in answer:
+        raise await refusal(session, spec, answer)
+    return _as_out(entry, answer["postings"])
 
 
-async def _write(
-    session: AsyncSession, entry: JournalEntry, legs: Sequence[Leg]
-) -> list[tuple[Leg, Posting]]:
-    """Open the accounts, insert the entry and its postings, and have the database check it now."""
-    ids = await ensure_accounts(session, (leg.account for leg in legs))
-    session.add(entry)
-    await session.flush()
-    # Postings lock their accounts' rows; taking them in account-id order, whatever the entry's
-    # own order, means two entries over the same accounts can never deadlock. (The batch INSERT
-    # keeps the parameters' order; its RETURNING brings back each running balance.)
-    written = [
-        (leg, Posting(entry_id=entry.id, account_id=ids[leg.account], amount_fen=leg.amount_fen))
-        for leg in sorted(legs, key=lambda leg: ids[leg.account])
-    ]
-    session.add_all([posting for _, posting in written])
-    await session.flush()
-    await check_now(session)
-    return written
+class Refused(Exception):
+    """What the database refused inside `ledger.post_entry`, named as asyncpg names it, so
+    `constraint_name` reads it the same way."""
+
+    def __init__(self, message: str, constraint: str | None) -> None:
+        super().__init__(message)
+        self.constraint_name = constraint
 
 
-def _as_out(entry: JournalEntry, written: Sequence[tuple[Leg, Posting]]) -> EntryOut:
+def _text(value: UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _as_out(entry: dict[str, Any], postings: Sequence[dict[str, Any]]) -> EntryOut:
     """The entry just written, as `entry_out` would read it back (without reading it back)."""
-    rows = sorted(written, key=lambda pair: (pair[1].amount_fen, pair[1].id))
-    return EntryOut(
-        id=entry.id,
-        kind=entry.kind,
-        idempotency_key=entry.idempotency_key,
-        memo=entry.memo,
-        appeal_id=entry.appeal_id,
-        created_at=entry.created_at,
-        created_by=entry.created_by,
-        holder_type=entry.holder_type,
-        holder_code=entry.holder_code,
-        reverses_id=entry.reverses_id,
-        reservation_id=entry.reservation_id,
-        pledge_id=entry.pledge_id,
-        postings=[
-            PostingOut(
-                holder_type=leg.account.holder_type,
-                holder_code=leg.account.holder_code,
-                source_code=leg.account.source_code,
-                amount_fen=posting.amount_fen,
-                balance_after_fen=posting.balance_after_fen,
-            )
-            for leg, posting in rows
-        ],
+    rows = sorted(postings, key=lambda p: (p["amount_fen"], p["id"]))
+    return EntryOut.model_validate(
+        {
+            **{k: v for k, v in entry.items() if k != "request_hash"},
+            "postings": [
+                PostingOut(
+                    holder_type=p["holder_type"],
+                    holder_code=p["holder_code"],
+                    source_code=p["source_code"],
+                    amount_fen=p["amount_fen"],
+                    balance_after_fen=p["balance_after_fen"],
+                )
+                for p in rows
+            ],
+        }
     )
-
-
-async def check_now(session: AsyncSession) -> None:
-    """Run the deferred invariants now (and defer them again), so a bad write fails inside the
-    caller's savepoint rather than in its COMMIT."""
-    await session.execute(text(f"SET CONSTRAINTS {DEFERRED_CHECKS} IMMEDIATE"))
-    await session.execute(text(f"SET CONSTRAINTS {DEFERRED_CHECKS} DEFERRED"))
 
 
 @dataclass(frozen=True)

@@ -134,8 +134,13 @@ async def run_command(
     actor: str,
     execute: Execute,
     on_failure: OnFailure | None = None,
+    atomic: bool = False,
 ) -> Outcome:
-    """Run ``execute(digest)`` once per idempotency key and keep its answer (see the module)."""
+    """Run ``execute(digest)`` once per idempotency key and keep its answer (see the module).
+
+    ``atomic``: the command leaves nothing behind when it raises a domain error (it refuses
+    before it writes, or its one write undoes itself, as the ledger's `post_entry` does), so it
+    runs without the savepoint, two round trips fewer on a hot path."""
     payload = command.model_dump(mode="json") if isinstance(command, BaseModel) else dict(command)
     digest = request_hash(operation, payload)
     table = store.commands
@@ -146,27 +151,39 @@ async def run_command(
         .returning(table.c.idempotency_key)
     )
     if claim.first() is None:
-        return await _replay(session, table, key, digest)
+        return await replay(session, table, key, digest)
     try:
-        async with session.begin_nested():
+        if atomic:
             effect = await execute(digest)
             await emit(session, store.messaging, *effect.events)
+        else:
+            async with session.begin_nested():
+                effect = await execute(digest)
+                await emit(session, store.messaging, *effect.events)
         status, body = CREATED, effect.result.model_dump(mode="json")
     except DomainError as error:
         if not consumes_key(error):
-            await session.execute(
-                delete(table).where(table.c.idempotency_key == key, table.c.state == "pending")
-            )
+            await withdraw(session, table, key)
             return Outcome(status=error.status, body=error.to_problem(), replayed=False)
         if on_failure is not None:
             await emit(session, store.messaging, *(await on_failure(error)))
         status, body = error.status, error.to_problem()
+    await settle(session, table, key, status, body)
+    return Outcome(status=status, body=body, replayed=False)
+
+
+async def settle(session: AsyncSession, table: Table, key: str, status: int, body: dict[str, Any]) -> None:
+    """Keep a claimed command's first answer (the claim's transaction only)."""
     await session.execute(
         update(table)
         .where(table.c.idempotency_key == key)
         .values(state="failed" if status >= 400 else "succeeded", status_code=status, response=body)
     )
-    return Outcome(status=status, body=body, replayed=False)
+
+
+async def withdraw(session: AsyncSession, table: Table, key: str) -> None:
+    """Give up a claim this transaction holds, so the key stays unused (invalid input)."""
+    await session.execute(delete(table).where(table.c.idempotency_key == key, table.c.state == "pending"))
 
 
 def consumes_key(error: DomainError) -> bool:
@@ -175,7 +192,8 @@ def consumes_key(error: DomainError) -> bool:
     return error.status != INVALID
 
 
-async def _replay(session: AsyncSession, table: Table, key: str, digest: str) -> Outcome:
+async def replay(session: AsyncSession, table: Table, key: str, digest: str) -> Outcome:
+    """The answer a settled key gives again; `409 idempotency_key_reused` for another body."""
     row = (
         await session.execute(
             select(table.c.request_hash, table.c.state, table.c.status_code, table.c.response).where(

@@ -12,7 +12,8 @@ from sqlalchemy.exc import DBAPIError
 
 from ledger import service
 from ledger.schemas import AllocationCommand, FundHolder
-from ledger.service import link_all, reconcile, verify_chain
+from ledger.service import EntryBatcher, link_all, reconcile, rules, verify_chain
+from ledger.service.journal import EntrySpec, command_item
 from services.common.db import get_engine, get_sessionmaker, session_scope
 from tests.ledger.support import Ledger, key, ledger_client, scalar, town_holder, village_holder, village_of
 
@@ -160,3 +161,69 @@ async def test_the_audit_route_links_what_was_committed_a_moment_ago(ledger: Led
     assert report["ok"], report["breaks"]
     assert await links_of(ids) == dict.fromkeys(ids, 1)
     assert report["head_seq"] == await scalar("SELECT max(seq) FROM ledger.chain")
+
+
+async def test_commands_written_together_are_refused_one_by_one(ledger: Ledger) -> None:
+    # Fifty allocations of 30 fen against 600 arrive together and are written in shared
+    # transactions: exactly twenty are paid, each refusal is its own, and replays agree.
+    town = await ledger.funded_town(600)
+    requests = [(key(), village_holder(village_of(town, 201 + i % 10))) for i in range(50)]
+    responses = await asyncio.gather(*(ledger.allocate(town_holder(town), v, 30, key=k) for k, v in requests))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * 20 + [409] * 30, [r.text for r in responses if r.status_code not in (201, 409)]
+    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"insufficient_funds"}
+    assert (await ledger.balances(town_holder(town)))["city_finance"] == 0
+    replays = await asyncio.gather(*(ledger.allocate(town_holder(town), v, 30, key=k) for k, v in requests))
+    for first, again in zip(responses, replays, strict=True):
+        assert again.status_code == (200 if first.status_code == 201 else 409)
+        assert again.json() == first.json()
+        assert again.headers["Idempotent-Replayed"] == "true"
+    async with session_scope() as session:
+        assert (await verify_chain(session)).ok and (await reconcile(session)).ok
+
+
+async def test_a_batch_that_fails_whole_is_written_again_one_by_one(ledger: Ledger) -> None:
+    # One command of the batch is refused in a way no rule foresaw (a city account under another
+    # code): the batch fails as a whole, and each command is written again alone, so only that
+    # one fails and the others are paid.
+    town = await ledger.funded_town(100)
+    batcher = EntryBatcher()
+
+    def item(payee: FundHolder) -> tuple[dict[str, object], EntrySpec]:
+        idem = key()
+        spec = EntrySpec(
+            kind="allocation",
+            idempotency_key=idem,
+            digest="0" * 64,
+            legs=rules.transfer_legs(
+                ("town", town), (payee.holder_type, payee.holder_code), [("city_finance", 10)]
+            ),
+            actor="test",
+            holder=("town", town),
+        )
+        row = {
+            "idempotency_key": idem,
+            "operation": "allocation",
+            "request_hash": "0" * 64,
+            "created_by": "test",
+        }
+        return command_item(spec, row), spec
+
+    good = [item(FundHolder(holder_type="village", holder_code=village_of(town, 201 + i))) for i in range(3)]
+    bad = item(FundHolder(holder_type="city", holder_code="not-the-city"))
+    results = await asyncio.gather(
+        *(batcher.submit(i, s) for i, s in [good[0], bad, good[1], good[2]]), return_exceptions=True
+    )
+    assert [r["status"] if isinstance(r, dict) else type(r).__name__ for r in results] == [
+        201,
+        "IntegrityError",
+        201,
+        201,
+    ]
+    assert (await ledger.balances(town_holder(town)))["city_finance"] == 70
+    assert (
+        await scalar(
+            "SELECT count(*) FROM ledger.commands WHERE idempotency_key = :k", k=bad[1].idempotency_key
+        )
+        == 0
+    )

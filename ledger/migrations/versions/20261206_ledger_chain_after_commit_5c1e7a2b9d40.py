@@ -17,6 +17,22 @@ every other one, whatever accounts they touched (issue 14.5). Now:
    sha256(prev_hash || '\\n' || ledger.entry_content(id)).
 3. The chain head may move only forward onto a link that exists with that very hash (it used to
    check the trigger depth, which no longer says who is calling).
+4. `ledger.post_entry(entry, legs)` writes one entry in one round trip: opens the accounts it
+   needs, inserts the entry and its postings (in account-id order, the order every writer takes
+   account locks in), runs the deferred balance checks now, and answers the postings. What the
+   database refuses (an overdraft, an unbalanced entry, a reused key …) is answered as
+   `{"error", "constraint", "message"}` with everything the call wrote undone (a PL/pgSQL
+   exception block: a savepoint without the client's round trips), so the caller's transaction
+   stays usable. The same triggers and constraints judge every row as before.
+5. `ledger.run_entry_command(command, entry, legs, body)`: a one-entry command (income,
+   allocation) in one round trip: claims the idempotency key in `ledger.commands` (a key already
+   there answers `{"replay": true}`: the caller reads it back), posts the entry, and settles
+   the command with the answer (`body`, completed with the postings). A refusal answers
+   `{"error", …}` with the claim still pending, for the caller to settle with the refusal's
+   problem body, exactly as `services.common.idempotency.run_command` does.
+   `ledger.run_entry_commands(items)` runs many of them in order in one call: the API batches
+   the one-entry commands that arrive together into one transaction (`ledger.service.batching`),
+   so a hot account's commands share one COMMIT instead of waiting for one flush each.
 
 Revision ID: 5c1e7a2b9d40
 Revises: 813d671e2d96
@@ -101,6 +117,107 @@ UPGRADE = [
     CREATE TRIGGER chain_queue_no_truncate BEFORE TRUNCATE ON ledger.chain_queue
     FOR EACH STATEMENT EXECUTE FUNCTION ledger.refuse_change()
     """,
+    """
+    CREATE FUNCTION ledger.post_entry(p_entry jsonb, p_legs jsonb) RETURNS jsonb
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        v_entry uuid := (p_entry->>'id')::uuid;
+        v_postings jsonb;
+        v_state text;
+        v_constraint text;
+        v_message text;
+    BEGIN
+        BEGIN
+            INSERT INTO ledger.accounts (holder_type, holder_code, source_code)
+            SELECT DISTINCT l->>'holder_type', l->>'holder_code', l->>'source_code'
+              FROM jsonb_array_elements(p_legs) AS l
+             WHERE NOT EXISTS (SELECT 1 FROM ledger.accounts a
+                                WHERE a.holder_type = l->>'holder_type' AND a.holder_code = l->>'holder_code'
+                                  AND a.source_code = l->>'source_code')
+             ORDER BY 1, 2, 3
+            ON CONFLICT (holder_type, holder_code, source_code) DO NOTHING;
+            INSERT INTO ledger.journal_entries
+                (id, kind, idempotency_key, request_hash, memo, appeal_id, created_at, created_by,
+                 holder_type, holder_code, reverses_id, reservation_id, pledge_id)
+            VALUES (v_entry, p_entry->>'kind', p_entry->>'idempotency_key', p_entry->>'request_hash',
+                    p_entry->>'memo', (p_entry->>'appeal_id')::uuid, (p_entry->>'created_at')::timestamptz,
+                    p_entry->>'created_by', p_entry->>'holder_type', p_entry->>'holder_code',
+                    (p_entry->>'reverses_id')::uuid, (p_entry->>'reservation_id')::uuid,
+                    (p_entry->>'pledge_id')::uuid);
+            WITH written AS (
+                INSERT INTO ledger.postings (entry_id, account_id, amount_fen)
+                SELECT v_entry, a.id, (l.value->>'amount_fen')::bigint
+                  FROM jsonb_array_elements(p_legs) AS l
+                  JOIN ledger.accounts a
+                    ON a.holder_type = l.value->>'holder_type' AND a.holder_code = l.value->>'holder_code'
+                   AND a.source_code = l.value->>'source_code'
+                 ORDER BY a.id
+                RETURNING id, account_id, amount_fen, balance_after_fen
+            )
+            SELECT jsonb_agg(jsonb_build_object('id', w.id, 'holder_type', a.holder_type,
+                                                'holder_code', a.holder_code, 'source_code', a.source_code,
+                                                'amount_fen', w.amount_fen,
+                                                'balance_after_fen', w.balance_after_fen))
+              INTO v_postings
+              FROM written w JOIN ledger.accounts a ON a.id = w.account_id;
+            -- The deferred invariants, now, so a refusal is answered here. Not the chain
+            -- trigger: its queue ticket must be drawn at COMMIT, after every account lock.
+            SET CONSTRAINTS ledger.postings_balanced, ledger.journal_entries_balanced,
+                ledger.reservations_funded, ledger.journal_entries_within_pledge IMMEDIATE;
+            SET CONSTRAINTS ledger.postings_balanced, ledger.journal_entries_balanced,
+                ledger.reservations_funded, ledger.journal_entries_within_pledge DEFERRED;
+        EXCEPTION WHEN integrity_constraint_violation THEN
+            GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_constraint = CONSTRAINT_NAME,
+                                    v_message = MESSAGE_TEXT;
+            RETURN jsonb_build_object('error', v_state, 'constraint', v_constraint, 'message', v_message);
+        END;
+        RETURN jsonb_build_object('postings', coalesce(v_postings, '[]'::jsonb));
+    END $$
+    """,
+    """
+    CREATE FUNCTION ledger.run_entry_command(p_command jsonb, p_entry jsonb, p_legs jsonb, p_body jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        v_key text := p_command->>'idempotency_key';
+        v_posted jsonb;
+        v_body jsonb;
+    BEGIN
+        -- A concurrent request with the same key waits here until the first one ends.
+        INSERT INTO ledger.commands (idempotency_key, operation, request_hash, created_by)
+        VALUES (v_key, p_command->>'operation', p_command->>'request_hash', p_command->>'created_by')
+        ON CONFLICT (idempotency_key) DO NOTHING;
+        IF NOT FOUND THEN
+            RETURN jsonb_build_object('replay', true);
+        END IF;
+        v_posted := ledger.post_entry(p_entry, p_legs);
+        IF v_posted ? 'error' THEN
+            RETURN v_posted;
+        END IF;
+        -- Payers first, then payees, as `entry_out` reads an entry back.
+        SELECT p_body || jsonb_build_object('postings', coalesce(jsonb_agg(p.value - 'id'
+                   ORDER BY (p.value->>'amount_fen')::bigint, (p.value->>'id')::bigint), '[]'::jsonb))
+          INTO v_body
+          FROM jsonb_array_elements(v_posted->'postings') AS p;
+        UPDATE ledger.commands SET state = 'succeeded', status_code = 201, response = v_body
+         WHERE idempotency_key = v_key;
+        RETURN jsonb_build_object('status', 201, 'body', v_body);
+    END $$
+    """,
+    """
+    CREATE FUNCTION ledger.run_entry_commands(p_items jsonb) RETURNS jsonb
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        v_item jsonb;
+        v_answers jsonb := '[]'::jsonb;
+    BEGIN
+        FOR v_item IN SELECT value FROM jsonb_array_elements(p_items) WITH ORDINALITY ORDER BY ordinality LOOP
+            v_answers := v_answers || jsonb_build_array(ledger.run_entry_command(
+                v_item->'command', v_item->'entry', v_item->'legs', v_item->'body'));
+        END LOOP;
+        RETURN v_answers;
+    END $$
+    """,
 ]
 
 DOWNGRADE = [
@@ -126,6 +243,9 @@ DOWNGRADE = [
     END $$
     """,
     "DROP FUNCTION ledger.chain_link(integer)",
+    "DROP FUNCTION ledger.run_entry_commands(jsonb)",
+    "DROP FUNCTION ledger.run_entry_command(jsonb, jsonb, jsonb, jsonb)",
+    "DROP FUNCTION ledger.post_entry(jsonb, jsonb)",
 ]
 
 
