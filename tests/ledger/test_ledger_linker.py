@@ -182,22 +182,25 @@ async def test_commands_written_together_are_refused_one_by_one(ledger: Ledger) 
         assert (await verify_chain(session)).ok and (await reconcile(session)).ok
 
 
-async def test_a_batch_that_fails_whole_is_written_again_one_by_one(ledger: Ledger) -> None:
+@pytest.mark.parametrize("broken", ["city_code", "unbalanced"])
+async def test_a_batch_that_fails_whole_is_written_again_one_by_one(ledger: Ledger, broken: str) -> None:
     # One command of the batch is refused in a way no rule foresaw (a city account under another
-    # code): the batch fails as a whole, and each command is written again alone, so only that
-    # one fails and the others are paid.
+    # code, refused at once; or an entry that does not balance, refused by the deferred check
+    # the batch runs at its end): the batch fails as a whole, and each command is written again
+    # alone, so only that one fails and the others are paid.
     town = await ledger.funded_town(100)
     batcher = EntryBatcher()
 
-    def item(payee: FundHolder) -> tuple[dict[str, object], EntrySpec]:
+    def item(payee: FundHolder, off: int = 0) -> tuple[dict[str, object], EntrySpec]:
         idem = key()
+        payer, paid = rules.transfer_legs(
+            ("town", town), (payee.holder_type, payee.holder_code), [("city_finance", 10)]
+        )
         spec = EntrySpec(
             kind="allocation",
             idempotency_key=idem,
             digest="0" * 64,
-            legs=rules.transfer_legs(
-                ("town", town), (payee.holder_type, payee.holder_code), [("city_finance", 10)]
-            ),
+            legs=[payer, paid._replace(amount_fen=paid.amount_fen + off)],
             actor="test",
             holder=("town", town),
         )
@@ -210,7 +213,10 @@ async def test_a_batch_that_fails_whole_is_written_again_one_by_one(ledger: Ledg
         return command_item(spec, row), spec
 
     good = [item(FundHolder(holder_type="village", holder_code=village_of(town, 201 + i))) for i in range(3)]
-    bad = item(FundHolder(holder_type="city", holder_code="not-the-city"))
+    if broken == "city_code":
+        bad = item(FundHolder(holder_type="city", holder_code="not-the-city"))
+    else:
+        bad = item(FundHolder(holder_type="village", holder_code=village_of(town, 299)), off=-1)
     results = await asyncio.gather(
         *(batcher.submit(i, s) for i, s in [good[0], bad, good[1], good[2]]), return_exceptions=True
     )

@@ -118,7 +118,18 @@ UPGRADE = [
     FOR EACH STATEMENT EXECUTE FUNCTION ledger.refuse_change()
     """,
     """
-    CREATE FUNCTION ledger.post_entry(p_entry jsonb, p_legs jsonb) RETURNS jsonb
+    CREATE FUNCTION ledger.check_entries_now() RETURNS void
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        SET CONSTRAINTS ledger.postings_balanced, ledger.journal_entries_balanced,
+            ledger.reservations_funded, ledger.journal_entries_within_pledge IMMEDIATE;
+        SET CONSTRAINTS ledger.postings_balanced, ledger.journal_entries_balanced,
+            ledger.reservations_funded, ledger.journal_entries_within_pledge DEFERRED;
+    END $$
+    """,
+    """
+    CREATE FUNCTION ledger.post_entry(p_entry jsonb, p_legs jsonb, p_check boolean DEFAULT true)
+    RETURNS jsonb
     LANGUAGE plpgsql AS $$
     DECLARE
         v_entry uuid := (p_entry->>'id')::uuid;
@@ -160,12 +171,12 @@ UPGRADE = [
                                                 'balance_after_fen', w.balance_after_fen))
               INTO v_postings
               FROM written w JOIN ledger.accounts a ON a.id = w.account_id;
-            -- The deferred invariants, now, so a refusal is answered here. Not the chain
-            -- trigger: its queue ticket must be drawn at COMMIT, after every account lock.
-            SET CONSTRAINTS ledger.postings_balanced, ledger.journal_entries_balanced,
-                ledger.reservations_funded, ledger.journal_entries_within_pledge IMMEDIATE;
-            SET CONSTRAINTS ledger.postings_balanced, ledger.journal_entries_balanced,
-                ledger.reservations_funded, ledger.journal_entries_within_pledge DEFERRED;
+            -- The deferred invariants, now, so a refusal is answered here (a batch checks
+            -- once, at its end). Not the chain trigger: its queue ticket must be drawn at
+            -- COMMIT, after every account lock.
+            IF p_check THEN
+                PERFORM ledger.check_entries_now();
+            END IF;
         EXCEPTION WHEN integrity_constraint_violation THEN
             GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_constraint = CONSTRAINT_NAME,
                                     v_message = MESSAGE_TEXT;
@@ -175,7 +186,8 @@ UPGRADE = [
     END $$
     """,
     """
-    CREATE FUNCTION ledger.run_entry_command(p_command jsonb, p_entry jsonb, p_legs jsonb, p_body jsonb)
+    CREATE FUNCTION ledger.run_entry_command(
+        p_command jsonb, p_entry jsonb, p_legs jsonb, p_body jsonb, p_check boolean DEFAULT true)
     RETURNS jsonb
     LANGUAGE plpgsql AS $$
     DECLARE
@@ -190,7 +202,7 @@ UPGRADE = [
         IF NOT FOUND THEN
             RETURN jsonb_build_object('replay', true);
         END IF;
-        v_posted := ledger.post_entry(p_entry, p_legs);
+        v_posted := ledger.post_entry(p_entry, p_legs, p_check);
         IF v_posted ? 'error' THEN
             RETURN v_posted;
         END IF;
@@ -210,11 +222,17 @@ UPGRADE = [
     DECLARE
         v_item jsonb;
         v_answers jsonb := '[]'::jsonb;
+        v_alone boolean := jsonb_array_length(p_items) = 1;
     BEGIN
         FOR v_item IN SELECT value FROM jsonb_array_elements(p_items) WITH ORDINALITY ORDER BY ordinality LOOP
             v_answers := v_answers || jsonb_build_array(ledger.run_entry_command(
-                v_item->'command', v_item->'entry', v_item->'legs', v_item->'body'));
+                v_item->'command', v_item->'entry', v_item->'legs', v_item->'body', v_alone));
         END LOOP;
+        -- A batch checks the deferred invariants once, for all its entries; one that fails
+        -- fails the batch, whose commands are then written again one by one.
+        IF NOT v_alone THEN
+            PERFORM ledger.check_entries_now();
+        END IF;
         RETURN v_answers;
     END $$
     """,
@@ -244,8 +262,9 @@ DOWNGRADE = [
     """,
     "DROP FUNCTION ledger.chain_link(integer)",
     "DROP FUNCTION ledger.run_entry_commands(jsonb)",
-    "DROP FUNCTION ledger.run_entry_command(jsonb, jsonb, jsonb, jsonb)",
-    "DROP FUNCTION ledger.post_entry(jsonb, jsonb)",
+    "DROP FUNCTION ledger.run_entry_command(jsonb, jsonb, jsonb, jsonb, boolean)",
+    "DROP FUNCTION ledger.post_entry(jsonb, jsonb, boolean)",
+    "DROP FUNCTION ledger.check_entries_now()",
 ]
 
 
