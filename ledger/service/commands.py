@@ -142,7 +142,10 @@ class EntryBatcher:
     of its commands is written again alone, so one cannot take the others down with it.
     """
 
-    def __init__(self, maker: async_sessionmaker[AsyncSession] | None = None, limit: int = 200) -> None:
+    # Each command runs in a PL/pgSQL exception block, a subtransaction: PostgreSQL keeps 64 of
+    # them per transaction in shared memory, beyond which every snapshot in the database gets
+    # slower, so a batch stays well under that.
+    def __init__(self, maker: async_sessionmaker[AsyncSession] | None = None, limit: int = 32) -> None:
         self._maker = maker
         self._limit = limit
         self._queue: list[_Waiting] = []
