@@ -297,15 +297,18 @@ class ConsultationChanged(_Data):
 
 
 class ConsultationObjected(_Data):
-    """异议 during the notice, by a resident or recorded by staff: the convening unit must know."""
+    """`consultation.objected`: an objection (异议) during the public notice (公示) sent the plan back
+    to consultation; the convening unit must know. The objection's words stay in routing (they may
+    name people)."""
 
     consultation_id: UUID
-    objection_id: UUID
-    ticket_no: str
     unit_type: UnitType
     unit_code: str
     town_code: str | None = None
-    by: Literal["resident", "staff"]
+    # Which objection, on which ticket, raised by a resident (mini-program) or recorded by staff.
+    objection_id: UUID | None = None
+    ticket_no: str | None = None
+    by: Literal["resident", "staff"] = "staff"
 
 
 class PlanApproved(_Data):
