@@ -25,8 +25,8 @@ async def on_received(session: AsyncSession, event: Event, ctx: JobContext) -> N
 
 
 async def on_status_changed(session: AsyncSession, event: Event, ctx: JobContext) -> None:
-    """An appeal that ended leaves the donor pool and the manual triage queue, and nobody holds it
-    any more (no sign-off, send-back or escalation of an ended appeal)."""
+    """An appeal that ended leaves the donor pool and the manual triage queue, and (unless merged,
+    which staff may undo) nobody holds it any more: no sign-off, send-back or escalation of it."""
     data = event.data_as(StatusChanged)
     if data.to_status not in ENDED or event.appeal_id is None:
         return
@@ -41,11 +41,12 @@ async def on_status_changed(session: AsyncSession, event: Event, ctx: JobContext
         .where(ManualTriageItem.appeal_id == event.appeal_id, ManualTriageItem.state == "open")
         .values(state="cancelled", resolved_at=now, resolved_by=f"appeal.{data.to_status}")
     )
-    await session.execute(
-        update(Assignment)
-        .where(Assignment.appeal_id == event.appeal_id, Assignment.state.in_(("assigned", "signed_off")))
-        .values(state="done")
-    )
+    if data.to_status != "merged":  # a wrong link can be undone: its hop must still be there
+        await session.execute(
+            update(Assignment)
+            .where(Assignment.appeal_id == event.appeal_id, Assignment.state.in_(("assigned", "signed_off")))
+            .values(state="done")
+        )
 
 
 HANDLERS: dict[str, EventHandler] = {

@@ -149,6 +149,15 @@ async def test_a_passed_plan_is_noticed_an_objection_sends_it_back_then_it_is_ap
     )
     assert objected.status_code == 200, objected.text
     assert objected.json()["state"] == "objected" and "异议" in objected.json()["reason"]
+    (told,) = [e for e in await events_of(appeal_id) if e["type"] == "consultation.objected"]
+    assert (told["data"]["by"], told["data"]["unit_code"], told["data"]["consultation_id"]) == (
+        "staff",
+        BEIZHA,
+        c1["id"],
+    )
+    assert "巷内" not in str(told)  # the objection's words stay in routing
+    snapshot = [e for e in await events_of(appeal_id) if e["type"] == "consultation.changed"][-1]["data"]
+    assert (snapshot["state"], snapshot["objections"], snapshot["notice_days"]) == ("objected", 1, 5)
     late = await http.post(
         f"/internal/consultations/{c1['id']}/objections", json={"summary": "再提"}, headers=auth(VILLAGE)
     )

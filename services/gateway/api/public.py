@@ -131,6 +131,4 @@ async def withdraw_with_code(body: CodeWithdrawal) -> Response:
     if upstream.status_code == 404:
         await count_wrong_code(ticket_no)
         raise NotFound()
-    if upstream.status_code == 200 and (cache := _cache()) is not None:
-        cache.pop(ticket_no, None)  # the status changed: never answer the old one from memory
     return relay_response(upstream)
