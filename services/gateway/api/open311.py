@@ -293,6 +293,8 @@ async def _disclosed(
 ) -> list[dict[str, Any]]:
     """Up to `need` publicly disclosed appeals of the window, newest first, from any channel."""
     docs: list[dict[str, Any]] = []
+    if category and category not in SERVICES_BY_CODE:
+        return docs  # not one of our services: nothing of any channel has it
     page = 1
     while len(docs) < need:
         params: dict[str, Any] = {
@@ -304,6 +306,8 @@ async def _disclosed(
         if category:
             params["category"] = category
         upstream = await call("intake", "GET", "/internal/public/disclosure", params=params)
+        if upstream.status_code in (400, 422):
+            raise Open311Error(400, "the filters could not be applied")
         if upstream.status_code != 200:
             raise Open311Error(503, "the public requests could not be read")
         found = DisclosurePage.model_validate_json(upstream.content)
