@@ -189,6 +189,14 @@ async def test_a_notice_is_public_a_resident_objects_and_the_next_plan_is_approv
     assert [n["consultation_id"] for n in by_ticket] == [first["id"]]
     bad = await w.gw.get("/api/v1/public/notices", params={"period": "tomorrow"})
     problem(bad, 422, "invalid_input")
+    # Dashboards poll: an unchanged list is a 304 to the ETag they hold.
+    listed = await w.gw.get("/api/v1/public/notices", params={"ticket_no": filed["ticket_no"]})
+    unchanged = await w.gw.get(
+        "/api/v1/public/notices",
+        params={"ticket_no": filed["ticket_no"]},
+        headers={"If-None-Match": listed.headers["ETag"]},
+    )
+    assert unchanged.status_code == 304
 
     # A resident objects through the mini-program: a reason, an Idempotency-Key, one objection.
     path = f"/api/v1/miniprogram/notices/{first['id']}/objections"

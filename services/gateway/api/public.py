@@ -14,9 +14,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from services.common.errors import Conflict, NotFound, ServiceUnavailable, problem_responses
 from services.common.settings import get_settings
 from services.contracts.appeals import CodeWithdrawal, PublicAppeal
-from services.contracts.notices import NoticePage, NoticeQuery
 from services.contracts.staff import Moved
-from services.gateway.api.table import Forward, mount
 from services.gateway.errors import TooManyRequests
 from services.gateway.service.client import call, relay_response
 from services.gateway.service.ratelimit import count_wrong_code, limit_public, refuse_if_guessed
@@ -103,15 +101,6 @@ async def public_appeal(
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     return Response(content=body, media_type="application/json", headers=headers)
-
-
-ROWS = [
-    Forward("GET", "/api/v1/public/notices", "intake", "/internal/public/notices", NoticePage,
-            "Public notices (公示): the appeal's ticket, the meeting, attendance, votes on the five points, "
-            "the notice period and its outcome; current (notice running) or past", auth="public",
-            query=NoticeQuery),
-]  # fmt: skip
-mount(router, ROWS)
 
 
 @router.post(
