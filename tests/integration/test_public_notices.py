@@ -426,6 +426,8 @@ async def test_a_policy_benefit_topped_up_by_donors_and_escalation_from_the_hold
     await settle()
     status = await public_status(w, filed)
     assert (status["track"], status["secondary_track"]) == ("policy", "direct")
+    seen = await w.gw.get(f"/api/v1/staff/appeals/{filed['appeal_id']}", headers=bearer(TOWN))
+    assert seen.status_code == 200 and seen.json()["secondary_track"] == "direct", seen.text
     # The top-up is claimable: staff publish it to the pool.
     listed = await w.gw.put(
         f"/api/v1/donors/listings/{filed['appeal_id']}",
