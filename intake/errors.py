@@ -37,3 +37,13 @@ class NotFinished(Conflict):
 
     def __init__(self, state: str) -> None:
         super().__init__(f"诉求当前状态为「{state}」，办结后才能归档导出。", state=state)
+
+
+class WorkStarted(Conflict):
+    code, title = "work_started", "Work on the appeal has started"
+
+    def __init__(self, state: str) -> None:
+        super().__init__(
+            f"诉求当前状态为「{state}」，承办单位已开始办理，不能自行撤回；如需撤回请联系承办单位。",
+            state=state,
+        )

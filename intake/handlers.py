@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.models import Appeal, AppealDeadline, AppealFunds, TimelineEntry
+from intake.service import notices
 from intake.service.lifecycle import Status, can_move
 from intake.service.moves import advance, transition
 from intake.service.records import get_appeal
@@ -73,6 +74,7 @@ async def on_triaged(session: AsyncSession, event: Event, ctx: JobContext) -> No
     appeal = await _appeal(session, event)
     before = facts_of(appeal)
     appeal.kind, appeal.category, appeal.track = data.kind, data.category, data.track
+    appeal.secondary_track = data.secondary_track
     appeal.urgency = data.urgency
     appeal.town_code = data.town_code or appeal.town_code
     appeal.village_code = data.village_code or appeal.village_code
@@ -200,6 +202,11 @@ async def on_consultation_decided(session: AsyncSession, event: Event, ctx: JobC
         )
 
 
+async def on_consultation_changed(session: AsyncSession, event: Event, ctx: JobContext) -> None:
+    """公示: a consultation's public notice as it now stands (intake.service.notices)."""
+    await notices.project(session, await _appeal(session, event), event)
+
+
 async def on_deadline(session: AsyncSession, event: Event, ctx: JobContext) -> None:
     """Project a clock; a late, older event never overwrites a newer state.
 
@@ -291,6 +298,7 @@ HANDLERS: dict[str, EventHandler] = {
     "appeal.returned": on_returned,
     "plan.approved": on_plan_approved,
     "consultation.decided": on_consultation_decided,
+    "consultation.changed": on_consultation_changed,
     "funds.disbursed": on_funds_disbursed,
     **{
         t: on_deadline

@@ -73,6 +73,8 @@ class Appeal(Base):
     kind: Mapped[str | None] = mapped_column(String(16))
     category: Mapped[str | None] = mapped_column(String(32))
     track: Mapped[str | None] = mapped_column(String(16))
+    # 政策 + top-up: express or direct beside a policy track (routing's triage decides it).
+    secondary_track: Mapped[str | None] = mapped_column(String(16))
     urgency: Mapped[str] = mapped_column(String(16), default="normal")
     holder_type: Mapped[str | None] = mapped_column(String(16))
     holder_code: Mapped[str | None] = mapped_column(String(32))
@@ -393,3 +395,26 @@ Index(
     postgresql_include=["received", "duplicates", "repeats"],
     postgresql_where=text("scope_type = 'village' AND dim = 'category'"),
 )
+
+
+class AppealNotice(Base):
+    """A community consultation's public notice (公示), projected from routing's
+    `consultation.changed`: the latest snapshot wins (``as_of``), never an older one."""
+
+    __tablename__ = "appeal_notices"
+    __table_args__ = (
+        Index("ix_appeal_notices_held_at", "held_at"),
+        Index(
+            "ix_appeal_notices_notice_ends_at", "notice_ends_at", postgresql_where=text("state = 'notice'")
+        ),
+    )
+
+    consultation_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    appeal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appeals.id"), index=True)
+    state: Mapped[str] = mapped_column(String(12))
+    town_code: Mapped[str | None] = mapped_column(String(12))
+    village_code: Mapped[str | None] = mapped_column(String(12))
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    notice_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)  # the event's data (ConsultationChanged)
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)

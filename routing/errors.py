@@ -40,6 +40,11 @@ class ListingClosed(Conflict):
     message = "该诉求当前不在认领池中。"
 
 
+class NotClaimable(Conflict):
+    code, title = "not_claimable", "Appeal not claimable by donors"
+    message = "该诉求暂不能认领：微实事须经协商议事通过并公示期满，微心愿须分拣为“莞家直达”。"
+
+
 class DonorNotVerified(Conflict):
     code, title = "donor_not_verified", "Donor not verified yet"
     message = "您的爱心资源库登记尚未通过审核，暂不能认领。"
@@ -48,6 +53,11 @@ class DonorNotVerified(Conflict):
 class ClaimState(Conflict):
     code, title = "claim_state", "Claim not in a state that allows this"
     message = "该认领当前状态不允许此操作。"
+
+
+class NotEscalable(Conflict):
+    code, title = "not_escalable", "Appeal cannot be escalated to the city"
+    message = "该诉求当前不能上报市级。"
 
 
 class UnknownUnit(InvalidInput):

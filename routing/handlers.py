@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing.models import ClaimListing, ManualTriageItem
+from routing.models import Assignment, ClaimListing, ManualTriageItem
 from routing.service.handover import triage_received
 from services.common.jobs import EventHandler, JobContext
 from services.common.messaging import utcnow
@@ -25,7 +25,8 @@ async def on_received(session: AsyncSession, event: Event, ctx: JobContext) -> N
 
 
 async def on_status_changed(session: AsyncSession, event: Event, ctx: JobContext) -> None:
-    """An appeal that ended leaves the donor pool and the manual triage queue."""
+    """An appeal that ended leaves the donor pool and the manual triage queue, and (unless merged,
+    which staff may undo) nobody holds it any more: no sign-off, send-back or escalation of it."""
     data = event.data_as(StatusChanged)
     if data.to_status not in ENDED or event.appeal_id is None:
         return
@@ -40,6 +41,12 @@ async def on_status_changed(session: AsyncSession, event: Event, ctx: JobContext
         .where(ManualTriageItem.appeal_id == event.appeal_id, ManualTriageItem.state == "open")
         .values(state="cancelled", resolved_at=now, resolved_by=f"appeal.{data.to_status}")
     )
+    if data.to_status != "merged":  # a wrong link can be undone: its hop must still be there
+        await session.execute(
+            update(Assignment)
+            .where(Assignment.appeal_id == event.appeal_id, Assignment.state.in_(("assigned", "signed_off")))
+            .values(state="done")
+        )
 
 
 HANDLERS: dict[str, EventHandler] = {

@@ -89,6 +89,7 @@ async def staff_view(appeal: CurrentAppeal, db: Db, staff: StaffActor) -> StaffA
         kind=appeal.kind,
         category=appeal.category,
         track=appeal.track,
+        secondary_track=appeal.secondary_track,
         urgency=appeal.urgency,
         town_code=appeal.town_code,
         village_code=appeal.village_code,

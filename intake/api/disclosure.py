@@ -2,12 +2,14 @@
 
 GET  /internal/public/disclosure?town=&village=&kind=&category=&status=&page=&page_size=
 GET  /internal/public/disclosure/{ticket_no}
+GET  /internal/public/notices?period=current|past&town=&village=&ticket_no=&page=&page_size=
 POST /internal/appeals/{id}/withhold  {reason}   staff withhold an item from the public
 POST /internal/appeals/{id}/publish   {reason}   and return it
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -15,12 +17,14 @@ from fastapi import APIRouter, Query
 from intake.api.deps import LockedAppeal, StaffActor
 from intake.errors import WrongRole
 from intake.schemas import Reason
-from intake.service import access, commands, disclosure
+from intake.service import access, commands, disclosure, notices
 from intake.service.disclosure import Filters
+from intake.service.notices import NoticeFilters
 from services.common.auth import InternalCaller
 from services.common.db import DbSession as Db
 from services.common.errors import Forbidden, InvalidInput, NotFound, problem_responses
 from services.contracts.disclosure import DisclosedAppeal, DisclosurePage
+from services.contracts.notices import NoticePage
 
 router = APIRouter(prefix="/internal", tags=["intake: disclosure"])
 
@@ -36,9 +40,36 @@ async def public_list(
     status: Annotated[str | None, Query(max_length=16)] = None,
     page: Annotated[int, Query(ge=1, le=10000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    received_from: datetime | None = None,
+    received_to: datetime | None = None,
 ) -> DisclosurePage:
-    filters = Filters(town_code=town, village_code=village, kind=kind, category=category, status=status)
+    filters = Filters(
+        town_code=town,
+        village_code=village,
+        kind=kind,
+        category=category,
+        status=status,
+        received_from=received_from,
+        received_to=received_to,
+    )
     return await disclosure.public_list(db, filters, page, page_size)
+
+
+@router.get(
+    "/public/notices", response_model=NoticePage, summary="Public notices (公示), newest meeting first"
+)
+async def public_notices(
+    db: Db,
+    caller: InternalCaller,
+    period: Annotated[str | None, Query(pattern="^(current|past)$")] = None,
+    town: Annotated[str | None, Query(max_length=12)] = None,
+    village: Annotated[str | None, Query(max_length=12)] = None,
+    ticket_no: Annotated[str | None, Query(max_length=32)] = None,
+    page: Annotated[int, Query(ge=1, le=10000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> NoticePage:
+    filters = NoticeFilters(period=period, town_code=town, village_code=village, ticket_no=ticket_no)
+    return await notices.public_page(db, filters, page, page_size)
 
 
 @router.get(

@@ -3,6 +3,9 @@
 GET  /internal/residents/appeals?openid=|phone_hash=     the resident's own appeals, newest first
 POST /internal/appeals/{id}/evaluation                    a return visit (回访), once per round
 POST /internal/appeals/{id}/withdraw-by-resident          the resident withdraws their own appeal
+POST /internal/public/withdrawals                          the same with ticket and query code (查询码)
+
+Withdrawal by the resident is possible before work starts only; after, `409 work_started`.
 
 The evaluation body: `{"round": int|null, "result": "resolved"|"partly"|"not", "rating":
 "satisfied"|"basically_satisfied"|"dissatisfied", "comment": str|null, "by": "reporter"|"staff",
@@ -15,10 +18,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy import select
 
 from intake.api.deps import LockedAppeal
-from intake.errors import AlreadyEvaluated, NotAwaitingEvaluation
-from intake.schemas import EvaluationRequest, Moved, OwnAppeal, ResidentWithdrawal
+from intake.errors import AlreadyEvaluated, NotAwaitingEvaluation, WorkStarted
+from intake.models import Appeal
+from intake.schemas import CodeWithdrawal, EvaluationRequest, Moved, OwnAppeal, ResidentWithdrawal
 from intake.service import access, commands, evaluations
 from intake.service.residents import own_appeals
 from services.common.auth import InternalCaller
@@ -78,13 +83,29 @@ async def evaluation(body: EvaluationRequest, appeal: LockedAppeal, db: Db, call
 @router.post(
     "/appeals/{appeal_id}/withdraw-by-resident",
     response_model=Moved,
-    responses=problem_responses(NotFound, IllegalTransition),
-    summary="The resident withdraws their own appeal (撤回)",
+    responses=problem_responses(NotFound, IllegalTransition, WorkStarted),
+    summary="The resident withdraws their own appeal (撤回) before work starts",
 )
 async def withdraw_by_resident(
     body: ResidentWithdrawal, appeal: LockedAppeal, db: Db, caller: InternalCaller
 ) -> Moved:
     await commands.withdraw_by_resident(
         db, appeal, openid=body.openid, phone_hash=body.phone_hash, reason=body.reason, caller=caller.service
+    )
+    return Moved(status=appeal.status, ticket_no=appeal.ticket_no, round=appeal.round)
+
+
+@router.post(
+    "/public/withdrawals",
+    response_model=Moved,
+    responses=problem_responses(NotFound, IllegalTransition, WorkStarted),
+    summary="The resident withdraws their appeal with its query code (查询码), before work starts",
+)
+async def withdraw_by_code(body: CodeWithdrawal, db: Db, caller: InternalCaller) -> Moved:
+    appeal = await db.scalar(select(Appeal).where(Appeal.ticket_no == body.ticket_no).with_for_update())
+    if appeal is None:
+        raise NotFound()
+    await commands.withdraw_by_code(
+        db, appeal, code=body.query_code, reason=body.reason, caller=caller.service
     )
     return Moved(status=appeal.status, ticket_no=appeal.ticket_no, round=appeal.round)

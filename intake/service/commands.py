@@ -21,13 +21,15 @@ illegal move is a 409 naming the state; a missing reason is a 422.
 
 from __future__ import annotations
 
+import hmac
+
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.errors import UseCommand, WrongRole
+from intake.errors import UseCommand, WorkStarted, WrongRole
 from intake.models import Appeal, Reporter
 from intake.service import access
-from intake.service.lifecycle import Status, can_move
+from intake.service.lifecycle import TERMINAL, Status, can_move, resident_may_withdraw
 from intake.service.moves import transition
 from services.common.auth import Principal
 from services.common.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
@@ -128,11 +130,32 @@ async def withdraw_by_resident(
     """撤回 by the resident themselves (through the gateway, which vouches for who they are)."""
     if not await resident_owns(session, appeal, openid, phone_hash):
         raise NotFound()
+    return await _withdraw_own(session, appeal, reason=reason, actor=f"resident:{caller}")
+
+
+async def withdraw_by_code(
+    session: AsyncSession, appeal: Appeal, *, code: str, reason: str | None, caller: str
+) -> Appeal:
+    """撤回 by whoever holds the appeal's query code (查询码): a caller without WeChat. A wrong code
+    is exactly as unknown as a wrong ticket."""
+    if not hmac.compare_digest(appeal.query_code.encode(), code.encode()):
+        raise NotFound()
+    return await _withdraw_own(session, appeal, reason=reason, actor=f"resident:{caller}:query_code")
+
+
+async def _withdraw_own(session: AsyncSession, appeal: Appeal, *, reason: str | None, actor: str) -> Appeal:
+    """Before work starts only (after: `409 work_started`); withdrawing again answers the same."""
+    if appeal.status == "withdrawn":
+        return appeal  # a replay of the resident's own withdrawal
+    if appeal.status in TERMINAL:
+        raise IllegalTransition(appeal.status, "withdrawn")
+    if not resident_may_withdraw(appeal.status, appeal.held_from):  # type: ignore[arg-type]
+        raise WorkStarted(appeal.status)
     await transition(
         session,
         appeal,
         "withdrawn",
-        actor=f"resident:{caller}",
+        actor=actor,
         reason=(reason or "").strip() or "群众本人撤回",
         description="群众已撤回诉求",
     )

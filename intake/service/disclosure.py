@@ -2,7 +2,8 @@
 
 What is listed: every appeal once triaged (kind known), except withdrawn ones, linked duplicates
 (their master is listed, with the count of reports it absorbed), rejected ones and what staff
-withheld with a reason (`withhold`). Micro-projects in full, micro-wishes anonymised (see
+withheld with a reason (`withhold`). A micro-project whose plan the community rejected in
+consultation stays listed, with the reason and its notices (公示: meeting, attendance, votes). Micro-projects in full, micro-wishes anonymised (see
 `services.contracts.disclosure`). Progress, deadlines and funds used (projected from the ledger's
 `funds.disbursed` events into `intake.appeal_funds`) come with each item.
 """
@@ -12,11 +13,13 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.models import Appeal, AppealDeadline, AppealFunds, Reporter, TimelineEntry
+from intake.models import Appeal, AppealDeadline, AppealFunds, AppealNotice, Reporter, TimelineEntry
+from intake.service import notices
 from intake.service.privacy import redact_text
 from intake.service.public import public_timeline, town_name, village_name
 from services.common.errors import NotFound
@@ -24,6 +27,7 @@ from services.common.messaging import utcnow
 from services.common.text import label_of
 from services.contracts.appeals import PublicDeadline
 from services.contracts.disclosure import DisclosedAppeal, DisclosurePage
+from services.contracts.notices import PublicNotice
 from services.contracts.vocabulary import CATEGORY_NAMES
 
 HIDDEN_STATES = ("received", "withdrawn", "merged", "rejected")
@@ -39,10 +43,23 @@ class Filters:
     kind: str | None = None
     category: str | None = None
     status: str | None = None
+    # Open311's requests.json asks by the time an appeal was received.
+    received_from: datetime | None = None
+    received_to: datetime | None = None
 
 
 def _visible() -> list[ColumnElement[bool]]:
-    return [Appeal.withheld.is_(False), Appeal.kind.is_not(None), Appeal.status.not_in(HIDDEN_STATES)]
+    rejected_in_consultation = exists().where(
+        AppealNotice.appeal_id == Appeal.id, AppealNotice.state == "rejected"
+    )
+    return [
+        Appeal.withheld.is_(False),
+        Appeal.kind.is_not(None),
+        or_(
+            Appeal.status.not_in(HIDDEN_STATES),
+            and_(Appeal.status == "rejected", rejected_in_consultation),
+        ),
+    ]
 
 
 async def _extras(
@@ -100,6 +117,7 @@ def _item(
     clocks: list[PublicDeadline],
     funds: dict[str, int],
     duplicates: int,
+    notices_of: list[PublicNotice] | None = None,
 ) -> DisclosedAppeal:
     category_name = label_of(CATEGORY_NAMES, a.category) if a.category is not None else None
     place = village_name(a.village_code) or town_name(a.town_code) or "东莞市"
@@ -134,7 +152,18 @@ def _item(
         duplicates=duplicates,
         duplicate_of=None,
         deadlines=clocks,
+        secondary_track=a.secondary_track,
+        notices=notices_of or [],
+        rejection_reason=_rejection(a, notices_of or []),
     )
+
+
+def _rejection(a: Appeal, notices_of: list[PublicNotice]) -> str | None:
+    """Why the community rejected the plan (the latest rejected meeting), for a rejected appeal."""
+    if a.status != "rejected":
+        return None
+    rejected = [n for n in notices_of if n.state == "rejected"]
+    return rejected[-1].reason if rejected else None
 
 
 async def public_list(session: AsyncSession, filters: Filters, page: int, page_size: int) -> DisclosurePage:
@@ -151,6 +180,10 @@ async def public_list(session: AsyncSession, filters: Filters, page: int, page_s
     ):
         if value is not None:
             conds.append(column == value)
+    if filters.received_from is not None:
+        conds.append(Appeal.received_at >= filters.received_from)
+    if filters.received_to is not None:
+        conds.append(Appeal.received_at <= filters.received_to)
     total = int(await session.scalar(select(func.count()).select_from(Appeal).where(*conds)) or 0)
     rows = (
         await session.scalars(
@@ -163,6 +196,7 @@ async def public_list(session: AsyncSession, filters: Filters, page: int, page_s
     ).all()
     ids = [a.id for a in rows]
     names, progress, clocks, funds, dups = await _extras(session, ids) if ids else ({}, {}, {}, {}, {})
+    noticed = await notices.of_appeals(session, ids)
     items = [
         _item(
             a,
@@ -171,6 +205,7 @@ async def public_list(session: AsyncSession, filters: Filters, page: int, page_s
             clocks.get(a.id, []),
             funds.get(a.id, {}),
             dups.get(a.id, 0),
+            noticed.get(a.id, []),
         )
         for a in rows
     ]
@@ -190,6 +225,7 @@ async def public_detail(session: AsyncSession, ticket_no: str) -> DisclosedAppea
         clocks.get(appeal.id, []),
         funds.get(appeal.id, {}),
         dups.get(appeal.id, 0),
+        await notices.of_appeal(session, appeal.id),
     )
     timeline = await public_timeline(session, appeal)
     own = names.get(appeal.id, [])

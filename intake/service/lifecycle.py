@@ -86,6 +86,20 @@ ACTIVE: frozenset[Status] = frozenset(
 )
 
 
+# 撤回 by the resident themselves: only before work starts (the holder signed it off and began).
+RESIDENT_WITHDRAWABLE: frozenset[Status] = frozenset(
+    {"received", "triaged", "consulting", "approved", "returned"}
+)
+
+
+def resident_may_withdraw(current: Status, held_from: Status | None = None) -> bool:
+    """Whether the resident may withdraw their own appeal now: before work starts, including
+    while it waits for them (on hold) from such a state."""
+    if current == "on_hold":
+        return held_from in RESIDENT_WITHDRAWABLE
+    return current in RESIDENT_WITHDRAWABLE
+
+
 def can_unmerge(current: Status, pre_merge: Status | None) -> bool:
     """Whether a wrongly linked duplicate can be put back where it was before the link."""
     return current == "merged" and pre_merge is not None and pre_merge in MERGEABLE

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.models import Appeal, AppealDeadline, TimelineEntry
+from intake.service import notices
 from services.common.errors import NotFound
 from services.common.reference import load_reference
 from services.contracts.appeals import PublicAppeal, PublicDeadline
@@ -83,4 +84,6 @@ async def public_status(session: AsyncSession, ticket_no: str, code: str) -> Pub
         timeline=await public_timeline(session, appeal),
         deadlines=await public_deadlines(session, appeal),
         duplicate_of=await master_ticket(session, appeal),
+        secondary_track=appeal.secondary_track,
+        notices=await notices.of_appeal(session, appeal.id),
     )

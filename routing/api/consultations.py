@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from routing.api.deps import Actor, MaybeActor
 from routing.config import RoutingSettings
@@ -12,16 +12,19 @@ from routing.errors import ConsultationClosed, UnknownUnit
 from routing.schemas.consultations import ConsultationIn, ConsultationView, ObjectionIn
 from routing.service import consultations as service
 from routing.service.triage import get_triage
+from services.common.auth import InternalCaller
 from services.common.db import DbSession as Db
 from services.common.errors import (
     Conflict,
     Forbidden,
+    IdempotencyConflict,
     InvalidInput,
     NotFound,
     Unauthorized,
     problem_responses,
 )
 from services.common.settings import get_settings
+from services.contracts.notices import NOTICE_STATE_NAMES, ObjectionReceipt, ResidentObjectionCall
 
 router = APIRouter(prefix="/internal/consultations", tags=["consultations"])
 
@@ -100,3 +103,37 @@ async def approve(consultation_id: uuid.UUID, db: Db, actor: Actor) -> Consultat
             "公示期未满或该事项不在公示中。", state=c.state, notice_ends_at=str(c.notice_ends_at)
         )
     return ConsultationView.model_validate(c)
+
+
+@router.post(
+    "/{consultation_id}/resident-objections",
+    response_model=ObjectionReceipt,
+    status_code=201,
+    responses=problem_responses(NotFound, ConsultationClosed, IdempotencyConflict, Conflict),
+    summary="A resident's objection during the notice (the gateway vouches for who; idempotent)",
+)
+async def resident_objection(
+    consultation_id: uuid.UUID,
+    body: ResidentObjectionCall,
+    db: Db,
+    caller: InternalCaller,
+    response: Response,
+) -> ObjectionReceipt:
+    objection, c, created = await service.object_by_resident(
+        db,
+        consultation_id,
+        resident_ref=body.resident_ref,
+        reason=body.reason,
+        idempotency_key=body.idempotency_key,
+    )
+    if not created:
+        response.status_code = 200
+    triage = await get_triage(db, c.appeal_id, None)
+    return ObjectionReceipt(
+        objection_id=objection.id,
+        consultation_id=c.id,
+        ticket_no=triage.ticket_no,
+        state=c.state,
+        state_name=NOTICE_STATE_NAMES[c.state],
+        recorded_at=objection.recorded_at,
+    )

@@ -8,7 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from routing.api.deps import Actor, MaybeActor
-from routing.errors import AlreadyClaimed, ClaimState, DonorNotVerified, ListingClosed, OverClaim
+from routing.errors import (
+    AlreadyClaimed,
+    ClaimState,
+    DonorNotVerified,
+    ListingClosed,
+    NotClaimable,
+    OverClaim,
+)
 from routing.models import Donor
 from routing.schemas.donors import (
     ClaimIn,
@@ -86,7 +93,9 @@ async def me(db: Db, caller: InternalCaller, key: DonorKey = None) -> DonorView:
 @router.put(
     "/listings/{appeal_id}",
     response_model=ListingView,
-    responses=problem_responses(Unauthorized, Forbidden, NotFound, InvalidInput, ListingClosed, Conflict),
+    responses=problem_responses(
+        Unauthorized, Forbidden, NotFound, InvalidInput, ListingClosed, NotClaimable, Conflict
+    ),
     summary="Staff publish an appeal to the pool (anonymised summary, sum, service)",
 )
 async def publish_listing(appeal_id: uuid.UUID, body: ListingIn, db: Db, actor: Actor) -> ListingView:
@@ -126,6 +135,7 @@ async def browse(
         NotFound,
         InvalidInput,
         DonorNotVerified,
+        NotClaimable,
         ListingClosed,
         OverClaim,
         AlreadyClaimed,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from routing.api.deps import Actor, MaybeActor
-from routing.errors import NotInQueue, UnknownPolicy, UnknownUnit
+from routing.errors import NotEscalable, NotInQueue, UnknownPolicy, UnknownUnit
 from routing.models import TriageModelRecord
 from routing.schemas.dispositions import AssignmentView
 from routing.schemas.triage import DecisionIn, DecisionOut, EscalationIn, ModelView, QueueItemView, TriageView
@@ -82,11 +82,11 @@ async def decide(appeal_id: uuid.UUID, body: DecisionIn, db: Db, actor: Actor) -
 @router.post(
     "/triage/{appeal_id}/escalation",
     response_model=QueueItemView,
-    responses=problem_responses(Unauthorized, Forbidden, NotInQueue),
-    summary="The town passes the decision to the city",
+    responses=problem_responses(Unauthorized, Forbidden, NotFound, NotInQueue, NotEscalable, Conflict),
+    summary="上报市级: the town (from its queue) or the unit holding the appeal passes it to the city",
 )
 async def escalate(appeal_id: uuid.UUID, body: EscalationIn, db: Db, actor: Actor) -> QueueItemView:
-    item = await service.escalate(db, actor, appeal_id, body.note)
+    item = await handover.escalate(db, actor, appeal_id, body.note)
     row = await service.get_triage(db, appeal_id, None)
     return QueueItemView(
         id=item.id,

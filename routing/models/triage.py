@@ -40,6 +40,8 @@ class TriageResult(Base):
     category: Mapped[str] = mapped_column(String(32))
     urgency: Mapped[str] = mapped_column(String(16))
     track: Mapped[str] = mapped_column(String(16))
+    # 政策 + top-up: express or direct beside a policy benefit (only with track ``policy``).
+    secondary_track: Mapped[str | None] = mapped_column(String(16))
     department: Mapped[str | None] = mapped_column(String(32))
     town_code: Mapped[str | None] = mapped_column(String(12))
     village_code: Mapped[str | None] = mapped_column(String(12))

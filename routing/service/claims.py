@@ -28,7 +28,7 @@ from routing.config import RoutingSettings
 from routing.errors import AlreadyClaimed, ClaimState, DonorNotVerified, ListingClosed, OverClaim
 from routing.models import Claim, ClaimListing, Donor
 from routing.service.common import may_act_for, publish, unit_name
-from routing.service.donors import NO_KEY, visible
+from routing.service.donors import NO_KEY, require_claimable, visible
 from services.common.auth import Principal
 from services.common.errors import (
     Conflict,
@@ -102,8 +102,12 @@ async def make_claim(
     if donor.state != "verified":
         raise DonorNotVerified()
     listing = await session.get(ClaimListing, appeal_id)
-    if listing is None or not visible(donor, listing):
+    if listing is None:
+        await require_claimable(session, appeal_id)  # say why an appeal donors cannot claim is not listed
         raise NotFound()
+    if not visible(donor, listing):
+        raise NotFound()
+    await require_claimable(session, appeal_id)
     if listing.state != "open":
         raise AlreadyClaimed() if listing.exclusive and listing.state == "claimed" else ListingClosed()
     if request.kind == "money":

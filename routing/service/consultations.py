@@ -14,12 +14,14 @@ body, attendance, the five points and the votes on each. The organic laws' quoru
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,9 +34,16 @@ from routing.service.dispatch import Holder
 from routing.service.donors import ensure_listing
 from services.common import scope
 from services.common.auth import Principal
-from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.common.errors import Conflict, Forbidden, IdempotencyConflict, InvalidInput, NotFound
 from services.common.messaging import utcnow
-from services.contracts.events import ConsultationDecided, PlanApproved, make_event
+from services.common.public_text import public_text
+from services.contracts.events import (
+    ConsultationChanged,
+    ConsultationDecided,
+    ConsultationObjected,
+    PlanApproved,
+    make_event,
+)
 from services.contracts.vocabulary import TRACKS
 
 
@@ -136,7 +145,67 @@ async def record(
     if state == "rejected":
         hop.state = "done"
         await publish(session, _decided(consultation))
+    await publish(session, await changed(session, consultation, triage, at=now))
     return consultation
+
+
+def _safe(text: str | None) -> str | None:
+    return public_text(text) if text else text
+
+
+async def changed(
+    session: AsyncSession, c: Consultation, triage: TriageResult | None = None, *, at: datetime | None = None
+) -> Any:
+    """``consultation.changed``: the public notice (公示) as it now stands, public-safe."""
+    triage = triage or await session.get(TriageResult, c.appeal_id)
+    assert triage is not None
+    objections = await session.scalar(
+        select(func.count())
+        .select_from(ConsultationObjection)
+        .where(ConsultationObjection.consultation_id == c.id)
+    )
+    noticed = c.notice_ends_at is not None
+    event = make_event(
+        "consultation.changed",
+        "routing",
+        ConsultationChanged(
+            consultation_id=c.id,
+            ticket_no=triage.ticket_no,
+            unit_type=c.org_type,
+            unit_code=c.org_code,
+            town_code=triage.town_code,
+            village_code=triage.village_code,
+            form=c.form,
+            body=c.body,
+            held_at=c.held_at,
+            eligible_count=c.eligible_count,
+            present_count=c.present_count,
+            households_total=c.households_total,
+            households_present=c.households_present,
+            quorum_met=c.quorum_met,
+            necessity=public_text(c.necessity),
+            feasibility=public_text(c.feasibility),
+            budget_fen=c.budget_fen,
+            beneficiary_count=c.beneficiaries.get("count"),
+            beneficiary_group=_safe(c.beneficiaries.get("group")),
+            beneficiary_description=_safe(c.beneficiaries.get("description")),
+            implementer=public_text(c.implementer),
+            track=c.track,
+            votes=c.votes,
+            state=c.state,
+            reason=_safe(c.reason),
+            notice_days=c.notice_days,
+            notice_starts_at=(c.notice_ends_at - timedelta(days=c.notice_days)) if noticed else None,  # type: ignore[operator]
+            notice_ends_at=c.notice_ends_at,
+            objections=int(objections or 0),
+            decided_at=c.decided_at,
+        ),
+        appeal_id=c.appeal_id,
+    )
+    if at is not None:
+        # The snapshot's time orders it against the others of the same consultation.
+        event = event.model_copy(update={"occurred_at": at})
+    return event
 
 
 def _decided(c: Consultation) -> Any:
@@ -189,10 +258,92 @@ async def object_to(
     at = now or utcnow()
     if c.state != "notice" or (c.notice_ends_at is not None and at > c.notice_ends_at):
         raise ConsultationClosed("公示期外不能登记异议。", state=c.state)
-    session.add(ConsultationObjection(consultation_id=c.id, summary=summary, recorded_by=principal.username))
+    objection = ConsultationObjection(consultation_id=c.id, summary=summary, recorded_by=principal.username)
+    session.add(objection)
     c.state, c.reason = "objected", f"公示期间收到异议：{summary}"
     await session.flush()
+    await _objected(session, c, objection, "staff")
     return c
+
+
+async def _objected(
+    session: AsyncSession, c: Consultation, objection: ConsultationObjection, by: str
+) -> None:
+    triage = await session.get(TriageResult, c.appeal_id)
+    assert triage is not None
+    await publish(
+        session,
+        make_event(
+            "consultation.objected",
+            "routing",
+            ConsultationObjected(
+                consultation_id=c.id,
+                objection_id=objection.id,
+                ticket_no=triage.ticket_no,
+                unit_type=c.org_type,
+                unit_code=c.org_code,
+                town_code=c.town_code or None,
+                by=by,
+            ),
+            appeal_id=c.appeal_id,
+        ),
+        await changed(session, c, triage),
+    )
+
+
+def _objection_digest(consultation_id: uuid.UUID, reason: str) -> str:
+    body = json.dumps({"consultation_id": str(consultation_id), "reason": reason}, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+async def object_by_resident(
+    session: AsyncSession,
+    consultation_id: uuid.UUID,
+    *,
+    resident_ref: str,
+    reason: str,
+    idempotency_key: str,
+    now: datetime | None = None,
+) -> tuple[ConsultationObjection, Consultation, bool]:
+    """A resident's 异议 during the notice (mini-program): like one staff record, it sends the plan
+    back to consultation and tells the convening unit. Returns (objection, consultation, created);
+    the same key again answers the first objection, with another reason it is a ``409``."""
+    digest = _objection_digest(consultation_id, reason)
+    earlier = await session.scalar(
+        select(ConsultationObjection).where(
+            ConsultationObjection.resident_ref == resident_ref,
+            ConsultationObjection.idempotency_key == idempotency_key,
+        )
+    )
+    if earlier is not None:
+        if earlier.request_hash != digest:
+            raise IdempotencyConflict()
+        return earlier, await get(session, earlier.consultation_id), False
+    c = await get(session, consultation_id, lock=True)
+    at = now or utcnow()
+    if c.state != "notice" or (c.notice_ends_at is not None and at > c.notice_ends_at):
+        raise ConsultationClosed("该事项不在公示期内，不能提出异议。", state=c.state)
+    objection = ConsultationObjection(
+        consultation_id=c.id,
+        summary=reason,
+        recorded_by="resident",
+        by_kind="resident",
+        resident_ref=resident_ref,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(objection)
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("同一请求编号的异议正在处理中，请稍后查询。") from exc
+    # The resident's own words stay with the convening unit; the public reads that there was one.
+    c.state, c.reason = "objected", "公示期间收到群众异议，退回重新协商。"
+    await session.flush()
+    await session.refresh(objection)
+    await _objected(session, c, objection, "resident")
+    return objection, c, True
 
 
 async def finalise(session: AsyncSession, c: Consultation, *, now: datetime | None = None) -> bool:
@@ -242,6 +393,7 @@ async def finalise(session: AsyncSession, c: Consultation, *, now: datetime | No
     if c.track == "direct":
         await ensure_listing(session, triage, target_fen=c.budget_fen, open_now=True)
     await session.flush()
+    await publish(session, await changed(session, c, triage, at=at))
     return True
 
 

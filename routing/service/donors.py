@@ -11,11 +11,11 @@ import secrets
 import uuid
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing.errors import ListingClosed
-from routing.models import ClaimListing, Donor, TriageResult
+from routing.errors import ListingClosed, NotClaimable
+from routing.models import ClaimListing, Consultation, Donor, TriageResult
 from routing.service.common import acts_for_town
 from services.common.auth import Principal
 from services.common.errors import (
@@ -129,6 +129,43 @@ async def donors(session: AsyncSession, principal: Principal, state: str | None)
 # --- listings ----------------------------------------------------------------------------------------
 
 
+def claimable_condition() -> ColumnElement[bool]:
+    """SQL: a listing donors may see and claim. A micro-project needs a plan the community approved
+    (协商通过 and 公示 ended without objection); a micro-wish must be triaged to 莞家直达, as its
+    track or as the top-up beside a policy benefit."""
+    approved = exists().where(
+        Consultation.appeal_id == ClaimListing.appeal_id, Consultation.state == "approved"
+    )
+    direct = exists().where(
+        TriageResult.appeal_id == ClaimListing.appeal_id,
+        or_(TriageResult.track == "direct", TriageResult.secondary_track == "direct"),
+    )
+    return or_(
+        and_(ClaimListing.kind == "micro_project", approved),
+        and_(ClaimListing.kind == "micro_wish", direct),
+    )
+
+
+async def require_claimable(session: AsyncSession, appeal_id: uuid.UUID) -> None:
+    """Refuse (``409 not_claimable``) an appeal donors may not claim (see `claimable_condition`)."""
+    triage = await session.get(TriageResult, appeal_id)
+    if triage is None:
+        raise NotFound()
+    if triage.kind == "micro_project":
+        states = set(
+            (
+                await session.scalars(select(Consultation.state).where(Consultation.appeal_id == appeal_id))
+            ).all()
+        )
+        if "approved" in states:
+            return
+        if "no_quorum" in states and not states & {"notice", "objected"}:
+            raise NotClaimable("该微实事的协商议事到会人数未达法定人数，方案未获通过，暂不能认领。")
+        raise NotClaimable("该微实事尚未经协商议事通过并公示期满，暂不能认领。")
+    if "direct" not in (triage.track, triage.secondary_track):
+        raise NotClaimable("该微心愿未分拣为“莞家直达”，暂不能认领。")
+
+
 def _summary(triage: TriageResult) -> str:
     ref = load_reference()
     town = ref.town_by_code(triage.town_code) if triage.town_code else None
@@ -182,6 +219,7 @@ async def publish_listing(
         listing = await ensure_listing(session, triage)
     if principal.role != "city_admin" and not acts_for_town(principal, listing.town_code):
         raise Forbidden()
+    await require_claimable(session, appeal_id)
     if listing.state in ("closed",):
         raise ListingClosed()
     if target_fen is None and not needs_service:
@@ -207,7 +245,7 @@ async def browse(
     """Open listings in the donor's pool (a town pool sees its town; the city pool sees all)."""
     stmt = (
         select(ClaimListing)
-        .where(ClaimListing.state == "open")
+        .where(ClaimListing.state == "open", claimable_condition())
         .order_by(ClaimListing.created_at)
         .limit(limit)
     )

@@ -13,12 +13,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.config import RoutingSettings
-from routing.models import Assignment, Donor, TriageResult
+from routing.errors import NotEscalable
+from routing.models import Assignment, Donor, ManualTriageItem, TriageResult
 from routing.service import claims, dispositions, donors, stations, triage
-from routing.service.common import check_unit, publish
+from routing.service.common import acts_for_town, check_unit, publish
 from routing.service.dispatch import Holder, binding_after, first_holder
 from services.common.auth import Principal
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -52,7 +54,7 @@ async def assign(
         by=by,
         signed_off=signed_off,
     )
-    if row.track == "direct" and holder.purpose == "handle":
+    if "direct" in (row.track, row.secondary_track) and holder.purpose == "handle":
         await donors.ensure_listing(session, row)
     return assignment
 
@@ -73,6 +75,7 @@ async def announce(session: AsyncSession, row: TriageResult) -> None:
                 village_code=row.village_code,
                 policy_codes=list(row.policy_codes),
                 catalogue_version=row.catalogue_version,
+                secondary_track=row.secondary_track,
                 needs_manual=False,
                 confidence=row.confidence,
             ),
@@ -158,6 +161,40 @@ async def decide(
         item.state, item.resolved_at, item.resolved_by = "resolved", utcnow(), principal.username
     await session.flush()
     return row
+
+
+async def escalate(
+    session: AsyncSession, principal: Principal, appeal_id: uuid.UUID, note: str
+) -> ManualTriageItem:
+    """上报市级: the city decides who holds the appeal, bindingly.
+
+    From the town's manual queue (the town passes its decision up), or, for an appeal a unit
+    already holds (a village, town, department or station), by that unit or by its town: the
+    appeal then waits in the city's queue while the holder keeps it (its clocks keep running and
+    stay charged to it) until the city decides and reassigns it."""
+    if await triage.open_item(session, appeal_id) is not None:
+        return await triage.escalate(session, principal, appeal_id, note)
+    row = await session.get(TriageResult, appeal_id, with_for_update=True)
+    if row is None:
+        raise NotFound()
+    hop = await dispositions.latest_hop(session, appeal_id)
+    if hop is None or hop.state not in dispositions.ACTIVE:
+        raise NotEscalable("该诉求当前没有承办单位（已办结、已退回或尚未交办），不能上报市级。")
+    if not (dispositions.holds(principal, hop) or acts_for_town(principal, row.town_code)):
+        raise Forbidden()
+    if hop.unit_type == "city":
+        raise NotEscalable("该诉求已由市级承办。")
+    item = ManualTriageItem(
+        appeal_id=appeal_id, level="city", town_code=row.town_code, reason="escalated", note=note
+    )
+    try:
+        async with session.begin_nested():
+            session.add(item)
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("该诉求已在人工分拣队列中。") from exc
+    await session.refresh(item)
+    return item
 
 
 async def dispatch_to_station(

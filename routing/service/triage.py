@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -31,7 +31,9 @@ from services.common.errors import Forbidden, InvalidInput, NotFound
 from services.common.messaging import utcnow
 from services.common.reference import load_reference
 from services.contracts.events import AppealReceived
-from services.contracts.vocabulary import CATEGORIES_BY_KIND, TRACKS, URGENCIES
+from services.contracts.vocabulary import CATEGORIES_BY_KIND, TRACKS, URGENCIES, SecondaryTrack
+
+SECONDARY_TRACKS: tuple[str, ...] = get_args(SecondaryTrack)
 
 
 async def record_received(
@@ -197,9 +199,21 @@ class Decision:
     unit_type: str | None = None
     unit_code: str | None = None
     reason: str | None = None
+    # 政策 + top-up: "express" or "direct" beside a policy track, "none" to clear it.
+    secondary_track: str | None = None
 
 
-_LABELS = ("kind", "category", "urgency", "track", "department", "town_code", "village_code", "policy_codes")
+_LABELS = (
+    "kind",
+    "category",
+    "urgency",
+    "track",
+    "secondary_track",
+    "department",
+    "town_code",
+    "village_code",
+    "policy_codes",
+)
 
 
 def _snapshot(row: TriageResult) -> dict[str, Any]:
@@ -247,10 +261,26 @@ async def _apply(session: AsyncSession, row: TriageResult, d: Decision) -> None:
         department = None
     elif department is None:
         raise InvalidInput("政策办理须指明政策（policy_code）或部门（department）。")
+    row.secondary_track = _secondary(row.secondary_track, d.secondary_track, track)
     row.kind, row.category, row.urgency, row.track = kind, category, urgency, track
     row.town_code, row.village_code, row.department = town_code, village_code, department
     row.policy_codes = policy_codes
     row.catalogue_version = catalogue.version
+
+
+def _secondary(current: str | None, asked: str | None, track: str) -> str | None:
+    """The top-up beside a policy benefit: only a policy track has one (a track that is no longer
+    policy drops it); asking for one on another track is refused."""
+    value = current if asked is None else (None if asked == "none" else asked)
+    if value not in (None, *SECONDARY_TRACKS):
+        raise InvalidInput(f"未知补充渠道：{value}（可选：express、direct）")
+    if value is not None and track != "policy":
+        if asked not in (None, "none"):
+            raise InvalidInput(
+                "补充渠道只用于政策办理（track 为 policy）之外的补足。", field="secondary_track"
+            )
+        return None
+    return value
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.contracts.notices import PublicNotice
 from services.contracts.vocabulary import Channel as Channel
 from services.contracts.vocabulary import Urgency
 
@@ -122,3 +123,22 @@ class PublicAppeal(BaseModel):
     timeline: list[TimelineEntry]
     deadlines: list[PublicDeadline]
     duplicate_of: str | None = None
+    # Additions (issue 16): the top-up beside a policy benefit, and the consultations' public
+    # notices (公示: meeting, attendance, votes on the five points, notice period and outcome).
+    secondary_track: str | None = None
+    notices: list[PublicNotice] = Field(default_factory=list)
+
+
+class WithdrawalIn(BaseModel):
+    """撤回: the resident withdraws their own appeal before work starts, saying why if they wish."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class CodeWithdrawal(WithdrawalIn):
+    """撤回 with the appeal's ticket number and query code (查询码), for a caller without WeChat."""
+
+    ticket_no: str = Field(max_length=32)
+    query_code: str = Field(max_length=32, description="查询码")

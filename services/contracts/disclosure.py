@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.contracts.appeals import PublicDeadline, TimelineEntry
+from services.contracts.notices import PublicNotice
 
 
 class DisclosedAppeal(BaseModel):
@@ -41,6 +42,11 @@ class DisclosedAppeal(BaseModel):
     duplicate_of: str | None
     deadlines: list[PublicDeadline]
     timeline: list[TimelineEntry] | None = None
+    # Additions (issue 16): the top-up beside a policy benefit; the consultations' notices (公示);
+    # why the community rejected the plan (a plan rejected in consultation stays disclosed).
+    secondary_track: str | None = None
+    notices: list[PublicNotice] = Field(default_factory=list)
+    rejection_reason: str | None = None
 
 
 class DisclosurePage(BaseModel):

@@ -14,7 +14,15 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.contracts.vocabulary import EvaluationResult, Evaluator, Kind, Rating, Track, Urgency
+from services.contracts.vocabulary import (
+    EvaluationResult,
+    Evaluator,
+    Kind,
+    Rating,
+    SecondaryTrack,
+    Track,
+    Urgency,
+)
 from services.contracts.vocabulary import UnitType as UnitType
 
 EventType = Literal[
@@ -25,6 +33,9 @@ EventType = Literal[
     "appeal.signed_off",
     "appeal.returned",
     "consultation.decided",
+    # 公示: every change of a consultation as the public sees it, and a resident's objection.
+    "consultation.changed",
+    "consultation.objected",
     "plan.approved",
     "claim.made",
     "claim.confirmed",
@@ -91,6 +102,8 @@ class AppealTriaged(_Data):
     catalogue_version: str
     needs_manual: bool = False
     confidence: float
+    # A top-up beside a policy benefit (政策 + 莞家速递 or 莞家直达); None when there is none.
+    secondary_track: SecondaryTrack | None = None
 
 
 class AppealAssigned(_Data):
@@ -247,6 +260,57 @@ class ConsultationDecided(_Data):
     eligible_count: int | None = None
 
 
+class ConsultationChanged(_Data):
+    """A consultation recorded or changed (notice, objection, approval): the public notice's
+    content. The plan's words are public-safe (`services.common.public_text`); no attendee names."""
+
+    consultation_id: UUID
+    ticket_no: str
+    unit_type: UnitType
+    unit_code: str
+    town_code: str | None = None
+    village_code: str | None = None
+    form: str
+    body: str
+    held_at: datetime
+    eligible_count: int
+    present_count: int
+    households_total: int | None = None
+    households_present: int | None = None
+    quorum_met: bool
+    necessity: str
+    feasibility: str
+    budget_fen: int
+    beneficiary_count: int | None = None
+    beneficiary_group: str | None = None
+    beneficiary_description: str | None = None
+    implementer: str
+    track: Track
+    votes: dict[str, dict[str, int]]
+    state: Literal["no_quorum", "rejected", "notice", "objected", "approved"]
+    reason: str | None = None
+    notice_days: int
+    notice_starts_at: datetime | None = None
+    notice_ends_at: datetime | None = None
+    objections: int = 0
+    decided_at: datetime | None = None
+
+
+class ConsultationObjected(_Data):
+    """`consultation.objected`: an objection (异议) during the public notice (公示) sent the plan back
+    to consultation; the convening unit must know. The objection's words stay in routing (they may
+    name people)."""
+
+    consultation_id: UUID
+    unit_type: UnitType
+    unit_code: str
+    town_code: str | None = None
+    # Which objection, on which ticket, raised by a resident (mini-program) or recorded by staff.
+    objection_id: UUID | None = None
+    ticket_no: str | None = None
+    by: Literal["resident", "staff"] = "staff"
+
+
 class PlanApproved(_Data):
     """The plan of a micro-project is approved: budget, how it is paid, and the unit that carries it
     out (and, for ``express``, holds the fund it is reserved from). Shared by routing (producer),
@@ -315,6 +379,8 @@ DATA_MODELS: dict[str, type[_Data]] = {
     "appeal.merged": AppealMerged,
     "appeal.progressed": AppealProgressed,
     "consultation.decided": ConsultationDecided,
+    "consultation.changed": ConsultationChanged,
+    "consultation.objected": ConsultationObjected,
     "plan.approved": PlanApproved,
     "claim.made": ClaimChanged,
     "claim.confirmed": ClaimChanged,
@@ -371,6 +437,8 @@ SUBSCRIPTIONS: dict[Service, frozenset[str]] = {
             "appeal.returned",
             "plan.approved",
             "consultation.decided",
+            # The public notices (公示) on disclosure and the public status (intake.service.notices).
+            "consultation.changed",
             "deadline.started",
             "deadline.warning",
             "deadline.overdue",

@@ -144,6 +144,7 @@ class StaffAppealView(BaseModel):
     kind: str | None
     category: str | None
     track: str | None
+    secondary_track: str | None = None  # 政策 + top-up: express or direct beside a policy track
     urgency: str
     town_code: str | None
     village_code: str | None

@@ -34,6 +34,9 @@ Urgency = Literal["normal", "urgent", "emergency"]
 Track = Literal["policy", "express", "direct", "station"]
 """政策办理 policy (a department) | 莞家速递 express | 莞家直达 direct (donors) | 莞家驿站 station."""
 
+SecondaryTrack = Literal["express", "direct"]
+"""A top-up beside a policy benefit: 莞家速递 (the special fund) or 莞家直达 (donors)."""
+
 UnitType = Literal["city", "town", "village", "department", "station"]
 """The kinds of unit (单位) that hold appeals, clocks and money."""
 

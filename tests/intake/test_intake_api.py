@@ -381,7 +381,11 @@ class TestPublicStatus:
             "timeline",
             "deadlines",
             "duplicate_of",
+            # Additions of issue 16: the top-up beside a policy benefit, the public notices (公示).
+            "secondary_track",
+            "notices",
         }
+        assert public["notices"] == [] and public["secondary_track"] is None
         dumped = response.text
         for personal in (NAME, PHONE_DIGITS, PHONE_MASKED, ID_NUMBER, body["reporter"]["openid"]):
             assert personal not in dumped

@@ -103,6 +103,8 @@ ACCESS: dict[tuple[str, str], Access] = {
     },
     # -- public reads (no personal data) and logins
     ("GET", "/api/v1/public/appeals/{ticket_no}"): PUBLIC,
+    ("GET", "/api/v1/public/notices"): PUBLIC,  # 公示: counts and the plan's public-safe words
+    ("POST", "/api/v1/public/withdrawals"): PROOF,  # ticket and 查询码
     # -- pages (HTML and their assets; the staff cockpit logs in through the API)
     **{
         ("GET", p): PUBLIC
@@ -162,6 +164,8 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/miniprogram/appeals"): RESIDENT,
     ("GET", "/api/v1/miniprogram/appeals/{ticket_no}"): RESIDENT,
     ("POST", "/api/v1/miniprogram/appeals/{appeal_id}/evaluation"): RESIDENT,
+    ("POST", "/api/v1/miniprogram/appeals/{appeal_id}/withdrawal"): RESIDENT,
+    ("POST", "/api/v1/miniprogram/notices/{consultation_id}/objections"): RESIDENT,
     # -- staff: appeals (intake: scope → 404, then role → 403)
     ("GET", A): staff(ALL, "appeal"),
     ("POST", f"{A}/transitions"): staff(HANDLERS, "appeal"),
@@ -226,7 +230,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", f"{R}/triage/{{appeal_id}}"): staff(ALL, "appeal"),
     ("GET", f"{R}/queue"): staff(DECIDERS),
     ("POST", f"{R}/triage/{{appeal_id}}/decision"): staff(DECIDERS),
-    ("POST", f"{R}/triage/{{appeal_id}}/escalation"): staff(DECIDERS),
+    ("POST", f"{R}/triage/{{appeal_id}}/escalation"): staff(HANDLERS, "unit"),
     ("POST", f"{R}/triage/{{appeal_id}}/agenda"): staff(DECIDERS),
     ("GET", f"{R}/models"): staff(CITY_READ),
     ("PUT", f"{R}/catalogue/policies/{{code}}"): staff(frozenset({"city_admin"})),

@@ -97,7 +97,15 @@ async def test_no_quorum_decides_nothing_and_a_failed_point_rejects(http: httpx.
     )
     assert "法定人数" in short.json()["reason"]
     types = [e["type"] for e in await events_of(appeal_id)]
-    assert types == ["appeal.triaged", "appeal.assigned", "appeal.signed_off"]  # holding it is taking it on
+    # Holding the meeting is taking it on; the meeting's outcome is published (公示) whatever it was.
+    assert types == ["appeal.triaged", "appeal.assigned", "appeal.signed_off", "consultation.changed"]
+    published = (await events_of(appeal_id))[-1]["data"]
+    assert (published["state"], published["quorum_met"], published["present_count"]) == (
+        "no_quorum",
+        False,
+        16,
+    )
+    assert "陈伯" not in str(published) and "attendees" not in published  # no attendee is named
 
     tie = {"yes": 10, "no": 10, "abstain": 0}
     votes = minutes(appeal_id)["votes"] | {"budget": tie}
@@ -106,7 +114,7 @@ async def test_no_quorum_decides_nothing_and_a_failed_point_rejects(http: httpx.
     )
     assert rejected.status_code == 201, rejected.text
     assert (rejected.json()["state"], rejected.json()["passed"]) == ("rejected", False)
-    decided = (await events_of(appeal_id))[-1]
+    decided = [e for e in await events_of(appeal_id) if e["type"] != "consultation.changed"][-1]
     assert decided["type"] == "consultation.decided"
     assert (decided["data"]["outcome"], decided["data"]["unit_code"]) == ("rejected", BEIZHA)
     assert "预算" in decided["data"]["reason"]
@@ -141,6 +149,15 @@ async def test_a_passed_plan_is_noticed_an_objection_sends_it_back_then_it_is_ap
     )
     assert objected.status_code == 200, objected.text
     assert objected.json()["state"] == "objected" and "异议" in objected.json()["reason"]
+    (told,) = [e for e in await events_of(appeal_id) if e["type"] == "consultation.objected"]
+    assert (told["data"]["by"], told["data"]["unit_code"], told["data"]["consultation_id"]) == (
+        "staff",
+        BEIZHA,
+        c1["id"],
+    )
+    assert "巷内" not in str(told)  # the objection's words stay in routing
+    snapshot = [e for e in await events_of(appeal_id) if e["type"] == "consultation.changed"][-1]["data"]
+    assert (snapshot["state"], snapshot["objections"], snapshot["notice_days"]) == ("objected", 1, 5)
     late = await http.post(
         f"/internal/consultations/{c1['id']}/objections", json={"summary": "再提"}, headers=auth(VILLAGE)
     )
@@ -157,7 +174,7 @@ async def test_a_passed_plan_is_noticed_an_objection_sends_it_back_then_it_is_ap
     assert approved.status_code == 200, approved.text
     assert approved.json()["state"] == "approved"
 
-    events = await events_of(appeal_id)
+    events = [e for e in await events_of(appeal_id) if e["type"] != "consultation.changed"]
     assert [e["type"] for e in events][-4:] == [
         "consultation.decided",
         "plan.approved",
@@ -195,7 +212,7 @@ async def test_the_worker_approves_plans_whose_notice_ended_and_a_direct_plan_go
     await _end_notice(made.json()["id"])
     async with session_scope() as session:
         assert await consultations.finalise_due(session) >= 1
-    events = await events_of(appeal_id)
+    events = [e for e in await events_of(appeal_id) if e["type"] != "consultation.changed"]
     assert [e["type"] for e in events][-3:] == ["consultation.decided", "plan.approved", "appeal.assigned"]
     assigned = events[-1]["data"]
     assert (assigned["unit_type"], assigned["unit_code"], assigned["purpose"], assigned["track"]) == (

@@ -24,6 +24,7 @@ from tests.routing.support import (
     HUMEN_TOWN,
     NANCHENG,
     NANCHENG_TOWN,
+    approve_plan,
     empty_queue,
     events_of,
     feed,
@@ -97,6 +98,7 @@ async def micro_wish(http: httpx.AsyncClient, target: int = 80_000) -> uuid.UUID
 
 async def micro_project(http: httpx.AsyncClient, target: int) -> uuid.UUID:
     appeal_id = await feed(received(COURT, town_code=HUMEN))
+    await approve_plan(http, appeal_id, budget_fen=target)  # only an approved plan is claimable
     published = await http.put(
         f"/internal/listings/{appeal_id}",
         json={"summary": "虎门镇某村拟建篮球场（已经村民议事通过）", "target_fen": target},

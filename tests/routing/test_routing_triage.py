@@ -301,6 +301,13 @@ async def test_the_towns_decision_is_announced_recorded_and_resolves_the_queue(
         HUMEN_TOWN.username,
     )
     assert fix.after["category"] == "facility" and fix.reason == "现场核实为路灯损坏"
+    # Decided and held by the village, it can still be passed up to the city (issue 16: from any
+    # holder, by the holder or its town), once: then it waits in the city's queue.
+    up = await http.post(
+        f"/internal/triage/{appeal_id}/escalation", json={"note": "再议"}, headers=auth(HUMEN_TOWN)
+    )
+    assert up.status_code == 200, up.text
+    assert (up.json()["level"], up.json()["reason"]) == ("city", "escalated")
     again = await http.post(
         f"/internal/triage/{appeal_id}/escalation", json={"note": "再议"}, headers=auth(HUMEN_TOWN)
     )

@@ -67,6 +67,8 @@ async def count(
         }
         for c in keys
     ]
+    if not rows:
+        return  # e.g. a village scope asked for while the village is still unknown: nothing to count
     stmt = pg_insert(_TABLE).values(rows)
     stmt = stmt.on_conflict_do_update(
         constraint=_TABLE.primary_key,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +24,9 @@ class TriageView(BaseModel):
     category: str
     urgency: str
     track: str
+    secondary_track: str | None = Field(
+        default=None, description="a top-up beside a policy benefit: express (莞家速递) or direct (莞家直达)"
+    )
     department: str | None
     town_code: str | None
     village_code: str | None
@@ -68,6 +71,10 @@ class DecisionIn(BaseModel):
     category: str | None = Field(default=None, max_length=32)
     urgency: Urgency | None = None
     track: Track | None = None
+    secondary_track: Literal["express", "direct", "none"] | None = Field(
+        default=None,
+        description="政策 + top-up: express (莞家速递) or direct (莞家直达) beside a policy track; none clears it",
+    )
     policy_code: str | None = Field(default=None, max_length=64)
     department: str | None = Field(default=None, max_length=32)
     town_code: str | None = Field(default=None, pattern=r"^4419\d{8}$")

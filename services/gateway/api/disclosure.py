@@ -3,7 +3,8 @@
 `GET /api/v1/public/appeals` lists the disclosed appeals (micro-projects in full, micro-wishes
 anonymised); `GET /api/v1/public/disclosure/{ticket_no}` is one of them with its whole public
 timeline. (`GET /api/v1/public/appeals/{ticket_no}?code=` — the status for the holder of the
-query code — stays in `public.py`, DESIGN §10.)
+query code — stays in `public.py`, DESIGN §10.) `GET /api/v1/public/notices` lists the public
+notices (公示) of community consultations, current and past (DESIGN §10).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from services.common.errors import NotFound, ServiceUnavailable, problem_responses
 from services.contracts.disclosure import DisclosedAppeal, DisclosurePage
+from services.contracts.notices import NoticePage, NoticeQuery
 from services.gateway.api.public import TICKET_RE, etag_matches, etag_of
 from services.gateway.errors import TooManyRequests
 from services.gateway.service.client import call
@@ -76,3 +78,17 @@ async def disclosed_appeal(ticket_no: str, if_none_match: Annotated[str | None, 
     if not TICKET_RE.match(ticket_no):
         raise NotFound()
     return cached(await call("intake", "GET", f"/internal/public/disclosure/{ticket_no}"), if_none_match)
+
+
+@router.get(
+    "/notices",
+    response_model=NoticePage,
+    responses={304: {"description": "Not modified"}, **ERRORS},
+    summary="Public notices (公示): the appeal's ticket, the meeting, attendance, votes on the five points, "
+    "the notice period and its outcome; current (notice running) or past",
+)
+async def public_notices(
+    query: Annotated[NoticeQuery, Query()], if_none_match: Annotated[str | None, Header()] = None
+) -> Response:
+    params = query.model_dump(mode="json", exclude_none=True)
+    return cached(await call("intake", "GET", "/internal/public/notices", params=params), if_none_match)

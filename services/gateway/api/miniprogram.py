@@ -17,7 +17,9 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from services.common.crypto import lookup_hash
 from services.common.errors import (
+    Conflict,
     DomainError,
     IdempotencyConflict,
     IdempotencyKeyRequired,
@@ -26,9 +28,10 @@ from services.common.errors import (
     ServiceUnavailable,
     problem_responses,
 )
-from services.contracts.appeals import AppealAccepted, Attachment
+from services.contracts.appeals import AppealAccepted, Attachment, WithdrawalIn
 from services.contracts.auth import ResidentToken, SessionIn
 from services.contracts.channels import MediaOut
+from services.contracts.notices import ObjectionReceipt, ResidentObjectionCall, ResidentObjectionIn
 from services.contracts.staff import EvaluationIn, Moved, OwnAppeal
 from services.gateway.errors import FilingTooLarge, TooManyRequests, UnsupportedContentType
 from services.gateway.service.channels import media
@@ -271,4 +274,58 @@ async def rate_appeal(appeal_id: uuid.UUID, body: EvaluationIn, who: ResidentPri
     payload = {**body.model_dump(), "by": "reporter", "openid": who.openid}
     return relay_response(
         await call("intake", "POST", f"/internal/appeals/{appeal_id}/evaluation", json=payload)
+    )
+
+
+@router.post(
+    "/appeals/{appeal_id}/withdrawal",
+    response_model=Moved,
+    summary="撤回: withdraw one's own appeal before work on it starts",
+    description="After work started: `409 work_started`; an ended appeal: `409 illegal_transition`; "
+    "not one's own: `404`. Withdrawing again answers the same.",
+    responses=problem_responses(ResidentTokenInvalid, NotFound, Conflict, InvalidInput, ServiceUnavailable),
+)
+async def withdraw_appeal(appeal_id: uuid.UUID, body: WithdrawalIn, who: ResidentPrincipal) -> Response:
+    payload = {"openid": who.openid, "reason": body.reason}
+    return relay_response(
+        await call("intake", "POST", f"/internal/appeals/{appeal_id}/withdraw-by-resident", json=payload)
+    )
+
+
+@router.post(
+    "/notices/{consultation_id}/objections",
+    status_code=201,
+    response_model=ObjectionReceipt,
+    summary="异议: object to a plan during its public notice (公示), with the reason",
+    description="Needs an `Idempotency-Key`: a replay answers `200` with the first objection, the same key "
+    "with another reason is a `409`. Outside the notice period: `409 consultation_state`. The "
+    "convening village or town is told; the plan goes back to consultation.",
+    responses={
+        200: {"description": "The same Idempotency-Key again: the first answer", "model": ObjectionReceipt},
+        **problem_responses(
+            ResidentTokenInvalid, NotFound, Conflict, IdempotencyConflict, InvalidInput, ServiceUnavailable
+        ),
+    },
+)
+async def object_to_notice(
+    consultation_id: uuid.UUID,
+    body: ResidentObjectionIn,
+    who: ResidentPrincipal,
+    idempotency_key: Annotated[
+        str | None, Header(description="unique per objection; a replay answers the same")
+    ] = None,
+) -> Response:
+    payload = ResidentObjectionCall(
+        reason=body.reason,
+        # Routing never sees the openid: a keyed hash names the resident for idempotency.
+        resident_ref=lookup_hash(f"miniprogram-openid:{who.openid}"),
+        idempotency_key=_key(idempotency_key),
+    )
+    return relay_response(
+        await call(
+            "routing",
+            "POST",
+            f"/internal/consultations/{consultation_id}/resident-objections",
+            json=payload.model_dump(mode="json"),
+        )
     )

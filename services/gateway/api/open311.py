@@ -4,8 +4,11 @@ Each document is served with the format suffix the spec uses (`services.json`, `
 and without one (JSON). Errors are GeoReport's own list, `[{"code", "description"}]` or
 `<errors><error>…`, with the HTTP status of the code: a missing or wrong `api_key` is `403`.
 
-The requests visible here are the ones filed through Open311: other appeals are reached with
-their query code (查询码) only, which Open311 has no place for.
+`requests.json` lists every public request, whichever channel it came by: those filed through
+Open311 (from the gateway's own rows) and every appeal public disclosure shows (intake's
+`/internal/public/disclosure`, public-safe text only; a micro-wish shows neither its words nor its
+place). A request not yet disclosed (not triaged, withheld, withdrawn) is listed only to the
+Open311 client that filed it, as before.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -28,6 +32,7 @@ from services.common.errors import DomainError, Unauthorized
 from services.common.messaging import utcnow
 from services.common.settings import get_settings
 from services.contracts.appeals import AppealAccepted, PublicAppeal
+from services.contracts.disclosure import DisclosedAppeal, DisclosurePage
 from services.contracts.open311 import (
     Discovery,
     GeoReportError,
@@ -46,6 +51,7 @@ from services.gateway.service.channels.open311 import (
     Open311Error,
     RequestView,
     definition_doc,
+    disclosed_view,
     discovery_doc,
     error_list,
     expected_at,
@@ -278,14 +284,67 @@ def _positive(raw: str | None, name: str, default: int, maximum: int) -> int:
     return int(raw)
 
 
+DISCLOSURE_PAGE: Final = 100
+TICKET_RE: Final = re.compile(r"^MS\d{8,20}$")
+
+
+async def _disclosed(
+    start: datetime, end: datetime, category: str | None, need: int, skip: set[str]
+) -> list[dict[str, Any]]:
+    """Up to `need` publicly disclosed appeals of the window, newest first, from any channel."""
+    docs: list[dict[str, Any]] = []
+    if category and category not in SERVICES_BY_CODE:
+        return docs  # not one of our services: nothing of any channel has it
+    page = 1
+    while len(docs) < need:
+        params: dict[str, Any] = {
+            "received_from": start.isoformat(),
+            "received_to": end.isoformat(),
+            "page": page,
+            "page_size": DISCLOSURE_PAGE,
+        }
+        if category:
+            params["category"] = category
+        upstream = await call("intake", "GET", "/internal/public/disclosure", params=params)
+        if upstream.status_code in (400, 422):
+            raise Open311Error(400, "the filters could not be applied")
+        if upstream.status_code != 200:
+            raise Open311Error(503, "the public requests could not be read")
+        found = DisclosurePage.model_validate_json(upstream.content)
+        for item in found.items:
+            view = disclosed_view(item) if item.ticket_no not in skip else None
+            if view is not None:
+                docs.append(request_doc(view))
+        if page * DISCLOSURE_PAGE >= found.total or not found.items:
+            break
+        page += 1
+    return docs[:need]
+
+
+async def _disclosed_one(ticket_no: str) -> dict[str, Any] | None:
+    """One disclosed appeal as a GeoReport request, or None when it is not public."""
+    upstream = await call("intake", "GET", f"/internal/public/disclosure/{ticket_no}")
+    if upstream.status_code == 404:
+        return None
+    if upstream.status_code != 200:
+        raise Open311Error(503, "the public request could not be read")
+    view = disclosed_view(DisclosedAppeal.model_validate_json(upstream.content))
+    return request_doc(view) if view is not None else None
+
+
+def _newest_first(doc: dict[str, Any]) -> str:
+    return str(doc.get("requested_datetime") or "")
+
+
 async def _list_requests(params: dict[str, str | None]) -> list[dict[str, Any]]:
     for name, value in params.items():
         if value is not None and len(value) > MAX_PARAM:
             raise Open311Error(400, f"{name} is longer than {MAX_PARAM} characters")
     stmt = select(Open311Request)
-    ids = [i.strip() for i in (params["service_request_id"] or "").split(",") if i.strip()]
+    ids = [i.strip() for i in (params["service_request_id"] or "").split(",") if i.strip()][:MAX_REQUESTS]
+    start = end = None
     if ids:
-        stmt = stmt.where(Open311Request.service_request_id.in_(ids[:MAX_REQUESTS]))
+        stmt = stmt.where(Open311Request.service_request_id.in_(ids))
     else:
         end = _when(params["end_date"], "end_date") or utcnow()
         start = _when(params["start_date"], "start_date") or end - MAX_SPAN
@@ -307,6 +366,18 @@ async def _list_requests(params: dict[str, str | None]) -> list[dict[str, Any]]:
         )
     await _refresh(rows)
     docs = [_view(r) for r in rows]
+    own = {r.service_request_id for r in rows}
+    if ids:
+        # Requests of other channels by their ticket number, when public disclosure shows them.
+        for ticket_no in ids:
+            if ticket_no not in own and TICKET_RE.match(ticket_no):
+                found = await _disclosed_one(ticket_no)
+                if found is not None:
+                    docs.append(found)
+    elif start is not None and end is not None:
+        docs += await _disclosed(start, end, params["service_code"], MAX_REQUESTS, own)
+        docs.sort(key=_newest_first, reverse=True)
+        docs = docs[:MAX_REQUESTS]
     if statuses and not ids:
         docs = [d for d in docs if d["status"] in statuses]
     return docs[(page - 1) * size : page * size]
@@ -357,7 +428,11 @@ async def request_one(request: Request, name: str) -> Response:
         async with session_scope() as session:
             row = await session.get(Open311Request, request_id)
         if row is None:
-            raise Open311Error(404, f"service_request_id {request_id} was not found")
+            # Filed by another channel: public when disclosure shows it.
+            found = await _disclosed_one(request_id) if TICKET_RE.match(request_id) else None
+            if found is None:
+                raise Open311Error(404, f"service_request_id {request_id} was not found")
+            return [found]
         await _refresh([row])
         return [_view(row)]
 

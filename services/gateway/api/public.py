@@ -11,11 +11,12 @@ from typing import Annotated
 from cachetools import TTLCache
 from fastapi import APIRouter, Depends, Header, Query, Response
 
-from services.common.errors import NotFound, ServiceUnavailable, problem_responses
+from services.common.errors import Conflict, NotFound, ServiceUnavailable, problem_responses
 from services.common.settings import get_settings
-from services.contracts.appeals import PublicAppeal
+from services.contracts.appeals import CodeWithdrawal, PublicAppeal
+from services.contracts.staff import Moved
 from services.gateway.errors import TooManyRequests
-from services.gateway.service.client import call
+from services.gateway.service.client import call, relay_response
 from services.gateway.service.ratelimit import count_wrong_code, limit_public, refuse_if_guessed
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"], dependencies=[Depends(limit_public)])
@@ -100,3 +101,23 @@ async def public_appeal(
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     return Response(content=body, media_type="application/json", headers=headers)
+
+
+@router.post(
+    "/withdrawals",
+    response_model=Moved,
+    summary="撤回: withdraw an appeal with its query code (查询码), before work on it starts",
+    description="After work started: `409 work_started`; an ended appeal: `409 illegal_transition`. "
+    "Withdrawing again answers the same.",
+    responses=problem_responses(NotFound, Conflict, TooManyRequests, ServiceUnavailable),
+)
+async def withdraw_with_code(body: CodeWithdrawal) -> Response:
+    ticket_no = body.ticket_no
+    if not TICKET_RE.match(ticket_no):
+        raise NotFound()
+    await refuse_if_guessed(ticket_no)
+    upstream = await call("intake", "POST", "/internal/public/withdrawals", json=body.model_dump(mode="json"))
+    if upstream.status_code == 404:
+        await count_wrong_code(ticket_no)
+        raise NotFound()
+    return relay_response(upstream)

@@ -20,6 +20,7 @@ from services.common.public_text import public_text
 from services.common.reference import load_reference
 from services.common.timeutil import to_local
 from services.contracts.appeals import AppealDraft, Location, PublicAppeal, Reporter
+from services.contracts.disclosure import DisclosedAppeal
 from services.contracts.vocabulary import (
     CATEGORY_NAMES,
     KIND_NAMES,
@@ -351,7 +352,7 @@ def open_or_closed(status: str) -> Literal["open", "closed"]:
     return "closed" if status in CLOSED_STATES else "open"
 
 
-def expected_at(appeal: PublicAppeal) -> datetime | None:
+def expected_at(appeal: PublicAppeal | DisclosedAppeal) -> datetime | None:
     """When the appeal should be done: the earliest pending handling deadline."""
     pending = [
         d.due_at
@@ -380,6 +381,29 @@ class RequestView:
     lng: float | None
     description: str | None
     media_url: str | None
+
+
+def disclosed_view(item: DisclosedAppeal) -> RequestView | None:
+    """A publicly disclosed appeal from any channel as a GeoReport request (None when its category
+    is no Open311 service). Its words were already made public-safe by disclosure."""
+    if item.category not in SERVICES_BY_CODE:
+        return None
+    ended = item.closed_at or item.completed_at
+    return RequestView(
+        service_request_id=item.ticket_no,
+        service_code=item.category,
+        status=item.status,
+        status_notes=item.progress[:300] if item.progress else None,
+        category=item.category,
+        requested_at=item.received_at,
+        updated_at=ended or item.received_at,
+        expected_at=expected_at(item),
+        address=item.address,
+        lat=None,
+        lng=None,
+        description=item.description,
+        media_url=None,
+    )
 
 
 def request_doc(view: RequestView) -> dict[str, Any]:
