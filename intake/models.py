@@ -56,6 +56,8 @@ class Appeal(Base):
             postgresql_where=text("status = 'completed'"),
         ),
         Index("ix_appeals_closed_at", "closed_at", postgresql_where=text("closed_at IS NOT NULL")),
+        # The staff work list (工作台) pages by next deadline, nulls last (intake.service.worklist).
+        Index("ix_appeals_worklist", text("next_due_at ASC NULLS LAST"), "received_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -117,6 +119,10 @@ class Appeal(Base):
     withheld: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     withheld_reason: Mapped[str | None] = mapped_column(Text)
     funds_used_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Work list projection (工作台), kept from the clocks' events: the earliest deadline of a
+    # running or overdue clock, and whether any clock is overdue.
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # Bumped on every change a reader can see; the public ETag follows it.
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())

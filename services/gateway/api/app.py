@@ -20,6 +20,7 @@ from services.gateway.api import (
     staff_channels,
     stats,
     wechat,
+    worklist,
 )
 from services.gateway.api import consultations as consultation_routes
 from services.gateway.api import deadlines as deadline_routes
@@ -74,6 +75,7 @@ app = create_service_app(
         public.router,
         auth.router,
         forwarded.calendar,
+        worklist.router,
         forwarded.staff,
         ledger_routes.router,
         staff_channels.router,
