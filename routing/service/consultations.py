@@ -34,7 +34,7 @@ from services.common import scope
 from services.common.auth import Principal
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.common.messaging import utcnow
-from services.contracts.events import ConsultationDecided, PlanApproved, make_event
+from services.contracts.events import ConsultationDecided, ConsultationObjected, PlanApproved, make_event
 from services.contracts.vocabulary import TRACKS
 
 
@@ -192,6 +192,11 @@ async def object_to(
     session.add(ConsultationObjection(consultation_id=c.id, summary=summary, recorded_by=principal.username))
     c.state, c.reason = "objected", f"公示期间收到异议：{summary}"
     await session.flush()
+    # The community's staff hear of it (issue 16.2); the objection's words stay here.
+    objected = ConsultationObjected(
+        consultation_id=c.id, unit_type=c.org_type, unit_code=c.org_code, town_code=c.town_code
+    )
+    await publish(session, make_event("consultation.objected", "routing", objected, appeal_id=c.appeal_id))
     return c
 
 

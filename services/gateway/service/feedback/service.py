@@ -166,6 +166,15 @@ async def on_progressed(session: AsyncSession, event: Event, ctx: JobContext) ->
     )
 
 
+async def on_extended(session: AsyncSession, event: Event, ctx: JobContext) -> None:
+    """Event handler (`deadline.extended`): the reporter hears that a deadline moved (延期), in the
+    words intake put on the public timeline (issue 16.2)."""
+    words = event.data.get("description")
+    if event.appeal_id is None or not words:
+        return
+    await _tell(session, event, ctx, Change(to_status="extended", words=str(words)))
+
+
 # --- sending (gateway.deliver) -------------------------------------------------------------------
 
 
