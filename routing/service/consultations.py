@@ -34,7 +34,13 @@ from services.common import scope
 from services.common.auth import Principal
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.common.messaging import utcnow
-from services.contracts.events import ConsultationDecided, ConsultationObjected, PlanApproved, make_event
+from services.contracts.events import (
+    ConsultationDecided,
+    ConsultationNoticed,
+    ConsultationObjected,
+    PlanApproved,
+    make_event,
+)
 from services.contracts.vocabulary import TRACKS
 
 
@@ -136,6 +142,16 @@ async def record(
     if state == "rejected":
         hop.state = "done"
         await publish(session, _decided(consultation))
+    if state == "notice" and consultation.notice_ends_at is not None:
+        # The resident hears that the plan is on public notice (公示), and until when (issue 16.2).
+        noticed = ConsultationNoticed(
+            consultation_id=consultation.id,
+            unit_type=consultation.org_type,
+            unit_code=consultation.org_code,
+            notice_ends_at=consultation.notice_ends_at,
+            budget_fen=consultation.budget_fen,
+        )
+        await publish(session, make_event("consultation.noticed", "routing", noticed, appeal_id=appeal_id))
     return consultation
 
 

@@ -45,6 +45,7 @@ EventType = Literal[
     "deadline.extension_requested",
     "deadline.extension_rejected",
     "consultation.objected",
+    "consultation.noticed",
     "appeal.status_changed",
     "appeal.progressed",
     "appeal.completed",
@@ -181,6 +182,17 @@ class ConsultationObjected(_Data):
     unit_type: UnitType
     unit_code: str
     town_code: str | None = None
+
+
+class ConsultationNoticed(_Data):
+    """`consultation.noticed`: the community passed the plan and it is publicly noticed (公示)
+    until `notice_ends_at`; without an objection by then it is approved (`plan.approved`)."""
+
+    consultation_id: UUID
+    unit_type: UnitType
+    unit_code: str
+    notice_ends_at: datetime
+    budget_fen: int | None = None
 
 
 class FundsEvent(_Data):
@@ -336,6 +348,7 @@ DATA_MODELS: dict[str, type[_Data]] = {
     "deadline.extension_requested": ExtensionChanged,
     "deadline.extension_rejected": ExtensionChanged,
     "consultation.objected": ConsultationObjected,
+    "consultation.noticed": ConsultationNoticed,
     "funds.reserved": FundsEvent,
     "funds.insufficient": FundsEvent,
     "funds.disbursed": FundsEvent,
@@ -454,6 +467,8 @@ SUBSCRIPTIONS: dict[Service, frozenset[str]] = {
             "deadline.extension_requested",
             "deadline.extension_rejected",
             "consultation.objected",
+            # Residents hear that their micro-project's plan is on public notice (公示).
+            "consultation.noticed",
         }
     ),
 }

@@ -19,9 +19,17 @@ async def on_extended(session: AsyncSession, event: Event, ctx: JobContext) -> N
     await feedback.on_extended(session, event, ctx)
 
 
+async def on_objected(session: AsyncSession, event: Event, ctx: JobContext) -> None:
+    """An objection during 公示: the community's staff and the resident hear of it."""
+    await notifications.on_event(session, event, ctx)
+    await feedback.on_objected(session, event, ctx)
+
+
 HANDLERS: dict[str, EventHandler] = {
     "appeal.status_changed": feedback.on_status_changed,
     "appeal.progressed": feedback.on_progressed,
     **{t: notifications.on_event for t in NOTIFYING},
     "deadline.extended": on_extended,
+    "consultation.objected": on_objected,
+    "consultation.noticed": feedback.on_noticed,
 }

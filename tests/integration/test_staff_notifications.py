@@ -49,7 +49,7 @@ from tests.integration.security_support import (
     running_system,
     settle,
 )
-from tests.integration.test_security_scope import file, visit
+from tests.integration.test_security_scope import FAMILY_PHONE, file, visit
 
 NOTES = "/api/v1/staff/notifications"
 VILLAGE_PHONE = "13926640001"
@@ -61,6 +61,7 @@ class World:
     sms: FakeSmsGateway
     own: str  # 北栅社区's appeal
     other: str  # 虎门寨社区's appeal (same town)
+    project: str  # 北栅社区's micro-project, for its community to consult on
     holder: Principal  # a member of the unit that holds `own`
     holder_phone: str | None
 
@@ -136,6 +137,14 @@ async def world() -> AsyncIterator[World]:
                     "village-visit",
                     visit(f"虎门寨社区寨前街{tag}号排水沟堵塞，下雨就积水。"),
                 )
+                project = await file(
+                    gw,
+                    VILLAGE,
+                    "village-visit",
+                    visit(
+                        f"北栅社区东方路{tag}号一带的路灯坏了好几盏，晚上黑漆漆的，居民出行很不安全，希望尽快修好"
+                    ),
+                )
                 await settle()
                 unit = await holder_of(system, own)
                 holder = person(ROLE[unit["type"]], unit["type"], unit["code"])  # type: ignore[arg-type]
@@ -153,7 +162,7 @@ async def world() -> AsyncIterator[World]:
                         )
                     phone = "+86" + VILLAGE_PHONE
                 await drain(gateway_worker(burst=True))
-                yield World(system, sms, own, other, holder, phone)
+                yield World(system, sms, own, other, project, holder, phone)
     finally:
         sms.stop()
 
@@ -261,6 +270,127 @@ async def test_a_send_back_reaches_the_unit_above(world: World) -> None:
     town = [n for n in await notes(gw, TOWN) if n["kind"] == "returned" and n["ticket_no"] == ticket]
     assert len(town) == 1 and "退回" in town[0]["text"]
     assert all(n["kind"] != "returned" for n in await notes(gw, VILLAGE) if n["ticket_no"] == ticket)
+
+
+def family_texts(world: World, ticket: str) -> list[str]:
+    return [s.params["text"] for s in world.sms.sent_to("+86" + FAMILY_PHONE) if ticket in s.params["text"]]
+
+
+async def test_extension_requests_and_decisions_reach_approver_holder_and_resident(world: World) -> None:
+    gw = world.system.gateway
+    ticket = await ticket_of(world.system, world.own)
+    clocks = (await gw.get(f"/api/v1/staff/appeals/{world.own}/clocks", headers=bearer(CITY))).json()
+    held = [
+        c for c in clocks if c["state"] == "running" and (c["unit_type"], c["unit_code"]) == (
+            world.holder.org_type, world.holder.org_code)
+    ]  # fmt: skip
+    if not held or world.holder.org_type != "village":
+        pytest.skip("no running clock of the village")
+    clock_id = held[0]["id"]
+
+    async def ask() -> str:
+        r = await gw.post(
+            f"/api/v1/deadlines/clocks/{clock_id}/extensions",
+            json={"days": 2, "reason": "等待住户配合入户维修"},
+            headers={**bearer(world.holder), "Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    async def decide(extension_id: str, decision: str) -> None:
+        r = await gw.post(
+            f"/api/v1/deadlines/extensions/{extension_id}/decision",
+            json={"decision": decision},
+            headers=bearer(TOWN),
+        )
+        assert r.status_code == 200, r.text
+
+    await decide(await ask(), "reject")
+    await notify()
+    asked = [
+        n for n in await notes(gw, TOWN) if n["kind"] == "extension_requested" and n["ticket_no"] == ticket
+    ]
+    assert len(asked) == 1 and "2天" in asked[0]["text"]
+    refused = [
+        n
+        for n in await notes(gw, world.holder)
+        if n["kind"] == "extension_decided" and n["ticket_no"] == ticket
+    ]
+    assert len(refused) == 1 and "未获批准" in refused[0]["text"]
+    assert not [t for t in family_texts(world, ticket) if "延期" in t], "a refusal is not the resident's news"
+
+    await decide(await ask(), "approve")
+    await notify()
+    decided = [
+        n
+        for n in await notes(gw, world.holder)
+        if n["kind"] == "extension_decided" and n["ticket_no"] == ticket
+    ]
+    assert len(decided) == 2 and any("已批准" in n["text"] for n in decided)
+    assert (
+        len(
+            [
+                n
+                for n in await notes(gw, TOWN)
+                if n["kind"] == "extension_requested" and n["ticket_no"] == ticket
+            ]
+        )
+        == 2
+    )
+    told = [t for t in family_texts(world, ticket) if "延期" in t]
+    assert len(told) == 1, family_texts(world, ticket)
+
+
+async def test_public_notice_and_objection_reach_the_resident_and_the_community(world: World) -> None:
+    gw = world.system.gateway
+    ticket = await ticket_of(world.system, world.project)
+    holder = await holder_of(world.system, world.project)
+    if (holder["type"], holder["code"]) != ("village", VILLAGE.org_code):
+        pytest.skip("the micro-project was not given to its community")
+    minutes = {
+        "appeal_id": world.project,
+        "form": "residents_council",
+        "held_at": utcnow().isoformat(),
+        "eligible_count": 25,
+        "present_count": 20,
+        "attendees": [{"name": "陈伯", "role": "居民代表"}],
+        "necessity": "路灯损坏多盏，夜间出行不安全",
+        "feasibility": "利用原有杆件，施工一周",
+        "budget_fen": 3_600_000,
+        "beneficiaries": {"count": 1200, "group": "东方路一带居民"},
+        "implementer": "北栅社区居委会",
+        "votes": {
+            p: {"yes": 16, "no": 3, "abstain": 1}
+            for p in ("necessity", "feasibility", "budget", "beneficiaries", "implementer")
+        },
+        "track": "express",
+        "holder_type": "village",
+        "holder_code": VILLAGE.org_code,
+    }
+    r = await gw.post(
+        "/api/v1/consultations",
+        json=minutes,
+        headers={**bearer(VILLAGE), "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["state"] == "notice"
+    await notify()
+    noticed = [t for t in family_texts(world, ticket) if "公示至" in t]
+    assert len(noticed) == 1, family_texts(world, ticket)
+    objected = await gw.post(
+        f"/api/v1/consultations/{r.json()['id']}/objections",
+        json={"summary": "部分居民认为应优先维修巷内路灯"},
+        headers=bearer(TOWN),
+    )
+    assert objected.status_code == 200, objected.text
+    await notify()
+    for who in (VILLAGE, TOWN):
+        got = [n for n in await notes(gw, who) if n["kind"] == "objection" and n["ticket_no"] == ticket]
+        assert len(got) == 1 and "异议" in got[0]["text"], who.org_code
+    assert not [n for n in await notes(gw, OTHER_VILLAGE) if n["ticket_no"] == ticket]
+    assert len([t for t in family_texts(world, ticket) if "收到异议" in t]) == 1
+    # Residents' words never reach an event or a notification: the objection's summary stays in routing.
+    assert all("巷内路灯" not in n["text"] for n in await notes(gw, TOWN))
 
 
 async def test_overdue_and_escalation_with_an_injected_clock(world: World) -> None:
