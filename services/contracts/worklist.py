@@ -10,12 +10,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.contracts.vocabulary import Category, Kind, Status, Track, Urgency
 
 WORKLIST_MAX = 200
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class WorkListQuery(BaseModel):
@@ -34,10 +36,21 @@ class WorkListQuery(BaseModel):
         default=None, description="`mine`: only what the viewer's own unit holds"
     )
     overdue: bool | None = Field(default=None, description="true: past a deadline; false: not")
-    due_before: datetime | None = Field(default=None, description="next deadline before this instant")
+    due_before: datetime | None = Field(
+        default=None,
+        description="next deadline before this instant (a date or a time without offset is Beijing time)",
+    )
     q: str | None = Field(default=None, min_length=1, max_length=100, description="text, or a ticket number")
     cursor: str | None = Field(default=None, max_length=400)
     limit: int = Field(default=50, ge=1, le=WORKLIST_MAX)
+
+    @field_validator("due_before")
+    @classmethod
+    def _local_when_naive(cls, value: datetime | None) -> datetime | None:
+        # Times are reasoned about in Asia/Shanghai (DESIGN §3): "2026-12-10" is that day's start there.
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=SHANGHAI)
+        return value
 
 
 class WorkHolder(BaseModel):

@@ -110,6 +110,10 @@ async def test_filters(world: World) -> None:
         assert item["status"] == "approved" and not item["overdue"]
     soon = await every_page(gw, town, due_before="2000-01-01T00:00:00Z")
     assert soon == []
+    # A date alone is that day's start in Beijing time: every appeal with a deadline comes before 2100.
+    dated = {i["appeal_id"] for i in await every_page(gw, town) if i["next_due_at"]}
+    assert dated and {i["appeal_id"] for i in await every_page(gw, town, due_before="2100-01-01")} == dated
+    assert {i["appeal_id"] for i in await every_page(gw, town, due_before="2100-01-01T08:00:00")} == dated
     # Another village's filter does not widen a village's scope.
     other = await every_page(gw, PEOPLE["village"], village_code="441900121016")
     assert other == []
