@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
+from services.common.crypto import encrypt_pii
 from services.common.scope import Unit
 from services.contracts.events import (
     SUBSCRIPTIONS,
@@ -22,7 +23,9 @@ from services.contracts.events import (
     _Data,
     make_event,
 )
-from services.gateway.service.notifications.plan import NOTIFYING, notices_for, notification_id
+from services.gateway.models import StaffAccount
+from services.gateway.service.notifications.plan import NOTIFYING, Notice, notices_for, notification_id
+from services.gateway.service.notifications.service import push_plans
 
 TOWN, VILLAGE, TICKET = "441900121000", "441900121001", "MS20261206000042"
 
@@ -151,3 +154,23 @@ def test_a_notification_id_is_stable_per_event_kind_and_unit() -> None:
     assert notification_id(e, "objection", village) == notification_id(e, "objection", village)
     assert len({notification_id(e, "objection", village), notification_id(e, "objection", town),
                 notification_id(e, "overdue", village), notification_id(uuid.uuid4(), "objection", village)}) == 4  # fmt: skip
+
+
+def test_a_notice_is_pushed_by_sms_and_subscribe_message_where_a_member_has_them() -> None:
+    notice = Notice(
+        "overdue", Unit("village", VILLAGE), f"诉求{TICKET}的办理时限已于12月18日超期，请尽快办理。"
+    )
+    both = StaffAccount(phone_enc=encrypt_pii("+8613800138000"), openid="o-staff-0123456789abcdef")
+    none = StaffAccount(phone_enc=None, openid=None)
+    planned = push_plans([both, none], notice, TICKET, datetime(2026, 12, 19, 1, 0, tzinfo=UTC))
+    assert [p.channel for p in planned] == ["sms", "mp_subscribe"]
+    sms, push = planned
+    assert sms.phone == "+8613800138000" and sms.recipient_masked != sms.phone
+    assert sms.content["params"] == {
+        "ticket_no": TICKET,
+        "status": "超期提醒",
+        "text": f"【民生大莞家】{notice.text}",
+    }
+    data = push.content["data"]
+    assert data["character_string1"]["value"] == TICKET and data["phrase2"]["value"] == "超期提醒"
+    assert len(data["thing3"]["value"]) <= 20 and data["time4"]["value"] == "2026-12-19 09:00"
