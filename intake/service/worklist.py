@@ -14,10 +14,23 @@ import uuid
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true, tuple_
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    DateTime,
+    Select,
+    and_,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.models import Appeal, AppealDeadline
+from intake.models import DUE_KEY_SQL, Appeal, AppealDeadline
 from intake.service.public import town_name, village_name
 from services.common import scope
 from services.common.auth import Principal
@@ -32,6 +45,12 @@ CURSOR_NAME: Final = "staff.appeals"
 # Clocks whose deadline still asks for work: a paused clock's deadline moves, a met or stopped
 # one asks nothing.
 LIVE_STATES: Final = ("running", "overdue")
+# The sort key exactly as the indexes spell it (a bound 'infinity' would not match them).
+_STAMP = DateTime(timezone=True)
+DUE_KEY: Final[ColumnClause[datetime]] = literal_column(
+    DUE_KEY_SQL.replace("next_due_at", "intake.appeals.next_due_at"), _STAMP
+)
+INFINITY: Final[ColumnClause[datetime]] = literal_column("'infinity'::timestamp with time zone", _STAMP)
 _TICKET = re.compile(r"^[A-Za-z]{2}\d{8,}$")
 _LIKE_SPECIALS = re.compile(r"([\\%_])")
 
@@ -108,22 +127,16 @@ def _filters(principal: Principal, query: WorkListQuery, now: datetime) -> list[
 
 
 def _after(cursor: list[Any]) -> ColumnElement[bool]:
-    """Rows after the cursor in (next_due_at NULLS LAST, received_at, id) order."""
+    """Rows after the cursor in (next deadline, none last; received_at; id) order: one row
+    comparison, which the work-list indexes answer as a range."""
     due_raw, received_raw, id_raw = cursor
     try:
         received = datetime.fromisoformat(received_raw)
         appeal_id = uuid.UUID(id_raw)
-        due = datetime.fromisoformat(due_raw) if due_raw is not None else None
+        due: Any = datetime.fromisoformat(due_raw) if due_raw is not None else INFINITY
     except (TypeError, ValueError):
         raise InvalidCursor() from None
-    same_due_later = tuple_(Appeal.received_at, Appeal.id) > tuple_(received, appeal_id)
-    if due is None:
-        return and_(Appeal.next_due_at.is_(None), same_due_later)
-    return or_(
-        Appeal.next_due_at > due,
-        and_(Appeal.next_due_at == due, same_due_later),
-        Appeal.next_due_at.is_(None),
-    )
+    return tuple_(DUE_KEY, Appeal.received_at, Appeal.id) > tuple_(due, received, appeal_id)
 
 
 def unit_name(unit_type: str, code: str) -> str | None:
@@ -174,12 +187,7 @@ def work_item(appeal: Appeal, now: datetime) -> WorkItem:
 
 
 def _page_statement(where: list[ColumnElement[bool]], limit: int) -> Select[Appeal]:
-    return (
-        select(Appeal)
-        .where(*where)
-        .order_by(Appeal.next_due_at.asc().nulls_last(), Appeal.received_at, Appeal.id)
-        .limit(limit + 1)
-    )
+    return select(Appeal).where(*where).order_by(DUE_KEY, Appeal.received_at, Appeal.id).limit(limit + 1)
 
 
 async def work_list(session: AsyncSession, principal: Principal, query: WorkListQuery) -> WorkList:
