@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from deadlines.service.sweep import sweep_once
 from routing.models import messaging as routing_messaging
@@ -31,7 +31,7 @@ from services.common.settings import get_settings
 from services.contracts.events import Event
 from services.gateway.config import feedback_settings
 from services.gateway.jobs import worker as gateway_worker
-from services.gateway.models import StaffNotification
+from services.gateway.models import StaffAccount, StaffNotification
 from services.gateway.service.identity import create_staff
 from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fixtures import drain, enqueue
@@ -163,6 +163,13 @@ async def world() -> AsyncIterator[World]:
                     phone = "+86" + VILLAGE_PHONE
                 await drain(gateway_worker(burst=True))
                 yield World(system, sms, own, other, project, holder, phone)
+                async with session_scope() as session:
+                    # Later modules' appeals in 北栅 are not this account's to be texted about.
+                    await session.execute(
+                        update(StaffAccount)
+                        .where(StaffAccount.username == f"notify.{tag}")
+                        .values(active=False)
+                    )
     finally:
         sms.stop()
 
