@@ -21,6 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from deadlines.models import Clock
 from deadlines.service.sweep import sweep_once
 from routing.models import messaging as routing_messaging
 from services.common.auth import Principal
@@ -398,6 +399,36 @@ async def test_public_notice_and_objection_reach_the_resident_and_the_community(
     assert len([t for t in family_texts(world, ticket) if "收到异议" in t]) == 1
     # Residents' words never reach an event or a notification: the objection's summary stays in routing.
     assert all("巷内路灯" not in n["text"] for n in await notes(gw, TOWN))
+
+
+async def test_a_deadline_warning_reaches_the_holder_with_an_injected_clock(world: World) -> None:
+    gw = world.system.gateway
+    async with session_scope() as session:
+        clocks = (
+            await session.scalars(
+                select(Clock).where(
+                    Clock.appeal_id == uuid.UUID(world.own),
+                    Clock.state == "running",
+                    Clock.warned_at.is_(None),
+                    Clock.warn_at.is_not(None),
+                )
+            )
+        ).all()
+    due = [c for c in clocks if c.warn_at is not None and c.warn_at + timedelta(minutes=1) < c.due_at]
+    if not due:
+        pytest.skip("no clock of the appeal warns before its deadline")
+    first = min(due, key=lambda c: c.warn_at or c.due_at)
+    assert first.warn_at is not None
+    await sweep_once(now=first.warn_at + timedelta(minutes=1))
+    await notify()
+    ticket = await ticket_of(world.system, world.own)
+    warned = [
+        n
+        for n in await notes(gw, world.holder)
+        if n["kind"] == "deadline_warning" and n["ticket_no"] == ticket
+    ]
+    assert warned and "到期" in warned[0]["text"]
+    assert not [n for n in await notes(gw, OTHER_VILLAGE) if n["ticket_no"] == ticket]
 
 
 async def test_overdue_and_escalation_with_an_injected_clock(world: World) -> None:
