@@ -81,7 +81,15 @@ def test_a_send_back_goes_one_level_up(sender: tuple[str, str], above: Unit) -> 
     )
     (notice,) = notices_for(event("appeal.returned", data), TICKET, TOWN)
     assert (notice.kind, notice.unit) == ("returned", above)
-    assert "wrong_location" in notice.text
+    assert "属地错误" in notice.text
+
+
+def test_a_reassignment_tells_the_unit_it_was_taken_from() -> None:
+    data = AppealReturned(
+        unit_type="village", unit_code=VILLAGE, reason_code="reassigned", policy_basis="改派", hop=1
+    )
+    (notice,) = notices_for(event("appeal.returned", data), TICKET, TOWN)
+    assert (notice.kind, notice.unit) == ("returned", Unit("village", VILLAGE)) and "改派" in notice.text
 
 
 def test_warnings_and_overdue_go_to_the_clocks_holder() -> None:

@@ -26,7 +26,7 @@ from services.contracts.events import (
     Event,
     ExtensionChanged,
 )
-from services.contracts.vocabulary import UNIT_NAMES
+from services.contracts.vocabulary import SEND_BACK_REASON_NAMES, UNIT_NAMES
 from services.contracts.worklist import NotificationKind
 
 _NAMESPACE: Final = uuid.UUID("0b5f7c9e-16a2-4d3b-8e1f-5a6c7d8e9f10")
@@ -38,6 +38,8 @@ CLOCK_NAMES: Final[dict[str, str]] = {
     "works": "工程实施",
     "feedback": "结果反馈",
 }
+# routing's reason code of a hop it closed by reassigning the appeal (改派), not a send-back.
+REASSIGNED: Final = "reassigned"
 # The events that make notices; the rest of the gateway's subscriptions are the residents'.
 NOTIFYING: Final = frozenset(
     {
@@ -101,8 +103,12 @@ def notices_for(event: Event, ticket_no: str | None, town_code: str | None) -> l
         case "appeal.returned":
             r = event.data_as(AppealReturned)
             sender = Unit(r.unit_type, r.unit_code)
+            if r.reason_code == REASSIGNED:
+                # 改派: the unit above moved it elsewhere itself; the unit it was taken from is told.
+                return [Notice("returned", sender, f"{t}已改派其他单位办理，本单位无需继续办理。")]
             above = parent_of(sender, unit_town(sender, town_code))
-            words = f"{t}被{_unit_name(r.unit_type)}退回（{r.reason_code}），请重新分拣交办。"
+            reason = SEND_BACK_REASON_NAMES.get(r.reason_code, r.reason_code)
+            words = f"{t}被{_unit_name(r.unit_type)}退回（{reason}），请重新分拣交办。"
             return [Notice("returned", above, words)]
         case "deadline.warning" | "deadline.overdue":
             d = event.data_as(DeadlineChanged)
