@@ -8,7 +8,7 @@ intake, the gateway and the tests.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -48,9 +48,14 @@ class WorkListQuery(BaseModel):
     @classmethod
     def _local_when_naive(cls, value: datetime | None) -> datetime | None:
         # Times are reasoned about in Asia/Shanghai (DESIGN §3): "2026-12-10" is that day's start there.
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=SHANGHAI)
-        return value
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=SHANGHAI)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # the first or last instants of year 1 or 9999 in another zone
+            raise ValueError("时间超出可查询的范围") from None
 
 
 class WorkHolder(BaseModel):
