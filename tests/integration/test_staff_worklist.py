@@ -133,6 +133,8 @@ async def test_a_cursor_that_is_not_ours_is_a_422_problem(world: World) -> None:
     assert r.status_code == 422 and r.json()["code"] == "invalid_input"
     r = await gw.get(LIST, params={"status": "nonsense"}, headers=city)
     assert r.status_code == 422
+    r = await gw.get(LIST, params={"due_before": "9999-12-31T23:00:00-10:00"}, headers=city)
+    assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM)
 
 
 async def test_summary_counts_what_the_list_shows(world: World) -> None:
