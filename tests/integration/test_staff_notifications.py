@@ -26,6 +26,7 @@ from deadlines.service.sweep import sweep_once
 from routing.models import messaging as routing_messaging
 from services.common.auth import Principal
 from services.common.db import session_scope
+from services.common.errors import InvalidInput
 from services.common.messaging import utcnow
 from services.common.queue import connect, queue_name
 from services.common.settings import get_settings
@@ -456,4 +457,16 @@ async def test_overdue_and_escalation_with_an_injected_clock(world: World) -> No
     await notify()
     async with session_scope() as session:
         assert len((await session.scalars(select(StaffNotification.id))).all()) == count
-    assert HUMEN  # the town of both villages
+
+
+async def test_a_staff_phone_must_be_a_phone_and_is_kept_encrypted(world: World) -> None:
+    async with session_scope() as session:
+        with pytest.raises(InvalidInput):
+            await create_staff(
+                session, f"bad.{uuid.uuid4().hex[:6]}", "a-long-password", "town_staff", HUMEN, phone="12345"
+            )
+    async with session_scope() as session:
+        stored = await session.scalar(
+            select(StaffAccount.phone_enc).where(StaffAccount.phone_enc.is_not(None))
+        )
+    assert stored is not None and VILLAGE_PHONE.encode() not in stored
