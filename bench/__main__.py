@@ -20,6 +20,7 @@ BENCHMARKS = (
     "duplicate_lookup",
     "deadline_sweep",
     "ledger_transfers",
+    "worklist_scale",
 )
 
 

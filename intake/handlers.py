@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.models import Appeal, AppealDeadline, AppealFunds, TimelineEntry
-from intake.service import notices
+from intake.service import notices, worklist
 from intake.service.lifecycle import Status, can_move
 from intake.service.moves import advance, transition
 from intake.service.records import get_appeal
@@ -315,5 +315,22 @@ HANDLERS: dict[str, EventHandler] = {
         )
     },
 }
+
+
+def _refreshing_due(handler: EventHandler) -> EventHandler:
+    """A clock handler that also refreshes the work list's projection (issue 16.1)."""
+
+    async def handle(session: AsyncSession, event: Event, ctx: JobContext) -> None:
+        await handler(session, event, ctx)
+        if event.appeal_id is not None:
+            await worklist.refresh_due(session, await _appeal(session, event))
+
+    handle.__name__ = getattr(handler, "__name__", "handle")
+    handle.__doc__ = handler.__doc__
+    return handle
+
+
+# Work lists (工作台): every clock change also moves the appeal's next deadline and overdue flag.
+HANDLERS.update({t: _refreshing_due(h) for t, h in HANDLERS.items() if t.startswith("deadline.")})
 
 __all__ = ["HANDLERS"]

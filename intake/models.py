@@ -30,6 +30,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from services.common.db import UTCDateTime, service_metadata
 from services.common.messaging import messaging_tables
 
+# The work list's sort key (工作台): the next deadline, none last. An expression rather than
+# `NULLS LAST` so that a cursor is one row comparison the indexes answer (intake.service.worklist).
+DUE_KEY_SQL = "coalesce(next_due_at, 'infinity'::timestamp with time zone)"
+
 
 class Base(DeclarativeBase):
     """Intake's declarative base."""
@@ -56,6 +60,26 @@ class Appeal(Base):
             postgresql_where=text("status = 'completed'"),
         ),
         Index("ix_appeals_closed_at", "closed_at", postgresql_where=text("closed_at IS NOT NULL")),
+        # The staff work list (工作台) pages by next deadline, nulls last (intake.service.worklist).
+        Index("ix_appeals_worklist", text(DUE_KEY_SQL), "received_at", "id"),
+        # Each scope reads its own rows in list order: a village, a town, a holding unit (a
+        # department or station may hold a handful among a million: bench/worklist_scale.py).
+        Index("ix_appeals_worklist_town", "town_code", text(DUE_KEY_SQL), "received_at", "id"),
+        Index(
+            "ix_appeals_worklist_village",
+            "village_code",
+            text(DUE_KEY_SQL),
+            "received_at",
+            "id",
+        ),
+        Index(
+            "ix_appeals_worklist_holder",
+            "holder_type",
+            "holder_code",
+            text(DUE_KEY_SQL),
+            "received_at",
+            "id",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -119,6 +143,10 @@ class Appeal(Base):
     withheld: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     withheld_reason: Mapped[str | None] = mapped_column(Text)
     funds_used_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Work list projection (工作台), kept from the clocks' events: the earliest deadline of a
+    # running or overdue clock, and whether any clock is overdue.
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # Bumped on every change a reader can see; the public ETag follows it.
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())

@@ -318,7 +318,15 @@ def cmd_staff_create(args: argparse.Namespace) -> int:
 
     async def go() -> str:
         async with session_scope() as session:
-            account = await create_staff(session, args.username, args.password, args.role, args.org)
+            account = await create_staff(
+                session,
+                args.username,
+                args.password,
+                args.role,
+                args.org,
+                phone=args.phone,
+                openid=args.openid,
+            )
             return (
                 f"created staff {account.username} ({account.role} @ {account.org_type}:{account.org_code})"
             )
@@ -377,6 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password", required=True)
     create.add_argument("--role", required=True)
     create.add_argument("--org", required=True)
+    create.add_argument("--phone", help="mobile for SMS notifications (optional)")
+    create.add_argument("--openid", help="mini-program openid for subscribe-message notifications (optional)")
     create.set_defaults(fn=cmd_staff_create)
 
     apikey = sub.add_parser("apikey", help="integration API keys").add_subparsers(

@@ -35,7 +35,7 @@ from deadlines.errors import (
     NotApprover,
     NotHolder,
 )
-from deadlines.models import Clock, Extension
+from deadlines.models import Clock, Extension, messaging
 from deadlines.schemas import DecisionIn, ExtensionIn
 from deadlines.service.calendar import WorkingCalendar
 from deadlines.service.clocks import Announcement, apply_due, clock_limit, deadline_data, publish
@@ -43,6 +43,8 @@ from deadlines.service.hierarchy import Unit, approver_of, may_approve, may_hold
 from deadlines.service.rules import due_for, max_extension_days
 from services.common.auth import Principal
 from services.common.errors import IdempotencyConflict
+from services.common.messaging import emit
+from services.contracts.events import EventType, ExtensionChanged, make_event
 from services.contracts.vocabulary import UNIT_NAMES
 
 CLOCK_LABELS = {
@@ -151,7 +153,28 @@ async def request_extension(
     )
     session.add(extension)
     await session.flush()
+    await _announce_request(session, clock, extension, "deadline.extension_requested")
     return extension, True
+
+
+async def _announce_request(
+    session: AsyncSession, clock: Clock, extension: Extension, type_: EventType
+) -> None:
+    """Tell the approver's staff of a request, and the holder's of a refusal (issue 16.2); the
+    reason stays here (it may name people)."""
+    data = ExtensionChanged(
+        extension_id=extension.id,
+        clock_id=extension.clock_id,
+        clock=clock.clock,
+        unit_type=extension.unit_type,
+        unit_code=extension.unit_code,
+        approver_type=extension.approver_type,
+        approver_code=extension.approver_code,
+        days=extension.days,
+        due_date_before=extension.due_date_before,
+        due_date_after=extension.due_date_after,
+    )
+    await emit(session, messaging, make_event(type_, "deadlines", data, appeal_id=extension.appeal_id))
 
 
 async def decide_extension(
@@ -204,6 +227,8 @@ async def decide_extension(
     extension.decided_by, extension.decided_at = actor.username[:64], now
     extension.decision_note = body.note
     await session.flush()
+    if wanted == "rejected":
+        await _announce_request(session, clock, extension, "deadline.extension_rejected")
     return extension, True
 
 

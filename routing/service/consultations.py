@@ -40,6 +40,7 @@ from services.common.public_text import public_text
 from services.contracts.events import (
     ConsultationChanged,
     ConsultationDecided,
+    ConsultationNoticed,
     ConsultationObjected,
     PlanApproved,
     make_event,
@@ -145,6 +146,16 @@ async def record(
     if state == "rejected":
         hop.state = "done"
         await publish(session, _decided(consultation))
+    if state == "notice" and consultation.notice_ends_at is not None:
+        # The resident hears that the plan is on public notice (公示), and until when (issue 16.2).
+        noticed = ConsultationNoticed(
+            consultation_id=consultation.id,
+            unit_type=consultation.org_type,
+            unit_code=consultation.org_code,
+            notice_ends_at=consultation.notice_ends_at,
+            budget_fen=consultation.budget_fen,
+        )
+        await publish(session, make_event("consultation.noticed", "routing", noticed, appeal_id=appeal_id))
     await publish(session, await changed(session, consultation, triage, at=now))
     return consultation
 

@@ -15,22 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from services.contracts.vocabulary import UnitType
+from services.contracts.vocabulary import SEND_BACK_REASON_NAMES, UnitType
 
 Purpose = Literal["handle", "consult"]
 Level = Literal["town", "city"]
 
 DEFAULT_SEND_BACK_CAP = 2
 
-SEND_BACK_REASONS: dict[str, str] = {
-    "not_our_remit": "不属于本单位职责范围",
-    "policy_not_applicable": "不符合所引政策的条件",
-    "wrong_location": "属地错误，不在本辖区",
-    "wrong_category": "诉求类别或性质判断有误",
-    "insufficient_information": "诉求信息不全，无法办理",
-    "duplicate": "与已办理诉求重复",
-    "other": "其他原因",
-}
+SEND_BACK_REASONS: dict[str, str] = SEND_BACK_REASON_NAMES
 """Reason codes a unit may give for a send-back, with the Chinese shown to the next desk."""
 
 

@@ -53,6 +53,9 @@ EventType = Literal[
     "deadline.resumed",
     "deadline.escalated",
     "deadline.stopped",
+    "deadline.extension_requested",
+    "deadline.extension_rejected",
+    "consultation.noticed",
     "appeal.status_changed",
     "appeal.progressed",
     "appeal.completed",
@@ -164,6 +167,34 @@ class DeadlineEscalated(DeadlineChanged):
     level: int = Field(ge=1)
     target_unit_type: Literal["town", "city"]
     target_unit_code: str
+
+
+class ExtensionChanged(_Data):
+    """`deadline.extension_requested` / `deadline.extension_rejected`: a request for more time
+    (延期申请), asked by the unit that holds the clock and decided one level up. (An approval is
+    `deadline.extended`.) Carries no words of the request: the reason may name people."""
+
+    extension_id: UUID
+    clock_id: UUID
+    clock: str
+    unit_type: str
+    unit_code: str
+    approver_type: str
+    approver_code: str
+    days: int
+    due_date_before: date | None = None
+    due_date_after: date | None = None
+
+
+class ConsultationNoticed(_Data):
+    """`consultation.noticed`: the community passed the plan and it is publicly noticed (公示)
+    until `notice_ends_at`; without an objection by then it is approved (`plan.approved`)."""
+
+    consultation_id: UUID
+    unit_type: UnitType
+    unit_code: str
+    notice_ends_at: datetime
+    budget_fen: int | None = None
 
 
 class FundsEvent(_Data):
@@ -367,6 +398,9 @@ DATA_MODELS: dict[str, type[_Data]] = {
     "deadline.resumed": DeadlineChanged,
     "deadline.escalated": DeadlineEscalated,
     "deadline.stopped": DeadlineChanged,
+    "deadline.extension_requested": ExtensionChanged,
+    "deadline.extension_rejected": ExtensionChanged,
+    "consultation.noticed": ConsultationNoticed,
     "funds.reserved": FundsEvent,
     "funds.insufficient": FundsEvent,
     "funds.disbursed": FundsEvent,
@@ -472,8 +506,27 @@ SUBSCRIPTIONS: dict[Service, frozenset[str]] = {
     # Reserve on an express plan, pledge + receipt on a confirmed money claim, settle the
     # reservation on completion, release it when the appeal ends without the work (ledger/handlers.py).
     "ledger": frozenset({"plan.approved", "claim.confirmed", "appeal.completed", "appeal.status_changed"}),
-    # Feedback: every change of public status reaches the reporter (services/gateway/service/feedback).
-    "gateway": frozenset({"appeal.status_changed", "appeal.progressed"}),
+    # Feedback: every change of public status reaches the reporter (services/gateway/service/feedback);
+    # an approved extension too. Staff notifications (services/gateway/service/notifications): the
+    # unit concerned hears of assignments, send-backs, warnings, overdue, escalations, extensions
+    # and objections.
+    "gateway": frozenset(
+        {
+            "appeal.status_changed",
+            "appeal.progressed",
+            "appeal.assigned",
+            "appeal.returned",
+            "deadline.warning",
+            "deadline.overdue",
+            "deadline.escalated",
+            "deadline.extended",
+            "deadline.extension_requested",
+            "deadline.extension_rejected",
+            "consultation.objected",
+            # Residents hear that their micro-project's plan is on public notice (公示).
+            "consultation.noticed",
+        }
+    ),
 }
 
 

@@ -184,3 +184,16 @@ CONSULTATION_FORM_NAMES: Final[dict[ConsultationForm, str]] = {
     "public_hearing": "民情恳谈会",
     "online": "网络协商",
 }
+
+
+SEND_BACK_REASON_NAMES: Final[dict[str, str]] = {
+    "not_our_remit": "不属于本单位职责范围",
+    "policy_not_applicable": "不符合所引政策的条件",
+    "wrong_location": "属地错误，不在本辖区",
+    "wrong_category": "诉求类别或性质判断有误",
+    "insufficient_information": "诉求信息不全，无法办理",
+    "duplicate": "与已办理诉求重复",
+    "other": "其他原因",
+}
+"""Reason codes a unit may give for a send-back (退单), with the Chinese shown to the next desk
+(routing checks them; the gateway's notifications name them)."""

@@ -51,6 +51,10 @@ class StaffAccount(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    # Where a notification is pushed (issue 16.2), both optional: a mobile for SMS (kept only
+    # encrypted) and the member's mini-program openid for a subscribe message.
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    openid: Mapped[str | None] = mapped_column(String(64))
 
 
 class LoginFailure(Base):
@@ -245,3 +249,37 @@ class Open311Request(Base):
     expected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- Staff notifications (issue 16.2: services/gateway/service/notifications) ---------------------
+
+
+class StaffNotification(Base):
+    """A notice (提醒) to the members of staff of one unit about one event: an assignment, a
+    send-back, a deadline warning, overdue, an escalation, an extension, an objection.
+
+    The id is derived from (event, kind, unit): a replayed event finds the row it made.
+    """
+
+    __tablename__ = "staff_notifications"
+    __table_args__ = (Index("ix_staff_notifications_unit", "unit_type", "unit_code", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(24))
+    unit_type: Mapped[str] = mapped_column(String(16))
+    unit_code: Mapped[str] = mapped_column(String(32))
+    appeal_id: Mapped[uuid.UUID | None] = mapped_column()
+    ticket_no: Mapped[str | None] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StaffNotificationRead(Base):
+    """That one member of staff has read one notification (each member reads for themself)."""
+
+    __tablename__ = "staff_notification_reads"
+
+    notification_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_notifications.id"), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -184,6 +184,11 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", f"{A}/duplicates/{{master_id}}/reject"): staff(COMMUNITY, "appeal"),
     ("POST", f"{A}/duplicates/undo"): staff(COMMUNITY, "appeal"),
     ("GET", f"{A}/archive"): staff(frozenset({"city_admin", "town_staff", "auditor"}), "appeal"),
+    # -- work lists and notifications (issue 16): each reads its own scope or unit only
+    ("GET", "/api/v1/staff/appeals"): staff(ALL, "scope"),
+    ("GET", "/api/v1/staff/appeals/summary"): staff(ALL, "scope"),
+    ("GET", "/api/v1/staff/notifications"): staff(ALL, "scope"),
+    ("POST", "/api/v1/staff/notifications/{notification_id}/read"): staff(HANDLERS),
     ("GET", "/api/v1/staff/archive/export"): staff(CITY_READ),
     ("GET", "/api/v1/staff/audit/reveals"): staff(CITY_READ),
     ("PUT", "/api/v1/calendar/years/{year}"): staff(frozenset({"city_admin"})),

@@ -14,12 +14,14 @@ from services.gateway.api import (
     hotline,
     intake_staff,
     miniprogram,
+    notifications,
     open311,
     pages,
     public,
     staff_channels,
     stats,
     wechat,
+    worklist,
 )
 from services.gateway.api import consultations as consultation_routes
 from services.gateway.api import deadlines as deadline_routes
@@ -74,6 +76,8 @@ app = create_service_app(
         public.router,
         auth.router,
         forwarded.calendar,
+        worklist.router,
+        notifications.router,
         forwarded.staff,
         ledger_routes.router,
         staff_channels.router,

@@ -18,9 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import ROLES, Principal, Role
+from services.common.crypto import encrypt_pii
 from services.common.db import session_scope
 from services.common.errors import Conflict, InvalidInput, Unauthorized
 from services.common.messaging import utcnow
+from services.common.personal import normalise_phone
 from services.common.reference import load_reference
 from services.gateway.models import ApiKey, LoginFailure, StaffAccount
 
@@ -97,9 +99,17 @@ def resolve_org(role: Role, org: str) -> tuple[str, str]:
 
 
 async def create_staff(
-    session: AsyncSession, username: str, password: str, role: str, org: str
+    session: AsyncSession,
+    username: str,
+    password: str,
+    role: str,
+    org: str,
+    *,
+    phone: str | None = None,
+    openid: str | None = None,
 ) -> StaffAccount:
-    """A new staff account (argon2id hash)."""
+    """A new staff account (argon2id hash); `phone` (SMS) and `openid` (mini-program subscribe
+    message) are where notifications are pushed, both optional."""
     if role not in ROLES:
         raise InvalidInput(f"未知角色：{role}（可选：{', '.join(ROLES)}）")
     if len(password) < 8:
@@ -111,6 +121,8 @@ async def create_staff(
         role=role,
         org_type=org_type,
         org_code=org_code,
+        phone_enc=encrypt_pii(_staff_phone(phone)) if phone else None,
+        openid=openid.strip()[:64] if openid and openid.strip() else None,
     )
     try:
         async with session.begin_nested():
@@ -119,6 +131,13 @@ async def create_staff(
     except IntegrityError as exc:
         raise Conflict(f"用户名 {username} 已存在。") from exc
     return account
+
+
+def _staff_phone(raw: str) -> str:
+    try:
+        return normalise_phone(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"手机号码格式不正确：{raw}") from exc
 
 
 def principal_of(account: StaffAccount) -> Principal:

@@ -26,6 +26,10 @@ STATUS_PHRASE: Final[dict[str, str]] = {
     "rejected": "不予受理",
     "merged": "合并办理",
     "withdrawn": "已撤回",
+    # Not a status: a deadline extended (延期), told in intake's words.
+    "extended": "时限延期",
+    "noticed": "方案公示",
+    "objected": "公示异议",
 }
 # The status in a sentence (at most 20 characters: subscribe message `thing`).
 STATUS_TEXT: Final[dict[str, str]] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import structlog
@@ -26,8 +26,9 @@ from services.common.messaging import utcnow
 from services.common.personal import mask_numbers
 from services.common.queue import queue_name
 from services.common.settings import get_settings
+from services.common.timeutil import to_local
 from services.contracts.contacts import AppealContacts
-from services.contracts.events import Event, StatusChanged
+from services.contracts.events import ConsultationNoticed, Event, StatusChanged
 from services.gateway.config import feedback_settings
 from services.gateway.models import FeedbackAttempt, FeedbackDelivery
 from services.gateway.service.client import call
@@ -164,6 +165,39 @@ async def on_progressed(session: AsyncSession, event: Event, ctx: JobContext) ->
     await _tell(
         session, event, ctx, Change(to_status=str(master_status), words=str(words) if words else None)
     )
+
+
+async def on_extended(session: AsyncSession, event: Event, ctx: JobContext) -> None:
+    """Event handler (`deadline.extended`): the reporter hears that a deadline moved (延期), in the
+    words intake put on the public timeline (issue 16.2)."""
+    words = event.data.get("description")
+    if event.appeal_id is None or not words:
+        return
+    await _tell(session, event, ctx, Change(to_status="extended", words=str(words)))
+
+
+def notice_words(notice_ends_at: datetime) -> str:
+    """What a resident reads when their plan goes on public notice (公示)."""
+    end = to_local(notice_ends_at)
+    return f"协商议事已通过，办理方案公示至{end.month}月{end.day}日，公示期满无异议即组织实施"
+
+
+async def on_noticed(session: AsyncSession, event: Event, ctx: JobContext) -> None:
+    """Event handler (`consultation.noticed`): the reporter hears that the plan is on public
+    notice (公示), and until when."""
+    if event.appeal_id is None:
+        return
+    data = event.data_as(ConsultationNoticed)
+    await _tell(session, event, ctx, Change(to_status="noticed", words=notice_words(data.notice_ends_at)))
+
+
+async def on_objected(session: AsyncSession, event: Event, ctx: JobContext) -> None:
+    """Event handler (`consultation.objected`): the reporter hears that an objection during the
+    notice sent the plan back to the community (公示的结果)."""
+    if event.appeal_id is None:
+        return
+    words = "办理方案公示期间收到异议，将重新协商议事"
+    await _tell(session, event, ctx, Change(to_status="objected", words=words))
 
 
 # --- sending (gateway.deliver) -------------------------------------------------------------------
