@@ -175,10 +175,13 @@ async def start_clock(
     started_at: datetime,
     unit: Unit,
     hop: int = 0,
+    round_no: int = 1,
     warn_ratio: float = WARN_RATIO,
     max_extensions: int = MAX_EXTENSIONS,
 ) -> Clock | None:
     """Start ``rule``'s clock for the appeal; None when it already exists or the appeal ended.
+
+    Each round of work (``round_no``: 1, then one more per reopening) has clocks of its own.
 
     The clock copies what its rule set says of it (limit, warning point, extensions allowed), so
     a later rule set never changes it. An appeal on hold gets the clock paused from the start (or
@@ -194,6 +197,7 @@ async def start_clock(
         "appeal_id": appeal.appeal_id,
         "clock": rule.clock,
         "hop": hop,
+        "round": round_no,
         "unit_type": unit.type,
         "unit_code": unit.code,
         "scope_town": scope_town_of(unit, appeal.town_code),
@@ -215,7 +219,7 @@ async def start_clock(
     statement = (
         pg_insert(Clock)
         .values(values)
-        .on_conflict_do_nothing(index_elements=["appeal_id", "clock", "hop"])
+        .on_conflict_do_nothing(index_elements=["appeal_id", "clock", "hop", "round"])
         .returning(Clock)
     )
     clock = (await session.scalars(statement)).one_or_none()

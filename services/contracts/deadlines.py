@@ -17,6 +17,8 @@ ClockName = Literal["triage", "sign_off", "handling", "consultation", "works", "
 WARN_RATIO = 0.8
 MAX_EXTENSIONS = 1
 MAX_EXTENSIONS_CEILING = 10
+# A catalogue policy code: the department's code, a dot, the policy's own (civil_affairs.dibao).
+POLICY_CODE_PATTERN = r"^[a-z0-9_]+(\.[a-z0-9_]+)*$"
 
 
 class DueOut(BaseModel):
@@ -51,6 +53,7 @@ class ClockOut(BaseModel):
     appeal_id: UUID
     clock: str
     hop: int
+    round: int = Field(default=1, description="the round of work (1, then one more per reopening)")
     unit_type: str | None
     unit_code: str | None
     state: str
@@ -107,7 +110,12 @@ class RuleIn(BaseModel):
     kind: AppealKind | None = None
     urgency: Urgency | None = None
     track: Track | None = None
-    policy_code: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,64}$")
+    policy_code: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=POLICY_CODE_PATTERN,
+        description="a catalogue policy code, e.g. civil_affairs.dibao",
+    )
     warn_ratio: float | None = Field(default=None, gt=0, lt=1, description="overrides the table's")
     max_extensions: int | None = Field(default=None, ge=0, le=MAX_EXTENSIONS_CEILING)
 

@@ -104,6 +104,9 @@ class AppealAssigned(_Data):
     track: Track
     policy_code: str | None = None
     hop: int = 1
+    # The catalogue's time limit (办理时限) of ``policy_code`` when the hop was made: a policy
+    # referral is handled within it unless a deadline rule names the policy itself.
+    policy_time_limit_working_days: int | None = Field(default=None, ge=1, le=1000)
 
 
 class AppealSignedOff(_Data):
@@ -396,6 +399,9 @@ SUBSCRIPTIONS: dict[Service, frozenset[str]] = {
             "appeal.status_changed",
             "plan.approved",
             "appeal.completed",
+            # A rating ends the round's feedback clock; a reopened round gets its own clocks.
+            "appeal.evaluated",
+            "appeal.reopened",
             "appeal.closed",
         }
     ),
