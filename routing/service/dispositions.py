@@ -26,10 +26,16 @@ from services.common.auth import Principal
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.common.messaging import utcnow
 from services.common.settings import get_settings
-from services.contracts.events import AppealAssigned, AppealReturned, AppealSignedOff, make_event
+from services.contracts.events import (
+    HANDOVER_REASON,
+    AppealAssigned,
+    AppealReturned,
+    AppealSignedOff,
+    make_event,
+)
 
 ACTIVE = ("assigned", "signed_off")
-REASSIGNED = "reassigned"
+REASSIGNED = HANDOVER_REASON  # a hand-over by the town or the city, not a send-back
 
 
 async def hops(session: AsyncSession, appeal_id: uuid.UUID) -> list[Assignment]:

@@ -117,8 +117,13 @@ class AppealSignedOff(_Data):
     hop: int
 
 
+# The reason code of a hand-over (改派 / 转交: the town or the city moving the appeal to another
+# unit, e.g. to its own station): a hop like any other, not a send-back (首次办结率 is not lowered).
+HANDOVER_REASON = "reassigned"
+
+
 class AppealReturned(_Data):
-    """Send-back (退单) by the holding unit."""
+    """Send-back (退单) by the holding unit, or a hand-over (``reason_code`` ``HANDOVER_REASON``)."""
 
     unit_type: str
     unit_code: str
