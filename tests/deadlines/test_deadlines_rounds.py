@@ -14,6 +14,7 @@ from deadlines.models import Clock
 from deadlines.service import clocks as service
 from deadlines.service.calendar import TZ
 from deadlines.service.rules import DEFAULT_RULES, Limit, with_catalogue_limit
+from deadlines.service.sweep import sweep_once
 from services.common.db import session_scope
 from services.contracts.deadlines import RuleIn
 from services.contracts.events import (
@@ -21,6 +22,7 @@ from services.contracts.events import (
     AppealCompleted,
     AppealEvaluated,
     AppealReopened,
+    AppealSignedOff,
     Event,
     Generic,
 )
@@ -118,6 +120,8 @@ async def test_a_rating_meets_feedback_and_a_reopened_round_gets_its_own_clocks(
     start = _local(2025, 11, 3)
     await feed(received(appeal_id, start), triaged(appeal_id, start))
     await feed(assigned(appeal_id, start))
+    signed = AppealSignedOff(unit_type="village", unit_code=VILLAGE, hop=1)
+    await feed(event("appeal.signed_off", signed, appeal_id, _local(2025, 11, 3, 15)))
     await feed(event("appeal.completed", AppealCompleted(round=1), appeal_id, _local(2025, 11, 5)))
     rated = AppealEvaluated(round=1, result="not", rating="dissatisfied")
     await feed(event("appeal.evaluated", rated, appeal_id, _local(2025, 11, 5, 15)))
@@ -134,11 +138,19 @@ async def test_a_rating_meets_feedback_and_a_reopened_round_gets_its_own_clocks(
     assert redo.started_at == _local(2025, 11, 6)
     assert redo.due_date == date(2025, 11, 20)  # 10 working days after Thursday Nov 6
 
+    # Time passes (an injected clock): round 1's rated feedback clock never goes overdue; the
+    # redone round's handling clock does, after its own deadline.
+    await sweep_once(now=_local(2025, 11, 21, 1))
+    swept = await _by_round(appeal_id)
+    assert (swept["feedback", 1].state, swept["handling", 2].state) == ("met", "overdue")
+    overdue = [d["clock"] for t, d in await announced(appeal_id=appeal_id) if t == "deadline.overdue"]
+    assert overdue == ["handling"]
+
     # A replay of the reopening starts nothing more.
     await feed(event("appeal.reopened", AppealReopened(round=2), appeal_id, _local(2025, 11, 6)))
     await feed(event("appeal.completed", AppealCompleted(round=2), appeal_id, _local(2025, 11, 10)))
     after = await _by_round(appeal_id)
-    assert after["handling", 2].state == "met"
+    assert after["handling", 2].state == "met" and after["handling", 2].met_at == _local(2025, 11, 10)
     assert (after["feedback", 2].state, after["feedback", 2].due_date) == ("running", date(2025, 11, 11))
     await feed(event("appeal.closed", Generic(), appeal_id, _local(2025, 11, 11)))
     assert (await _by_round(appeal_id))["feedback", 2].state == "met"
