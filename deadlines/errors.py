@@ -30,7 +30,7 @@ class InvalidSchedule(InvalidInput):
     """An uploaded holiday schedule that contradicts itself or strays from its year."""
 
     code, title = "invalid_schedule", "Invalid holiday schedule"
-    message = "放假安排有误：同一天不能既是假日又是调休上班日，且日期须在该年份前后一年之内。"
+    message = "放假安排有误：日期须在所上传的年份之内，同一天不能既是假日又是调休上班日。"
 
 
 class InvalidRules(InvalidInput):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,11 +18,14 @@ from deadlines.models import ACTIVE_STATES, Clock, TrackedAppeal
 from deadlines.service import clocks as service
 from deadlines.service import rulesets, schedules
 from deadlines.service.hierarchy import CITY, Unit
-from deadlines.service.rules import ClockName
+from deadlines.service.rules import ClockName, with_catalogue_limit
 from services.common.jobs import JobContext, NotYet
 from services.contracts.events import (
     AppealAssigned,
+    AppealCompleted,
+    AppealEvaluated,
     AppealReceived,
+    AppealReopened,
     AppealReturned,
     AppealSignedOff,
     AppealTriaged,
@@ -51,12 +55,15 @@ async def _start(
     urgency: str | None = None,
     track: str | None = None,
     policy_code: str | None = None,
+    policy_days: int | None = None,
+    round_no: int = 1,
 ) -> Clock | None:
     # The table in effect when the clock started, not when its event is handled.
     rules = await rulesets.rules_at(session, started_at)
     rule = rules.rule_for(clock, kind=kind, urgency=urgency, track=track, policy_code=policy_code)
     if rule is None:
         return None  # this appeal is not timed on this clock
+    rule = with_catalogue_limit(rule, policy_code, policy_days)
     calendar = await schedules.current_calendar(session)
     return await service.start_clock(
         session,
@@ -67,6 +74,7 @@ async def _start(
         started_at=started_at,
         unit=unit,
         hop=hop,
+        round_no=round_no,
         warn_ratio=rules.warn_ratio_of(rule),
         max_extensions=rules.max_extensions_of(rule),
     )
@@ -131,24 +139,33 @@ async def on_triaged(session: AsyncSession, event: Event, ctx: JobContext) -> No
 
 
 async def on_assigned(session: AsyncSession, event: Event, ctx: JobContext) -> None:
-    """``appeal.assigned`` (交办): sign-off (签收, 1 working day) and, to handle it, handling starts."""
+    """``appeal.assigned`` (交办): sign-off (签收, 1 working day) and, to handle it, handling starts.
+
+    A policy referral's handling clock runs for the catalogue's time limit of the policy
+    (``with_catalogue_limit``); what chose it is kept for a reopened round.
+    """
     data = event.data_as(AppealAssigned)
     appeal = await service.lock_appeal(session, _appeal_id(event))
     appeal.kind = appeal.kind or data.kind
     unit = Unit(data.unit_type, data.unit_code)
-    await _start(session, appeal, "sign_off", started_at=event.occurred_at, unit=unit, hop=data.hop)
+    at, round_no = event.occurred_at, appeal.round
+    await _start(session, appeal, "sign_off", started_at=at, unit=unit, hop=data.hop, round_no=round_no)
     if data.purpose == "handle":
+        appeal.urgency, appeal.track = data.urgency, data.track
+        appeal.policy_code, appeal.policy_days = data.policy_code, data.policy_time_limit_working_days
         await _start(
             session,
             appeal,
             "handling",
-            started_at=event.occurred_at,
+            started_at=at,
             unit=unit,
             hop=data.hop,
             kind=data.kind,
             urgency=data.urgency,
             track=data.track,
             policy_code=data.policy_code,
+            policy_days=data.policy_time_limit_working_days,
+            round_no=round_no,
         )
 
 
@@ -209,14 +226,74 @@ async def on_plan_approved(session: AsyncSession, event: Event, ctx: JobContext)
 
 
 async def on_completed(session: AsyncSession, event: Event, ctx: JobContext) -> None:
-    """``appeal.completed`` (办结): handling and works are met; feedback (1 working day) starts."""
+    """``appeal.completed`` (办结): handling and works are met; the round's feedback (1 working
+    day) starts."""
+    data = event.data_as(AppealCompleted)
     appeal = await service.lock_appeal(session, _appeal_id(event))
     done = await service.clocks_of(
         session, appeal.appeal_id, names=("handling", "works"), states=ACTIVE_STATES, lock=True
     )
     await service.meet_clocks(session, done, event.occurred_at)
     unit = _unit_of(event.data) or await _holder(session, appeal.appeal_id)
-    await _start(session, appeal, "feedback", started_at=event.occurred_at, unit=unit)
+    await _start(
+        session, appeal, "feedback", started_at=event.occurred_at, unit=unit, round_no=max(data.round, 1)
+    )
+
+
+async def on_evaluated(session: AsyncSession, event: Event, ctx: JobContext) -> None:
+    """``appeal.evaluated`` (回访): the resident heard back and rated the round, so that round's
+    feedback clock is met, whatever the rating (a dissatisfied one reopens the appeal next)."""
+    data = event.data_as(AppealEvaluated)
+    appeal = await service.lock_appeal(session, _appeal_id(event))
+    feedback = await service.clocks_of(session, appeal.appeal_id, names=("feedback",), lock=True)
+    if not any(c.round == data.round for c in feedback) and appeal.ended_at is None:
+        # The round's completion (which starts the clock) is still on its way.
+        raise NotYet(f"appeal.evaluated before appeal.completed (round {data.round})")
+    # The rated round's clock, and any earlier one still open (its rating may never come now).
+    await service.meet_clocks(session, [c for c in feedback if c.round <= data.round], event.occurred_at)
+
+
+async def on_reopened(session: AsyncSession, event: Event, ctx: JobContext) -> None:
+    """``appeal.reopened`` (重新办理): the redone round gets its own work clock.
+
+    The round is timed like the one before it: the clock that timed that round's work
+    (handling, or a micro-project's works), for the unit that did it, under the table in effect
+    now (and the catalogue's limit for a policy referral). Its feedback clock starts when the
+    round is completed. Earlier feedback still open is met: the resident has answered.
+    """
+    data = event.data_as(AppealReopened)
+    appeal = await service.lock_appeal(session, _appeal_id(event))
+    at = event.occurred_at
+    if data.round <= appeal.round:
+        return  # an older reopening, handled already
+    appeal.round = data.round
+    clocks = await service.clocks_of(session, appeal.appeal_id, lock=True)
+    await service.meet_clocks(
+        session, [c for c in clocks if c.clock == "feedback" and c.round < data.round], at
+    )
+    work = sorted(
+        (c for c in clocks if c.clock in ("handling", "works") and c.round < data.round),
+        key=lambda c: (c.round, c.started_at),
+    )
+    if work:
+        last = work[-1]
+        unit, hop, name = Unit(last.unit_type or "city", last.unit_code or "city"), last.hop, last.clock
+    else:
+        unit, hop, name = await _holder(session, appeal.appeal_id), 0, "handling"
+    await _start(
+        session,
+        appeal,
+        cast(ClockName, name),
+        started_at=at,
+        unit=unit,
+        hop=hop,
+        kind=appeal.kind,
+        urgency=appeal.urgency,
+        track=appeal.track,
+        policy_code=appeal.policy_code,
+        policy_days=appeal.policy_days,
+        round_no=data.round,
+    )
 
 
 async def on_closed(session: AsyncSession, event: Event, ctx: JobContext) -> None:

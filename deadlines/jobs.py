@@ -31,6 +31,8 @@ HANDLERS: dict[str, EventHandler] = {
     "appeal.status_changed": handlers.on_status_changed,
     "plan.approved": handlers.on_plan_approved,
     "appeal.completed": handlers.on_completed,
+    "appeal.evaluated": handlers.on_evaluated,
+    "appeal.reopened": handlers.on_reopened,
     "appeal.closed": handlers.on_closed,
 }
 

@@ -72,8 +72,10 @@ class Clock(Base):
 
     __tablename__ = "clocks"
     __table_args__ = (
-        # A replayed or re-sent start finds its clock already there and does nothing.
-        UniqueConstraint("appeal_id", "clock", "hop"),
+        # A replayed or re-sent start finds its clock already there and does nothing; a redone
+        # round (重新办理) has clocks of its own.
+        UniqueConstraint("appeal_id", "clock", "hop", "round"),
+        CheckConstraint("round >= 1", name="round"),
         CheckConstraint(_in("clock", CLOCK_NAMES), name="clock"),
         CheckConstraint(_in("state", CLOCK_STATES), name="state"),
         CheckConstraint(_in("limit_kind", ("working_days", "months")), name="limit_kind"),
@@ -122,6 +124,8 @@ class Clock(Base):
     clock: Mapped[str] = mapped_column(String(16), nullable=False)
     # 0 for the appeal's own clocks (triage, consultation, works, feedback); 1.. per assignment.
     hop: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    # The round of work (轮次): 1, then one more each time a dissatisfied resident reopens it.
+    round: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
     unit_type: Mapped[str | None] = mapped_column(String(16))
     unit_code: Mapped[str | None] = mapped_column(String(64))
     # The town the holding unit belongs to (itself for a town): town lists and escalation targets.
@@ -190,6 +194,13 @@ class TrackedAppeal(Base):
     held_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Closed, rejected, merged or withdrawn: no clock starts any more.
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The current round of work, and what its handling clock was chosen by, so that a reopened
+    # round is timed by the same row of the table (and the catalogue's time limit).
+    round: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+    urgency: Mapped[str | None] = mapped_column(String(16))
+    track: Mapped[str | None] = mapped_column(String(16))
+    policy_code: Mapped[str | None] = mapped_column(String(64))
+    policy_days: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, nullable=False, server_default=func.now(), onupdate=func.now()
     )

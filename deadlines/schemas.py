@@ -49,6 +49,9 @@ from services.contracts.deadlines import (
     RatesOut as RatesOut,
 )
 from services.contracts.deadlines import (
+    RecomputedClockOut as RecomputedClockOut,
+)
+from services.contracts.deadlines import (
     ReminderOut as ReminderOut,
 )
 from services.contracts.deadlines import (

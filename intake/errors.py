@@ -20,6 +20,11 @@ class NotAwaitingEvaluation(Conflict):
         super().__init__(f"诉求当前状态为「{state}」，暂不能评价。", state=state, round=round_no)
 
 
+class NotSignedOff(Conflict):
+    code, title = "not_signed_off", "The holding unit has not signed the appeal off yet"
+    message = "承办单位尚未签收该诉求，请先签收，签收后即开始办理。"
+
+
 class WrongRole(Forbidden):
     code, title = "wrong_role", "The role does not carry this command"
     message = "您的岗位无权进行此项操作。"

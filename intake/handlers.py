@@ -25,6 +25,7 @@ from services.common.jobs import EventHandler, JobContext, NotYet
 from services.common.text import label_of
 from services.common.timeutil import to_local
 from services.contracts.events import (
+    HANDOVER_REASON,
     AppealAssigned,
     AppealReturned,
     AppealSignedOff,
@@ -159,13 +160,16 @@ async def on_returned(session: AsyncSession, event: Event, ctx: JobContext) -> N
             session, appeal, held, actor=_actor(event), reason="承办单位退回，恢复计时", event_id=event.id
         )
     if appeal.status in ("approved", "in_progress", "triaged", "consulting"):
+        handover = data.reason_code == HANDOVER_REASON  # 改派 / 转交: a hop, not a send-back
         await transition(
             session,
             appeal,
             "returned",
             actor=f"{_actor(event)}:{data.unit_type}:{data.unit_code}",
             reason=f"{data.reason_code}: {data.policy_basis}",
+            description="承办单位调整，重新交办" if handover else None,
             event_id=event.id,
+            handover=handover,
         )
 
 

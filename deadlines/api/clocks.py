@@ -12,9 +12,17 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from deadlines.errors import InvalidPeriod, InvalidSchedule, InvalidStart, InvalidYear
-from deadlines.schemas import ClockOut, DueOut, YearScheduleIn, YearUploadOut, parse_period, parse_start
+from deadlines.schemas import (
+    ClockOut,
+    DueOut,
+    RecomputedClockOut,
+    YearScheduleIn,
+    YearUploadOut,
+    parse_period,
+    parse_start,
+)
 from deadlines.service import clocks as service
-from deadlines.service import schedules
+from deadlines.service import schedules, uploads
 from deadlines.service.rules import due_for
 from services.common.auth import InternalCaller, internal_caller, require_role
 from services.common.db import get_db
@@ -55,12 +63,40 @@ async def calendar_due(
 async def put_calendar_year(
     year: int, body: YearScheduleIn, session: DbSession, caller: InternalCaller
 ) -> YearUploadOut:
-    """Store the year; provisional deadlines that count days in it are recomputed."""
+    """Store the year (added to what it has, unless days are named for removal or ``replace``);
+    every clock the change touches is recomputed and listed."""
     if caller.actor is not None:
         require_role(caller.actor, "city_admin")  # the schedule is the city's to publish
     uploaded_by = caller.actor.username if caller.actor is not None else f"service:{caller.service}"
-    recomputed = await service.upload_year(session, year, body.holidays, body.workdays, uploaded_by)
-    return YearUploadOut(year=year, recomputed=recomputed)
+    result = await uploads.upload_year(
+        session,
+        year,
+        holidays=body.holidays,
+        workdays=body.workdays,
+        remove_holidays=body.remove_holidays,
+        remove_workdays=body.remove_workdays,
+        replace=body.replace,
+        uploaded_by=uploaded_by,
+    )
+    return YearUploadOut(
+        year=year,
+        recomputed=len(result.clocks),
+        now_off=result.now_off,
+        now_working=result.now_working,
+        clocks=[
+            RecomputedClockOut(
+                clock_id=r.clock.id,
+                appeal_id=r.clock.appeal_id,
+                clock=r.clock.clock,
+                state=r.clock.state,
+                due_date_before=r.due_date_before,
+                due_date=r.clock.due_date,
+                original_due_date=r.clock.original_due_date,
+                provisional=r.clock.provisional,
+            )
+            for r in result.clocks
+        ],
+    )
 
 
 @router.get("/clocks", summary="An appeal's deadline clocks", responses=problem_responses(InvalidInput))

@@ -20,14 +20,10 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from deadlines.errors import InvalidSchedule, InvalidYear
 from deadlines.models import ACTIVE_STATES, Clock, ClockChange, TrackedAppeal, messaging
-from deadlines.service import schedules
-from deadlines.service.calendar import TZ, WorkingCalendar, YearSchedule, end_of_day, local_date
+from deadlines.service.calendar import TZ, WorkingCalendar, end_of_day, local_date
 from deadlines.service.hierarchy import CITY, Unit, scope_town_of
 from deadlines.service.rules import (
-    FIRST_YEAR,
-    LAST_YEAR,
     MAX_EXTENSIONS,
     WARN_RATIO,
     ClockRule,
@@ -59,7 +55,6 @@ __all__ = [
     "resume_clocks",
     "start_clock",
     "stop_clocks",
-    "upload_year",
 ]
 
 ClockState = Literal["running", "paused", "met", "overdue", "stopped"]
@@ -175,10 +170,13 @@ async def start_clock(
     started_at: datetime,
     unit: Unit,
     hop: int = 0,
+    round_no: int = 1,
     warn_ratio: float = WARN_RATIO,
     max_extensions: int = MAX_EXTENSIONS,
 ) -> Clock | None:
     """Start ``rule``'s clock for the appeal; None when it already exists or the appeal ended.
+
+    Each round of work (``round_no``: 1, then one more per reopening) has clocks of its own.
 
     The clock copies what its rule set says of it (limit, warning point, extensions allowed), so
     a later rule set never changes it. An appeal on hold gets the clock paused from the start (or
@@ -194,6 +192,7 @@ async def start_clock(
         "appeal_id": appeal.appeal_id,
         "clock": rule.clock,
         "hop": hop,
+        "round": round_no,
         "unit_type": unit.type,
         "unit_code": unit.code,
         "scope_town": scope_town_of(unit, appeal.town_code),
@@ -215,7 +214,7 @@ async def start_clock(
     statement = (
         pg_insert(Clock)
         .values(values)
-        .on_conflict_do_nothing(index_elements=["appeal_id", "clock", "hop"])
+        .on_conflict_do_nothing(index_elements=["appeal_id", "clock", "hop", "round"])
         .returning(Clock)
     )
     clock = (await session.scalars(statement)).one_or_none()
@@ -300,30 +299,9 @@ def apply_due(clock: Clock, calendar: WorkingCalendar) -> None:
         clock.warn_at = warn_point(clock.started_at, base.due, due.due, clock.warn_ratio)
 
 
-async def upload_year(
-    session: AsyncSession, year: int, holidays: Sequence[date], workdays: Sequence[date], uploaded_by: str
-) -> int:
-    """Store a year's official schedule (放假安排) and recompute the provisional deadlines it settles.
-
-    Returns how many clocks got a new due date or lost their provisional mark. Each of them is
-    announced again as ``deadline.started`` with the same ``clock_id``: consumers keep one row per
-    clock and take the newest announcement, and "started" is the only type whose meaning ("this
-    is the clock's deadline") fits a date that was an estimate all along. An extension
-    (``deadline.extended``) is a decision by people and is never used for this.
-    """
-    if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise InvalidYear()
-    try:
-        schedule = YearSchedule(year, frozenset(holidays), frozenset(workdays))
-    except ValueError as exc:
-        raise InvalidSchedule(invalid=str(exc)) from exc
-    await schedules.store_year(session, schedule, uploaded_by)
-    calendar = await schedules.load_calendar(session)
-    return await recompute_provisional(session, calendar, year)
-
-
 async def recompute_provisional(session: AsyncSession, calendar: WorkingCalendar, year: int) -> int:
-    """Recompute running and paused provisional clocks whose counted days reach into ``year``."""
+    """Recompute running and paused provisional clocks whose counted days reach into ``year``
+    (a year that arrived with a newer calendar package; an upload is ``uploads.upload_year``)."""
     next_year_starts = datetime(year + 1, 1, 1, tzinfo=TZ).astimezone(UTC)
     statement = (
         select(Clock)
@@ -350,7 +328,7 @@ async def recompute_provisional(session: AsyncSession, calendar: WorkingCalendar
 async def recompute_arrived_years(session: AsyncSession, calendar: WorkingCalendar) -> int:
     """Recompute provisional clocks that count days in years which now have official data.
 
-    An upload recomputes its own year (``upload_year``). A year also arrives with a newer
+    An upload recomputes its own year (``uploads.upload_year``). A year also arrives with a newer
     ``chinesecalendar`` release, which no upload announces and which takes a restart: the
     worker calls this as it starts. One pass over the provisional clocks' span, then
     ``recompute_provisional`` per settled year (a clock unchanged by it is not announced).

@@ -12,7 +12,7 @@ Everything here is pure: the functions take a ``WorkingCalendar`` and return val
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Literal, get_args
 
@@ -41,6 +41,7 @@ __all__ = [
     "max_extension_days",
     "rule_set_problems",
     "warn_point",
+    "with_catalogue_limit",
 ]
 
 ClockName = Literal["triage", "sign_off", "handling", "consultation", "works", "feedback"]
@@ -211,6 +212,27 @@ class RuleSet:
         emergency = tuple(r for r in self.rules if r.clock == "handling" and r.urgency == "emergency")
         rest = tuple(r for r in self.rules if r not in emergency)
         return RuleSet(version, (*emergency, *policy_rows, *rest), self.warn_ratio, self.max_extensions)
+
+
+def with_catalogue_limit(rule: ClockRule, policy_code: str | None, days: int | None) -> ClockRule:
+    """The rule a policy referral's handling clock runs under, given the catalogue's time limit.
+
+    The catalogue (政策目录) says how long each policy takes (最低生活保障: 30 working days);
+    the generic policy row (10 days) is only the default for a policy without one. A row that
+    names the policy itself is the city's explicit choice and wins, and a row that does not
+    concern policy referrals (an individual emergency's 5 days) is kept as it is.
+    """
+    if (
+        days is None
+        or policy_code is None
+        or rule.clock != "handling"
+        or rule.track != "policy"
+        or rule.policy_code is not None
+    ):
+        return rule
+    return replace(
+        rule, limit=Limit.working_days(days), policy_code=policy_code, label=f"{rule.label}（政策时限）"
+    )
 
 
 def rule_set_problems(rules: tuple[ClockRule, ...]) -> list[str]:

@@ -19,7 +19,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from intake.api.deps import CurrentAppeal, LockedAppeal, StaffActor
-from intake.errors import AlreadyEvaluated, NotAwaitingEvaluation, UseCommand, WrongRole
+from intake.errors import AlreadyEvaluated, NotAwaitingEvaluation, NotSignedOff, UseCommand, WrongRole
 from intake.models import Appeal, TimelineEntry
 from intake.schemas import (
     CloseRequest,
@@ -35,7 +35,9 @@ from services.common.db import DbSession as Db
 from services.common.errors import Forbidden, IllegalTransition, InvalidInput, NotFound, problem_responses
 
 router = APIRouter(prefix="/internal/appeals", tags=["intake: lifecycle"])
-ERRORS = problem_responses(NotFound, Forbidden, WrongRole, IllegalTransition, InvalidInput, UseCommand)
+ERRORS = problem_responses(
+    NotFound, Forbidden, WrongRole, IllegalTransition, InvalidInput, UseCommand, NotSignedOff
+)
 
 
 def _moved(appeal: Appeal) -> Moved:

@@ -11,7 +11,7 @@ illegal move is a 409 naming the state; a missing reason is a 422.
 | reject | → rejected (reason told to the resident) | town, city |
 | triage (manual) | received / returned → triaged | town, city |
 | consult / approve | triaged → consulting → approved | village, town, city |
-| start | approved / reopened → in_progress | handling units, town, city |
+| start | approved / reopened → in_progress (a hop routing made starts with its sign-off) | handling units, town, city |
 | complete | in_progress → completed | handling units, town, city |
 | close | completed → closed, with the return visit | village, town, city |
 | reopen | completed → reopened (round + 1) | town, city |
@@ -26,8 +26,8 @@ import hmac
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.errors import UseCommand, WorkStarted, WrongRole
-from intake.models import Appeal, Reporter
+from intake.errors import NotSignedOff, UseCommand, WorkStarted, WrongRole
+from intake.models import Appeal, Reporter, TimelineEntry
 from intake.service import access
 from intake.service.lifecycle import TERMINAL, Status, can_move, resident_may_withdraw
 from intake.service.moves import transition
@@ -86,11 +86,35 @@ async def move(
     authorise(principal, appeal, target)
     if not can_move(appeal.status, target, appeal.held_from):  # type: ignore[arg-type]
         raise IllegalTransition(appeal.status, target)
+    if target == "in_progress" and appeal.status == "approved" and await awaits_sign_off(session, appeal):
+        raise NotSignedOff()
     why = _reason(target, reason)
     if target == "rejected" and why:
         description = description or f"不予受理：{why}"
     await transition(session, appeal, target, actor=actor_of(principal), reason=why, description=description)
     return appeal
+
+
+async def awaits_sign_off(session: AsyncSession, appeal: Appeal) -> bool:
+    """Whether the work waits for the holding unit's sign-off (签收), not for a `start`.
+
+    An appeal that routing handed to a unit (its move to approved came from routing's events)
+    starts when that unit signs off: routing's `appeal.signed_off` moves it to in_progress, so
+    the timeline says 签收 before any work. A `start` before it would let a unit work on what it
+    never acknowledged (issue 16.7). Appeals approved by staff themselves start with `start`.
+    """
+    actor = await session.scalar(
+        select(TimelineEntry.actor)
+        .where(
+            TimelineEntry.appeal_id == appeal.id,
+            TimelineEntry.to_status == "approved",
+            TimelineEntry.from_status != "on_hold",  # a resume is not how it was approved
+            TimelineEntry.round == appeal.round,
+        )
+        .order_by(TimelineEntry.at.desc(), TimelineEntry.id.desc())
+        .limit(1)
+    )
+    return actor is not None and actor.startswith("service:routing")
 
 
 async def resume(session: AsyncSession, appeal: Appeal, principal: Principal, reason: str | None) -> Appeal:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake.config import IntakeSettings
 from intake.models import Appeal, TimelineEntry, messaging
 from intake.service.lifecycle import DESCRIPTIONS, Status, can_move
-from intake.service.stats.kpi import transition_deltas
+from intake.service.stats.kpi import counts_as_return, transition_deltas
 from intake.service.stats.recorder import count, facts_of
 from services.common.errors import IllegalTransition
 from services.common.messaging import emit, utcnow
@@ -70,7 +70,9 @@ def _named_event(appeal: Appeal, target: Status, reason: str | None, data: _Data
     return make_event(named[target], "intake", data, appeal_id=appeal.id)  # type: ignore[arg-type]
 
 
-def _apply(appeal: Appeal, current: Status, target: Status, now: datetime) -> float | None:
+def _apply(
+    appeal: Appeal, current: Status, target: Status, now: datetime, handover: bool = False
+) -> float | None:
     """Update the appeal's own fields for the move; returns the first completion's seconds."""
     first_completion: float | None = None
     appeal.held_from = current if target == "on_hold" else None
@@ -89,7 +91,7 @@ def _apply(appeal: Appeal, current: Status, target: Status, now: datetime) -> fl
     elif target == "closed":
         appeal.closed_at = now
         appeal.evaluation_due_at = None
-    elif target == "returned":
+    elif counts_as_return(target, handover):
         appeal.returns_count += 1
     elif target in ("rejected", "withdrawn"):
         appeal.closed_at = now
@@ -107,14 +109,18 @@ async def transition(
     event_id: uuid.UUID | None = None,
     data: _Data | None = None,
     public: bool = True,
+    handover: bool = False,
 ) -> None:
-    """Move an appeal along a legal path, write the timeline, publish and count the change."""
+    """Move an appeal along a legal path, write the timeline, publish and count the change.
+
+    `handover`: a move to `returned` that is the town's or the city's hand-over to another unit
+    (a hop), not a send-back; it counts as no return."""
     current: Status = appeal.status  # type: ignore[assignment]
     held_from: Status | None = appeal.held_from  # type: ignore[assignment]
     if not can_move(current, target, held_from):
         raise IllegalTransition(current, target)
     now = utcnow()
-    first_completion = _apply(appeal, current, target, now)
+    first_completion = _apply(appeal, current, target, now, handover)
     session.add(
         TimelineEntry(
             appeal_id=appeal.id,
@@ -146,6 +152,7 @@ async def transition(
         returns_count=appeal.returns_count,
         first_completion_s=first_completion,
         unrated=appeal.closed_unrated,
+        handover=handover,
     )
     await count(session, facts_of(appeal), now, deltas)
     if target in _MIRRORED:

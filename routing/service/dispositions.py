@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing.config import RoutingSettings
 from routing.errors import SendBackRefused
 from routing.models import Assignment, ManualTriageItem, TriageResult
+from routing.service import catalogue
 from routing.service.common import publish
 from routing.service.dispatch import SEND_BACK_REASONS, Holder, may_send_back
 from services.common import scope
@@ -25,10 +26,16 @@ from services.common.auth import Principal
 from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.common.messaging import utcnow
 from services.common.settings import get_settings
-from services.contracts.events import AppealAssigned, AppealReturned, AppealSignedOff, make_event
+from services.contracts.events import (
+    HANDOVER_REASON,
+    AppealAssigned,
+    AppealReturned,
+    AppealSignedOff,
+    make_event,
+)
 
 ACTIVE = ("assigned", "signed_off")
-REASSIGNED = "reassigned"
+REASSIGNED = HANDOVER_REASON  # a hand-over by the town or the city, not a send-back
 
 
 async def hops(session: AsyncSession, appeal_id: uuid.UUID) -> list[Assignment]:
@@ -104,6 +111,7 @@ async def assign(
         raise Conflict("该诉求仍由其他单位承办，请先改派。", state=previous.state)
     now = utcnow()
     policy_code = triage.policy_codes[0] if triage.track == "policy" and triage.policy_codes else None
+    time_limit = await policy_time_limit(session, triage, policy_code)
     assignment = Assignment(
         appeal_id=triage.appeal_id,
         hop=(previous.hop + 1) if previous else 1,
@@ -136,6 +144,7 @@ async def assign(
                 track=triage.track,
                 policy_code=policy_code,
                 hop=assignment.hop,
+                policy_time_limit_working_days=time_limit,
             ),
             appeal_id=triage.appeal_id,
         )
@@ -144,6 +153,22 @@ async def assign(
         events.append(_signed_off_event(assignment))
     await publish(session, *events)
     return assignment
+
+
+async def policy_time_limit(
+    session: AsyncSession, triage: TriageResult, policy_code: str | None
+) -> int | None:
+    """The working days the catalogue gives the policy (办理时限), for its handling clock.
+
+    The catalogue in force now decides (a limit city staff changed applies to hops made after
+    the change); a policy retired since triage keeps the limit of the version it was routed with.
+    """
+    if policy_code is None:
+        return None
+    policy = (await catalogue.current_catalogue(session)).get(policy_code)
+    if policy is None:
+        policy = (await catalogue.load(session, triage.catalogue_version)).get(policy_code)
+    return policy.time_limit_working_days if policy is not None else None
 
 
 def _signed_off_event(assignment: Assignment) -> Any:

@@ -17,6 +17,8 @@ ClockName = Literal["triage", "sign_off", "handling", "consultation", "works", "
 WARN_RATIO = 0.8
 MAX_EXTENSIONS = 1
 MAX_EXTENSIONS_CEILING = 10
+# A catalogue policy code: the department's code, a dot, the policy's own (civil_affairs.dibao).
+POLICY_CODE_PATTERN = r"^[a-z0-9_]+(\.[a-z0-9_]+)*$"
 
 
 class DueOut(BaseModel):
@@ -27,19 +29,63 @@ class DueOut(BaseModel):
 
 
 class YearScheduleIn(BaseModel):
-    """A year's official schedule: the days off and the make-up working days (调休上班)."""
+    """A year's official schedule: the days off and the make-up working days (调休上班).
+
+    Every date must lie in the year. By default the lists are *added* to what the year has now
+    (the uploaded schedule, else the package's or the estimate's days), so nothing is removed by
+    leaving it out: a day off or a make-up day is taken away only by naming it in
+    ``remove_holidays`` / ``remove_workdays``, or by ``replace: true``, which makes the lists the
+    whole of the year's schedule.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     holidays: list[date] = Field(default_factory=list, max_length=366)
     workdays: list[date] = Field(default_factory=list, max_length=366)
+    replace: bool = Field(
+        default=False, description="the lists are the year's whole schedule; days not listed are removed"
+    )
+    remove_holidays: list[date] = Field(
+        default_factory=list, max_length=366, description="days off to take away (they become working days)"
+    )
+    remove_workdays: list[date] = Field(
+        default_factory=list,
+        max_length=366,
+        description="make-up working days to take away (they become rest days again)",
+    )
+
+    @model_validator(mode="after")
+    def _replace_or_remove(self) -> YearScheduleIn:
+        if self.replace and (self.remove_holidays or self.remove_workdays):
+            raise ValueError("replace 与 remove_holidays / remove_workdays 不能同时使用")
+        return self
+
+
+class RecomputedClockOut(BaseModel):
+    """A clock whose deadline the upload changed (or settled from an estimate)."""
+
+    clock_id: UUID
+    appeal_id: UUID
+    clock: str
+    state: str
+    due_date_before: date
+    due_date: date
+    original_due_date: date
+    provisional: bool
 
 
 class YearUploadOut(BaseModel):
-    """The stored year and how many provisional clocks got a new due date from it."""
+    """The stored year, the days whose status changed, and every clock recomputed from it."""
 
     year: int
-    recomputed: int
+    recomputed: int = Field(description="how many clocks got a new deadline or lost the provisional mark")
+    now_off: list[date] = Field(default_factory=list, description="days that were working and are now off")
+    now_working: list[date] = Field(
+        default_factory=list, description="days that were off and are now working"
+    )
+    clocks: list[RecomputedClockOut] = Field(
+        default_factory=list, description="the recomputed clocks (running, paused, overdue, met or stopped)"
+    )
 
 
 class ClockOut(BaseModel):
@@ -51,6 +97,7 @@ class ClockOut(BaseModel):
     appeal_id: UUID
     clock: str
     hop: int
+    round: int = Field(default=1, description="the round of work (1, then one more per reopening)")
     unit_type: str | None
     unit_code: str | None
     state: str
@@ -107,7 +154,12 @@ class RuleIn(BaseModel):
     kind: AppealKind | None = None
     urgency: Urgency | None = None
     track: Track | None = None
-    policy_code: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,64}$")
+    policy_code: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=POLICY_CODE_PATTERN,
+        description="a catalogue policy code, e.g. civil_affairs.dibao",
+    )
     warn_ratio: float | None = Field(default=None, gt=0, lt=1, description="overrides the table's")
     max_extensions: int | None = Field(default=None, ge=0, le=MAX_EXTENSIONS_CEILING)
 

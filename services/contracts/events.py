@@ -120,6 +120,9 @@ class AppealAssigned(_Data):
     track: Track
     policy_code: str | None = None
     hop: int = 1
+    # The catalogue's time limit (办理时限) of ``policy_code`` when the hop was made: a policy
+    # referral is handled within it unless a deadline rule names the policy itself.
+    policy_time_limit_working_days: int | None = Field(default=None, ge=1, le=1000)
 
 
 class AppealSignedOff(_Data):
@@ -130,8 +133,13 @@ class AppealSignedOff(_Data):
     hop: int
 
 
+# The reason code of a hand-over (改派 / 转交: the town or the city moving the appeal to another
+# unit, e.g. to its own station): a hop like any other, not a send-back (首次办结率 is not lowered).
+HANDOVER_REASON = "reassigned"
+
+
 class AppealReturned(_Data):
-    """Send-back (退单) by the holding unit."""
+    """Send-back (退单) by the holding unit, or a hand-over (``reason_code`` ``HANDOVER_REASON``)."""
 
     unit_type: str
     unit_code: str
@@ -498,6 +506,9 @@ SUBSCRIPTIONS: dict[Service, frozenset[str]] = {
             "appeal.status_changed",
             "plan.approved",
             "appeal.completed",
+            # A rating ends the round's feedback clock; a reopened round gets its own clocks.
+            "appeal.evaluated",
+            "appeal.reopened",
             "appeal.closed",
         }
     ),

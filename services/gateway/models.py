@@ -120,6 +120,8 @@ class FeedbackDelivery(Base):
             "updated_at",
             postgresql_where=text("status IN ('pending', 'sending')"),
         ),
+        # One appeal's changes in the order they happened (feedback/order.py).
+        Index("ix_feedback_deliveries_appeal_order", "appeal_id", "occurred_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -127,6 +129,10 @@ class FeedbackDelivery(Base):
     event_id: Mapped[uuid.UUID] = mapped_column()
     ticket_no: Mapped[str] = mapped_column(String(32))
     to_status: Mapped[str] = mapped_column(String(16))
+    # When the change happened (its event's time: the order the resident hears them in), and the
+    # status it left (a status change; null for a linked duplicate's news of its master).
+    occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    from_status: Mapped[str | None] = mapped_column(String(16))
     # mp_subscribe (mini-program) | oa_custom (official account) | sms
     channel: Mapped[str] = mapped_column(String(16))
     recipient: Mapped[str] = mapped_column(String(64))

@@ -148,6 +148,9 @@ class TestYearsBeyondTheData:
         uploaded = await gateway.put(path, json=schedule, headers=city)
         assert uploaded.status_code == 200, uploaded.text
         assert uploaded.json()["year"] == year and uploaded.json()["recomputed"] >= 2
+        reported = {c["clock_id"]: c for c in uploaded.json()["clocks"]}
+        assert len(reported) == uploaded.json()["recomputed"]
+        assert reported[str(triage.id)]["due_date_before"] == estimated.isoformat()
 
         exact = await _gateway_due(gateway, date(year, 9, 30))
         assert exact["provisional"] is False and exact["due"] != estimate["due"]
@@ -155,7 +158,7 @@ class TestYearsBeyondTheData:
             assert (estimate["due"], exact["due"]) == ("2027-10-06", "2027-10-08")
 
         again = await gateway.put(path, json=schedule, headers=city)
-        assert again.json() == {"year": year, "recomputed": 0}
+        assert again.json() == {"year": year, "recomputed": 0, "now_off": [], "now_working": [], "clocks": []}
 
         recomputed = (await clocks_of(national_day))["triage", 0]
         assert (recomputed.due_date.isoformat(), recomputed.original_due_date.isoformat()) == (

@@ -216,3 +216,11 @@ async def test_a_joint_meeting_decides_a_case_no_single_department_owns(http: ht
         headers=auth(NANCHENG_TOWN),
     )
     assert str(appeal_id) not in {a["appeal_id"] for a in empty.json()}
+
+
+async def test_a_policy_hop_carries_the_catalogues_time_limit(http: httpx.AsyncClient) -> None:
+    # 最低生活保障: 30 working days in the shipped catalogue; deadlines times the handling by it.
+    appeal_id = await _dibao()
+    (assigned,) = [e for e in await events_of(appeal_id) if e["type"] == "appeal.assigned"]
+    assert assigned["data"]["policy_code"] == "civil_affairs.dibao"
+    assert assigned["data"]["policy_time_limit_working_days"] == 30

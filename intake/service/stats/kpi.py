@@ -6,7 +6,7 @@
 | 按时办结率 on-time rate | handling and works clocks met by their *original* deadline (extensions do not help) / ended |
 | 解决率 resolution rate | return visits answering "resolved" / return visits answered |
 | 满意率 satisfaction rate | 满意 + 基本满意 / ratings given (closed unrated are counted apart) |
-| 首次办结率 first-time rate | closures in round 1 with no send-back / closures |
+| 首次办结率 first-time rate | closures in round 1 with no send-back / closures (a hand-over by the town or city is a hop, not a send-back) |
 | duplicate rate | appeals linked as duplicates / appeals received |
 | average handling days | days from receipt to first completion, averaged |
 | funds per source | fen disbursed per source (from the ledger's events) |
@@ -39,9 +39,16 @@ def transition_deltas(
     returns_count: int,
     first_completion_s: float | None = None,
     unrated: bool = False,
+    handover: bool = False,
 ) -> dict[str, int]:
-    """What moving to `target` adds to the counters."""
+    """What moving to `target` adds to the counters.
+
+    A `handover` (the town or the city passing the appeal to another unit, e.g. its own station)
+    goes through `returned` on its way to the new holder but is a hop: it counts as no return.
+    """
     out: dict[str, int] = {}
+    if target == "returned" and handover:
+        return out
     if target in METRICS_BY_MOVE:
         out[METRICS_BY_MOVE[target]] = 1
     elif target == "completed":
@@ -56,6 +63,11 @@ def transition_deltas(
         if unrated:
             out["closed_unrated"] = 1
     return out
+
+
+def counts_as_return(target: str, handover: bool) -> bool:
+    """Whether the move adds to the appeal's send-backs (退单), which cost it 首次办结率."""
+    return target == "returned" and not handover
 
 
 def evaluation_deltas(result: str | None, rating: str | None) -> dict[str, int]:

@@ -54,6 +54,8 @@ async def count(
     # with any other transaction's (no lock cycles between the counters of two changes).
     shard = session.info.setdefault("stat_shard", random.randrange(shards))
     keys = cells(facts, to_local(at).date(), dims=dims, scope_types=scope_types, shards=shards, shard=shard)
+    if not keys:
+        return  # e.g. a triage that found neither town nor village: no new scope to count under
     rows = [
         {
             "period": c.period,

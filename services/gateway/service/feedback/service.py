@@ -8,7 +8,7 @@ short transaction, made with no transaction open, and recorded in a second one.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -32,6 +32,7 @@ from services.contracts.events import ConsultationNoticed, Event, StatusChanged
 from services.gateway.config import feedback_settings
 from services.gateway.models import FeedbackAttempt, FeedbackDelivery
 from services.gateway.service.client import call
+from services.gateway.service.feedback import order
 from services.gateway.service.feedback.outcome import Outcome
 from services.gateway.service.feedback.plan import Change, Planned, delivery_id, plan, sms_to
 from services.gateway.service.feedback.sms import send_sms
@@ -89,11 +90,20 @@ async def store(
     ticket_no: str,
     to_status: str,
     planned: list[Planned],
+    *,
+    occurred_at: datetime | None = None,
+    from_status: str | None = None,
+    skip_reason: str | None = None,
 ) -> list[uuid.UUID]:
-    """Write the planned deliveries (once each); return those that are new and to be sent."""
+    """Write the planned deliveries (once each); return those that are new and to be sent.
+
+    `occurred_at` and `from_status` place the change in the appeal's order (`order.py`);
+    `skip_reason` stores every delivery as skipped (a change that arrived after a later one)."""
     to_send = []
     now = utcnow()
     for p in planned:
+        if skip_reason is not None and p.skipped is None:
+            p = replace(p, skipped=skip_reason)
         did = delivery_id(event_id, p.channel, p.recipient)
         inserted = await session.execute(
             pg_insert(FeedbackDelivery)
@@ -103,6 +113,8 @@ async def store(
                 event_id=event_id,
                 ticket_no=ticket_no,
                 to_status=to_status,
+                occurred_at=occurred_at,
+                from_status=from_status,
                 channel=p.channel,
                 recipient=p.recipient,
                 recipient_masked=p.recipient_masked,
@@ -125,8 +137,18 @@ async def store(
     return to_send
 
 
-async def _tell(session: AsyncSession, event: Event, ctx: JobContext, change: Change) -> None:
+async def _tell(
+    session: AsyncSession, event: Event, ctx: JobContext, change: Change, from_status: str | None = None
+) -> None:
     assert event.appeal_id is not None
+    if from_status is not None and await order.previous_change_missing(
+        session, event.appeal_id, event.occurred_at, from_status
+    ):
+        if ctx.get("job_try", 1) < ctx["settings"].job_max_tries:
+            raise NotYet(f"the change before {from_status} -> {change.to_status} is not planned yet")
+        # Late is better than never: the last try plans it anyway.
+        log.warning("feedback_order_gave_up", from_status=from_status, to_status=change.to_status)
+    late = await order.superseded(session, event.appeal_id, event.occurred_at)
     contacts = await fetch_contacts(event.appeal_id)
     if contacts is None:
         log.warning("feedback_appeal_unknown", appeal_id=str(event.appeal_id))
@@ -141,7 +163,17 @@ async def _tell(session: AsyncSession, event: Event, ctx: JobContext, change: Ch
         last_messages=await last_messages(session, openids),
         window=timedelta(hours=conf.window_hours),
     )
-    stored = await store(session, event.id, event.appeal_id, contacts.ticket_no, change.to_status, planned)
+    stored = await store(
+        session,
+        event.id,
+        event.appeal_id,
+        contacts.ticket_no,
+        change.to_status,
+        planned,
+        occurred_at=event.occurred_at,
+        from_status=from_status,
+        skip_reason=order.SUPERSEDED if late else None,
+    )
     for did in stored:
         await enqueue_delivery(ctx["redis"], did)
     log.info("feedback_planned", deliveries=len(planned), to_status=change.to_status)
@@ -152,7 +184,9 @@ async def on_status_changed(session: AsyncSession, event: Event, ctx: JobContext
     if event.appeal_id is None:
         return
     change = event.data_as(StatusChanged)
-    await _tell(session, event, ctx, Change(to_status=change.to_status, reason=change.reason))
+    await _tell(
+        session, event, ctx, Change(to_status=change.to_status, reason=change.reason), change.from_status
+    )
 
 
 async def on_progressed(session: AsyncSession, event: Event, ctx: JobContext) -> None:
@@ -215,6 +249,9 @@ class _Send:
     content: dict[str, Any]
     ticket_no: str
     to_status: str
+    recipient: str = ""
+    occurred_at: datetime | None = None
+    from_status: str | None = None
 
 
 async def _claim(ctx: JobContext, did: uuid.UUID) -> _Send | str:
@@ -229,6 +266,8 @@ async def _claim(ctx: JobContext, did: uuid.UUID) -> _Send | str:
             return "busy"  # another worker holds it this very moment
         if row.status != "pending":
             return row.status
+        if await order.earlier_open(session, row.appeal_id, row.recipient, row.occurred_at):
+            raise DeliveryPending("an earlier message to this person is not finished yet")
         row.status = "sending"
         row.attempts += 1
         row.updated_at = utcnow()
@@ -243,6 +282,9 @@ async def _claim(ctx: JobContext, did: uuid.UUID) -> _Send | str:
             content=dict(row.content),
             ticket_no=row.ticket_no,
             to_status=row.to_status,
+            recipient=row.recipient,
+            occurred_at=row.occurred_at,
+            from_status=row.from_status,
         )
 
 
@@ -317,7 +359,16 @@ async def _record(session: AsyncSession, job: _Send, outcome: Outcome) -> tuple[
     fallback = None
     if outcome.result == "window_closed" and job.phone:
         sms = sms_to(job.phone, job.ticket_no, Change.of(job.content, job.to_status))
-        new = await store(session, job.event_id, job.appeal_id, job.ticket_no, job.to_status, [sms])
+        new = await store(
+            session,
+            job.event_id,
+            job.appeal_id,
+            job.ticket_no,
+            job.to_status,
+            [sms],
+            occurred_at=job.occurred_at,
+            from_status=job.from_status,
+        )
         fallback = new[0] if new else None
     return row.status, fallback
 
@@ -338,9 +389,18 @@ async def deliver(ctx: JobContext, delivery: str) -> str:
             await enqueue_delivery(ctx["redis"], fallback)
         if status == "pending":
             raise DeliveryPending(f"attempt {claimed.attempt}: {outcome.result} {outcome.detail}")
+        await _queue_next(ctx, claimed)
         return status
     finally:
         structlog.contextvars.unbind_contextvars("delivery_id", "channel")
+
+
+async def _queue_next(ctx: JobContext, done: _Send) -> None:
+    """The message that waited for this one to the same person goes now, not at its next retry."""
+    async with session_scope(ctx["db"]) as session:
+        waiting = await order.next_waiting(session, done.appeal_id, done.recipient, done.occurred_at)
+    if waiting is not None:
+        await enqueue_delivery(ctx["redis"], waiting, suffix=f":after:{done.id}")
 
 
 # --- sweeping (gateway.feedback_sweep) -----------------------------------------------------------

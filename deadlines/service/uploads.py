@@ -1,0 +1,202 @@
+"""A year's official schedule uploaded by city staff (放假安排), and the clocks it changes.
+
+Two rules keep an upload from doing harm by accident (issue 16.10):
+- every date lies in the year it is uploaded for (a 2026 date sent for 2027 is refused);
+- nothing is removed by leaving it out: the lists are added to what the year has now, and a
+  day off or a make-up working day is taken away only when the upload names it
+  (``remove_holidays`` / ``remove_workdays``) or says the lists are the whole year (``replace``).
+
+Then every clock whose counted days the change touches is recomputed, whatever its state
+(running, paused, overdue, met or stopped: a met clock is judged against its corrected
+deadline), as is every provisional clock the year now settles; each is announced again and
+reported. The diffing is pure (``merged_schedule``, ``changed_days``); ``upload_year`` does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from deadlines.errors import InvalidSchedule, InvalidYear
+from deadlines.models import Clock
+from deadlines.service import schedules
+from deadlines.service.calendar import TZ, WorkingCalendar, YearSchedule
+from deadlines.service.clocks import Announcement, apply_due, deadline_data, publish
+from deadlines.service.rules import FIRST_YEAR, LAST_YEAR
+
+__all__ = ["Recomputed", "UploadResult", "changed_days", "current_schedule", "merged_schedule", "upload_year"]
+
+_ONE_DAY = timedelta(days=1)
+_SATURDAY = 5
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    """One clock the upload changed: its deadline before, and the clock as it is now."""
+
+    clock: Clock
+    due_date_before: date
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What an upload did: the days whose status changed, and the clocks recomputed."""
+
+    year: int
+    now_off: list[date]
+    now_working: list[date]
+    clocks: list[Recomputed]
+
+
+def _days(year: int) -> Iterable[date]:
+    day = date(year, 1, 1)
+    while day.year == year:
+        yield day
+        day += _ONE_DAY
+
+
+def current_schedule(calendar: WorkingCalendar, year: int) -> YearSchedule:
+    """The year as the calendar has it now, in an upload's terms: the weekdays off (holidays)
+    and the weekend days worked (make-up working days), whatever the source."""
+    holidays, workdays = set(), set()
+    for day in _days(year):
+        working = calendar.is_working_day(day)
+        if day.weekday() < _SATURDAY and not working:
+            holidays.add(day)
+        elif day.weekday() >= _SATURDAY and working:
+            workdays.add(day)
+    return YearSchedule(year, frozenset(holidays), frozenset(workdays))
+
+
+def merged_schedule(
+    year: int,
+    base: YearSchedule,
+    *,
+    holidays: Sequence[date],
+    workdays: Sequence[date],
+    remove_holidays: Sequence[date] = (),
+    remove_workdays: Sequence[date] = (),
+    replace: bool = False,
+) -> YearSchedule:
+    """The year's new schedule: ``base`` plus the lists, minus what is named for removal, or the
+    lists alone with ``replace``. Raises ``ValueError`` (in Chinese) for a date outside the year
+    or a day that would be both off and worked."""
+    outside = sorted(
+        {d for d in (*holidays, *workdays, *remove_holidays, *remove_workdays) if d.year != year}
+    )
+    if outside:
+        listed = "、".join(d.isoformat() for d in outside[:10])
+        raise ValueError(f"以下日期不在 {year} 年内：{listed}")
+    if replace:
+        off, worked = set(holidays), set(workdays)
+    else:
+        off = (set(base.holidays) - set(remove_holidays)) | set(holidays)
+        worked = (set(base.workdays) - set(remove_workdays)) | set(workdays)
+    both = sorted(off & worked)
+    if both:
+        listed = "、".join(d.isoformat() for d in both[:10])
+        raise ValueError(
+            f"以下日期既是假日又是调休上班日：{listed}（如需改变已有安排，请用 remove_holidays / "
+            "remove_workdays 写明要去掉的日期，或以 replace 上传全年安排）"
+        )
+    return YearSchedule(year, frozenset(off), frozenset(worked))
+
+
+def changed_days(before: WorkingCalendar, after: WorkingCalendar, year: int) -> tuple[list[date], list[date]]:
+    """The days of ``year`` that became days off, and those that became working days."""
+    now_off, now_working = [], []
+    for day in _days(year):
+        was, now = before.is_working_day(day), after.is_working_day(day)
+        if was and not now:
+            now_off.append(day)
+        elif now and not was:
+            now_working.append(day)
+    return now_off, now_working
+
+
+async def upload_year(
+    session: AsyncSession,
+    year: int,
+    *,
+    holidays: Sequence[date],
+    workdays: Sequence[date],
+    uploaded_by: str,
+    remove_holidays: Sequence[date] = (),
+    remove_workdays: Sequence[date] = (),
+    replace: bool = False,
+) -> UploadResult:
+    """Store the year's schedule and recompute every clock it changes (see the module's rules).
+
+    Each recomputed clock is announced again as ``deadline.started`` with the same ``clock_id``
+    and its present state: consumers keep one row per clock and take the newest announcement.
+    """
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidYear()
+    before = await schedules.load_calendar(session)
+    try:
+        schedule = merged_schedule(
+            year,
+            current_schedule(before, year),
+            holidays=holidays,
+            workdays=workdays,
+            remove_holidays=remove_holidays,
+            remove_workdays=remove_workdays,
+            replace=replace,
+        )
+    except ValueError as exc:
+        raise InvalidSchedule(str(exc)) from exc
+    newly_official = not before.has_official_data(year)
+    await schedules.store_year(session, schedule, uploaded_by)
+    after = await schedules.load_calendar(session)
+    now_off, now_working = changed_days(before, after, year)
+    changed = sorted(now_off + now_working)
+    clocks = await _affected(session, year, changed, newly_official)
+    recomputed: list[Recomputed] = []
+    for clock in clocks:
+        was = (clock.due_date, clock.original_due_date, clock.provisional)
+        apply_due(clock, after)
+        if (clock.due_date, clock.original_due_date, clock.provisional) != was:
+            recomputed.append(Recomputed(clock, was[0]))
+    await publish(
+        session,
+        [
+            Announcement("deadline.started", r.clock, deadline_data(r.clock), {"recomputed_for": year})
+            for r in recomputed
+        ],
+    )
+    return UploadResult(year, now_off, now_working, recomputed)
+
+
+async def _affected(
+    session: AsyncSession, year: int, changed: list[date], newly_official: bool
+) -> list[Clock]:
+    """Clocks whose counted days include a changed day (any state), and provisional clocks
+    counting days in a year that now has official data; locked in one order for every uploader."""
+    conditions = []
+    if changed:
+        # A clock counts the days after its start day up to its due date.
+        conditions.append((Clock.started_at < _start_of(changed[-1])) & (Clock.due_date >= changed[0]))
+    if newly_official or changed:
+        conditions.append(
+            Clock.provisional.is_(True)
+            & (Clock.due_date >= date(year, 1, 1))
+            & (Clock.started_at < _start_of(date(year + 1, 1, 1)))
+        )
+    if not conditions:
+        return []
+    statement = (
+        select(Clock)
+        .where(or_(*conditions))
+        .order_by(Clock.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+def _start_of(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=TZ).astimezone(UTC)

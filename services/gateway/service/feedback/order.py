@@ -1,0 +1,107 @@
+"""Feedback in lifecycle order (issue 16.5): per appeal, whatever the workers' timing.
+
+Intake changes one appeal's status one move at a time, under the appeal's lock, and stamps each
+change with the time it happened; the gateway's workers may still take the changes in any order,
+and send the messages in any order. Two rules keep what a resident reads in the order it happened:
+
+- **Planning waits for the change before it.** A status change leaves the status the previous one
+  reached (`from_status`). It is planned only when the latest change planned before it reached
+  that status (or, the appeal's first, it leaves `received`); otherwise the change before it is
+  still on its way and the event is retried (`NotYet`). On the last try it is planned anyway:
+  feedback late is better than none. A change older than one already planned is stored as
+  skipped (`superseded`): a resident never reads an older status after a newer one.
+- **Sending waits for every earlier message to the same person.** A delivery is not sent while an
+  earlier one (of an earlier change of the appeal) to the same recipient is still pending or
+  being sent; when one finishes, the next waiting one is queued at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.gateway.models import FeedbackDelivery
+
+FIRST_FROM: Final = "received"
+OPEN: Final = ("pending", "sending")
+SUPERSEDED: Final = "superseded"
+
+
+async def previous_change_missing(
+    session: AsyncSession, appeal_id: uuid.UUID, occurred_at: datetime, from_status: str
+) -> bool:
+    """True when the status change before this one has not been planned yet."""
+    latest = (
+        await session.execute(
+            select(FeedbackDelivery.to_status, FeedbackDelivery.occurred_at)
+            .where(
+                FeedbackDelivery.appeal_id == appeal_id,
+                FeedbackDelivery.from_status.is_not(None),
+                FeedbackDelivery.occurred_at < occurred_at,
+            )
+            .order_by(FeedbackDelivery.occurred_at.desc())
+            .limit(1)
+        )
+    ).first()
+    if latest is None:
+        legacy = await session.scalar(
+            select(FeedbackDelivery.id)
+            .where(FeedbackDelivery.appeal_id == appeal_id, FeedbackDelivery.occurred_at.is_(None))
+            .limit(1)
+        )
+        # Planned before deliveries kept their order: nothing to chain to, so nothing to wait for.
+        return legacy is None and from_status != FIRST_FROM
+    return str(latest.to_status) != from_status
+
+
+async def superseded(session: AsyncSession, appeal_id: uuid.UUID, occurred_at: datetime) -> bool:
+    """True when a later change of the appeal was planned already (this one arrived too late)."""
+    found = await session.scalar(
+        select(FeedbackDelivery.id)
+        .where(FeedbackDelivery.appeal_id == appeal_id, FeedbackDelivery.occurred_at > occurred_at)
+        .limit(1)
+    )
+    return found is not None
+
+
+async def earlier_open(
+    session: AsyncSession, appeal_id: uuid.UUID, recipient: str, occurred_at: datetime | None
+) -> bool:
+    """True when an earlier message of the appeal to the same recipient is not finished yet."""
+    if occurred_at is None:
+        return False
+    found = await session.scalar(
+        select(FeedbackDelivery.id)
+        .where(
+            FeedbackDelivery.appeal_id == appeal_id,
+            FeedbackDelivery.recipient == recipient,
+            FeedbackDelivery.status.in_(OPEN),
+            FeedbackDelivery.occurred_at < occurred_at,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def next_waiting(
+    session: AsyncSession, appeal_id: uuid.UUID, recipient: str, occurred_at: datetime | None
+) -> uuid.UUID | None:
+    """The next pending message to the same recipient after one that just finished."""
+    if occurred_at is None:
+        return None
+    found = await session.scalar(
+        select(FeedbackDelivery.id)
+        .where(
+            FeedbackDelivery.appeal_id == appeal_id,
+            FeedbackDelivery.recipient == recipient,
+            FeedbackDelivery.status == "pending",
+            FeedbackDelivery.occurred_at > occurred_at,
+        )
+        .order_by(FeedbackDelivery.occurred_at)
+        .limit(1)
+    )
+    return found
