@@ -37,3 +37,10 @@ class NotFinished(Conflict):
 
     def __init__(self, state: str) -> None:
         super().__init__(f"诉求当前状态为「{state}」，办结后才能归档导出。", state=state)
+
+
+class AppealFinished(Conflict):
+    code, title = "appeal_finished", "The appeal is finished: nothing more is added to it"
+
+    def __init__(self, state: str) -> None:
+        super().__init__(f"诉求当前状态为「{state}」，不能再补充材料。", state=state)

@@ -7,6 +7,7 @@ import asyncio
 from fastapi import FastAPI
 
 from intake.api import archive, batch, contacts, disclosure, duplicates, lifecycle, privacy, residents, stats
+from intake.api.additions import router as additions_router
 from intake.api.appeals import router
 from intake.service.duplicates.similarity import warm_up
 from services.common.app import create_service_app
@@ -30,6 +31,7 @@ app = create_service_app(
         disclosure.router,
         stats.router,
         archive.router,
+        additions_router,
     ],
     title="民生大莞家 intake (internal)",
     on_startup=[_warm],
