@@ -1,5 +1,5 @@
 """`guanjia`: up, migrate, seed, worker, serve, staff create, apikey create (DESIGN §10),
-and the services' own commands (`routing train`, `ledger verify|reconcile`)."""
+and the services' own commands (`routing train`, `ledger verify|reconcile`, `reference import`)."""
 
 from __future__ import annotations
 
@@ -110,6 +110,15 @@ def seed(data_dir: Path) -> str | None:
 
     result: str | None = _run(first_admin)
     return result
+
+
+def reference_help() -> list[str]:
+    """What `up` says about the registers: no station and no donor ships; how to load them."""
+    return [
+        "registers: no service station (莞家驿站) and no donor (爱心资源库) is shipped; villages are a real subset",
+        "  load the city's own: guanjia reference import --kind villages|stations|donors FILE  (CSV or XLSX)",
+        "  or, as city staff: POST /api/v1/reference/{kind}/file  (columns: docs/samples/*.sample.csv, not real data)",
+    ]
 
 
 def _die_with_parent() -> None:
@@ -248,6 +257,8 @@ def cmd_up(args: argparse.Namespace) -> int:
                     "(log in with POST /api/v1/auth/staff)",
                     flush=True,
                 )
+            for line in reference_help():
+                print(f"[guanjia] {line}", flush=True)
             print(f"[guanjia] logs: {data_dir / 'logs'}  ·  Ctrl-C stops everything", flush=True)
         elif not stop["flag"]:
             print(f"[guanjia] not ready after 120 s; see {data_dir / 'logs'}", file=sys.stderr, flush=True)
@@ -393,6 +404,10 @@ def build_parser() -> argparse.ArgumentParser:
     from ledger.api.cli import add_commands as add_ledger_commands  # `guanjia ledger verify|reconcile`
 
     add_ledger_commands(sub, _with_servers, _run)
+
+    from routing.api.registers_cli import add_commands as add_reference_commands  # `guanjia reference import`
+
+    add_reference_commands(sub, _with_servers, _run, migrate)
 
     from intake.service.duplicates.tune import (
         add_commands as add_intake_commands,  # `guanjia intake tune-duplicates`

@@ -43,9 +43,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("channel", "channel_ref", name=op.f("uq_additions_channel_channel_ref")),
         schema="intake",
     )
-    op.create_index(op.f("ix_additions_appeal_id"), "additions", ["appeal_id"], unique=False, schema="intake")
+    op.create_index(op.f("ix_intake_additions_appeal_id"), "additions", ["appeal_id"], unique=False, schema="intake")
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_additions_appeal_id"), table_name="additions", schema="intake")
+    op.drop_index(op.f("ix_intake_additions_appeal_id"), table_name="additions", schema="intake")
     op.drop_table("additions", schema="intake")
