@@ -15,6 +15,7 @@ from typing import Any
 
 from services.gateway.service.channels import wechat_inbox
 from services.gateway.service.channels.wechat_dialogue import HELP
+from services.gateway.service.client import call
 from tests.fakes.wechat_push import fields_of
 from tests.integration.test_wechat_official import (
     World,
@@ -160,6 +161,36 @@ class TestAdditions:
         ticket, _ = ticket_and_code(reply)
         assert ticket != row.ticket_no
         assert await wechat_appeals_of(user) == 2
+
+    async def test_nothing_joins_a_finished_appeal(self, world: World) -> None:
+        user, text_id, pic, voice, now = openid(), msg_id(), msg_id(), msg_id(), int(time.time())
+        await send(world, user, "text", text_id, now, Content="石排镇的一处人行道砖块松动了。")
+        row = await appeal_row(str(text_id))
+        withdrawn = await call(
+            "intake",
+            "POST",
+            f"/internal/appeals/{row.id}/withdraw-by-resident",
+            json={"openid": user, "reason": "已自行解决"},
+        )
+        assert withdrawn.status_code == 200, withdrawn.text
+        held = await send(world, user, "image", pic, now + 5, PicUrl=PIC.format(5), MediaId="MEDIA_p5")
+        assert "受理编号" not in held
+        # A voice note then is an appeal of its own, and the photo waiting joins that one.
+        reply = await send(
+            world,
+            user,
+            "voice",
+            voice,
+            now + 9,
+            MediaId="MEDIA_v5",
+            Format="amr",
+            Recognition="石排镇的路面砖松了。",
+        )
+        ticket, _ = ticket_and_code(reply)
+        assert ticket != row.ticket_no
+        assert await attachments_of(row.id) == []
+        again = await appeal_row(str(voice))
+        assert f"photo {PIC.format(5)}" in await attachments_of(again.id)
 
 
 class TestStatusAndNoise:
