@@ -152,3 +152,17 @@ def test_credit_code_check_digit() -> None:
     assert credit_code_valid("91441900000000000R")
     assert not credit_code_valid("91441900000000000Q")
     assert not credit_code_valid("9144190000000000R")
+
+
+def test_up_says_there_is_no_station_or_donor_and_how_to_load_them() -> None:
+    from services.cli import reference_help
+
+    said = "\n".join(reference_help())
+    assert "no service station" in said and "no donor" in said
+    assert "guanjia reference import --kind villages|stations|donors FILE" in said
+    assert "POST /api/v1/reference/{kind}/file" in said
+    assert {p.name for p in SAMPLES.glob("*.sample.csv")} == {
+        "villages.sample.csv",
+        "stations.sample.csv",
+        "donors.sample.csv",
+    }
