@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -158,6 +159,8 @@ def create_service_app(
         refresher = asyncio.create_task(reference_store.keep_fresh())
         yield
         refresher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await refresher
         for hook in on_shutdown:
             await hook(app)
         await get_engine().dispose()
