@@ -125,9 +125,14 @@ async def import_file(
         log.warning("reference_refresh_failed", error=repr(exc))
     rows = parse_file(kind, data, load_reference(), filename)
     body = {"rows": [row.model_dump(mode="json") for row in rows], "dry_run": dry_run}
-    return relay_response(
-        await call("routing", "POST", f"/internal/reference/{kind}", json=body, actor=principal)
-    )
+    upstream = await call("routing", "POST", f"/internal/reference/{kind}", json=body, actor=principal)
+    if kind == "villages" and upstream.status_code == 200 and not dry_run:
+        # This gateway places appeals in the new villages at once; the others within the refresh.
+        try:
+            await reference_store.refresh()
+        except Exception as exc:
+            log.warning("reference_refresh_failed", error=repr(exc))
+    return relay_response(upstream)
 
 
 __all__ = ["BODY_LIMITS", "ROWS", "router"]
