@@ -187,6 +187,12 @@ class WeChatPushRecord(Base):
         ),
         # A sender's recent messages: the appeal a photo joins, the photos an appeal takes.
         Index("ix_wechat_pushes_openid_sent_at", "openid", "sent_at"),
+        # Additions whose inline attempt did not finish, for the sweep.
+        Index(
+            "ix_wechat_pushes_unjoined",
+            "received_at",
+            postgresql_where=text("attaches AND deferred AND appeal_id IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

@@ -31,8 +31,17 @@ def upgrade() -> None:
     op.create_index(
         "ix_wechat_pushes_openid_sent_at", "wechat_pushes", ["openid", "sent_at"], unique=False, schema="gateway"
     )
+    op.create_index(
+        "ix_wechat_pushes_unjoined",
+        "wechat_pushes",
+        ["received_at"],
+        unique=False,
+        schema="gateway",
+        postgresql_where=sa.text("attaches AND deferred AND appeal_id IS NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_wechat_pushes_unjoined", table_name="wechat_pushes", schema="gateway")
     op.drop_index("ix_wechat_pushes_openid_sent_at", table_name="wechat_pushes", schema="gateway")
     op.drop_column("wechat_pushes", "attaches", schema="gateway")

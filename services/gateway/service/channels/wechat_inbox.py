@@ -36,38 +36,28 @@ from services.common.messaging import utcnow
 from services.common.personal import mask_numbers
 from services.common.queue import queue_name
 from services.common.settings import get_settings
-from services.gateway.config import conversation_settings, feedback_settings
+from services.gateway.config import feedback_settings
 from services.gateway.models import WeChatPushRecord
 from services.gateway.service.channels.wechat_conversation import (
-    add_to,
-    anchor_appeal,
-    attach_held,
-    find_anchor,
-    mark_joined,
     ticket_status,
 )
 from services.gateway.service.channels.wechat_dialogue import (
     QUERY_UNAVAILABLE,
-    attached_reply,
     attaching_reply,
-    held_media_reply,
 )
+from services.gateway.service.channels.wechat_filing import file_inline, file_push, join
 from services.gateway.service.channels.wechat_official import (
     DEFERRED,
     WINDOW_S,
     NonceReused,
     Plan,
     WeChatPush,
-    filed_reply,
     follow_up_message,
     plan_for,
 )
 from services.gateway.service.channels.wechat_store import (
-    Stored,
-    mark_filed,
     sealed_fields,
     store,
-    submit,
     unsealed_fields,
 )
 from services.gateway.service.feedback.outcome import Outcome
@@ -165,65 +155,6 @@ async def drain_background(wait_s: float = 15.0) -> None:
         await asyncio.wait(set(_background), timeout=wait_s)
 
 
-async def _file(
-    push: WeChatPush, safe: bool, plan: Plan, *, deferred: bool = False
-) -> tuple[Stored, str, str]:
-    stored = await store(push, safe=safe, plan=plan, deferred=deferred)
-    if stored.ticket_no and stored.query_code:
-        return stored, stored.ticket_no, stored.query_code
-    assert plan.draft is not None
-    accepted = await submit(plan.draft)
-    await mark_filed(push, accepted)
-    try:
-        # Photos the sender sent just before (or while) this appeal was filed join it.
-        await attach_held(push.from_user, accepted.appeal_id, push.sent_at)
-    except Exception as exc:
-        log.warning("wechat_held_media_not_attached", dedupe_key=push.dedupe_key, error=repr(exc))
-    return stored, accepted.ticket_no, accepted.query_code
-
-
-async def _file_inline(push: WeChatPush, safe: bool, plan: Plan) -> str:
-    _, ticket_no, query_code = await _file(push, safe, plan)
-    return filed_reply(ticket_no, query_code, needs_transcription=plan.needs_transcription)
-
-
-async def _become_filing(push: WeChatPush) -> None:
-    # A voice note whose appeal is finished (or gone) files its own after all.
-    async with session_scope() as session:
-        await session.execute(
-            update(WeChatPushRecord)
-            .where(WeChatPushRecord.dedupe_key == push.dedupe_key, WeChatPushRecord.appeal_id.is_(None))
-            .values(files_appeal=True, attaches=False)
-        )
-
-
-async def _join(push: WeChatPush, safe: bool, plan: Plan, until: float | None) -> tuple[str, bool]:
-    """An addition joins the sender's open appeal; a voice note with none files its own.
-    Returns the reply and whether an appeal was filed. Store first, then look (module doc of
-    `wechat_conversation`): the filer of the anchor attaches what it finds stored."""
-    assert plan.addition is not None
-    first_look = await find_anchor(push) if plan.kind == "file" else None
-    joins = plan.kind == "attach" or first_look is not None
-    stored = await store(push, safe=safe, plan=plan, attaches=joins)
-    if stored.files_appeal:
-        return await _file_inline(push, safe, plan), True
-    if stored.appeal_id is not None and stored.ticket_no:
-        return attached_reply(push.msg_type, stored.ticket_no), False
-    anchor = await find_anchor(push)
-    if anchor is not None:
-        appeal_id = await anchor_appeal(anchor, until)
-        if appeal_id is None:
-            return attaching_reply(push.msg_type), False
-        accepted = await add_to(appeal_id, plan.addition)
-        if accepted is not None:
-            await mark_joined(push.dedupe_key, accepted)
-            return attached_reply(push.msg_type, accepted.ticket_no), False
-    if plan.kind == "file":
-        await _become_filing(push)
-        return await _file_inline(push, safe, plan), True
-    return held_media_reply(push.msg_type, conversation_settings().attach_window_s // 60), False
-
-
 async def _record_reply(push: WeChatPush, safe: bool, plan: Plan) -> None:
     try:
         await store(push, safe=safe, plan=plan)
@@ -271,7 +202,7 @@ async def answer(push: WeChatPush, *, safe: bool, deadline: float) -> str:
         return QUERY_UNAVAILABLE
     if plan.addition is not None:
         # Leave time to answer after waiting for the appeal this one joins.
-        joined = _spawn(_join(push, safe, plan, until=deadline - 0.1))
+        joined = _spawn(join(push, safe, plan, until=deadline - 0.1))
         done, _ = await asyncio.wait({joined}, timeout=max(0.0, deadline - loop.time()))
         if joined in done and joined.exception() is None:
             reply: str = joined.result()[0]
@@ -280,7 +211,7 @@ async def answer(push: WeChatPush, *, safe: bool, deadline: float) -> str:
         later = DEFERRED if plan.kind == "file" else attaching_reply(push.msg_type)
         _spawn(_settle(push, safe, later, deferred=True))
         return later
-    task = _spawn(_file_inline(push, safe, plan))
+    task = _spawn(file_inline(push, safe, plan))
     done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - loop.time()))
     if task in done and task.exception() is None:
         reply = task.result()
@@ -342,7 +273,7 @@ async def follow_up(ctx: JobContext, fields: str | dict[str, str], safe: bool) -
     plan = plan_for(push)
     if plan.addition is not None:
         try:
-            _, filed = await _join(push, safe, plan, until=None)
+            _, filed = await join(push, safe, plan, until=None)
         except ServiceUnavailable as exc:
             raise NotYet("intake unavailable") from exc
         if not filed:
@@ -350,7 +281,7 @@ async def follow_up(ctx: JobContext, fields: str | dict[str, str], safe: bool) -
     if plan.kind != "file":
         return "nothing to file"
     try:
-        stored, ticket_no, query_code = await _file(push, safe, plan, deferred=True)
+        stored, ticket_no, query_code = await file_push(push, safe, plan, deferred=True)
     except ServiceUnavailable as exc:
         raise NotYet("intake unavailable") from exc
     if stored.follow_up is not None or not await _claim_send(push):
