@@ -208,6 +208,10 @@ class TestStatusAndNoise:
         # Another person's ticket and a ticket that does not exist read the same.
         assert theirs.replace(ticket, "X") == unknown.replace("MS20000101999999", "X")
         assert await wechat_appeals_of(owner) == 1 and await wechat_appeals_of(other) == 0
+        # "查询" alone lists the sender's own appeals, and nobody else's.
+        listed = await send(world, owner, "text", msg_id(), now + 8, Content="查询")
+        assert ticket in listed and "已受理" in listed
+        assert ticket not in await send(world, other, "text", msg_id(), now + 9, Content="查询进度")
 
     async def test_greetings_punctuation_and_stickers_get_help(self, world: World) -> None:
         user, now = openid(), int(time.time())

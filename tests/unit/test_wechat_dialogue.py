@@ -7,10 +7,12 @@ import pytest
 from services.gateway.service.channels.wechat_dialogue import (
     HELP,
     asked_ticket,
+    asks_status,
     attached_reply,
     held_media_reply,
     is_noise,
     not_found_reply,
+    own_list_reply,
 )
 from services.gateway.service.channels.wechat_official import WeChatPush, plan_for
 
@@ -90,6 +92,20 @@ class TestStatusQuestion:
         assert asked_ticket(text) == "MS20261206000013"
         plan = plan_for(push("text", Content=text))
         assert (plan.kind, plan.ticket, plan.draft) == ("query", "MS20261206000013", None)
+
+    @pytest.mark.parametrize("text", ["查询", "查询进度", "我的诉求", "查询码 031415", "进度？"])
+    def test_a_status_question_without_a_ticket(self, text: str) -> None:
+        assert asks_status(text) and asked_ticket(text) is None
+        plan = plan_for(push("text", Content=text))
+        assert (plan.kind, plan.ticket, plan.draft) == ("query", None, None)
+
+    def test_the_own_list_answer(self) -> None:
+        assert "还没有" in own_list_reply([])
+        listed = own_list_reply(
+            [("MS20261206000013", "办理中", "路灯坏了"), ("MS20261205000002", "已办结", "")]
+        )
+        assert listed.splitlines()[1:3] == ["MS20261206000013 办理中（路灯坏了）", "MS20261205000002 已办结"]
+        assert not asks_status("查询一下东坊大街的路灯为什么还没修")
 
     def test_an_appeal_that_mentions_a_ticket_is_an_appeal(self) -> None:
         text = "我上次反映的MS20261206000013说已经修好了，可是东坊大街的路灯今晚又全坏了，请再派人来看看。"

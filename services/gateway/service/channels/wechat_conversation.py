@@ -34,6 +34,7 @@ from services.gateway.models import WeChatPushRecord
 from services.gateway.service.channels.wechat_dialogue import (
     QUERY_UNAVAILABLE,
     not_found_reply,
+    own_list_reply,
     status_reply,
 )
 from services.gateway.service.channels.wechat_official import WeChatPush, plan_for
@@ -161,9 +162,24 @@ async def attach_held(openid: str, appeal_id: uuid.UUID, sent_at: datetime) -> i
     return joined
 
 
-async def ticket_status(openid: str, ticket_no: str) -> str:
+def _own_list(mine: list[dict[str, Any]]) -> str:
+    recent = sorted(mine, key=lambda a: str(a.get("received_at", "")), reverse=True)[:5]
+    return own_list_reply(
+        [
+            (
+                str(a.get("ticket_no")),
+                STATUS_PHRASE.get(str(a.get("status")), ""),
+                str(a.get("title") or "")[:20],
+            )
+            for a in recent
+        ]
+    )
+
+
+async def ticket_status(openid: str, ticket_no: str | None) -> str:
     """The answer to "查询 <ticket>": its status when it is one of the sender's own appeals, a
-    neutral answer otherwise (never whether another person's appeal exists)."""
+    neutral answer otherwise (never whether another person's appeal exists); to a bare "查询",
+    the sender's latest appeals."""
     try:
         response = await call("intake", "GET", "/internal/residents/appeals", params={"openid": openid})
     except ServiceUnavailable:
@@ -174,6 +190,8 @@ async def ticket_status(openid: str, ticket_no: str) -> str:
         mine = [a for a in json.loads(response.content) if isinstance(a, dict)]
     except ValueError:
         return QUERY_UNAVAILABLE
+    if ticket_no is None:
+        return _own_list(mine)
     found = next((a for a in mine if a.get("ticket_no") == ticket_no), None)
     if found is None:
         return not_found_reply(ticket_no)

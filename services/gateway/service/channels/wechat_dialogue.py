@@ -87,6 +87,29 @@ def is_noise(text: str) -> bool:
     return True
 
 
+# "How is my appeal going?" without a number: the answer lists the sender's own appeals.
+STATUS_WORDS: Final = frozenset(
+    {
+        "查询",
+        "查",
+        "查进度",
+        "查询进度",
+        "进度",
+        "办理进度",
+        "查看进度",
+        "我的诉求",
+        "查询诉求",
+        "查询我的诉求",
+    }
+)
+
+
+def asks_status(text: str) -> bool:
+    """True for a status question that names no ticket ("查询", "查询进度", "查询码 123456")."""
+    words = _words(text)
+    return words in STATUS_WORDS or bool(re.fullmatch(r"查询码\d{0,8}", words))
+
+
 def asked_ticket(text: str) -> str | None:
     """The ticket number a status question asks about ("查询 MS20261206000013", the bare number,
     "MS20261206000013的进度"), or None when the message is something else."""
@@ -154,3 +177,14 @@ def not_found_reply(ticket_no: str) -> str:
 
 
 QUERY_UNAVAILABLE: Final = "查询服务暂时繁忙，请稍后再试。"
+NONE_OF_YOURS: Final = "您还没有在本公众号反映过诉求。如是通过其他方式反映的，可凭受理编号和查询码在「民生大莞家」小程序或网站查询。"
+
+
+def own_list_reply(items: list[tuple[str, str, str]]) -> str:
+    """The sender's latest appeals: (ticket, status phrase, title), newest first."""
+    if not items:
+        return NONE_OF_YOURS
+    lines = ["您最近反映的诉求："]
+    lines += [f"{ticket} {phrase}{f'（{title}）' if title else ''}" for ticket, phrase, title in items]
+    lines.append("发送「查询」加受理编号可查看详细进展，例如：查询 " + items[0][0])
+    return "\n".join(lines)

@@ -192,7 +192,6 @@ async def answer(push: WeChatPush, *, safe: bool, deadline: float) -> str:
         return plan.reply
     loop = asyncio.get_running_loop()
     if plan.kind == "query":
-        assert plan.ticket is not None
         _spawn(_record_reply(push, safe, plan))
         asked = _spawn(ticket_status(push.from_user, plan.ticket))
         done, _ = await asyncio.wait({asked}, timeout=max(0.0, deadline - loop.time()))

@@ -27,7 +27,7 @@ from services.contracts.additions import AppealAddition
 from services.contracts.appeals import AppealDraft, Attachment, Location, Reporter
 from services.gateway.service.channels.wechat_crypto import MessageCrypto, signature_matches
 from services.gateway.service.channels.wechat_dialogue import HELP as HELP
-from services.gateway.service.channels.wechat_dialogue import asked_ticket, is_noise
+from services.gateway.service.channels.wechat_dialogue import asked_ticket, asks_status, is_noise
 
 CHANNEL: Final = "wechat_official"
 MAX_BODY: Final = 64 * 1024
@@ -298,7 +298,7 @@ def plan_for(push: WeChatPush) -> Plan:
         content = f.get("Content", "").strip()
         if not content or is_noise(content):
             return Plan("reply", HELP)
-        if (ticket := asked_ticket(content)) is not None:
+        if (ticket := asked_ticket(content)) is not None or asks_status(content):
             return Plan("query", ticket=ticket)
         return Plan("file", draft=_draft(push, content[:20000]))
     if push.msg_type == "voice":
