@@ -63,9 +63,19 @@ def wechat(client: httpx.Client, user: str, msg_type: str, when: int, **fields: 
 
 
 def test_up_says_how_to_load_the_registers(system: RunningSystem) -> None:
-    said = (system.data_dir / "up.log").read_text()
+    # `up` says it once it has seen the system ready, which may be a moment after this test did.
+    log = system.data_dir / "up.log"
+
+    def whole() -> str:
+        text = log.read_text()
+        return text if "[guanjia] logs:" in text else ""
+
+    said = wait_for(whole)
     assert "no service station (莞家驿站) and no donor (爱心资源库) is shipped" in said
     assert "guanjia reference import --kind villages|stations|donors FILE" in said
+    assert re.search(
+        r"registers loaded: \d{3} villages and communities \(\d+ imported\), \d+ service stations", said
+    )
 
 
 def test_registers_reach_every_process(system: RunningSystem, client: httpx.Client) -> None:

@@ -161,6 +161,10 @@ def test_up_says_there_is_no_station_or_donor_and_how_to_load_them() -> None:
     assert "no service station" in said and "no donor" in said
     assert "guanjia reference import --kind villages|stations|donors FILE" in said
     assert "POST /api/v1/reference/{kind}/file" in said
+    counted = reference_help({"villages": 209, "imported": 2, "stations": 0, "donors": 0})[0]
+    assert (
+        counted == "registers loaded: 209 villages and communities (2 imported), 0 service stations, 0 donors"
+    )
     assert {p.name for p in SAMPLES.glob("*.sample.csv")} == {
         "villages.sample.csv",
         "stations.sample.csv",
