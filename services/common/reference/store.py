@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Float, String, func, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Float, String, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -123,7 +123,11 @@ async def refresh(session: AsyncSession | None = None) -> bool:
     if session is None:
         async with session_scope() as own:
             return await refresh(own)
-    mark = tuple((await session.execute(select(func.count(), func.max(VillageRecord.updated_at)))).one())
+    # A digest of every row's code and change time: an update committed late, with an older
+    # timestamp than the newest seen, still changes it (a count and a max would not).
+    stamp = VillageRecord.code + "@" + cast(VillageRecord.updated_at, String)
+    joined = func.string_agg(stamp, aggregate_order_by(literal(","), VillageRecord.code))
+    mark = await session.scalar(select(func.md5(func.coalesce(joined, ""))))
     if mark == _seen["mark"]:
         return False
     records = (await session.scalars(select(VillageRecord).order_by(VillageRecord.code))).all()
