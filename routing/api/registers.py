@@ -15,11 +15,11 @@ from routing.api.deps import Actor
 from routing.service import registers
 from services.common.db import DbSession as Db
 from services.common.errors import Forbidden, Unauthorized, problem_responses
-from services.common.reference.importing import RowsInvalid
+from services.common.reference.importing import ConcurrentImport, RowsInvalid
 from services.contracts.reference import DonorImport, ImportReport, StationImport, VillageImport
 
 router = APIRouter(prefix="/internal/reference", tags=["reference registers"])
-ERRORS = problem_responses(Unauthorized, Forbidden, RowsInvalid)
+ERRORS = problem_responses(Unauthorized, Forbidden, RowsInvalid, ConcurrentImport)
 
 
 @router.post("/villages", response_model=ImportReport, responses=ERRORS, summary="Import villages")

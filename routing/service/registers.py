@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.models import Donor, Station
@@ -23,7 +24,7 @@ from services.common.errors import Forbidden
 from services.common.messaging import utcnow
 from services.common.reference import load_reference
 from services.common.reference import store as reference_store
-from services.common.reference.importing import validate_rows
+from services.common.reference.importing import ConcurrentImport, validate_rows
 from services.contracts.reference import DonorRow, ImportReport, IssuedKey, StationRow, VillageRow
 
 
@@ -43,6 +44,14 @@ async def import_villages(
     if not dry_run:
         await reference_store.refresh(session)
     return report
+
+
+async def _flush(session: AsyncSession) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # A concurrent import created the same key first; the whole import is rolled back.
+        raise ConcurrentImport() from exc
 
 
 def _station_fields(row: StationRow) -> dict[str, Any]:
@@ -85,7 +94,7 @@ async def import_stations(
                 for key, value in fields.items():
                     setattr(station, key, value)
                 station.updated_at = utcnow()
-    await session.flush()
+    await _flush(session)
     return ImportReport(
         kind="stations",
         rows=len(rows),
@@ -150,7 +159,7 @@ async def import_donors(
             if not dry_run:
                 for field_name, value in fields.items():
                     setattr(donor, field_name, value)
-    await session.flush()
+    await _flush(session)
     return ImportReport(
         kind="donors",
         rows=len(rows),

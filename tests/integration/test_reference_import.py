@@ -4,6 +4,7 @@ by row and column, idempotent, city staff only; imported villages reach other pr
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import secrets
@@ -135,6 +136,21 @@ class TestStations:
         r = await upload(gw, "stations", stations_csv(code, f"测试驿站甲{code}"), dry_run="true")
         assert r.status_code == 200 and r.json()["dry_run"] is True and r.json()["created"] == 2
         assert await station(f"{code}-1") is None
+
+    async def test_concurrent_imports_of_one_new_station_make_one(self, gw: httpx.AsyncClient) -> None:
+        code = f"T{tag()}"
+        rows = {
+            "rows": [
+                {"code": code, "name": f"测试驿站{code}", "town_code": "441900121000", "services": ["living"]}
+            ]
+        }
+        answers = await asyncio.gather(*(gw.post(f"{R}/stations", json=rows, headers=CITY) for _ in range(4)))
+        statuses = [r.status_code for r in answers]
+        assert set(statuses) <= {200, 409} and 200 in statuses, [r.text for r in answers]
+        for refused in (r for r in answers if r.status_code == 409):
+            assert refused.json()["code"] == "reference_import_concurrent"
+        assert sum(r.json()["created"] for r in answers if r.status_code == 200) == 1
+        assert await station(code) is not None
 
     async def test_city_staff_only(self, gw: httpx.AsyncClient) -> None:
         data = stations_csv(f"T{tag()}", "测试驿站")

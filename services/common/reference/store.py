@@ -18,11 +18,13 @@ from typing import Any
 import structlog
 from sqlalchemy import Float, String, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import UTCDateTime, service_metadata, session_scope
 from services.common.reference import loader
+from services.common.reference.importing import ConcurrentImport
 from services.common.settings import get_settings
 from services.contracts.reference import ImportReport, VillageRow
 
@@ -91,7 +93,10 @@ async def import_villages(
                 for key, value in fields.items():
                     setattr(record, key, value)
                 record.imported_by, record.updated_at = by, func.now()
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise ConcurrentImport() from exc
     return ImportReport(
         kind="villages",
         rows=len(rows),

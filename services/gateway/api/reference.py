@@ -26,7 +26,7 @@ from services.common.errors import (
 )
 from services.common.reference import load_reference
 from services.common.reference import store as reference_store
-from services.common.reference.importing import RowsInvalid, UnreadableFile, parse_file
+from services.common.reference.importing import ConcurrentImport, RowsInvalid, UnreadableFile, parse_file
 from services.common.reference.importing.table import MAX_BYTES
 from services.contracts.reference import (
     DonorImport,
@@ -49,7 +49,7 @@ BODY_LIMITS: Final = {
     **{f"{R}/{kind}": MAX_BYTES for kind in ("villages", "stations", "donors")},
     **{f"{R}/{kind}/file": MAX_BYTES + 64 * 1024 for kind in ("villages", "stations", "donors")},
 }
-ERRORS: Final = (RowsInvalid,)
+ERRORS: Final = (RowsInvalid, ConcurrentImport)
 
 ROWS = [
     Forward("POST", f"{R}/villages", "routing", "/internal/reference/villages", ImportReport,
@@ -86,6 +86,7 @@ async def _upload(request: Request) -> tuple[bytes, str | None]:
         Unauthorized,
         Forbidden,
         RowsInvalid,
+        ConcurrentImport,
         UnreadableFile,
         UnsupportedContentType,
         InvalidInput,

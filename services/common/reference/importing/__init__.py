@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.common.errors import DomainError
+from services.common.errors import Conflict, DomainError
 from services.common.reference.importing.checks import check_rows, credit_code_valid
 from services.common.reference.importing.rows import MODELS, to_rows
 from services.common.reference.importing.table import Table, UnreadableFile, read_table
@@ -21,6 +21,7 @@ from services.contracts.reference import ReferenceKind, RowError
 
 __all__ = [
     "MODELS",
+    "ConcurrentImport",
     "RowsInvalid",
     "Table",
     "UnreadableFile",
@@ -46,6 +47,13 @@ class RowsInvalid(DomainError):
             f"共 {len(listed)} 处错误，未导入任何数据。{where}：{first.message}",
             errors=[e.model_dump() for e in listed],
         )
+
+
+class ConcurrentImport(Conflict):
+    """Another import wrote the same new rows first: this one wrote nothing; run it again."""
+
+    code, title = "reference_import_concurrent", "Another import wrote the same rows first"
+    message = "另一项导入刚刚写入了相同的记录，本次未导入任何数据，请重新导入。"
 
 
 def validate_rows(kind: ReferenceKind, rows: Sequence[BaseModel], ref: Reference) -> None:
