@@ -87,6 +87,22 @@ class TestAdditions:
         )
         assert staff_line == "居民补充了照片"
 
+    async def test_safe_mode_photo_joins_and_the_reply_is_sealed(self, world: World) -> None:
+        user, text_id, pic, now = openid(), msg_id(), msg_id(), int(time.time())
+        xml = world.wechat.message(user, "text", text_id, create_time=now, Content="凤岗镇雁田村的路灯坏了。")
+        query, body = world.wechat.safe_push(xml, openid=user)
+        ticket, _ = ticket_and_code(
+            world.wechat.open_reply((await post(world, query, body)).content)["Content"]
+        )
+        photo = world.wechat.message(
+            user, "image", pic, create_time=now + 2, PicUrl=PIC.format(6), MediaId="MEDIA_p6"
+        )
+        query, body = world.wechat.safe_push(photo, openid=user)
+        reply = world.wechat.open_reply((await post(world, query, body)).content)  # checks msg_signature
+        assert ticket in reply["Content"] and reply["ToUserName"] == user
+        row = await appeal_row(str(text_id))
+        assert f"photo {PIC.format(6)}" in await attachments_of(row.id)
+
     async def test_a_location_and_a_file_join_a_text_appeal(self, world: World) -> None:
         user, text_id, loc, doc, now = openid(), msg_id(), msg_id(), msg_id(), int(time.time())
         ticket, _ = ticket_and_code(
