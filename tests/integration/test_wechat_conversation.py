@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+import xml.etree.ElementTree as ET
 from typing import Any
 
 from services.gateway.service.channels import wechat_inbox
 from services.gateway.service.channels.wechat_dialogue import HELP
+from services.gateway.service.channels.wechat_store import sealed_fields
 from services.gateway.service.client import call
 from tests.fakes.wechat_push import fields_of
 from tests.integration.test_wechat_official import (
@@ -102,6 +104,33 @@ class TestAdditions:
         assert ticket in reply["Content"] and reply["ToUserName"] == user
         row = await appeal_row(str(text_id))
         assert f"photo {PIC.format(6)}" in await attachments_of(row.id)
+
+    async def test_a_deferred_voice_note_that_joined_says_so_by_message(self, world: World) -> None:
+        # The follow-up job of a voice note whose passive reply could only promise a ticket.
+        user, text_id, voice, now = openid(), msg_id(), msg_id(), int(time.time())
+        ticket, _ = ticket_and_code(
+            await send(world, user, "text", text_id, now, Content="大朗镇松柏朗村的水管爆了。")
+        )
+        xml = world.wechat.message(
+            user,
+            "voice",
+            voice,
+            create_time=now + 3,
+            MediaId="MEDIA_v7",
+            Format="amr",
+            Recognition="就在村委旁边",
+        )
+        fields = {c.tag: c.text or "" for c in ET.fromstring(xml)}
+        ctx: Any = {"redis": wechat_inbox._redis()}
+        assert await wechat_inbox.follow_up(ctx, sealed_fields(fields), False) == "joined or held"
+        sent = world.api.accepted_for(user)
+        assert len(sent) == 1 and ticket in sent[0].body["text"]["content"]
+        assert await wechat_appeals_of(user) == 1
+        # Run again (a retry of the job): nothing twice.
+        await wechat_inbox.follow_up(ctx, sealed_fields(fields), False)
+        assert len(world.api.accepted_for(user)) == 1
+        row = await appeal_row(str(text_id))
+        assert "voice wechat-media:MEDIA_v7" in await attachments_of(row.id)
 
     async def test_a_location_and_a_file_join_a_text_appeal(self, world: World) -> None:
         user, text_id, loc, doc, now = openid(), msg_id(), msg_id(), msg_id(), int(time.time())

@@ -272,10 +272,16 @@ async def follow_up(ctx: JobContext, fields: str | dict[str, str], safe: bool) -
     plan = plan_for(push)
     if plan.addition is not None:
         try:
-            _, filed = await join(push, safe, plan, until=None)
+            said, filed = await join(push, safe, plan, until=None)
         except ServiceUnavailable as exc:
             raise NotYet("intake unavailable") from exc
         if not filed:
+            # A voice note's deferred reply promised a ticket: say which appeal it joined.
+            if plan.kind == "file" and await _claim_send(push):
+                outcome = await _send_follow_up(ctx, push.from_user, said)
+                await _record_send(push, outcome)
+                if outcome.result == "retry":
+                    raise NotYet(f"follow-up: {outcome.detail}")
             return "joined or held"
     if plan.kind != "file":
         return "nothing to file"
