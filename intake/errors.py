@@ -52,3 +52,10 @@ class WorkStarted(Conflict):
             f"诉求当前状态为「{state}」，承办单位已开始办理，不能自行撤回；如需撤回请联系承办单位。",
             state=state,
         )
+
+
+class AppealFinished(Conflict):
+    code, title = "appeal_finished", "The appeal is finished: nothing more is added to it"
+
+    def __init__(self, state: str) -> None:
+        super().__init__(f"诉求当前状态为「{state}」，不能再补充材料。", state=state)

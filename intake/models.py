@@ -446,3 +446,24 @@ class AppealNotice(Base):
     notice_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)  # the event's data (ConsultationChanged)
     as_of: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Addition(Base):
+    """What a reporter added to their open appeal after filing it (补充材料): media, a location,
+    a note. Once per (channel, channel_ref); its media are rows of `attachments` as well."""
+
+    __tablename__ = "additions"
+    __table_args__ = (UniqueConstraint("channel", "channel_ref"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    appeal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appeals.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    channel_ref: Mapped[str] = mapped_column(String(128))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[int] = mapped_column(Integer, default=0)
+    address: Mapped[str | None] = mapped_column(String(300))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    datum: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())

@@ -1,5 +1,5 @@
 """`guanjia`: up, migrate, seed, worker, serve, staff create, apikey create (DESIGN §10),
-and the services' own commands (`routing train`, `ledger verify|reconcile`)."""
+and the services' own commands (`routing train`, `ledger verify|reconcile`, `reference import`)."""
 
 from __future__ import annotations
 
@@ -110,6 +110,50 @@ def seed(data_dir: Path) -> str | None:
 
     result: str | None = _run(first_admin)
     return result
+
+
+def register_counts() -> dict[str, int]:
+    """How many villages (shipped and imported), stations and donors the database holds now."""
+    from sqlalchemy import text
+
+    from services.common.db import session_scope
+    from services.common.reference import load_reference
+    from services.common.reference import store as reference_store
+
+    async def count() -> dict[str, int]:
+        async with session_scope() as session:
+            await reference_store.refresh(session)
+            found = {
+                name: int(await session.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
+                for name, table in (
+                    ("imported", "reference.villages"),
+                    ("stations", "routing.stations"),
+                    ("donors", "routing.donors"),
+                )
+            }
+        return {"villages": len(load_reference().villages), **found}
+
+    result: dict[str, int] = _run(count)
+    return result
+
+
+def reference_help(counts: dict[str, int] | None = None) -> list[str]:
+    """What `up` says about the registers: what is loaded, that no station and no donor ships,
+    and how to load the city's own."""
+    loaded = (
+        [
+            f"registers loaded: {counts['villages']} villages and communities ({counts['imported']} imported), "
+            f"{counts['stations']} service stations, {counts['donors']} donors"
+        ]
+        if counts is not None
+        else []
+    )
+    return [
+        *loaded,
+        "registers: no service station (莞家驿站) and no donor (爱心资源库) is shipped; villages are a real subset",
+        "  load the city's own: guanjia reference import --kind villages|stations|donors FILE  (CSV or XLSX)",
+        "  or, as city staff: POST /api/v1/reference/{kind}/file  (columns: docs/samples/*.sample.csv, not real data)",
+    ]
 
 
 def _die_with_parent() -> None:
@@ -248,6 +292,13 @@ def cmd_up(args: argparse.Namespace) -> int:
                     "(log in with POST /api/v1/auth/staff)",
                     flush=True,
                 )
+            try:
+                counts: dict[str, int] | None = register_counts()
+            except Exception as exc:  # the system runs; only the count is missing
+                print(f"[guanjia] registers: not counted ({exc!r})", flush=True)
+                counts = None
+            for line in reference_help(counts):
+                print(f"[guanjia] {line}", flush=True)
             print(f"[guanjia] logs: {data_dir / 'logs'}  ·  Ctrl-C stops everything", flush=True)
         elif not stop["flag"]:
             print(f"[guanjia] not ready after 120 s; see {data_dir / 'logs'}", file=sys.stderr, flush=True)
@@ -403,6 +454,10 @@ def build_parser() -> argparse.ArgumentParser:
     from ledger.api.cli import add_commands as add_ledger_commands  # `guanjia ledger verify|reconcile`
 
     add_ledger_commands(sub, _with_servers, _run)
+
+    from routing.api.registers_cli import add_commands as add_reference_commands  # `guanjia reference import`
+
+    add_reference_commands(sub, _with_servers, _run, migrate)
 
     from intake.service.duplicates.tune import (
         add_commands as add_intake_commands,  # `guanjia intake tune-duplicates`

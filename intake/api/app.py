@@ -18,6 +18,7 @@ from intake.api import (
     stats,
     worklist,
 )
+from intake.api.additions import router as additions_router
 from intake.api.appeals import router
 from intake.service.duplicates.similarity import warm_up
 from services.common.app import create_service_app
@@ -42,6 +43,7 @@ app = create_service_app(
         stats.router,
         archive.router,
         worklist.router,
+        additions_router,
     ],
     title="民生大莞家 intake (internal)",
     on_startup=[_warm],

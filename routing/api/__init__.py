@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from routing.api import catalogue, consultations, dispositions, donors, stations, triage
+from routing.api.registers import router as registers_router
 
 ROUTERS = (
     triage.router,
@@ -11,6 +12,7 @@ ROUTERS = (
     consultations.router,
     stations.router,
     donors.router,
+    registers_router,
 )
 
 __all__ = ["ROUTERS"]

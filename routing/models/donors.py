@@ -43,6 +43,8 @@ class Donor(Base):
     state: Mapped[str] = mapped_column(String(12), server_default=text("'pending'"))
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_by: Mapped[str | None] = mapped_column(String(64))
+    # The number the city's own donor register gives it (imported donors; issue 16.12).
+    register_code: Mapped[str | None] = mapped_column(String(32), unique=True)
     key_prefix: Mapped[str] = mapped_column(String(16), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=text("now()"))

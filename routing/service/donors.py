@@ -44,6 +44,13 @@ def _key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def new_key() -> tuple[str, str, str]:
+    """A fresh `X-Donor-Key`: (prefix, the key to show once, the hash to keep)."""
+    prefix = secrets.token_hex(4)
+    key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    return prefix, key, _key_hash(key)
+
+
 async def register(
     session: AsyncSession,
     *,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -20,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.common.db import get_engine
 from services.common.errors import PROBLEM_JSON, BodyTooLarge, install_error_handlers
 from services.common.logging import configure_logging
+from services.common.reference import store as reference_store
 from services.common.settings import get_settings
 
 ReadinessCheck = Callable[[], Awaitable[None]]
@@ -152,7 +155,12 @@ def create_service_app(
         # Build the OpenAPI document now (about a second for the gateway's routes), not on the
         # first `/openapi.json` or `/docs`, which would otherwise stall while it is made.
         app.openapi()
+        # The villages the city imported, in this process too (and kept fresh).
+        refresher = asyncio.create_task(reference_store.keep_fresh())
         yield
+        refresher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await refresher
         for hook in on_shutdown:
             await hook(app)
         await get_engine().dispose()

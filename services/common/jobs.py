@@ -29,6 +29,7 @@ from services.common.db import get_engine, get_sessionmaker, session_scope
 from services.common.errors import is_unavailable
 from services.common.messaging import MessagingTables, claim, park
 from services.common.queue import queue_name, redis_settings
+from services.common.reference import store as reference_store
 from services.common.relay import run_relay
 from services.common.settings import Settings, get_settings
 from services.contracts.events import Event, Service
@@ -220,6 +221,8 @@ def build_worker(
         if on_startup is not None:
             await on_startup()
         tasks.append(asyncio.create_task(run_relay(ctx["db"], tables, ctx["redis"], service, settings, stop)))
+        # The villages the city imported, in this worker too (and kept fresh).
+        tasks.append(asyncio.create_task(reference_store.keep_fresh(stop)))
         log.info("worker_started", service=service, queue=queue_name(service, settings))
 
     async def shutdown(ctx: dict[str, Any]) -> None:

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     # How long an official-account push may wait for its ticket before the passive reply says
     # the ticket follows by message (WeChat itself gives up after 5 s).
     wechat_reply_budget_s: float = Field(default=0.8, gt=0, le=4.5, alias="GUANJIA_WECHAT_REPLY_BUDGET")
+    # Every process looks this often for villages the city imported (services.common.reference.store).
+    reference_refresh_s: float = Field(default=30.0, gt=0, alias="GUANJIA_REFERENCE_REFRESH")
     log_json: bool = Field(default=False, alias="GUANJIA_LOG_JSON")
     # Rate limits as "count/seconds" per client address; behind a proxy set GUANJIA_TRUST_PROXY.
     rate_public: str = Field(default="600/60", alias="GUANJIA_RATE_PUBLIC")

@@ -35,3 +35,20 @@ class FeedbackSettings(BaseSettings):
 def feedback_settings() -> FeedbackSettings:
     """Read once per process."""
     return FeedbackSettings()
+
+
+class ConversationSettings(BaseSettings):
+    """How the official account reads a conversation (issue 16.6)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    # A bare photo, voice note, location or file within this many seconds of the sender's last
+    # appeal (or of what they last added to it) joins that appeal instead of filing a new one;
+    # one sent first waits this long for the appeal it belongs to.
+    attach_window_s: int = Field(default=600, ge=0, le=86400, alias="GUANJIA_WECHAT_ATTACH_WINDOW")
+
+
+@lru_cache(maxsize=1)
+def conversation_settings() -> ConversationSettings:
+    """Read once per process."""
+    return ConversationSettings()

@@ -195,6 +195,14 @@ class WeChatPushRecord(Base):
             "received_at",
             postgresql_where=text("files_appeal AND (appeal_id IS NULL OR (deferred AND follow_up IS NULL))"),
         ),
+        # A sender's recent messages: the appeal a photo joins, the photos an appeal takes.
+        Index("ix_wechat_pushes_openid_sent_at", "openid", "sent_at"),
+        # Additions whose inline attempt did not finish, for the sweep.
+        Index(
+            "ix_wechat_pushes_unjoined",
+            "received_at",
+            postgresql_where=text("attaches AND deferred AND appeal_id IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -210,6 +218,9 @@ class WeChatPushRecord(Base):
     fields: Mapped[dict[str, Any]] = mapped_column(JSONB)
     fields_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     files_appeal: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A bare photo, location, file (or a voice note that found an appeal): it joins the sender's
+    # open appeal as an addition (补充材料); `appeal_id` is set once it has.
+    attaches: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     appeal_id: Mapped[uuid.UUID | None] = mapped_column()
     ticket_no: Mapped[str | None] = mapped_column(String(32))
     query_code: Mapped[str | None] = mapped_column(String(12))

@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "routing.models",
     "deadlines.models",
     "ledger.models",
+    "services.common.reference.store",
 )
 
 

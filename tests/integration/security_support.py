@@ -192,6 +192,12 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/staff/archive/export"): staff(CITY_READ),
     ("GET", "/api/v1/staff/audit/reveals"): staff(CITY_READ),
     ("PUT", "/api/v1/calendar/years/{year}"): staff(frozenset({"city_admin"})),
+    # -- staff: the city's registers (issue 16.12)
+    **{
+        ("POST", f"/api/v1/reference/{k}"): staff(frozenset({"city_admin"}))
+        for k in ("villages", "stations", "donors")
+    },
+    ("POST", "/api/v1/reference/{kind}/file"): staff(frozenset({"city_admin"})),
     # -- staff channels
     **{("POST", f"/api/v1/channels/{c}/appeals"): staff(roles) for c, roles in FILERS.items()},
     ("POST", "/api/v1/channels/consultation-meeting/minutes"): staff(

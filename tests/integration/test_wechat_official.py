@@ -276,21 +276,20 @@ class TestPlainMode:
         assert row.description == said
         assert "needs_transcription" not in row.channel_extra
 
-    async def test_image_and_location(self, world: World) -> None:
-        pic = msg_id()
+    async def test_a_bare_image_or_location_files_no_appeal(self, world: World) -> None:
+        # With no appeal of the sender's to join, a photo or a location waits (see
+        # test_wechat_conversation) and files nothing: issue 16.6.
+        user, pic, loc = openid(), msg_id(), msg_id()
         url = "http://mmbiz.qpic.cn/mmbiz_jpg/Q3auHgzwzM4fgQ/0"
         r = await post(
             world,
             world.wechat.query(),
-            world.wechat.message(openid(), "image", pic, PicUrl=url, MediaId="MEDIA_pic"),
+            world.wechat.message(user, "image", pic, PicUrl=url, MediaId="MEDIA_pic"),
         )
-        ticket_and_code(fields_of(r.content)["Content"])
-        row = await appeal_row(str(pic))
-        assert await scalar("SELECT uri FROM intake.attachments WHERE appeal_id = :a", a=row.id) == url
-
-        loc = msg_id()
+        content = fields_of(r.content)["Content"]
+        assert "照片" in content and "受理编号" not in content
         body = world.wechat.message(
-            openid(),
+            user,
             "location",
             loc,
             Location_X="22.824561",
@@ -299,10 +298,14 @@ class TestPlainMode:
             Label="东莞市虎门镇北栅社区东坊大街",
         )
         r = await post(world, world.wechat.query(), body)
-        ticket_and_code(fields_of(r.content)["Content"])
-        row = await appeal_row(str(loc))
-        assert (row.lat, row.lng, row.datum) == (22.824561, 113.673432, "gcj02")
-        assert row.town_code == "441900121000"
+        assert "位置" in fields_of(r.content)["Content"]
+        assert await appeals_for(str(pic)) == 0 and await appeals_for(str(loc)) == 0
+        await wechat_inbox.drain_background()
+        held = await scalar(
+            "SELECT count(*) FROM gateway.wechat_pushes WHERE openid = :o AND attaches AND appeal_id IS NULL",
+            o=user,
+        )
+        assert held == 2
 
     async def test_subscribe_gets_the_welcome_once_recorded(self, world: World) -> None:
         user, when = openid(), int(time.time())

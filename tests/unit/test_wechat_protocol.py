@@ -229,12 +229,12 @@ class TestMessages:
         assert plan.draft.attachments[0].kind == "voice"
         assert "待转写" in plan.draft.description
 
-    def test_image_is_an_attachment_by_reference(self, wechat: WeChatServer) -> None:
+    def test_image_is_an_addition_by_reference_not_an_appeal(self, wechat: WeChatServer) -> None:
         url = "http://mmbiz.qpic.cn/mmbiz_jpg/abc/0"
         plan = plan_for(push(wechat, "image", PicUrl=url, MediaId="media-pic-1"))
-        assert plan.draft is not None
-        assert [(a.kind, a.uri) for a in plan.draft.attachments] == [("photo", url)]
-        assert plan.draft.channel_extra["media_id"] == "media-pic-1"
+        assert plan.kind == "attach" and plan.draft is None and plan.addition is not None
+        assert [(a.kind, a.uri) for a in plan.addition.attachments] == [("photo", url)]
+        assert (plan.addition.channel_ref, plan.addition.openid) == ("6054768590064713728", OPENID)
 
     def test_location_keeps_gcj02(self, wechat: WeChatServer) -> None:
         plan = plan_for(
@@ -247,9 +247,9 @@ class TestMessages:
                 Label="东莞市虎门镇北栅社区",
             )
         )
-        assert plan.draft is not None
-        loc = plan.draft.location
-        assert (loc.lat, loc.lng, loc.datum) == (22.823, 113.671, "gcj02")
+        assert plan.kind == "attach" and plan.addition is not None
+        loc = plan.addition.location
+        assert loc is not None and (loc.lat, loc.lng, loc.datum) == (22.823, 113.671, "gcj02")
         assert loc.address == "东莞市虎门镇北栅社区"
 
     def test_events(self, wechat: WeChatServer) -> None:
@@ -258,7 +258,10 @@ class TestMessages:
         assert plan_for(sub).reply == WELCOME
         assert "受理编号" in WELCOME and "发送文字" in WELCOME
         assert plan_for(push(wechat, "event", None, Event="unsubscribe")).reply == ""
-        assert plan_for(push(wechat, "video", MediaId="v")).reply == UNSUPPORTED
+        assert plan_for(push(wechat, "link", Url="https://example.com")).reply == UNSUPPORTED
+        video = plan_for(push(wechat, "video", MediaId="v", ThumbMediaId="t"))
+        assert video.kind == "attach" and video.addition is not None
+        assert video.addition.attachments[0].kind == "video"
 
     def test_a_message_needs_its_msg_id(self, wechat: WeChatServer) -> None:
         with pytest.raises(MalformedMessage):

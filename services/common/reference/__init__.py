@@ -17,6 +17,8 @@ from services.common.reference.loader import (
     load_villages_csv,
     parse_places_csv,
     parse_villages_csv,
+    shipped_reference,
+    use_imported_villages,
 )
 
 __all__ = [
@@ -36,4 +38,6 @@ __all__ = [
     "load_villages_csv",
     "parse_places_csv",
     "parse_villages_csv",
+    "shipped_reference",
+    "use_imported_villages",
 ]

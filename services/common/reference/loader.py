@@ -39,6 +39,8 @@ __all__ = [
     "load_villages_csv",
     "parse_places_csv",
     "parse_villages_csv",
+    "shipped_reference",
+    "use_imported_villages",
 ]
 
 TownType = Literal["subdistrict", "town", "zone"]
@@ -402,8 +404,24 @@ def _read_packaged(name: str) -> str:
     return resources.files(_PACKAGE).joinpath(name).read_text(encoding="utf-8")
 
 
-@lru_cache(maxsize=1)
+_overlay: dict[str, Reference | None] = {"reference": None}
+
+
 def load_reference() -> Reference:
+    """The reference data in force: the packaged data, with the villages the city imported laid
+    over it (`services.common.reference.store` refreshes them in every process)."""
+    return _overlay["reference"] or shipped_reference()
+
+
+def use_imported_villages(villages: Iterable[Village]) -> None:
+    """Lay imported villages over the shipped ones (an imported code replaces a shipped one)."""
+    shipped, imported = shipped_reference(), list(villages)
+    merged = {v.code: v for v in shipped.villages} | {v.code: v for v in imported}
+    _overlay["reference"] = shipped.with_villages(merged.values()) if imported else None
+
+
+@lru_cache(maxsize=1)
+def shipped_reference() -> Reference:
     """The packaged reference data, parsed and validated once per process."""
     towns = _parse_towns(json.loads(_read_packaged("towns.json")), "towns.json")
     villages = parse_villages_csv(_read_packaged("villages.csv"), "villages.csv")

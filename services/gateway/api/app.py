@@ -27,6 +27,7 @@ from services.gateway.api import consultations as consultation_routes
 from services.gateway.api import deadlines as deadline_routes
 from services.gateway.api import donors as donor_routes
 from services.gateway.api import ledger as ledger_routes
+from services.gateway.api import reference as reference_routes
 from services.gateway.api import routing as routing_routes
 from services.gateway.api import stations as station_routes
 from services.gateway.api.openapi import build_openapi
@@ -50,6 +51,7 @@ MAX_BODY = 1024 * 1024
 MAX_BODY_PER_PATH = {
     "/api/v1/miniprogram/media": media.MAX_PHOTO_BYTES + 64 * 1024,
     "/api/v1/miniprogram/appeals": miniprogram.MAX_FILING_BYTES,
+    **reference_routes.BODY_LIMITS,
 }
 
 
@@ -92,6 +94,7 @@ app = create_service_app(
         station_routes.router,
         donor_routes.router,
         deadline_routes.router,
+        reference_routes.router,
         pages.router,
     ],
     title="民生大莞家 API",

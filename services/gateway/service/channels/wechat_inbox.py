@@ -10,16 +10,16 @@ WeChat waits 5 s for an answer and then retries (three times); we answer within
    in the background, and the job `gateway.wechat_follow_up` (queued now, and re-queued by
    the sweep should Redis have lost it) files the appeal if need be and sends the ticket as a
    customer-service message — once: a send whose answer never came is not repeated.
-A retry of a filed message is answered with the same ticket.
+A retry of a filed message is answered with the same ticket. A bare photo, location or file
+(and a voice note sent just after an appeal) joins the sender's open appeal instead, and a
+"查询 <ticket>" is answered with its status: see `wechat_conversation`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from collections.abc import Coroutine
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any, Final
@@ -27,10 +27,8 @@ from typing import Any, Final
 import structlog
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
-from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import and_, or_, update
 
-from services.common.crypto import decrypt_pii, encrypt_pii
 from services.common.db import session_scope
 from services.common.errors import ServiceUnavailable
 from services.common.jobs import JobContext, NotYet
@@ -38,24 +36,32 @@ from services.common.messaging import utcnow
 from services.common.personal import mask_numbers
 from services.common.queue import queue_name
 from services.common.settings import get_settings
-from services.contracts.appeals import AppealAccepted, AppealDraft
 from services.gateway.config import feedback_settings
 from services.gateway.models import WeChatPushRecord
+from services.gateway.service.channels.wechat_conversation import (
+    ticket_status,
+)
+from services.gateway.service.channels.wechat_dialogue import (
+    QUERY_UNAVAILABLE,
+    attaching_reply,
+)
+from services.gateway.service.channels.wechat_filing import file_inline, file_push, join
 from services.gateway.service.channels.wechat_official import (
     DEFERRED,
     WINDOW_S,
     NonceReused,
     Plan,
     WeChatPush,
-    filed_reply,
     follow_up_message,
     plan_for,
 )
-from services.gateway.service.client import call
+from services.gateway.service.channels.wechat_store import (
+    sealed_fields,
+    store,
+    unsealed_fields,
+)
 from services.gateway.service.feedback.outcome import Outcome
 from services.gateway.service.feedback.wechat import WechatApp, send_custom_text
-from services.gateway.service.feedback.window import note_user_message
-from services.gateway.service.normalise import normalise_draft, redact
 
 log = structlog.get_logger(__name__)
 
@@ -67,60 +73,6 @@ SENDING_STALE: Final = timedelta(minutes=5)
 MAX_SWEEPS: Final = 20
 
 _background: set[asyncio.Task[Any]] = set()
-
-# A push's own identifiers and machine fields, kept as they are in the masked copy of its fields.
-PUSH_IDS: Final = frozenset(
-    {
-        "ToUserName",
-        "FromUserName",
-        "CreateTime",
-        "MsgType",
-        "MsgId",
-        "MsgDataId",
-        "Idx",
-        "Event",
-        "MediaId",
-        "ThumbMediaId",
-        "Format",
-        "PicUrl",
-        "Location_X",
-        "Location_Y",
-        "Scale",
-    }
-)
-
-
-def sealed_fields(fields: dict[str, str]) -> str:
-    """A push's verbatim fields, encrypted (Fernet): what a resident wrote may hold phone and ID
-    numbers, so it is kept at rest, and carried in job arguments, only this way (DESIGN §7)."""
-    return encrypt_pii(json.dumps(fields, ensure_ascii=False, sort_keys=True)).decode()
-
-
-def unsealed_fields(token: str | bytes) -> dict[str, str]:
-    """The verbatim fields of `sealed_fields`."""
-    out: dict[str, str] = json.loads(decrypt_pii(token.encode() if isinstance(token, str) else token))
-    return out
-
-
-def masked_fields(fields: dict[str, str]) -> dict[str, Any]:
-    """The fields as they may be kept in the clear: phone and ID numbers masked in the words."""
-    out: dict[str, Any] = redact(fields, keep=PUSH_IDS)
-    return out
-
-
-class IntakeRefused(Exception):
-    """Intake refused the draft for good (a bug of ours, never the resident's fault)."""
-
-
-@dataclass(frozen=True)
-class Stored:
-    """What the store knows of a push."""
-
-    id: str
-    ticket_no: str | None
-    query_code: str | None
-    follow_up: str | None
-
 
 # --- Redis: nonces and the follow-up queue --------------------------------------------------------
 
@@ -203,91 +155,6 @@ async def drain_background(wait_s: float = 15.0) -> None:
         await asyncio.wait(set(_background), timeout=wait_s)
 
 
-# --- the store -----------------------------------------------------------------------------------
-
-
-async def store(push: WeChatPush, *, safe: bool, plan: Plan, deferred: bool = False) -> Stored:
-    """Record the push once (a retry finds the first row) and note the user's message time."""
-    async with session_scope() as session:
-        await session.execute(
-            pg_insert(WeChatPushRecord)
-            .values(
-                dedupe_key=push.dedupe_key,
-                openid=push.from_user,
-                msg_type=push.msg_type,
-                event=push.event,
-                msg_id=push.msg_id,
-                sent_at=push.sent_at,
-                safe_mode=safe,
-                fields=masked_fields(push.fields),
-                fields_enc=sealed_fields(push.fields).encode(),
-                files_appeal=plan.kind == "file",
-                reply_text=plan.reply if plan.kind == "reply" else None,
-                deferred=deferred,
-            )
-            .on_conflict_do_nothing(index_elements=[WeChatPushRecord.dedupe_key])
-        )
-        if deferred:
-            await session.execute(
-                update(WeChatPushRecord)
-                .where(WeChatPushRecord.dedupe_key == push.dedupe_key)
-                .values(deferred=True)
-            )
-        row = (
-            await session.execute(
-                select(
-                    WeChatPushRecord.id,
-                    WeChatPushRecord.ticket_no,
-                    WeChatPushRecord.query_code,
-                    WeChatPushRecord.follow_up,
-                ).where(WeChatPushRecord.dedupe_key == push.dedupe_key)
-            )
-        ).one()
-        await note_user_message(session, push.from_user, push.sent_at)
-    return Stored(id=str(row.id), ticket_no=row.ticket_no, query_code=row.query_code, follow_up=row.follow_up)
-
-
-async def submit(draft: AppealDraft) -> AppealAccepted:
-    """File the draft with intake (idempotent on channel + channel_ref)."""
-    normalised = normalise_draft(draft)
-    response = await call("intake", "POST", "/internal/appeals", json=normalised.model_dump(mode="json"))
-    if response.status_code in (200, 201):
-        return AppealAccepted.model_validate_json(response.content)
-    if response.status_code in (409, 422):
-        log.error("wechat_draft_refused", status=response.status_code, body=response.text[:500])
-        raise IntakeRefused(f"intake answered {response.status_code}")
-    log.warning("wechat_intake_unavailable", status=response.status_code, body=response.text[:300])
-    raise ServiceUnavailable()
-
-
-async def _mark_filed(push: WeChatPush, accepted: AppealAccepted) -> None:
-    async with session_scope() as session:
-        await session.execute(
-            update(WeChatPushRecord)
-            .where(WeChatPushRecord.dedupe_key == push.dedupe_key)
-            .values(
-                appeal_id=accepted.appeal_id, ticket_no=accepted.ticket_no, query_code=accepted.query_code
-            )
-        )
-
-
-async def _file(
-    push: WeChatPush, safe: bool, plan: Plan, *, deferred: bool = False
-) -> tuple[Stored, str, str]:
-    stored = await store(push, safe=safe, plan=plan, deferred=deferred)
-    if stored.ticket_no and stored.query_code:
-        return stored, stored.ticket_no, stored.query_code
-    assert plan.draft is not None
-    accepted = await submit(plan.draft)
-    await _mark_filed(push, accepted)
-    return stored, accepted.ticket_no, accepted.query_code
-
-
-async def _file_inline(push: WeChatPush, safe: bool, plan: Plan) -> str:
-    _, ticket_no, query_code = await _file(push, safe, plan)
-    return filed_reply(ticket_no, query_code, needs_transcription=plan.needs_transcription)
-
-
 async def _record_reply(push: WeChatPush, safe: bool, plan: Plan) -> None:
     try:
         await store(push, safe=safe, plan=plan)
@@ -324,10 +191,29 @@ async def answer(push: WeChatPush, *, safe: bool, deadline: float) -> str:
         _spawn(_record_reply(push, safe, plan))
         return plan.reply
     loop = asyncio.get_running_loop()
-    task = _spawn(_file_inline(push, safe, plan))
+    if plan.kind == "query":
+        _spawn(_record_reply(push, safe, plan))
+        asked = _spawn(ticket_status(push.from_user, plan.ticket))
+        done, _ = await asyncio.wait({asked}, timeout=max(0.0, deadline - loop.time()))
+        if asked in done and asked.exception() is None:
+            status: str = asked.result()
+            return status
+        return QUERY_UNAVAILABLE
+    if plan.addition is not None:
+        # Leave time to answer after waiting for the appeal this one joins.
+        joined = _spawn(join(push, safe, plan, until=deadline - 0.1))
+        done, _ = await asyncio.wait({joined}, timeout=max(0.0, deadline - loop.time()))
+        if joined in done and joined.exception() is None:
+            reply: str = joined.result()[0]
+            _spawn(_settle(push, safe, reply, deferred=False))
+            return reply
+        later = DEFERRED if plan.kind == "file" else attaching_reply(push.msg_type)
+        _spawn(_settle(push, safe, later, deferred=True))
+        return later
+    task = _spawn(file_inline(push, safe, plan))
     done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - loop.time()))
     if task in done and task.exception() is None:
-        reply: str = task.result()
+        reply = task.result()
         _spawn(_settle(push, safe, reply, deferred=False))
         return reply
     if task not in done:
@@ -384,10 +270,23 @@ async def follow_up(ctx: JobContext, fields: str | dict[str, str], safe: bool) -
     `fields` is the push's fields sealed by `sealed_fields` (a plain dict from jobs queued before)."""
     push = WeChatPush.from_fields(unsealed_fields(fields) if isinstance(fields, str) else fields)
     plan = plan_for(push)
+    if plan.addition is not None:
+        try:
+            said, filed = await join(push, safe, plan, until=None)
+        except ServiceUnavailable as exc:
+            raise NotYet("intake unavailable") from exc
+        if not filed:
+            # A voice note's deferred reply promised a ticket: say which appeal it joined.
+            if plan.kind == "file" and await _claim_send(push):
+                outcome = await _send_follow_up(ctx, push.from_user, said)
+                await _record_send(push, outcome)
+                if outcome.result == "retry":
+                    raise NotYet(f"follow-up: {outcome.detail}")
+            return "joined or held"
     if plan.kind != "file":
         return "nothing to file"
     try:
-        stored, ticket_no, query_code = await _file(push, safe, plan, deferred=True)
+        stored, ticket_no, query_code = await file_push(push, safe, plan, deferred=True)
     except ServiceUnavailable as exc:
         raise NotYet("intake unavailable") from exc
     if stored.follow_up is not None or not await _claim_send(push):
@@ -413,12 +312,22 @@ async def sweep(ctx: JobContext) -> int:
             await session.execute(
                 update(WeChatPushRecord)
                 .where(
-                    WeChatPushRecord.files_appeal.is_(True),
                     WeChatPushRecord.received_at < now - SETTLE_AFTER,
                     WeChatPushRecord.attempts < MAX_SWEEPS,
                     or_(
-                        WeChatPushRecord.appeal_id.is_(None),
-                        WeChatPushRecord.deferred.is_(True) & WeChatPushRecord.follow_up.is_(None),
+                        and_(
+                            WeChatPushRecord.files_appeal.is_(True),
+                            or_(
+                                WeChatPushRecord.appeal_id.is_(None),
+                                WeChatPushRecord.deferred.is_(True) & WeChatPushRecord.follow_up.is_(None),
+                            ),
+                        ),
+                        # An addition whose inline attempt did not finish (held ones wait quietly).
+                        and_(
+                            WeChatPushRecord.attaches.is_(True),
+                            WeChatPushRecord.deferred.is_(True),
+                            WeChatPushRecord.appeal_id.is_(None),
+                        ),
                     ),
                 )
                 .values(attempts=WeChatPushRecord.attempts + 1)

@@ -23,33 +23,17 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from services.common.errors import DomainError, Forbidden, Unauthorized
-from services.common.text import normalise_text
+from services.contracts.additions import AppealAddition
 from services.contracts.appeals import AppealDraft, Attachment, Location, Reporter
 from services.gateway.service.channels.wechat_crypto import MessageCrypto, signature_matches
+from services.gateway.service.channels.wechat_dialogue import HELP as HELP
+from services.gateway.service.channels.wechat_dialogue import asked_ticket, asks_status, is_noise
 
 CHANNEL: Final = "wechat_official"
 MAX_BODY: Final = 64 * 1024
 # Seconds a push's timestamp may differ from our clock (both directions).
 WINDOW_S: Final = 300
 _HOSTILE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
-GREETINGS: Final = frozenset(
-    {
-        "你好",
-        "您好",
-        "hi",
-        "hello",
-        "在吗",
-        "在么",
-        "帮助",
-        "help",
-        "菜单",
-        "?",
-        "？",
-        "1",
-        "如何反映",
-        "怎么反映",
-    }
-)
 VOICE_MEDIA_TYPES: Final = {"amr": "audio/amr", "speex": "audio/speex", "mp3": "audio/mpeg"}
 
 
@@ -237,10 +221,6 @@ WELCOME: Final = (
     "3. 每条诉求都会回复受理编号和查询码，凭它们可随时查询办理进度，办理结果也会通过本公众号告诉您。\n"
     "紧急情况请直接拨打 110、119 或 120。"
 )
-HELP: Final = (
-    "您好！请直接发送文字或语音，说明地点和遇到的问题或困难，我们会为您登记民生诉求，"
-    "并回复受理编号和查询码。也可以发送照片或位置。"
-)
 UNSUPPORTED: Final = "暂不支持此类消息。请发送文字、语音、图片或位置来反映诉求。"
 DEFERRED: Final = "您的诉求已收到，正在登记。受理编号和查询码稍后会通过本公众号消息发送给您，请留意查收。"
 
@@ -264,12 +244,18 @@ def follow_up_message(ticket_no: str, query_code: str) -> str:
 
 @dataclass(frozen=True)
 class Plan:
-    """What a push calls for: a filed appeal (`draft`), or only a reply text ('' = none)."""
+    """What a push calls for: a filed appeal (`draft`), an addition to the sender's open appeal
+    (`addition`), a status answer (`ticket`), or only a reply text ('' = none).
 
-    kind: Literal["file", "reply"]
+    A voice note carries both a draft and an addition: it joins the appeal the sender made a
+    moment ago, else it files its own (`wechat_conversation` decides, it needs the store)."""
+
+    kind: Literal["file", "attach", "query", "reply"]
     reply: str = ""
     draft: AppealDraft | None = None
     needs_transcription: bool = False
+    addition: AppealAddition | None = None
+    ticket: str | None = None
 
 
 def _title(text: str) -> str:
@@ -310,8 +296,10 @@ def plan_for(push: WeChatPush) -> Plan:
         return Plan("reply", "")
     if push.msg_type == "text":
         content = f.get("Content", "").strip()
-        if not content or normalise_text(content).lower() in GREETINGS:
+        if not content or is_noise(content):
             return Plan("reply", HELP)
+        if (ticket := asked_ticket(content)) is not None or asks_status(content):
+            return Plan("query", ticket=ticket)
         return Plan("file", draft=_draft(push, content[:20000]))
     if push.msg_type == "voice":
         return _voice(push)
@@ -319,7 +307,17 @@ def plan_for(push: WeChatPush) -> Plan:
         return _image(push)
     if push.msg_type == "location":
         return _location(push)
+    if push.msg_type in ("file", "video", "shortvideo"):
+        return _file_or_video(push)
     return Plan("reply", UNSUPPORTED)
+
+
+def _addition(push: WeChatPush, **values: object) -> AppealAddition:
+    assert push.msg_id is not None  # every message (not event) has one: `WeChatPush.from_fields`
+    return AppealAddition.model_validate(
+        {"channel": CHANNEL, "channel_ref": push.msg_id, "openid": push.from_user, "sent_at": push.sent_at}
+        | values
+    )
 
 
 def _voice(push: WeChatPush) -> Plan:
@@ -347,7 +345,8 @@ def _voice(push: WeChatPush) -> Plan:
             attachments=attachments,
             channel_extra={"media_id": media_id, "format": fmt, "recognised_by": "wechat"},
         )
-        return Plan("file", draft=draft)
+        addition = _addition(push, note=f"（语音）{recognition[:1990]}", attachments=attachments)
+        return Plan("file", draft=draft, addition=addition)
     # No speech recognition: keep the appeal with its voice, flagged for a person to transcribe.
     draft = _draft(
         push,
@@ -356,7 +355,8 @@ def _voice(push: WeChatPush) -> Plan:
         attachments=attachments,
         channel_extra={"media_id": media_id, "format": fmt, "needs_transcription": True},
     )
-    return Plan("file", draft=draft, needs_transcription=True)
+    addition = _addition(push, note="（语音，待转写）", attachments=attachments)
+    return Plan("file", draft=draft, needs_transcription=True, addition=addition)
 
 
 def _image(push: WeChatPush) -> Plan:
@@ -364,14 +364,28 @@ def _image(push: WeChatPush) -> Plan:
     media_id = f.get("MediaId", "").strip()
     pic_url = f.get("PicUrl", "").strip()
     uri = pic_url if pic_url.startswith(("http://", "https://")) else f"wechat-media:{media_id}"
-    draft = _draft(
-        push,
-        "（图片）居民通过公众号发送了一张照片反映问题，详情见附件。",
-        title="居民发来的照片",
-        attachments=[Attachment(kind="photo", uri=uri[:500], media_type="image/jpeg", size_bytes=0)],
-        channel_extra={"media_id": media_id, "pic_url": pic_url or None},
+    photo = Attachment(kind="photo", uri=uri[:500], media_type="image/jpeg", size_bytes=0)
+    return Plan("attach", addition=_addition(push, attachments=[photo]))
+
+
+def _file_or_video(push: WeChatPush) -> Plan:
+    f = push.fields
+    media_id = f.get("MediaId", "").strip() or f.get("FileKey", "").strip()
+    if not media_id:
+        raise MalformedMessage("文件消息缺少媒体标识。")
+    if push.msg_type == "file":
+        item = Attachment(
+            kind="document",
+            uri=f"wechat-media:{media_id}"[:500],
+            media_type="application/octet-stream",
+            size_bytes=int(size) if (size := f.get("FileTotalLen", "").strip()).isdigit() else 0,
+        )
+        title = f.get("Title", "").strip()
+        return Plan("attach", addition=_addition(push, attachments=[item], note=title[:200] or None))
+    item = Attachment(
+        kind="video", uri=f"wechat-media:{media_id}"[:500], media_type="video/mp4", size_bytes=0
     )
-    return Plan("file", draft=draft)
+    return Plan("attach", addition=_addition(push, attachments=[item]))
 
 
 def _location(push: WeChatPush) -> Plan:
@@ -380,12 +394,5 @@ def _location(push: WeChatPush) -> Plan:
     if lat is None or lng is None or not (-90 <= lat <= 90 and -180 <= lng <= 180):
         raise MalformedMessage("位置消息的坐标无效。")
     label = f.get("Label", "").strip()
-    description = f"（位置）居民通过公众号发送了位置：{label or f'{lat:.6f},{lng:.6f}'}"
-    draft = _draft(
-        push,
-        description,
-        title=f"居民发送的位置：{label}"[:60] if label else "居民发送的位置",
-        location=Location(address=label[:300] or None, lat=lat, lng=lng, datum="gcj02"),
-        channel_extra={"scale": f.get("Scale") or None, "label": label or None},
-    )
-    return Plan("file", draft=draft)
+    where = Location(address=label[:300] or None, lat=lat, lng=lng, datum="gcj02")
+    return Plan("attach", addition=_addition(push, location=where))

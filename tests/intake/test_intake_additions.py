@@ -1,0 +1,100 @@
+"""补充材料: a reporter's addition to their own open appeal (issue 16.6), through intake's API on
+the real database: once per (channel, channel_ref), only the sender's, only while open."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from intake.api.app import app
+from intake.models import Addition, Attachment
+from services.common.db import session_scope
+from tests.fixtures import auth
+from tests.intake.support import CHANGPING, SIMA, create, draft, timeline
+
+TEXT = "常平镇司马村村口的路灯坏了"
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as client:
+        yield client
+
+
+def addition(openid: str, ref: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "channel": "wechat_official",
+        "channel_ref": ref,
+        "openid": openid,
+        "sent_at": datetime.now(UTC).isoformat(),
+        "attachments": [
+            {
+                "kind": "photo",
+                "uri": f"https://mmbiz.qpic.cn/{ref}",
+                "media_type": "image/jpeg",
+                "size_bytes": 0,
+            }
+        ],
+        **extra,
+    }
+
+
+async def count(model: Any, appeal_id: str) -> int:
+    async with session_scope() as session:
+        return int(
+            await session.scalar(
+                select(func.count()).select_from(model).where(model.appeal_id == uuid.UUID(appeal_id))
+            )
+            or 0
+        )
+
+
+async def test_kept_once_only_the_senders_only_while_open(http: httpx.AsyncClient) -> None:
+    body = draft(SIMA, CHANGPING, f"{TEXT}（{uuid.uuid4().hex[:6]}）")
+    mine = await create(http, body)
+    me = body["reporter"]["openid"]
+    path = f"/internal/appeals/{mine['appeal_id']}/additions"
+    ref = str(uuid.uuid4().int % 10**19)
+
+    first = await http.post(path, json=addition(me, ref, note="电话 13926641258"), headers=auth())
+    assert first.status_code == 201, first.text
+    assert first.json()["ticket_no"] == mine["ticket_no"] and first.json()["created"] is True
+    replay = await http.post(path, json=addition(me, ref), headers=auth())
+    assert replay.status_code == 200
+    assert replay.json()["addition_id"] == first.json()["addition_id"] and replay.json()["created"] is False
+    assert await count(Addition, mine["appeal_id"]) == 1
+    assert await count(Attachment, mine["appeal_id"]) == 1
+    async with session_scope() as session:
+        note = await session.scalar(select(Addition.note).where(Addition.channel_ref == ref))
+    assert note == "电话 139****1258"  # numbers masked at rest, as in the appeal's own words
+    steps = await timeline(mine["appeal_id"])
+    assert [(s.public_description, s.public) for s in steps if s.to_status == s.from_status] == [
+        ("居民补充了照片、说明", False)
+    ]
+
+    stranger = await http.post(
+        path, json=addition("o-somebody-else", str(uuid.uuid4().int % 10**19)), headers=auth()
+    )
+    assert stranger.status_code == 404
+    unknown = await http.post(
+        f"/internal/appeals/{uuid.uuid4()}/additions",
+        json=addition(me, str(uuid.uuid4().int % 10**19)),
+        headers=auth(),
+    )
+    assert unknown.status_code == 404
+
+    withdrawn = await http.post(
+        f"/internal/appeals/{mine['appeal_id']}/withdraw-by-resident",
+        json={"openid": me, "reason": "已自行解决"},
+        headers=auth(),
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    late = await http.post(path, json=addition(me, str(uuid.uuid4().int % 10**19)), headers=auth())
+    assert late.status_code == 409 and late.json()["code"] == "appeal_finished"
+    assert await count(Addition, mine["appeal_id"]) == 1

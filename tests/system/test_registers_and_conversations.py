@@ -1,0 +1,143 @@
+"""Issue 16.6 and 16.12 on a real `guanjia up`: the registers loaded by API and CLI reach the
+other processes; a photo sent after a voice appeal on the official account joins it; 查询 answers.
+
+Real processes, the test session's PostgreSQL and Redis; WeChat's side is `tests.fakes.wechat_push`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.fakes.wechat_push import WeChatServer, new_encoding_aes_key
+from tests.fixtures import bearer, staff
+from tests.system.harness import ROOT, RunningSystem, db_scalar, hotline_body, signed_headers, start_system
+from tests.system.test_end_to_end import SECRET, wait_for
+
+WECHAT = WeChatServer(
+    token=secrets.token_hex(16), app_id="wx1a2b3c4d5e6f7a8b", encoding_aes_key=new_encoding_aes_key()
+)
+CITY = bearer(staff("city_admin", "city"))
+TICKET = re.compile(r"受理编号[:：]\s*(MS\d{14})")
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    running = start_system(
+        tmp_path_factory.mktemp("guanjia-registers"),
+        {
+            "GUANJIA_WECHAT_TOKEN": WECHAT.token,
+            "GUANJIA_WECHAT_AES_KEY": WECHAT.encoding_aes_key,
+            "GUANJIA_WECHAT_APP_ID": WECHAT.app_id,
+            "GUANJIA_WECHAT_REPLY_BUDGET": "4",
+        },
+    )
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def client(system: RunningSystem) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=system.base_url, timeout=20) as c:
+        yield c
+
+
+def wechat(client: httpx.Client, user: str, msg_type: str, when: int, **fields: str) -> str:
+    body = WECHAT.message(
+        user, msg_type, 6_100_000_000_000_000_000 + secrets.randbelow(10**18), create_time=when, **fields
+    )
+    r = client.post("/api/v1/channels/wechat-official", params=WECHAT.query(openid=user), content=body)
+    assert r.status_code == 200, r.text
+    return {c.tag: c.text or "" for c in ET.fromstring(r.content)}["Content"]
+
+
+def test_up_says_how_to_load_the_registers(system: RunningSystem) -> None:
+    # `up` says it once it has seen the system ready, which may be a moment after this test did.
+    log = system.data_dir / "up.log"
+
+    def whole() -> str:
+        text = log.read_text()
+        return text if "[guanjia] logs:" in text else ""
+
+    said = wait_for(whole)
+    assert "no service station (莞家驿站) and no donor (爱心资源库) is shipped" in said
+    assert "guanjia reference import --kind villages|stations|donors FILE" in said
+    assert re.search(
+        r"registers loaded: \d{3} villages and communities \(\d+ imported\), \d+ service stations", said
+    )
+
+
+def test_registers_reach_every_process(system: RunningSystem, client: httpx.Client) -> None:
+    code, name = f"4419001219{secrets.randbelow(90) + 10}", f"测试新村{secrets.token_hex(2)}"
+    villages = f"code,town_code,name,type,aliases,lat,lng,grid_prefix\n{code},441900121000,{name},village,,22.84,113.67,{code}\n"
+    r = client.post(
+        "/api/v1/reference/villages/file", files={"file": ("v.csv", villages.encode())}, headers=CITY
+    )
+    assert r.status_code == 200 and r.json()["created"] == 1, r.text
+    # Routing (its own process) places a station in the new village.
+    station = f"S{secrets.token_hex(3).upper()}"
+    stations = f"code,name,town_code,village_code,services\n{station},测试驿站{station},441900121000,{code},养老服务\n"
+    r = client.post(
+        "/api/v1/reference/stations/file", files={"file": ("s.csv", stations.encode())}, headers=CITY
+    )
+    assert r.status_code == 200 and r.json()["created"] == 1, r.text
+    listed = client.get("/api/v1/stations", params={"village_code": code}).json()
+    assert [s["code"] for s in listed] == [station]
+    # The gateway places a 12345 call in the new village; intake (another process) keeps it.
+    call_id = f"call-{uuid.uuid4()}"
+    said = f"我是虎门镇{name}的居民，{name}路口的路灯坏了好几盏。"
+    body = hotline_body(
+        call_id,
+        address=f"东莞市虎门镇{name}",
+        summary=said,
+        transcript=[{"speaker": "caller", "text": said, "offset_ms": 0}],
+    )
+    accepted = client.post(
+        "/api/v1/channels/hotline-12345/calls", content=body, headers=signed_headers(SECRET, body)
+    )
+    assert accepted.status_code == 202, accepted.text
+    stored = wait_for(
+        lambda: db_scalar("SELECT village_code FROM intake.appeals WHERE channel_ref = :r", r=call_id)
+    )
+    assert stored == code
+
+    cli = subprocess.run(
+        [sys.executable, "-m", "services.cli", "reference", "import", "--kind", "donors", "--dry-run",
+         str(ROOT / "docs" / "samples" / "donors.sample.csv")],
+        env=system.env, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert cli.returncode == 0, cli.stderr
+    assert "would import 3 donors: 3 created" in cli.stdout
+
+
+def test_a_photo_joins_the_voice_appeal_and_the_ticket_answers(client: httpx.Client) -> None:
+    user, now = f"o{secrets.token_hex(13)}", int(time.time())
+    filed = wechat(
+        client, user, "voice", now, MediaId="M1", Format="amr", Recognition="虎门镇北栅社区的井盖丢了。"
+    )
+    match = TICKET.search(filed)
+    assert match, filed
+    ticket = match.group(1)
+    joined = wechat(client, user, "image", now + 1, PicUrl="http://mmbiz.qpic.cn/mmbiz_jpg/x/0", MediaId="P1")
+    assert ticket in joined
+    photos = db_scalar(
+        "SELECT count(*) FROM intake.attachments t JOIN intake.appeals a ON a.id = t.appeal_id"
+        " WHERE a.ticket_no = :t AND t.kind = 'photo'",
+        t=ticket,
+    )
+    assert photos == 1
+    assert "当前状态" in wechat(client, user, "text", now + 2, Content=f"查询 {ticket}")
+    assert "没有查到您本人" in wechat(
+        client, f"o{secrets.token_hex(13)}", "text", now + 3, Content=f"查询 {ticket}"
+    )
