@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.errors import ConsultationClosed
 from routing.models import Consultation, ConsultationObjection, TriageResult
-from routing.service import dispositions, handover
+from routing.service import dispositions, facts, handover
 from routing.service.common import acts_for_town, check_unit, publish
 from routing.service.consultation_rules import DEFAULT_BODY, FORM_NAMES, POINTS, Attendance, Vote, decide
 from routing.service.dispatch import Holder
@@ -163,6 +163,8 @@ async def get(session: AsyncSession, consultation_id: uuid.UUID, *, lock: bool =
     found = await session.get(Consultation, consultation_id, with_for_update=lock or None)
     if found is None:
         raise NotFound()
+    if lock:  # a command: refused on an appeal merged away (issue 15.8)
+        await facts.ensure_open(session, found.appeal_id)
     return found
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing.config import RoutingSettings
 from routing.errors import SendBackRefused
 from routing.models import Assignment, ManualTriageItem, TriageResult
+from routing.service import facts
 from routing.service.common import publish
 from routing.service.dispatch import SEND_BACK_REASONS, Holder, may_send_back
 from services.common import scope
@@ -42,7 +43,9 @@ async def hops(session: AsyncSession, appeal_id: uuid.UUID) -> list[Assignment]:
 async def current_assignment(
     session: AsyncSession, appeal_id: uuid.UUID, *, lock: bool = False
 ) -> Assignment:
-    """The latest hop of an appeal."""
+    """The latest hop of an appeal; locked (for a command), refused when the appeal ended."""
+    if lock:
+        await facts.ensure_open(session, appeal_id)
     stmt = (
         select(Assignment).where(Assignment.appeal_id == appeal_id).order_by(Assignment.hop.desc()).limit(1)
     )
@@ -99,6 +102,9 @@ async def assign(
 
     Callers go through `handover.assign`, which also lists a direct-track appeal in the donor pool.
     """
+    await facts.ensure_open(session, triage.appeal_id)
+    # 保密: never the unit the appeal complains about.
+    holder = await facts.holder_for(session, triage.appeal_id, holder)
     previous = await latest_hop(session, triage.appeal_id)
     if previous is not None and previous.state in ACTIVE:
         raise Conflict("该诉求仍由其他单位承办，请先改派。", state=previous.state)

@@ -12,15 +12,17 @@ A command passes its `Idempotency-Key` through: a replay answers as the first re
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
 from services.common.auth import Principal, Role, require_role
-from services.common.errors import Conflict, NotFound, ServiceUnavailable, problem_responses
+from services.common.errors import AppealEnded, Conflict, NotFound, ServiceUnavailable, problem_responses
 from services.contracts.ledger import (
     AllocationCommand,
     BalancesQuery,
@@ -87,6 +89,37 @@ def acts_on(pick: Callable[[Any], Holder]) -> Callable[[Call], Any]:
     async def guard(request: Call) -> Response | None:
         assert request.principal is not None
         require_act(request.principal, pick(request.body))
+        return None
+
+    return guard
+
+
+ENDED_WITHOUT_WORK = frozenset({"merged", "withdrawn", "rejected"})
+
+
+def _appeals_named(body: Any) -> set[str]:
+    """The appeals a money command is for: its `appeal_id`, and a project or beneficiary payee
+    (named by the appeal's id)."""
+    named = {str(body.appeal_id)} if getattr(body, "appeal_id", None) else set()
+    payee = getattr(body, "payee", None)
+    if payee is not None and payee.payee_type in ("project", "beneficiary"):
+        with contextlib.suppress(ValueError):  # an opaque reference, not an appeal
+            named.add(str(uuid.UUID(payee.payee_code)))
+    return named
+
+
+def acts_on_open_appeal(pick: Callable[[Any], Holder]) -> Callable[[Call], Any]:
+    """`acts_on`, and no money moves for an appeal merged into another (or withdrawn, rejected):
+    `409 appeal_ended` (issue 15.8). An appeal intake does not show this member of staff is left
+    to the ledger's own rules."""
+    holder_guard = acts_on(pick)
+
+    async def guard(request: Call) -> Response | None:
+        await holder_guard(request)
+        for appeal_id in _appeals_named(request.body):
+            upstream = await call("intake", "GET", f"/internal/appeals/{appeal_id}", actor=request.principal)
+            if upstream.status_code == 200 and upstream.json().get("status") in ENDED_WITHOUT_WORK:
+                raise AppealEnded(appeal_id=appeal_id, status=upstream.json()["status"])
         return None
 
     return guard
@@ -184,7 +217,7 @@ ROWS = [
             body=MatchingRatioCommand, errors=REFUSALS),
     # -- reservations and disbursements
     command(f"{L}/reservations", ReservationCommand, ReservationOut, "Reserve for an approved plan (预留)",
-            guard=acts_on(lambda b: _holder(b.holder))),
+            guard=acts_on_open_appeal(lambda b: _holder(b.holder))),
     read(f"{L}{R}", ReservationOut, "One reservation", errors=REFUSALS,
          guard=on_record(R, _reservation_holder, act=False)),
     command(f"{L}{R}/disbursements", ReservedDisbursementCommand, ReservationOut,
@@ -192,7 +225,7 @@ ROWS = [
     command(f"{L}{R}/release", ReleaseCommand, ReservationOut, "Release the rest (释放)",
             guard=on_record(R, _reservation_holder, act=True)),
     command(f"{L}/disbursements", DisbursementCommand, EntryOut, "Pay a project or beneficiary (拨付)",
-            guard=acts_on(lambda b: _holder(b.holder))),
+            guard=acts_on_open_appeal(lambda b: _holder(b.holder))),
     # -- donors
     command(f"{L}/pledges", PledgeCommand, PledgeOut, "Record a donor's pledge (认捐)",
             guard=acts_on(lambda b: _holder(b.recipient))),
