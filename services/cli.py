@@ -308,6 +308,18 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+async def station_registered(session: Any, code: str) -> bool:
+    """Whether routing's register holds an active station with this code. The CLI is the
+    operator's tool over the whole database (it migrates every service's schema), so it may read
+    routing's table where the gateway may not."""
+    from sqlalchemy import text
+
+    found = await session.scalar(
+        text("SELECT 1 FROM routing.stations WHERE code = :code AND active"), {"code": code}
+    )
+    return found is not None
+
+
 @_with_servers
 def cmd_staff_create(args: argparse.Namespace) -> int:
     from services.common.db import session_scope
@@ -318,7 +330,9 @@ def cmd_staff_create(args: argparse.Namespace) -> int:
 
     async def go() -> str:
         async with session_scope() as session:
-            account = await create_staff(session, args.username, args.password, args.role, args.org)
+            account = await create_staff(
+                session, args.username, args.password, args.role, args.org, station_exists=station_registered
+            )
             return (
                 f"created staff {account.username} ({account.role} @ {account.org_type}:{account.org_code})"
             )

@@ -1,0 +1,127 @@
+"""Defence in depth (issue 15, low): Open311 discovery names the configured public URL, never the
+caller's `Host`; the internal services serve no open `/docs` or `/openapi.json` and cap bodies
+too; a staff account is made only for a unit that exists, for every role (station codes too)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from services.cli import station_registered
+from services.common.auth import ROLES, Role
+from services.common.db import session_scope
+from services.common.errors import InvalidInput
+from services.gateway.service.identity import create_staff
+from tests.fakes.live_service import environment
+from tests.fixtures import auth
+from tests.integration.security_support import HUMEN, TOWN, bearer, running_system
+
+PUBLIC = "https://guanjia.example.gov.cn/gw"
+
+
+async def test_discovery_names_the_configured_url_whatever_the_host_header() -> None:
+    async with environment({"GUANJIA_PUBLIC_URL": PUBLIC}), running_system("10.8.0.31") as system:
+        for fmt in ("json", "xml"):
+            r = await system.gateway.get(
+                f"/open311/v2/discovery.{fmt}",
+                headers={"Host": "attacker.example", "X-Forwarded-Host": "x.example"},
+            )
+            assert r.status_code == 200, r.text
+            assert "attacker.example" not in r.text and "x.example" not in r.text
+            assert f"{PUBLIC}/open311/v2" in r.text
+
+
+def _internal_apps() -> dict[str, FastAPI]:
+    from deadlines.api.app import app as deadlines_app
+    from intake.api.app import app as intake_app
+    from ledger.api.app import app as ledger_app
+    from routing.api.app import app as routing_app
+
+    return {"intake": intake_app, "routing": routing_app, "deadlines": deadlines_app, "ledger": ledger_app}
+
+
+@pytest.fixture
+async def services() -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+    clients = {
+        name: httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{name}")
+        for name, app in _internal_apps().items()
+    }
+    yield clients
+    for client in clients.values():
+        await client.aclose()
+
+
+async def test_internal_services_keep_their_documents_to_service_callers(
+    services: dict[str, httpx.AsyncClient],
+) -> None:
+    for name, client in services.items():
+        for path in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
+            assert (await client.get(path)).status_code == 404, (name, path)
+        anonymous = await client.get("/internal/openapi.json")
+        assert anonymous.status_code == 401, (name, anonymous.text)
+        staff_token = await client.get("/internal/openapi.json", headers=bearer(TOWN))
+        assert staff_token.status_code == 401, (name, staff_token.text)
+        served = await client.get("/internal/openapi.json", headers=auth())
+        assert served.status_code == 200 and served.json()["paths"], name
+
+
+async def test_internal_services_cap_request_bodies(services: dict[str, httpx.AsyncClient]) -> None:
+    big = b"{" + b" " * (5 * 1024 * 1024) + b"}"
+    for name, client in services.items():
+        declared = await client.post(
+            "/internal/anything", content=big, headers={**auth(), "Content-Type": "application/json"}
+        )
+        assert declared.status_code == 413 and declared.json()["code"] == "body_too_large", name
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(6):
+            yield b" " * (1024 * 1024)
+
+    # Streamed without a length, to a route that reads its body: refused once past the cap.
+    streamed = await services["intake"].post(
+        "/internal/appeals", content=chunks(), headers={**auth(), "Content-Type": "application/json"}
+    )
+    assert streamed.status_code == 413, streamed.text
+
+
+UNKNOWN: dict[Role, str] = {
+    "city_admin": "NOSUCH",
+    "auditor": "NOSUCH",
+    "town_staff": "NOSUCH",
+    "village_staff": "NOSUCH",
+    "department_staff": "NOSUCH",
+    "station_staff": "NOSUCH",
+}
+
+
+async def test_staff_are_made_only_for_units_that_exist_for_every_role() -> None:
+    assert set(UNKNOWN) == set(ROLES)
+    for role, org in UNKNOWN.items():
+        with pytest.raises(InvalidInput):
+            async with session_scope() as session:
+                await create_staff(
+                    session, f"nosuch-{uuid.uuid4().hex[:8]}", "long-enough-1", role, org,
+                    station_exists=station_registered,
+                )  # fmt: skip
+    # A station must be in routing's register; without a way to look, no station account at all.
+    code = f"GJYZ-LOW-{uuid.uuid4().hex[:4].upper()}"
+    async with running_system("10.8.0.32") as system:
+        registered = await system.gateway.post(
+            f"/api/v1/stations/{code}",
+            json={"name": "低项测试驿站", "town_code": HUMEN, "services": ["elderly_care"]},
+            headers=bearer(TOWN),
+        )
+        assert registered.status_code in (200, 201), registered.text
+    with pytest.raises(InvalidInput):
+        async with session_scope() as session:
+            await create_staff(session, f"st-{uuid.uuid4().hex[:8]}", "long-enough-1", "station_staff", code)
+    async with session_scope() as session:
+        account = await create_staff(
+            session, f"st-{uuid.uuid4().hex[:8]}", "long-enough-1", "station_staff", code,
+            station_exists=station_registered,
+        )  # fmt: skip
+    assert (account.org_type, account.org_code) == ("station", code)
