@@ -1,21 +1,29 @@
 """Defence in depth (issue 15, low): Open311 discovery names the configured public URL, never the
 caller's `Host`; the internal services serve no open `/docs` or `/openapi.json` and cap bodies
-too; a staff account is made only for a unit that exists, for every role (station codes too)."""
+too; a staff account is made only for a unit that exists, for every role (station codes too); an
+Open311 e-mail is kept encrypted, also in the rows stored before."""
 
 from __future__ import annotations
 
+import importlib
+import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from services.cli import station_registered
 from services.common.auth import ROLES, Role
-from services.common.db import session_scope
+from services.common.crypto import decrypt_pii_text
+from services.common.db import get_engine, session_scope
 from services.common.errors import InvalidInput
-from services.gateway.service.identity import create_staff
+from services.gateway.service.identity import create_api_key, create_staff
 from tests.fakes.live_service import environment
 from tests.fixtures import auth
 from tests.integration.security_support import HUMEN, TOWN, bearer, running_system
@@ -125,3 +133,82 @@ async def test_staff_are_made_only_for_units_that_exist_for_every_role() -> None
             station_exists=station_registered,
         )  # fmt: skip
     assert (account.org_type, account.org_code) == ("station", code)
+
+
+EMAIL = "chen.xiaoming.open311@example.com"
+
+
+async def _channel_extra(appeal_id: uuid.UUID) -> dict[str, Any]:
+    async with session_scope() as session:
+        extra: dict[str, Any] = await session.scalar(
+            text("SELECT channel_extra FROM intake.appeals WHERE id = :id"), {"id": appeal_id}
+        )
+    return extra
+
+
+async def test_an_open311_email_is_kept_encrypted_and_shown_masked() -> None:
+    async with session_scope() as session:
+        key = await create_api_key(session, f"low-{uuid.uuid4().hex[:6]}")
+    form = {
+        "api_key": key,
+        "service_code": "environment",
+        "lat": "22.9571",
+        "long": "113.8021",
+        "address_string": "东莞市虎门镇北栅社区低项路",
+        "description": f"低项路{uuid.uuid4().hex[:4]}号的路灯坏了，晚上很黑。",
+        "email": EMAIL,
+    }
+    async with running_system("10.8.0.33") as system:
+        r = await system.gateway.post(
+            "/open311/v2/requests.json",
+            data=form,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert r.status_code == 200, r.text
+    request_id = r.json()[0]["service_request_id"]
+    async with session_scope() as session:
+        appeal_id = await session.scalar(
+            text("SELECT appeal_id FROM gateway.open311_requests WHERE service_request_id = :id"),
+            {"id": request_id},
+        )
+    extra = await _channel_extra(appeal_id)
+    assert EMAIL not in json.dumps(extra) and "chen.xiaoming" not in json.dumps(extra)
+    kept = extra["open311"]
+    assert kept["email_masked"] == "c***@example.com"
+    assert decrypt_pii_text(kept["email_enc"]) == EMAIL
+
+
+def _upgrade_with(module: Any) -> Callable[[Any], None]:
+    def run(connection: Any) -> None:
+        with Operations.context(MigrationContext.configure(connection)):
+            module.upgrade()
+
+    return run
+
+
+async def test_the_migration_encrypts_the_emails_already_stored() -> None:
+    migration = importlib.import_module(
+        "intake.migrations.versions.20261206_intake_open311_email_enc_e3a9c7d1f402"
+    )
+    async with running_system("10.8.0.34") as system:
+        filed = await system.services["intake"].post(
+            "/internal/appeals",
+            json={
+                "channel": "web_portal",
+                "channel_ref": f"low-{uuid.uuid4().hex}",
+                "description": "旧数据：路灯坏了。",
+                "channel_extra": {
+                    "via": "open311",
+                    "open311": {"email": EMAIL, "service_code": "environment"},
+                },
+            },
+            headers=auth(),
+        )
+        assert filed.status_code == 201, filed.text
+    appeal_id = uuid.UUID(filed.json()["appeal_id"])
+    assert (await _channel_extra(appeal_id))["open311"]["email"] == EMAIL  # as rows were kept before
+    async with get_engine().begin() as connection:
+        await connection.run_sync(_upgrade_with(migration))
+    kept = (await _channel_extra(appeal_id))["open311"]
+    assert "email" not in kept and kept["service_code"] == "environment"
+    assert kept["email_masked"] == "c***@example.com" and decrypt_pii_text(kept["email_enc"]) == EMAIL
