@@ -64,10 +64,10 @@ class MeetingRecord:
 
 async def _consult_hop(session: AsyncSession, appeal_id: uuid.UUID, principal: Principal) -> Any:
     hop = await dispositions.current_assignment(session, appeal_id, lock=True)
+    if not dispositions.holds(principal, hop):  # before the state: an outsider learns nothing
+        raise await dispositions.refusal(session, principal, appeal_id)
     if hop.purpose != "consult" or hop.state not in dispositions.ACTIVE:
         raise ConsultationClosed("该诉求当前不在协商议事环节。")
-    if not dispositions.holds(principal, hop):
-        raise Forbidden()
     return hop
 
 

@@ -119,6 +119,8 @@ async def decide(
     was triaged automatically (a correction): if the holder changes, the active hop is taken back
     and the appeal is reassigned. After the send-backs are used up the decision is binding.
     """
+    if not await dispositions.sees_appeal(session, principal, appeal_id):
+        raise NotFound()  # outside one's scope an appeal does not exist
     await facts.ensure_open(session, appeal_id)
     correction = await triage.correct(session, principal, appeal_id, d)
     row, item, level = correction.row, correction.item, correction.level
