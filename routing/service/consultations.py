@@ -32,7 +32,7 @@ from routing.service.dispatch import Holder
 from routing.service.donors import ensure_listing
 from services.common import scope
 from services.common.auth import Principal
-from services.common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.common.errors import Conflict, InvalidInput, NotFound
 from services.common.messaging import utcnow
 from services.contracts.events import ConsultationDecided, PlanApproved, make_event
 from services.contracts.vocabulary import TRACKS
@@ -187,7 +187,7 @@ async def object_to(
     """异议: recorded during the notice, it sends the item back to consultation."""
     c = await get(session, consultation_id, lock=True)
     if not may_act(principal, c):
-        raise Forbidden()
+        raise await dispositions.refusal(session, principal, c.appeal_id)
     at = now or utcnow()
     if c.state != "notice" or (c.notice_ends_at is not None and at > c.notice_ends_at):
         raise ConsultationClosed("公示期外不能登记异议。", state=c.state)

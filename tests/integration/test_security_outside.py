@@ -18,6 +18,7 @@ import pytest
 from services.common.auth import Principal
 from tests.integration.security_support import (
     BEIZHA,
+    CITY,
     HUMEN,
     OTHER_DEPARTMENT,
     OTHER_STATION_STAFF,
@@ -25,6 +26,7 @@ from tests.integration.security_support import (
     OTHER_VILLAGE,
     PROBLEM,
     TOWN,
+    VILLAGE,
     System,
     bearer,
     running_system,
@@ -123,4 +125,67 @@ async def test_writes_outside_the_scope_answer_as_for_an_unknown_appeal(system: 
             )
             if seen != never:
                 differ.append(f"{name} {method} {path.replace(real, '{id}')}: real {seen}, unknown {never}")
+    assert differ == [], "\n".join(differ)
+
+
+async def test_records_named_by_id_outside_the_scope_answer_as_unknown_ones(system: System) -> None:
+    gw = system.gateway
+    body = {
+        "description": f"北栅社区南栅路{uuid.uuid4().hex[:6]}号路灯坏了，晚上很黑。",
+        "submitter": {"name": "黄丽", "phone": "13800138000"},
+        "location": {"town": HUMEN, "village_code": BEIZHA},
+    }
+    key = {"Idempotency-Key": f"outside-{uuid.uuid4().hex}"}
+    filed = await gw.post("/api/v1/channels/web-portal/appeals", json=body, headers={**bearer(TOWN), **key})
+    assert filed.status_code == 201, filed.text
+    appeal = filed.json()["appeal_id"]
+    await settle()
+    consulted = await gw.post(
+        "/api/v1/consultations",
+        json=_minutes(appeal),
+        headers={**bearer(VILLAGE), "Idempotency-Key": f"outside-{uuid.uuid4().hex}"},
+    )
+    assert consulted.status_code == 201, consulted.text
+    holder = {"holder_type": "village", "holder_code": BEIZHA}
+    income = await gw.post(
+        "/api/v1/ledger/income",
+        json={"source_code": "village_collective", "holder": holder, "amount_fen": 50_000},
+        headers={**bearer(CITY), "Idempotency-Key": f"outside-{uuid.uuid4().hex}"},
+    )
+    assert income.status_code == 201, income.text
+    reserved = await gw.post(
+        "/api/v1/ledger/reservations",
+        json={
+            "holder": holder,
+            "payee": {"payee_type": "project", "payee_code": appeal},
+            "amount_fen": 10_000,
+        },
+        headers={**bearer(VILLAGE), "Idempotency-Key": f"outside-{uuid.uuid4().hex}"},
+    )
+    assert reserved.status_code == 201, reserved.text
+
+    def probes(
+        consultation: str, reservation: str, entry: str
+    ) -> list[tuple[str, str, dict[str, Any] | None]]:
+        return [
+            ("POST", f"/api/v1/consultations/{consultation}/objections", {"summary": "越权异议"}),
+            ("POST", f"/api/v1/consultations/{consultation}/approval", {}),
+            ("GET", f"/api/v1/ledger/reservations/{reservation}", None),
+            ("POST", f"/api/v1/ledger/reservations/{reservation}/disbursements", {"amount_fen": 100}),
+            ("POST", f"/api/v1/ledger/reservations/{reservation}/release", {}),
+            ("GET", f"/api/v1/ledger/entries/{entry}", None),
+        ]
+
+    real = probes(consulted.json()["id"], reserved.json()["id"], income.json()["id"])
+    unknown = probes(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()))
+    differ: list[str] = []
+    for name, who in {"other_town": OTHER_TOWN, "other_village": OTHER_VILLAGE}.items():
+        for (method, path, payload), (_, unknown_path, _) in zip(real, unknown, strict=True):
+            extra = {"Idempotency-Key": f"outside-{uuid.uuid4().hex}"}
+            r = await gw.request(method, path, json=payload, headers={**bearer(who), **extra})
+            u = await gw.request(method, unknown_path, json=payload, headers={**bearer(who), **extra})
+            if (r.status_code, r.json().get("code")) != (u.status_code, u.json().get("code")):
+                differ.append(
+                    f"{name} {method} {path}: real {r.status_code} {r.text[:120]}, unknown {u.status_code}"
+                )
     assert differ == [], "\n".join(differ)

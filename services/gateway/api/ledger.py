@@ -21,7 +21,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from services.common.auth import Principal, Role, require_role
+from services.common.auth import Principal, Role
 from services.common.errors import AppealEnded, Conflict, NotFound, ServiceUnavailable, problem_responses
 from services.contracts.ledger import (
     AllocationCommand,
@@ -150,15 +150,34 @@ def _recipient(record: dict[str, Any]) -> Holder:
     return str(value.get("holder_type")), str(value.get("holder_code"))
 
 
+# What the ledger answers for an id it never issued, per record kind: answered as well for a record
+# outside the caller's scope, so that the two cannot be told apart (issue 15).
+_UNKNOWN: dict[str, tuple[str, str]] = {
+    "reservation_id": ("reservation_not_found", "没有找到该资金预留记录。"),
+    "pledge_id": ("pledge_not_found", "没有找到该认捐记录。"),
+}
+
+
+def _as_unknown(path: str, values: dict[str, Any]) -> NotFound:
+    name = path[path.index("{") + 1 : path.index("}")]
+    code, message = _UNKNOWN[name]
+    missing = NotFound(message, **{name: str(values[name])})
+    missing.code = code
+    return missing
+
+
 def on_record(path: str, holder: Callable[[dict[str, Any]], Holder], *, act: bool) -> Callable[[Call], Any]:
-    """A guard on a record the path names: fetched, then its holder checked. A read answers with
-    the record fetched (no second call); a command goes on to the ledger."""
+    """A guard on a record the path names: fetched, then its holder checked (`404` to whom may not
+    even read it, as for an unknown id). A read answers with the record fetched (no second call); a
+    command goes on to the ledger."""
 
     async def guard(request: Call) -> Response | None:
         assert request.principal is not None
         found = await _fetch(path.format(**request.path), request.principal)
         if isinstance(found, Response):
             return found
+        if not may_read(request.principal, holder(found)):
+            raise _as_unknown(path, request.path)  # outside one's scope: as an unknown id
         if act:
             require_act(request.principal, holder(found))
             return None
@@ -174,8 +193,9 @@ async def _entry_guard(request: Call) -> Response | None:
     if isinstance(found, Response):
         return found
     kind, code = found.get("holder_type"), found.get("holder_code")
-    if not (isinstance(kind, str) and isinstance(code, str) and may_read(request.principal, (kind, code))):
-        require_role(request.principal, *CITY_READ)
+    readable = isinstance(kind, str) and isinstance(code, str) and may_read(request.principal, (kind, code))
+    if not readable and request.principal.role not in CITY_READ:
+        raise NotFound()  # outside one's scope an entry does not exist (issue 15)
     return Response(json.dumps(found, ensure_ascii=False), media_type="application/json")
 
 
