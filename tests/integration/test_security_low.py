@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -212,3 +213,33 @@ async def test_the_migration_encrypts_the_emails_already_stored() -> None:
     kept = (await _channel_extra(appeal_id))["open311"]
     assert "email" not in kept and kept["service_code"] == "environment"
     assert kept["email_masked"] == "c***@example.com" and decrypt_pii_text(kept["email_enc"]) == EMAIL
+
+
+async def test_internal_routes_answer_a_caller_without_a_token_alike_for_real_and_unknown_ids(
+    services: dict[str, httpx.AsyncClient],
+) -> None:
+    filed = await services["intake"].post(
+        "/internal/appeals",
+        json={"channel": "web_portal", "channel_ref": f"low-{uuid.uuid4().hex}", "description": "路灯坏了。"},
+        headers=auth(),
+    )
+    assert filed.status_code == 201, filed.text
+    real = filed.json()["appeal_id"]
+    checked = 0
+    for name, app in _internal_apps().items():
+        for template, operations in app.openapi()["paths"].items():
+            if "{" not in template:
+                continue
+            for method in operations:
+                answers = set()
+                for appeal_id in (real, str(uuid.uuid4())):
+                    path = re.sub(
+                        r"{(\w+)}",
+                        lambda m, a=appeal_id: a if m.group(1) == "appeal_id" else str(uuid.uuid4()),  # type: ignore[misc]
+                        template,
+                    )
+                    r = await services[name].request(method.upper(), path, json={})
+                    answers.add((r.status_code, r.json().get("code")))
+                assert answers == {(401, "unauthorized")}, (name, method, template, answers)
+                checked += 1
+    assert checked > 50
