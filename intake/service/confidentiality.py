@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -101,6 +102,28 @@ def words_for(principal: Principal, appeal: Appeal, people: Sequence[Reporter]) 
         description=_unname(appeal.description, names) or "",
         address=_unname(appeal.address, names, house_numbers=True),
     )
+
+
+async def archive_for(
+    session: AsyncSession, principal: Principal, appeal: Appeal, record: dict[str, Any]
+) -> dict[str, Any]:
+    """An archive record (`intake.service.archive.record`) as this reader may read it: the words
+    through `words_for`, and a reporter hidden from them reduced to relation and role."""
+    people = await reporters_of(session, appeal)
+    hidden = {p.relation for p in people if access.identity_view(principal, appeal, p) == "hidden"}
+    if not hidden:
+        return record
+    words = words_for(principal, appeal, people)
+    reporters = [
+        {"relation": r["relation"], "role": r["role"], "hidden": True} if r["relation"] in hidden else r
+        for r in record.get("reporters", [])
+    ]
+    return record | {
+        "title": words.title,
+        "description": words.description,
+        "address": words.address,
+        "reporters": reporters,
+    }
 
 
 async def note_complaint(

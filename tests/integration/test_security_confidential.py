@@ -17,8 +17,10 @@ import pytest
 
 from intake.models import Appeal
 from services.common.db import session_scope
+from tests.intake.support import force
 from tests.integration.security_support import (
     BEIZHA,
+    CITY,
     HUMEN,
     TOWN,
     VILLAGE,
@@ -116,3 +118,36 @@ async def test_the_unit_complained_about_neither_holds_the_appeal_nor_reads_the_
     # The town, which must be able to call the reporter back, reads the words as written.
     town_view = (await gw.get(f"/api/v1/staff/appeals/{appeal_id}", headers=bearer(TOWN))).json()
     assert f"我是{NAME}" in town_view["description"]
+
+
+async def test_a_town_complained_about_hands_the_appeal_to_the_city_and_reads_no_reporter(
+    system: System,
+) -> None:
+    gw = system.gateway
+    appeal_id = await _file_against_the_village(gw)
+    await settle()
+    noted = await gw.put(
+        f"/api/v1/staff/appeals/{appeal_id}/complained-unit",
+        json={"unit_type": "town", "unit_code": HUMEN},
+        headers=bearer(CITY),
+    )
+    assert noted.status_code == 200, noted.text
+    handed = await gw.post(
+        f"/api/v1/routing/triage/{appeal_id}/decision",
+        json={"unit_type": "town", "unit_code": HUMEN, "reason": "镇街办理"},
+        headers=bearer(CITY),
+    )
+    assert handed.status_code == 200, handed.text
+    await settle()
+    assert await _holder(appeal_id) == ("city", "city")
+
+    text = (await gw.get(f"/api/v1/staff/appeals/{appeal_id}", headers=bearer(TOWN))).text
+    assert NAME not in text and SPOKEN_PHONE not in text and "路灯" in text
+    await force(appeal_id, status="closed")  # the archive holds finished appeals only
+    archived = await gw.get(f"/api/v1/staff/appeals/{appeal_id}/archive", headers=bearer(TOWN))
+    assert archived.status_code == 200, archived.text
+    for secret in (NAME, SPOKEN_PHONE, DIGITS, "丽华"):
+        assert secret not in archived.text, (secret, archived.text[:600])
+    assert archived.json()["reporters"][0]["hidden"] is True
+    # The city, which the complaint is not about, reads the archive as written.
+    assert NAME in (await gw.get(f"/api/v1/staff/appeals/{appeal_id}/archive", headers=bearer(CITY))).text
