@@ -108,5 +108,5 @@ async def staff_view(appeal: CurrentAppeal, db: Db, staff: StaffActor) -> StaffA
         complained_unit=complained,
         evaluation_due_at=appeal.evaluation_due_at,
         reporters=[confidentiality.view(staff, appeal, p) for p in people],
-        quoted_numbers=await confidentiality.quoted_numbers_of(db, appeal),
+        quoted_numbers=await confidentiality.quoted_numbers_for(db, staff, appeal, people),
     )

@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -80,12 +81,17 @@ class Words:
 _NAME_MASK = "某某"
 
 
+# A number intake stored masked in the words ("139****7315", "4419**********123X"): its first and
+# last digits still point to a person, so a reader the reporter is hidden from sees none of it.
+_MASKED_NUMBER = re.compile(r"\+?[0-9]*\*{2,}[0-9Xx]*")
+
+
 def _unname(text: str | None, names: Sequence[str], *, house_numbers: bool = False) -> str | None:
     if text is None:
         return None
     for name in sorted(names, key=len, reverse=True):
         text = text.replace(name, _NAME_MASK)
-    return public_text(text, house_numbers=house_numbers)
+    return _MASKED_NUMBER.sub("***", public_text(text, house_numbers=house_numbers))
 
 
 def words_for(principal: Principal, appeal: Appeal, people: Sequence[Reporter]) -> Words:
@@ -102,6 +108,16 @@ def words_for(principal: Principal, appeal: Appeal, people: Sequence[Reporter]) 
         description=_unname(appeal.description, names) or "",
         address=_unname(appeal.address, names, house_numbers=True),
     )
+
+
+async def quoted_numbers_for(
+    session: AsyncSession, principal: Principal, appeal: Appeal, people: Sequence[Reporter]
+) -> list[QuotedNumberView]:
+    """The numbers written in the words, masked; none at all for a reader a reporter is hidden
+    from (even a masked number's first and last digits point to a person)."""
+    if any(access.identity_view(principal, appeal, p) == "hidden" for p in people):
+        return []
+    return await quoted_numbers_of(session, appeal)
 
 
 async def archive_for(

@@ -31,6 +31,7 @@ from tests.integration.security_support import (
 )
 
 NAME, SPOKEN_PHONE, DIGITS = "赵丽华", "一三八二三四五六七九二", "13823456792"
+WRITTEN_PHONE = "139-2664-7315"  # written in digits: kept apart as a quoted number
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ async def _file_against_the_village(gw: httpx.AsyncClient) -> str:
     body = {
         "title": f"投诉{NAME}家门口路灯无人修",
         "description": (
-            f"我是{NAME}，电话{SPOKEN_PHONE}。北栅社区东方路{tag}号门口的路灯坏了半年，"
+            f"我是{NAME}，电话{SPOKEN_PHONE}，手机{WRITTEN_PHONE}。北栅社区东方路{tag}号门口的路灯坏了半年，"
             f"我多次向社区反映都没人管，我要投诉社区不作为。"
         ),
         "submitter": {"name": NAME, "phone": DIGITS, "confidential": True},
@@ -110,14 +111,16 @@ async def test_the_unit_complained_about_neither_holds_the_appeal_nor_reads_the_
     assert view["reporters"][0]["hidden"] is True
     assert "路灯" in view["description"]
     text = json.dumps(view, ensure_ascii=False)
-    for secret in (NAME, SPOKEN_PHONE, DIGITS, "138", "丽华"):
+    for secret in (NAME, SPOKEN_PHONE, DIGITS, "138", "139", "7315", "丽华"):
         assert secret not in text, (secret, text)
+    assert view["quoted_numbers"] == []
     timeline = await gw.get(f"/api/v1/staff/appeals/{appeal_id}/timeline", headers=bearer(VILLAGE))
     assert timeline.status_code == 200 and NAME not in timeline.text and SPOKEN_PHONE not in timeline.text
 
     # The town, which must be able to call the reporter back, reads the words as written.
     town_view = (await gw.get(f"/api/v1/staff/appeals/{appeal_id}", headers=bearer(TOWN))).json()
     assert f"我是{NAME}" in town_view["description"]
+    assert [q["masked"][:3] for q in town_view["quoted_numbers"]] == ["139"]
 
 
 async def test_a_town_complained_about_hands_the_appeal_to_the_city_and_reads_no_reporter(
