@@ -169,14 +169,21 @@ async def test_a_merged_appeal_closes_its_hop_and_clocks_and_refuses_every_comma
         (f"{A}/withdraw", TOWN, reason, {}),
     ]
     answers: dict[str, tuple[int, str, str]] = {}
-    for path, who, body, extra in attempts:
-        r = await gw.post(path, json=body, headers={**bearer(who), **extra})
+    listing = {"summary": "路灯维修，需要资金", "target_fen": 100_000}
+    for path, who, body, extra in [*attempts, (f"/api/v1/donors/listings/{duplicate}", TOWN, listing, {})]:
+        method = "PUT" if path.startswith("/api/v1/donors/listings/") else "POST"
+        r = await gw.request(method, path, json=body, headers={**bearer(who), **extra})
         problem = r.json() if r.headers.get("content-type", "").startswith(PROBLEM) else {}
         answers[path] = (r.status_code, problem.get("code", ""), problem.get("detail", ""))
     refused = {p: a for p, a in answers.items() if a[0] == 409 and CHINESE.search(a[2])}
     assert refused == answers, {p: a for p, a in answers.items() if p not in refused}
     # Routing's and the ledger's refusals name why: the appeal ended (merged).
-    for path in (f"{R}/sign-off", "/api/v1/consultations", "/api/v1/ledger/reservations"):
+    for path in (
+        f"{R}/sign-off",
+        "/api/v1/consultations",
+        "/api/v1/ledger/reservations",
+        f"/api/v1/donors/listings/{duplicate}",
+    ):
         assert answers[path][1] == "appeal_ended", answers[path]
     # Nothing was written by the refused commands: no new hop, the plan still cancelled.
     assert [h.state for h in await _hops(duplicate) if h.state in ("assigned", "signed_off")] == []
