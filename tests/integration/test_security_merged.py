@@ -177,12 +177,14 @@ async def test_a_merged_appeal_closes_its_hop_and_clocks_and_refuses_every_comma
         answers[path] = (r.status_code, problem.get("code", ""), problem.get("detail", ""))
     refused = {p: a for p, a in answers.items() if a[0] == 409 and CHINESE.search(a[2])}
     assert refused == answers, {p: a for p, a in answers.items() if p not in refused}
-    # Routing's and the ledger's refusals name why: the appeal ended (merged).
+    # Routing's, the ledger's and intake's refusals name why: the appeal ended (merged).
     for path in (
         f"{R}/sign-off",
         "/api/v1/consultations",
         "/api/v1/ledger/reservations",
         f"/api/v1/donors/listings/{duplicate}",
+        f"{A}/start",
+        f"{A}/hold",
     ):
         assert answers[path][1] == "appeal_ended", answers[path]
     # Nothing was written by the refused commands: no new hop, the plan still cancelled.
