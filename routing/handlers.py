@@ -29,6 +29,8 @@ async def on_status_changed(session: AsyncSession, event: Event, ctx: JobContext
     """An appeal that ended leaves the donor pool and the manual triage queue; one that ended
     without the work (merged, withdrawn, rejected) also closes its hop (`facts.end`)."""
     data = event.data_as(StatusChanged)
+    if data.from_status == "merged" and data.to_status not in ENDED and event.appeal_id is not None:
+        await facts.reopen(session, event.appeal_id)  # a wrong merge undone: commands allowed again
     if data.to_status not in ENDED or event.appeal_id is None:
         return
     # Merged, withdrawn or rejected: the hop closes and later commands are a 409 (issue 15.8).

@@ -88,9 +88,44 @@ async def end(session: AsyncSession, appeal_id: uuid.UUID, status: str, at: date
     notices = await session.execute(
         update(Consultation)
         .where(Consultation.appeal_id == appeal_id, Consultation.state == "notice")
-        .values(state=CANCELLED, reason=f"诉求已{_ENDED_NAMES[status]}，公示中的方案作废")
+        .values(state=CANCELLED, reason=_cancelled_reason(status))
     )
     return bool(getattr(hops, "rowcount", 0) or getattr(notices, "rowcount", 0))
+
+
+async def reopen(session: AsyncSession, appeal_id: uuid.UUID) -> bool:
+    """A merge undone (the link was wrong): the appeal is open again, the hop `end` closed is
+    active again and a plan it cancelled is back on notice (approved by the worker if the notice
+    ran out meanwhile). Idempotent. Returns whether the appeal had been ended by a merge."""
+    fact = await session.get(AppealFact, appeal_id, with_for_update=True)
+    if fact is None or fact.ended_as != "merged":
+        return False
+    fact.ended_as, fact.ended_at, fact.updated_at = None, None, utcnow()
+    for hop in (
+        await session.scalars(
+            select(Assignment).where(
+                Assignment.appeal_id == appeal_id,
+                Assignment.state == ENDED_HOP,
+                Assignment.reason_code == "merged",
+            )
+        )
+    ).all():
+        hop.state = "signed_off" if hop.signed_off_at is not None else "assigned"
+        hop.returned_at, hop.reason_code = None, None
+    await session.execute(
+        update(Consultation)
+        .where(
+            Consultation.appeal_id == appeal_id,
+            Consultation.state == CANCELLED,
+            Consultation.reason == _cancelled_reason("merged"),
+        )
+        .values(state="notice", reason=None)
+    )
+    return True
+
+
+def _cancelled_reason(status: str) -> str:
+    return f"诉求已{_ENDED_NAMES[status]}，公示中的方案作废"
 
 
 _ENDED_NAMES = {"merged": "合并到其他诉求办理", "withdrawn": "撤回", "rejected": "不予受理"}

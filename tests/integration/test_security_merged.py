@@ -190,3 +190,38 @@ async def test_a_merged_appeal_closes_its_hop_and_clocks_and_refuses_every_comma
     # Nothing was written by the refused commands: no new hop, the plan still cancelled.
     assert [h.state for h in await _hops(duplicate) if h.state in ("assigned", "signed_off")] == []
     assert await _consultation_state(consultation) == "cancelled"
+
+
+async def test_an_undone_merge_opens_the_appeal_again(system: System) -> None:
+    gw = system.gateway
+    tag = uuid.uuid4().hex[:6]
+    master = await _file(gw, f"北栅社区西坊路{tag}号的井盖松动，车辆经过响声很大。")
+    duplicate = await _file(gw, f"北栅社区西坊路{tag}号附近井盖晃动，夜里很吵，请处理。")
+    await settle()
+    (before,) = [h for h in await _hops(duplicate) if h.state in ("assigned", "signed_off")]
+    merged = await gw.post(
+        f"/api/v1/staff/appeals/{duplicate}/duplicates/{master}/confirm", json={}, headers=bearer(TOWN)
+    )
+    assert merged.status_code == 200, merged.text
+    await settle()
+    assert [h.state for h in await _hops(duplicate) if h.state in ("assigned", "signed_off")] == []
+
+    undone = await gw.post(
+        f"/api/v1/staff/appeals/{duplicate}/duplicates/undo",
+        json={"reason": "并非同一井盖"},
+        headers=bearer(TOWN),
+    )
+    assert undone.status_code == 200, undone.text
+    await settle()
+    (after,) = [h for h in await _hops(duplicate) if h.state in ("assigned", "signed_off")]
+    assert (after.hop, after.state, after.unit_type, after.unit_code) == (
+        before.hop,
+        before.state,
+        before.unit_type,
+        before.unit_code,
+    )
+    holder: Principal = VILLAGE if (after.unit_type, after.unit_code) == ("village", BEIZHA) else CITY
+    consulted = await gw.post(
+        "/api/v1/consultations", json=_minutes(duplicate), headers={**bearer(holder), **_key()}
+    )
+    assert consulted.status_code == 201, consulted.text
