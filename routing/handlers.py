@@ -10,10 +10,11 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.models import Assignment, ClaimListing, ManualTriageItem
-from routing.service.handover import triage_received
+from routing.service import facts
+from routing.service.handover import avoid_complained_unit, triage_received
 from services.common.jobs import EventHandler, JobContext
 from services.common.messaging import utcnow
-from services.contracts.events import AppealReceived, Event, StatusChanged
+from services.contracts.events import AppealReceived, ComplaintNoted, Event, StatusChanged
 
 ENDED = frozenset({"withdrawn", "rejected", "merged", "closed"})
 
@@ -25,11 +26,16 @@ async def on_received(session: AsyncSession, event: Event, ctx: JobContext) -> N
 
 
 async def on_status_changed(session: AsyncSession, event: Event, ctx: JobContext) -> None:
-    """An appeal that ended leaves the donor pool and the manual triage queue, and (unless merged,
-    which staff may undo) nobody holds it any more: no sign-off, send-back or escalation of it."""
+    """An appeal that ended leaves the donor pool and the manual triage queue; one that ended
+    without the work (merged, withdrawn, rejected) closes its hop (`facts.end`, undone if a merge
+    is), and a closed one is held by nobody: no sign-off, send-back or escalation of it."""
     data = event.data_as(StatusChanged)
+    if data.from_status == "merged" and data.to_status not in ENDED and event.appeal_id is not None:
+        await facts.reopen(session, event.appeal_id)  # a wrong merge undone: commands allowed again
     if data.to_status not in ENDED or event.appeal_id is None:
         return
+    # Merged, withdrawn or rejected: the hop closes and later commands are a 409 (issue 15.8).
+    await facts.end(session, event.appeal_id, data.to_status, event.occurred_at)
     now = utcnow()
     await session.execute(
         update(ClaimListing)
@@ -49,7 +55,18 @@ async def on_status_changed(session: AsyncSession, event: Event, ctx: JobContext
         )
 
 
+async def on_complaint_noted(session: AsyncSession, event: Event, ctx: JobContext) -> None:
+    """appeal.complaint_noted → remember the unit complained about (保密); if it holds the appeal,
+    the unit above takes it over (issue 15.3)."""
+    if event.appeal_id is None:
+        return
+    data = event.data_as(ComplaintNoted)
+    await facts.note_complaint(session, event.appeal_id, data.unit_type, data.unit_code)
+    await avoid_complained_unit(session, event.appeal_id)
+
+
 HANDLERS: dict[str, EventHandler] = {
     "appeal.received": on_received,
     "appeal.status_changed": on_status_changed,
+    "appeal.complaint_noted": on_complaint_noted,
 }

@@ -316,12 +316,18 @@ def cmd_up(args: argparse.Namespace) -> int:
 def uvicorn_options() -> dict[str, object]:
     """How every HTTP process runs under uvicorn. Proxy headers only when a proxy is configured
     (GUANJIA_TRUST_PROXY): uvicorn otherwise believes X-Forwarded-For from 127.0.0.1, so anyone
-    reaching the port through a local hop picks the address the rate limits count."""
+    reaching the port through a local hop picks the address the rate limits count. Slow clients
+    get header and body deadlines (`services.common.http_server`)."""
+    from services.common.http_server import deadline_protocol
+
+    settings = get_settings()
     return {
         "log_level": "warning",
         "access_log": False,
         "lifespan": "on",
-        "proxy_headers": get_settings().trust_proxy,
+        "proxy_headers": settings.trust_proxy,
+        # A client that sends its request a byte at a time is cut off (issue 15).
+        "http": deadline_protocol(settings.header_timeout_s, settings.body_timeout_s),
         # No `server: uvicorn`: nothing to tell a scanner which server and so which flaws.
         "server_header": False,
     }
@@ -359,6 +365,18 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+async def station_registered(session: Any, code: str) -> bool:
+    """Whether routing's register holds an active station with this code. The CLI is the
+    operator's tool over the whole database (it migrates every service's schema), so it may read
+    routing's table where the gateway may not."""
+    from sqlalchemy import text
+
+    found = await session.scalar(
+        text("SELECT 1 FROM routing.stations WHERE code = :code AND active"), {"code": code}
+    )
+    return found is not None
+
+
 @_with_servers
 def cmd_staff_create(args: argparse.Namespace) -> int:
     from services.common.db import session_scope
@@ -377,6 +395,7 @@ def cmd_staff_create(args: argparse.Namespace) -> int:
                 args.org,
                 phone=args.phone,
                 openid=args.openid,
+                station_exists=station_registered,
             )
             return (
                 f"created staff {account.username} ({account.role} @ {account.org_type}:{account.org_code})"

@@ -80,6 +80,7 @@ async def staff_view(appeal: CurrentAppeal, db: Db, staff: StaffActor) -> StaffA
         if appeal.complained_unit_type
         else None
     )
+    words = confidentiality.words_for(staff, appeal, people)  # 保密 reaches the text too
     return StaffAppealView(
         id=appeal.id,
         ticket_no=appeal.ticket_no,
@@ -95,9 +96,9 @@ async def staff_view(appeal: CurrentAppeal, db: Db, staff: StaffActor) -> StaffA
         village_code=appeal.village_code,
         holder_type=appeal.holder_type,
         holder_code=appeal.holder_code,
-        title=appeal.title,
-        description=appeal.description,
-        address=appeal.address,
+        title=words.title,
+        description=words.description,
+        address=words.address,
         received_at=appeal.received_at,
         round=appeal.round,
         returns_count=appeal.returns_count,
@@ -108,5 +109,5 @@ async def staff_view(appeal: CurrentAppeal, db: Db, staff: StaffActor) -> StaffA
         complained_unit=complained,
         evaluation_due_at=appeal.evaluation_due_at,
         reporters=[confidentiality.view(staff, appeal, p) for p in people],
-        quoted_numbers=await confidentiality.quoted_numbers_of(db, appeal),
+        quoted_numbers=await confidentiality.quoted_numbers_for(db, staff, appeal, people),
     )

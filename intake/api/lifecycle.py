@@ -29,7 +29,7 @@ from intake.schemas import (
     StaffTimelineEntry,
     TransitionRequest,
 )
-from intake.service import access, commands, evaluations
+from intake.service import access, commands, confidentiality, evaluations
 from intake.service.lifecycle import Status
 from services.common.db import DbSession as Db
 from services.common.errors import Forbidden, IllegalTransition, InvalidInput, NotFound, problem_responses
@@ -118,8 +118,7 @@ async def complained_unit(
     commands.authorise(staff, appeal, command="complained_unit")
     if (body.unit_type is None) != (body.unit_code is None):
         raise InvalidInput("单位类型与代码须同时填写或同时为空。", field="unit_code")
-    appeal.complained_unit_type, appeal.complained_unit_code = body.unit_type, body.unit_code
-    appeal.version += 1
+    await confidentiality.note_complaint(db, appeal, body.unit_type, body.unit_code)
     return body
 
 

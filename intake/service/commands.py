@@ -32,7 +32,7 @@ from intake.service import access
 from intake.service.lifecycle import TERMINAL, Status, can_move, resident_may_withdraw
 from intake.service.moves import transition
 from services.common.auth import Principal
-from services.common.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
+from services.common.errors import AppealEnded, Forbidden, IllegalTransition, InvalidInput, NotFound
 
 NEEDS_REASON: frozenset[str] = frozenset({"on_hold", "withdrawn", "rejected", "reopened"})
 
@@ -84,6 +84,9 @@ async def move(
     if target == "returned":
         raise UseCommand("returned", "POST /internal/assignments/{id}/return（分拣派单服务的退单）")
     authorise(principal, appeal, target)
+    if appeal.status == "merged":
+        # Said plainly (issue 15.8): its work goes on, if anywhere, on the master appeal.
+        raise AppealEnded(state="merged", target=target)
     if not can_move(appeal.status, target, appeal.held_from):  # type: ignore[arg-type]
         raise IllegalTransition(appeal.status, target)
     if target == "in_progress" and appeal.status == "approved" and await awaits_sign_off(session, appeal):

@@ -7,6 +7,13 @@
 - Numbers a reporter wrote in the appeal's words are stored masked in the text and encrypted in
   `intake.quoted_numbers`; they are revealed the same way (`quoted_phone` / `quoted_id_number`,
   by their order of appearance), for roles that may reveal every person of the appeal.
+- To whoever sees a reporter `hidden`, the appeal's own words do not name them either (issue 15.3:
+  "我是赵丽华" in the description): title, description and address reach that reader through the
+  public-text filter (`services.common.public_text`: names, numbers in any form, WeChat/QQ ids,
+  e-mail, plates, house numbers), with every name the appeal's people gave masked as well
+  (`words_for`).
+- Naming the unit complained about (`note_complaint`) tells routing (`appeal.complaint_noted`),
+  which never lets that unit hold the appeal.
 - A full phone number, ID number or withheld name leaves intake only through `reveal`, for the
   roles that need it (`access.may_reveal`), with a reason, and every reveal is a row in
   `intake.reveal_audit` (who, when, which appeal, which fields, why) — as is every call of the
@@ -15,20 +22,25 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.models import Appeal, QuotedNumber, Reporter, RevealAudit
+from intake.models import Appeal, QuotedNumber, Reporter, RevealAudit, messaging
 from intake.schemas import AuditEntry, QuotedNumberView, ReporterView, Revealed, RevealField
 from intake.service import access
 from services.common.auth import Principal
 from services.common.crypto import decrypt_pii
 from services.common.errors import Forbidden, NotFound
-from services.common.messaging import utcnow
+from services.common.messaging import emit, utcnow
+from services.common.public_text import public_text
+from services.contracts.events import ComplaintNoted, make_event
 
 QUOTED_KINDS: dict[str, str] = {"quoted_phone": "phone", "quoted_id_number": "id_number"}
 
@@ -55,6 +67,90 @@ def view(principal: Principal, appeal: Appeal, person: Reporter) -> ReporterView
         confidential=person.confidential,
         role=person.role,
     )
+
+
+@dataclass(frozen=True)
+class Words:
+    """The appeal's own words as one reader may read them."""
+
+    title: str | None
+    description: str
+    address: str | None
+
+
+_NAME_MASK = "某某"
+
+
+# A number intake stored masked in the words ("139****7315", "4419**********123X"): its first and
+# last digits still point to a person, so a reader the reporter is hidden from sees none of it.
+_MASKED_NUMBER = re.compile(r"\+?[0-9]*\*{2,}[0-9Xx]*")
+
+
+def _unname(text: str | None, names: Sequence[str], *, house_numbers: bool = False) -> str | None:
+    if text is None:
+        return None
+    for name in sorted(names, key=len, reverse=True):
+        text = text.replace(name, _NAME_MASK)
+    return _MASKED_NUMBER.sub("***", public_text(text, house_numbers=house_numbers))
+
+
+def words_for(principal: Principal, appeal: Appeal, people: Sequence[Reporter]) -> Words:
+    """Title, description and address for this reader: as written, unless a reporter is hidden
+    from them (保密, or anonymous to the unit complained about); then no name, number, id or
+    house number of anyone survives in them (failing safe: a doubtful sentence is withheld)."""
+    hidden = [p for p in people if access.identity_view(principal, appeal, p) == "hidden"]
+    if not hidden:
+        return Words(appeal.title, appeal.description, appeal.address)
+    # Every person's name, not only the hidden one's: a family member's name points to the reporter.
+    names = [p.name for p in people if p.name and len(p.name) >= 2]
+    return Words(
+        title=_unname(appeal.title, names),
+        description=_unname(appeal.description, names) or "",
+        address=_unname(appeal.address, names, house_numbers=True),
+    )
+
+
+async def quoted_numbers_for(
+    session: AsyncSession, principal: Principal, appeal: Appeal, people: Sequence[Reporter]
+) -> list[QuotedNumberView]:
+    """The numbers written in the words, masked; none at all for a reader a reporter is hidden
+    from (even a masked number's first and last digits point to a person)."""
+    if any(access.identity_view(principal, appeal, p) == "hidden" for p in people):
+        return []
+    return await quoted_numbers_of(session, appeal)
+
+
+async def archive_for(
+    session: AsyncSession, principal: Principal, appeal: Appeal, record: dict[str, Any]
+) -> dict[str, Any]:
+    """An archive record (`intake.service.archive.record`) as this reader may read it: the words
+    through `words_for`, and a reporter hidden from them reduced to relation and role."""
+    people = await reporters_of(session, appeal)
+    hidden = {p.relation for p in people if access.identity_view(principal, appeal, p) == "hidden"}
+    if not hidden:
+        return record
+    words = words_for(principal, appeal, people)
+    reporters = [
+        {"relation": r["relation"], "role": r["role"], "hidden": True} if r["relation"] in hidden else r
+        for r in record.get("reporters", [])
+    ]
+    return record | {
+        "title": words.title,
+        "description": words.description,
+        "address": words.address,
+        "reporters": reporters,
+    }
+
+
+async def note_complaint(
+    session: AsyncSession, appeal: Appeal, unit_type: str | None, unit_code: str | None
+) -> None:
+    """Record the unit the appeal complains about (None for both: none) and tell routing, which
+    hands the appeal one level up if that unit holds it."""
+    appeal.complained_unit_type, appeal.complained_unit_code = unit_type, unit_code
+    appeal.version += 1
+    data = ComplaintNoted.model_validate({"unit_type": unit_type, "unit_code": unit_code})
+    await emit(session, messaging, make_event("appeal.complaint_noted", "intake", data, appeal_id=appeal.id))
 
 
 async def reporters_of(session: AsyncSession, appeal: Appeal) -> Sequence[Reporter]:

@@ -11,6 +11,7 @@ from routing.config import RoutingSettings
 from routing.errors import ConsultationClosed, UnknownUnit
 from routing.schemas.consultations import ConsultationIn, ConsultationView, ObjectionIn
 from routing.service import consultations as service
+from routing.service import dispositions
 from routing.service.triage import get_triage
 from services.common.auth import InternalCaller
 from services.common.db import DbSession as Db
@@ -97,7 +98,7 @@ async def object_to(consultation_id: uuid.UUID, body: ObjectionIn, db: Db, actor
 async def approve(consultation_id: uuid.UUID, db: Db, actor: Actor) -> ConsultationView:
     c = await service.get(db, consultation_id, lock=True)
     if not service.may_act(actor, c):
-        raise Forbidden()
+        raise await dispositions.refusal(db, actor, c.appeal_id)  # 404 outside one's scope
     if not await service.finalise(db, c):
         raise ConsultationClosed(
             "公示期未满或该事项不在公示中。", state=c.state, notice_ends_at=str(c.notice_ends_at)

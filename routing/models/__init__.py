@@ -7,11 +7,13 @@ from routing.models.catalogue import CataloguePolicy, CatalogueVersion
 from routing.models.consultations import Consultation, ConsultationObjection
 from routing.models.dispositions import AgendaItem, Assignment, JointMeeting
 from routing.models.donors import Claim, ClaimListing, Donor
+from routing.models.facts import AppealFact
 from routing.models.stations import ServiceRecord, Station
 from routing.models.triage import ManualTriageItem, TriageCorrection, TriageModelRecord, TriageResult
 
 __all__ = [
     "AgendaItem",
+    "AppealFact",
     "Assignment",
     "Base",
     "CataloguePolicy",

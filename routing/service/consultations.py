@@ -27,14 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.errors import ConsultationClosed
 from routing.models import Consultation, ConsultationObjection, TriageResult
-from routing.service import dispositions, handover
+from routing.service import dispositions, facts, handover
 from routing.service.common import acts_for_town, check_unit, publish
 from routing.service.consultation_rules import DEFAULT_BODY, FORM_NAMES, POINTS, Attendance, Vote, decide
 from routing.service.dispatch import Holder
 from routing.service.donors import ensure_listing
 from services.common import scope
 from services.common.auth import Principal
-from services.common.errors import Conflict, Forbidden, IdempotencyConflict, InvalidInput, NotFound
+from services.common.errors import Conflict, IdempotencyConflict, InvalidInput, NotFound
 from services.common.messaging import utcnow
 from services.common.public_text import public_text
 from services.contracts.events import (
@@ -74,10 +74,10 @@ class MeetingRecord:
 
 async def _consult_hop(session: AsyncSession, appeal_id: uuid.UUID, principal: Principal) -> Any:
     hop = await dispositions.current_assignment(session, appeal_id, lock=True)
+    if not dispositions.holds(principal, hop):  # before the state: an outsider learns nothing
+        raise await dispositions.refusal(session, principal, appeal_id)
     if hop.purpose != "consult" or hop.state not in dispositions.ACTIVE:
         raise ConsultationClosed("该诉求当前不在协商议事环节。")
-    if not dispositions.holds(principal, hop):
-        raise Forbidden()
     return hop
 
 
@@ -243,6 +243,8 @@ async def get(session: AsyncSession, consultation_id: uuid.UUID, *, lock: bool =
     found = await session.get(Consultation, consultation_id, with_for_update=lock or None)
     if found is None:
         raise NotFound()
+    if lock:  # a command: refused on an appeal merged away (issue 15.8)
+        await facts.ensure_open(session, found.appeal_id)
     return found
 
 
@@ -265,7 +267,7 @@ async def object_to(
     """异议: recorded during the notice, it sends the item back to consultation."""
     c = await get(session, consultation_id, lock=True)
     if not may_act(principal, c):
-        raise Forbidden()
+        raise await dispositions.refusal(session, principal, c.appeal_id)
     at = now or utcnow()
     if c.state != "notice" or (c.notice_ends_at is not None and at > c.notice_ends_at):
         raise ConsultationClosed("公示期外不能登记异议。", state=c.state)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing.config import RoutingSettings
 from routing.errors import SendBackRefused
 from routing.models import Assignment, ManualTriageItem, TriageResult
-from routing.service import catalogue
+from routing.service import catalogue, facts
 from routing.service.common import publish
 from routing.service.dispatch import SEND_BACK_REASONS, Holder, may_send_back
 from services.common import scope
@@ -49,7 +49,9 @@ async def hops(session: AsyncSession, appeal_id: uuid.UUID) -> list[Assignment]:
 async def current_assignment(
     session: AsyncSession, appeal_id: uuid.UUID, *, lock: bool = False
 ) -> Assignment:
-    """The latest hop of an appeal."""
+    """The latest hop of an appeal; locked (for a command), refused when the appeal ended."""
+    if lock:
+        await facts.ensure_open(session, appeal_id)
     stmt = (
         select(Assignment).where(Assignment.appeal_id == appeal_id).order_by(Assignment.hop.desc()).limit(1)
     )
@@ -82,6 +84,30 @@ async def send_back_count(session: AsyncSession, appeal_id: uuid.UUID) -> int:
     return int(n or 0)
 
 
+async def sees_appeal(session: AsyncSession, principal: Principal, appeal_id: uuid.UUID) -> bool:
+    """Whether the appeal is in the member of staff's sight: its place (a village its own only), or
+    a unit that holds or held it. Outside it a command answers `404`, as for an unknown id."""
+    row = await session.get(TriageResult, appeal_id)
+    if row is not None and scope.sees_place(principal, row.town_code, row.village_code):
+        return True
+    held = await session.scalar(
+        select(Assignment.id)
+        .where(
+            Assignment.appeal_id == appeal_id,
+            Assignment.unit_type == principal.org_type,
+            Assignment.unit_code == principal.org_code,
+        )
+        .limit(1)
+    )
+    return held is not None
+
+
+async def refusal(session: AsyncSession, principal: Principal, appeal_id: uuid.UUID) -> Forbidden | NotFound:
+    """Why someone who does not hold the appeal is refused: `403` if they can see it, else `404`
+    (never confirm that an appeal outside one's scope exists)."""
+    return Forbidden() if await sees_appeal(session, principal, appeal_id) else NotFound()
+
+
 def holds(principal: Principal, assignment: Assignment) -> bool:
     """Whether the member of staff works for the unit holding this hop (the city acts for all)."""
     return principal.role == "city_admin" or scope.sees_holding(
@@ -106,6 +132,9 @@ async def assign(
 
     Callers go through `handover.assign`, which also lists a direct-track appeal in the donor pool.
     """
+    await facts.ensure_open(session, triage.appeal_id)
+    # 保密: never the unit the appeal complains about.
+    holder = await facts.holder_for(session, triage.appeal_id, holder)
     previous = await latest_hop(session, triage.appeal_id)
     if previous is not None and previous.state in ACTIVE:
         raise Conflict("该诉求仍由其他单位承办，请先改派。", state=previous.state)
@@ -184,7 +213,7 @@ async def sign_off(session: AsyncSession, appeal_id: uuid.UUID, principal: Princ
     """签收: the holding unit acknowledges the appeal."""
     assignment = await current_assignment(session, appeal_id, lock=True)
     if not holds(principal, assignment):
-        raise Forbidden()
+        raise await refusal(session, principal, appeal_id)
     if assignment.state != "assigned":
         raise Conflict(f"该诉求当前交办状态为「{assignment.state}」，不能签收。", state=assignment.state)
     assignment.state = "signed_off"
@@ -232,7 +261,7 @@ async def send_back(
         )
     assignment = await current_assignment(session, appeal_id, lock=True)
     if not holds(principal, assignment):
-        raise Forbidden()
+        raise await refusal(session, principal, appeal_id)
     if assignment.state not in ACTIVE:
         raise Conflict(f"该诉求当前交办状态为「{assignment.state}」，不能退回。", state=assignment.state)
     cap = get_settings(RoutingSettings).send_back_cap

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.errors import ListingClosed, NotClaimable
 from routing.models import ClaimListing, Consultation, Donor, TriageResult
+from routing.service import facts
 from routing.service.common import acts_for_town
 from services.common.auth import Principal
 from services.common.errors import (
@@ -226,6 +227,7 @@ async def publish_listing(
         listing = await ensure_listing(session, triage)
     if principal.role != "city_admin" and not acts_for_town(principal, listing.town_code):
         raise Forbidden()
+    await facts.ensure_open(session, appeal_id)  # never for an appeal merged away (issue 15.8)
     await require_claimable(session, appeal_id)
     if listing.state in ("closed",):
         raise ListingClosed()

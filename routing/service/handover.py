@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing.config import RoutingSettings
 from routing.errors import NotEscalable
 from routing.models import Assignment, Donor, ManualTriageItem, TriageResult
-from routing.service import claims, dispositions, donors, stations, triage
+from routing.service import claims, dispositions, donors, facts, stations, triage
 from routing.service.common import acts_for_town, check_unit, publish
 from routing.service.dispatch import Holder, binding_after, first_holder
 from services.common.auth import Principal
@@ -106,6 +106,8 @@ async def triage_received(session: AsyncSession, appeal_id: uuid.UUID, data: App
         return False
     if row.needs_manual:
         return True  # nothing is announced until a person decides
+    if await facts.ended(session, appeal_id) is not None:
+        return True  # merged (or withdrawn) before routing heard of it: nothing to hand over
     await announce(session, row)
     await assign(session, row, await default_holder(session, row))
     return True
@@ -120,6 +122,9 @@ async def decide(
     was triaged automatically (a correction): if the holder changes, the active hop is taken back
     and the appeal is reassigned. After the send-backs are used up the decision is binding.
     """
+    if not await dispositions.sees_appeal(session, principal, appeal_id):
+        raise NotFound()  # outside one's scope an appeal does not exist
+    await facts.ensure_open(session, appeal_id)
     correction = await triage.correct(session, principal, appeal_id, d)
     row, item, level = correction.row, correction.item, correction.level
     if d.unit_type or d.unit_code:
@@ -239,3 +244,31 @@ async def donor_report(session: AsyncSession, donor: Donor, claim_id: uuid.UUID)
         if r.state == "confirmed"
     ]
     return claims.report(donor, claim, listing, services)
+
+
+async def avoid_complained_unit(session: AsyncSession, appeal_id: uuid.UUID) -> Assignment | None:
+    """保密: the unit an appeal complains about was just named and holds it: take it back and hand
+    it one level up, for the same purpose (announced like a reassignment). None when nothing moved."""
+    current = await dispositions.latest_hop(session, appeal_id)
+    complained = await facts.complained_unit(session, appeal_id)
+    if current is None or complained is None or current.state not in dispositions.ACTIVE:
+        return None
+    if (current.unit_type, current.unit_code) != complained or complained[0] == "city":
+        return None
+    if await facts.ended(session, appeal_id) is not None:
+        return None
+    row = await session.get(TriageResult, appeal_id, with_for_update=True)
+    if row is None:
+        return None
+    await dispositions.take_back(session, current, "保密：被反映单位不承办该诉求，改由上级承办")
+    await announce(session, row)
+    holder = Holder(current.unit_type, current.unit_code, current.purpose)  # type: ignore[arg-type]
+    return await assign(
+        session,
+        row,
+        holder,  # `dispositions.assign` hands it to the unit above
+        binding=current.binding,
+        decided_by="confidential",
+        note="保密：被反映单位回避",
+        by="routing",
+    )

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.errors import NotInQueue
 from routing.models import AgendaItem, JointMeeting, TriageResult
-from routing.service import handover
+from routing.service import dispositions, handover
 from routing.service import triage as triage_service
 from routing.service.common import check_unit, may_decide_for, require_decider
 from routing.service.dispatch import Holder
@@ -36,8 +36,8 @@ async def submit(
 ) -> AgendaItem:
     """Put an appeal waiting for a decision on a joint meeting's agenda."""
     triage = await session.get(TriageResult, appeal_id)
-    if triage is None:
-        raise NotFound()
+    if triage is None or not await dispositions.sees_appeal(session, principal, appeal_id):
+        raise NotFound()  # outside one's scope an appeal does not exist
     item = await triage_service.open_item(session, appeal_id)
     if item is None:
         raise NotInQueue("只有等待分拣决定的诉求可以提交联席会议。")

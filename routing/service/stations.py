@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.models import Assignment, ServiceRecord, Station, TriageResult
+from routing.service import facts
 from routing.service.classifier.model import ALL_CATEGORIES
 from routing.service.common import acts_for_town, may_act_for
 from services.common.auth import Principal
@@ -179,6 +180,7 @@ async def record_service(
     )
     if held is None:
         raise NotFound("该驿站未承办此诉求。")
+    await facts.ensure_open(session, appeal_id)  # no service on an appeal merged away (issue 15.8)
     record = ServiceRecord(
         appeal_id=appeal_id,
         station_code=code,

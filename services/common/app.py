@@ -19,6 +19,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.common.auth import InternalCaller
 from services.common.db import get_engine
 from services.common.errors import PROBLEM_JSON, BodyTooLarge, install_error_handlers
 from services.common.logging import configure_logging
@@ -26,6 +27,9 @@ from services.common.reference import store as reference_store
 from services.common.settings import get_settings
 
 ReadinessCheck = Callable[[], Awaitable[None]]
+# What an internal service reads of one request: the gateway caps what it accepts at 1 MiB, and a
+# meeting's minutes or a batch of calls forwarded whole stay well under this.
+INTERNAL_MAX_BODY = 4 * 1024 * 1024
 log = structlog.get_logger(__name__)
 
 
@@ -140,11 +144,17 @@ def create_service_app(
     checks: Sequence[tuple[str, ReadinessCheck]] = (),
     on_startup: Sequence[Callable[[FastAPI], Awaitable[None]]] = (),
     on_shutdown: Sequence[Callable[[FastAPI], Awaitable[None]]] = (),
-    max_body: int | None = None,
+    max_body: int | None = INTERNAL_MAX_BODY,
     max_body_per_path: Mapping[str, int] | None = None,
+    public_docs: bool = False,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
-    """One service's ASGI app; with `max_body`, request bodies are capped (`BodyLimit`)."""
+    """One service's ASGI app. Request bodies are capped (`BodyLimit`; an internal service at
+    `INTERNAL_MAX_BODY` unless told otherwise). Only the gateway (`public_docs`) serves its API
+    document to anyone: an internal service's `/docs` and `/openapi.json` are gone, and its
+    document is `GET /internal/openapi.json`, for callers holding a service token (issue 15)."""
+    if not public_docs:
+        fastapi_kwargs |= {"docs_url": None, "redoc_url": None, "openapi_url": None}
     settings = get_settings()
     configure_logging(name, json=settings.log_json)
 
@@ -190,6 +200,12 @@ def create_service_app(
             {"status": "ready" if ready else "not_ready", "service": name, "checks": results},
             status_code=200 if ready else 503,
         )
+
+    if not public_docs:
+
+        @app.get("/internal/openapi.json", tags=["ops"], include_in_schema=False)
+        async def internal_openapi(caller: InternalCaller) -> JSONResponse:
+            return JSONResponse(app.openapi())
 
     for router in routers:
         app.include_router(router)

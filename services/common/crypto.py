@@ -35,6 +35,16 @@ def decrypt_pii(token: bytes) -> str:
     return _fernet().decrypt(token).decode()
 
 
+def encrypt_pii_text(value: str) -> str:
+    """Encrypt personal data kept inside a JSON value (an Open311 e-mail): the Fernet token as text."""
+    return encrypt_pii(value).decode("ascii")
+
+
+def decrypt_pii_text(token: str) -> str:
+    """The value `encrypt_pii_text` encrypted (callers audit the reveal)."""
+    return decrypt_pii(token.encode("ascii"))
+
+
 def lookup_hash(value: str) -> str:
     """Keyed hash for equality lookups."""
     return hmac.new(_hash_key(), value.encode(), hashlib.sha256).hexdigest()

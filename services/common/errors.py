@@ -67,6 +67,14 @@ class IllegalTransition(Conflict):
         super().__init__(f"诉求当前状态为「{state}」，不能变更为「{target}」。", state=state, target=target)
 
 
+class AppealEnded(Conflict):
+    """A command on an appeal merged into another (or withdrawn, rejected): its work goes on, if
+    anywhere, on the master appeal (issue 15.8)."""
+
+    code, title = "appeal_ended", "The appeal ended without the work"
+    message = "该诉求已合并到其他诉求办理（或已撤回、不予受理），不能再对它办理此操作，请在主诉求上办理。"
+
+
 class Unauthorized(DomainError):
     status, code, title, message = 401, "unauthorized", "Unauthorized", "身份验证失败，请重新登录。"
 

@@ -277,6 +277,12 @@ def mask_numbers(text: str) -> str:
     return "".join(out)
 
 
+def mask_email(address: str) -> str:
+    """`w***@example.com`: enough to tell two addresses apart, not to write to one."""
+    local, at, domain = address.partition("@")
+    return f"{local[:1]}***{at}{domain}" if at else "***"
+
+
 def mask_numbers_in(value: Any) -> Any:
     """A JSON-like value with every phone and ID number in its strings masked (`mask_numbers`)."""
     if isinstance(value, str):

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     env: Literal["development", "production", "test"] = Field(default="development", alias="GUANJIA_ENV")
 
     port: int = Field(default=8000, alias="GUANJIA_PORT")
+    # Where clients reach the gateway (scheme, host, port, path prefix), for URLs we hand out such
+    # as Open311 discovery's; never taken from a request's Host header (issue 15).
+    public_url: str | None = Field(default=None, alias="GUANJIA_PUBLIC_URL")
+    # Seconds a client has for its request headers, then for its body (services.common.http_server).
+    header_timeout_s: float = Field(default=10.0, gt=0, alias="GUANJIA_HEADER_TIMEOUT")
+    body_timeout_s: float = Field(default=60.0, gt=0, alias="GUANJIA_BODY_TIMEOUT")
     host: str = Field(default="127.0.0.1", alias="GUANJIA_HOST")
     intake_url: str = Field(default="http://127.0.0.1:8101", alias="GUANJIA_INTAKE_URL")
     routing_url: str = Field(default="http://127.0.0.1:8102", alias="GUANJIA_ROUTING_URL")
@@ -93,6 +99,10 @@ class Settings(BaseSettings):
             "deadlines": self.deadlines_url,
             "ledger": self.ledger_url,
         }[service]
+
+    def public_base(self) -> str:
+        """The gateway's public base URL: GUANJIA_PUBLIC_URL, else its own bind address."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def require(self, name: str) -> str:
         """A secret that must be set; in production there is no usable default."""

@@ -28,6 +28,7 @@ from services.contracts.vocabulary import UnitType as UnitType
 EventType = Literal[
     "appeal.received",
     "appeal.merged",
+    "appeal.complaint_noted",
     "appeal.triaged",
     "appeal.assigned",
     "appeal.signed_off",
@@ -266,6 +267,14 @@ class AppealReopened(_Data):
     reason: str | None = None
 
 
+class ComplaintNoted(_Data):
+    """保密: staff recorded which unit the appeal complains about (None for both: none). That unit
+    never holds the appeal (routing hands it one level up) nor reads its reporter."""
+
+    unit_type: UnitType | None = None
+    unit_code: str | None = None
+
+
 class AppealMerged(_Data):
     """Linked as a duplicate of a master appeal (nothing deleted; its reporter still hears back)."""
 
@@ -419,6 +428,7 @@ DATA_MODELS: dict[str, type[_Data]] = {
     "appeal.closed": AppealClosed,
     "appeal.reopened": AppealReopened,
     "appeal.merged": AppealMerged,
+    "appeal.complaint_noted": ComplaintNoted,
     "appeal.progressed": AppealProgressed,
     "consultation.decided": ConsultationDecided,
     "consultation.changed": ConsultationChanged,
@@ -495,7 +505,9 @@ SUBSCRIPTIONS: dict[Service, frozenset[str]] = {
         }
     ),
     # An ended appeal leaves the donor pool and the manual triage queue (routing/jobs.py).
-    "routing": frozenset({"appeal.received", "appeal.status_changed"}),
+    # A merged appeal's hop closes and its commands are refused; the unit complained about (保密)
+    # never holds it (routing/handlers.py).
+    "routing": frozenset({"appeal.received", "appeal.status_changed", "appeal.complaint_noted"}),
     "deadlines": frozenset(
         {
             "appeal.received",

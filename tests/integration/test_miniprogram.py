@@ -105,12 +105,6 @@ def form(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-async def intake_has(world: World, path: str, method: str) -> bool:
-    async with httpx.AsyncClient(base_url=world.intake_url) as intake:
-        spec = (await intake.get("/openapi.json")).json()
-    return method in spec.get("paths", {}).get(path, {})
-
-
 class TestLogin:
     async def test_code2session_gives_our_own_token_and_keeps_the_session_key(self, world: World) -> None:
         openid = new_openid()
@@ -316,8 +310,6 @@ class TestFiling:
 
 class TestFollowing:
     async def test_list_timeline_and_rating(self, world: World) -> None:
-        if not await intake_has(world, "/internal/residents/appeals", "get"):
-            pytest.skip("intake's GET /internal/residents/appeals is not there yet")
         _, auth = await login(world)
         filed = await world.gateway.post(
             "/api/v1/miniprogram/appeals",

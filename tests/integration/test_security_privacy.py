@@ -201,17 +201,20 @@ async def test_public_and_resident_reads_carry_no_personal_data(filed: Filed) ->
                 path = "requests" if key == "service_request_id" else "tokens"
                 for fmt in ("json", "xml"):
                     reads.append((f"/open311/v2/{path}/{request[key]}.{fmt}", {}, {}))
-    seen = 0
+    seen = disclosed = 0
     for path, params, headers in reads:
         r = await gw.get(path, params=params, headers=headers)
         if r.status_code == 404 and path.startswith("/api/v1/public/disclosure/"):
             continue  # not disclosed (yet): nothing to leak
+        disclosed += path.startswith("/api/v1/public/disclosure/")
         assert r.status_code == 200, f"{path}: {r.status_code} {r.text[:200]}"
         where = [m.start() for m in LEAKS["name"].finditer(r.text)]
         context = [r.text[max(0, i - 300) : i + 40] for i in where]
         assert not leaks_in(r.text), f"{path} {params} shows {leaks_in(r.text)}: {context or r.text[:600]}"
         seen += 1
     assert seen >= len(reads) - len(filed.tickets)
+    # A run where every disclosure page answered 404 checked none of them: it must not pass.
+    assert disclosed > 0, "no disclosure page was there to check"
 
 
 async def test_no_column_of_any_table_holds_a_full_phone_or_id_number(filed: Filed) -> None:

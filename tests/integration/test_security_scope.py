@@ -210,8 +210,16 @@ async def test_commands_and_reveals_outside_the_scope_are_as_if_the_appeal_did_n
                     f"/api/v1/staff/appeals/{appeal_id}/{command}", json=body, headers=bearer(who)
                 )
                 assert_hidden(r, f"{name} {command} on {appeal_id}")
-            r = await gw.post(f"/api/v1/routing/assignments/{appeal_id}/sign-off", headers=bearer(who))
-            assert r.status_code in (403, 404), f"{name} sign-off on {appeal_id}: {r.status_code}"
+            for routing_command in ("sign-off", "return"):
+                r = await gw.post(
+                    f"/api/v1/routing/assignments/{appeal_id}/{routing_command}",
+                    json={"reason_code": "other", "policy_basis": "越权测试"},
+                    headers=bearer(who),
+                )
+                if who.role == "auditor":
+                    assert r.status_code == 403 and r.json()["code"] == "read_only", r.text
+                else:
+                    assert_hidden(r, f"{name} {routing_command} on {appeal_id}")
 
 
 async def test_lists_keep_to_the_unit(world: World) -> None:

@@ -105,10 +105,15 @@ class TestScopes:
         assert made.status_code == 201, made.text
         rid = made.json()["id"]
         assert (await gateway.get(f"/api/v1/ledger/reservations/{rid}", headers=mine)).status_code == 200
+        # A neighbour's reservation answers as one that does not exist (issue 15).
         assert_problem(
-            await gateway.get(f"/api/v1/ledger/reservations/{rid}", headers=theirs), 403, "out_of_scope"
+            await gateway.get(f"/api/v1/ledger/reservations/{rid}", headers=theirs),
+            404,
+            "reservation_not_found",
         )
-        assert_problem(await post(gateway, f"/reservations/{rid}/release", {}, theirs), 403, "out_of_scope")
+        assert_problem(
+            await post(gateway, f"/reservations/{rid}/release", {}, theirs), 404, "reservation_not_found"
+        )
         paid = await post(gateway, f"/reservations/{rid}/disbursements", {"amount_fen": 100}, mine)
         assert paid.status_code == 201 and paid.json()["remaining_fen"] == 200
         missing = await post(gateway, f"/reservations/{uuid.uuid4()}/release", {}, mine)

@@ -63,7 +63,8 @@ async def _decide(http: httpx.AsyncClient, appeal_id: uuid.UUID, who: object, un
 
 async def test_send_backs_are_capped_then_the_towns_decision_binds(http: httpx.AsyncClient) -> None:
     appeal_id = await _dibao()
-    assert (await _send_back(http, appeal_id, HRSS)).status_code == 403  # not the holder
+    # Not the holder, and never held it: as if the appeal did not exist (issue 15).
+    assert (await _send_back(http, appeal_id, HRSS)).status_code == 404
     unknown = await _send_back(http, appeal_id, CIVIL_AFFAIRS, code="too_busy")
     assert unknown.status_code == 422 and "not_our_remit" in unknown.json()["reason_codes"]
     missing_basis = await http.post(

@@ -107,6 +107,7 @@ app = create_service_app(
     on_shutdown=[_shutdown],
     max_body=MAX_BODY,
     max_body_per_path=MAX_BODY_PER_PATH,
+    public_docs=True,
 )
 app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
 use_account_check(account_is_current)

@@ -135,7 +135,7 @@ async def _serve(
 
 
 async def _discovery(request: Request, fmt: str | None) -> Response:
-    base = str(request.base_url)
+    base = get_settings().public_base()  # configured, never the caller's Host header
     return await _serve(request, fmt, "discovery", lambda: _value(discovery_doc(base)))
 
 

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Final
 
@@ -98,6 +99,9 @@ def resolve_org(role: Role, org: str) -> tuple[str, str]:
     return "station", org.strip()
 
 
+StationCheck = Callable[[AsyncSession, str], Awaitable[bool]]
+
+
 async def create_staff(
     session: AsyncSession,
     username: str,
@@ -107,14 +111,20 @@ async def create_staff(
     *,
     phone: str | None = None,
     openid: str | None = None,
+    station_exists: StationCheck | None = None,
 ) -> StaffAccount:
-    """A new staff account (argon2id hash); `phone` (SMS) and `openid` (mini-program subscribe
-    message) are where notifications are pushed, both optional."""
+    """A new staff account (argon2id hash). The unit must exist for every role: towns, villages
+    and departments in the reference data, a station in routing's register (`station_exists`,
+    which the caller supplies since the gateway does not read routing's tables; without it no
+    station account is made). `phone` (SMS) and `openid` (mini-program subscribe message) are
+    where notifications are pushed, both optional."""
     if role not in ROLES:
         raise InvalidInput(f"未知角色：{role}（可选：{', '.join(ROLES)}）")
     if len(password) < 8:
         raise InvalidInput("密码至少需要8位。")
     org_type, org_code = resolve_org(role, org)
+    if org_type == "station" and (station_exists is None or not await station_exists(session, org_code)):
+        raise InvalidInput(f"找不到驿站编码：{org_code}（请先登记驿站）")
     account = StaffAccount(
         username=username,
         password_hash=_hasher.hash(password),

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from services.common.personal import mask_name
+from services.common.crypto import encrypt_pii_text
+from services.common.personal import mask_email, mask_name
 from services.common.public_text import public_text
 from services.common.reference import load_reference
 from services.common.timeutil import to_local
@@ -305,7 +306,9 @@ def to_draft(req: NewRequest, channel_ref: str, client_name: str) -> AppealDraft
                 "service_code": req.service.code,
                 "address_id": req.address_id,
                 "media_url": req.media_url,
-                "email": req.email,
+                # An e-mail is personal data: kept encrypted, shown masked (issue 15).
+                "email_masked": mask_email(req.email) if req.email else None,
+                "email_enc": encrypt_pii_text(req.email) if req.email else None,
                 "device_id": req.device_id,
                 "account_id": req.account_id,
                 "attributes": attrs,

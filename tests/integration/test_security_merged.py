@@ -1,0 +1,227 @@
+"""Acting on a merged appeal (issue 15.8): once an appeal is merged into another, its routing hop
+and its clocks close (intake's events, routing's and deadlines' idempotent handlers), and every
+command on it, in any service, is a `409` problem with a Chinese detail: no consultation, no plan
+approved, no money reserved or paid for a duplicate.
+
+The whole system in-process: gateway in front of the real services and their real workers.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from deadlines.models import ACTIVE_STATES, Clock
+from routing.models import Assignment, Consultation
+from services.common.auth import Principal
+from services.common.db import session_scope
+from tests.integration.security_support import (
+    BEIZHA,
+    CITY,
+    HUMEN,
+    PROBLEM,
+    STATION_CODE,
+    TOWN,
+    VILLAGE,
+    System,
+    bearer,
+    running_system,
+    settle,
+)
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+async def system() -> AsyncIterator[System]:
+    async with running_system("10.8.0.15") as running:
+        yield running
+
+
+def _key() -> dict[str, str]:
+    return {"Idempotency-Key": f"merged-{uuid.uuid4().hex}"}
+
+
+async def _file(gw: httpx.AsyncClient, words: str) -> str:
+    body = {
+        "description": words,
+        "submitter": {"name": "黄丽", "phone": "13800138000"},
+        "location": {"town": HUMEN, "village_code": BEIZHA},
+    }
+    r = await gw.post("/api/v1/channels/web-portal/appeals", json=body, headers={**bearer(TOWN), **_key()})
+    assert r.status_code == 201, r.text
+    appeal_id: str = r.json()["appeal_id"]
+    return appeal_id
+
+
+def _minutes(appeal_id: str) -> dict[str, Any]:
+    yes = {"yes": 16, "no": 3, "abstain": 1}
+    return {
+        "appeal_id": appeal_id,
+        "form": "residents_council",
+        "held_at": datetime.now(UTC).isoformat(),
+        "eligible_count": 25,
+        "present_count": 20,
+        "attendees": [{"name": "居民代表甲", "role": "居民代表"}],
+        "necessity": "路灯损坏，夜间出行不安全",
+        "feasibility": "利用原有杆件，施工一周",
+        "budget_fen": 1_200_000,
+        "beneficiaries": {"count": 300, "group": "周边居民"},
+        "implementer": "北栅社区居委会",
+        "votes": {p: yes for p in ("necessity", "feasibility", "budget", "beneficiaries", "implementer")},
+        "track": "express",
+        "holder_type": "village",
+        "holder_code": BEIZHA,
+    }
+
+
+async def _hops(appeal_id: str) -> list[Assignment]:
+    async with session_scope() as session:
+        rows = await session.scalars(
+            select(Assignment).where(Assignment.appeal_id == uuid.UUID(appeal_id)).order_by(Assignment.hop)
+        )
+        return list(rows.all())
+
+
+async def _active_clocks(appeal_id: str) -> list[Clock]:
+    async with session_scope() as session:
+        rows = await session.scalars(
+            select(Clock).where(Clock.appeal_id == uuid.UUID(appeal_id), Clock.state.in_(ACTIVE_STATES))
+        )
+        return list(rows.all())
+
+
+async def _consultation_state(consultation_id: str) -> str:
+    async with session_scope() as session:
+        row = await session.get(Consultation, uuid.UUID(consultation_id))
+        assert row is not None
+        return row.state
+
+
+async def test_a_merged_appeal_closes_its_hop_and_clocks_and_refuses_every_command(system: System) -> None:
+    gw = system.gateway
+    tag = uuid.uuid4().hex[:6]
+    master = await _file(gw, f"北栅社区东方路{tag}号一带的路灯坏了好几盏，晚上很黑，希望尽快修好。")
+    duplicate = await _file(gw, f"北栅社区东方路{tag}号附近路灯不亮，晚上走路看不见，请维修。")
+    await settle()
+    (hop,) = await _hops(duplicate)
+    holder: Principal = VILLAGE if (hop.unit_type, hop.unit_code) == ("village", BEIZHA) else CITY
+    consulted = await gw.post(
+        "/api/v1/consultations", json=_minutes(duplicate), headers={**bearer(holder), **_key()}
+    )
+    assert consulted.status_code == 201, consulted.text
+    consultation = consulted.json()["id"]
+    assert await _active_clocks(duplicate), "the duplicate is timed before the merge"
+
+    merged = await gw.post(
+        f"/api/v1/staff/appeals/{duplicate}/duplicates/{master}/confirm",
+        json={"reason": "同一路段路灯"},
+        headers=bearer(TOWN),
+    )
+    assert merged.status_code == 200, merged.text
+    await settle()
+
+    # The merge closed routing's hop, the plan on notice and every clock of the duplicate.
+    assert [h.state for h in await _hops(duplicate) if h.state in ("assigned", "signed_off")] == []
+    assert await _consultation_state(consultation) == "cancelled"
+    assert await _active_clocks(duplicate) == []
+
+    registered = await gw.post(
+        f"/api/v1/stations/{STATION_CODE}",
+        json={"name": "北栅莞家驿站", "town_code": HUMEN, "village_code": BEIZHA, "services": ["facility"]},
+        headers=bearer(TOWN),
+    )
+    assert registered.status_code in (200, 201), registered.text
+    A, R = f"/api/v1/staff/appeals/{duplicate}", f"/api/v1/routing/assignments/{duplicate}"
+    reason = {"reason": "继续办理"}
+    money = {
+        "holder": {"holder_type": "village", "holder_code": BEIZHA},
+        "payee": {"payee_type": "project", "payee_code": duplicate},
+        "amount_fen": 100_000,
+        "appeal_id": duplicate,
+    }
+    attempts: list[tuple[str, Principal, dict[str, Any], dict[str, str]]] = [
+        (f"{R}/sign-off", holder, {}, {}),
+        (f"{R}/return", holder, {"reason_code": "not_our_remit", "policy_basis": "不属于本单位职责"}, {}),
+        ("/api/v1/consultations", holder, _minutes(duplicate), _key()),
+        (f"/api/v1/consultations/{consultation}/approval", holder, {}, {}),
+        (f"/api/v1/consultations/{consultation}/objections", holder, {"summary": "有居民反对"}, {}),
+        (
+            f"/api/v1/routing/triage/{duplicate}/decision",
+            TOWN,
+            {"unit_type": "village", "unit_code": BEIZHA, "reason": "改派"},
+            {},
+        ),
+        (f"/api/v1/stations/{STATION_CODE}/assignments", TOWN, {"appeal_id": duplicate, "note": "派单"}, {}),
+        ("/api/v1/ledger/reservations", VILLAGE, money, _key()),
+        ("/api/v1/ledger/disbursements", VILLAGE, money, _key()),
+        (f"{A}/start", TOWN, reason, {}),
+        (f"{A}/complete", TOWN, reason, {}),
+        (f"{A}/hold", TOWN, reason, {}),
+        (f"{A}/reject", TOWN, reason, {}),
+        (f"{A}/withdraw", TOWN, reason, {}),
+    ]
+    answers: dict[str, tuple[int, str, str]] = {}
+    listing = {"summary": "路灯维修，需要资金", "target_fen": 100_000}
+    for path, who, body, extra in [*attempts, (f"/api/v1/donors/listings/{duplicate}", TOWN, listing, {})]:
+        method = "PUT" if path.startswith("/api/v1/donors/listings/") else "POST"
+        r = await gw.request(method, path, json=body, headers={**bearer(who), **extra})
+        problem = r.json() if r.headers.get("content-type", "").startswith(PROBLEM) else {}
+        answers[path] = (r.status_code, problem.get("code", ""), problem.get("detail", ""))
+    refused = {p: a for p, a in answers.items() if a[0] == 409 and CHINESE.search(a[2])}
+    assert refused == answers, {p: a for p, a in answers.items() if p not in refused}
+    # Routing's, the ledger's and intake's refusals name why: the appeal ended (merged).
+    for path in (
+        f"{R}/sign-off",
+        "/api/v1/consultations",
+        "/api/v1/ledger/reservations",
+        f"/api/v1/donors/listings/{duplicate}",
+        f"{A}/start",
+        f"{A}/hold",
+    ):
+        assert answers[path][1] == "appeal_ended", answers[path]
+    # Nothing was written by the refused commands: no new hop, the plan still cancelled.
+    assert [h.state for h in await _hops(duplicate) if h.state in ("assigned", "signed_off")] == []
+    assert await _consultation_state(consultation) == "cancelled"
+
+
+async def test_an_undone_merge_opens_the_appeal_again(system: System) -> None:
+    gw = system.gateway
+    tag = uuid.uuid4().hex[:6]
+    master = await _file(gw, f"北栅社区西坊路{tag}号的井盖松动，车辆经过响声很大。")
+    duplicate = await _file(gw, f"北栅社区西坊路{tag}号附近井盖晃动，夜里很吵，请处理。")
+    await settle()
+    (before,) = [h for h in await _hops(duplicate) if h.state in ("assigned", "signed_off")]
+    merged = await gw.post(
+        f"/api/v1/staff/appeals/{duplicate}/duplicates/{master}/confirm", json={}, headers=bearer(TOWN)
+    )
+    assert merged.status_code == 200, merged.text
+    await settle()
+    assert [h.state for h in await _hops(duplicate) if h.state in ("assigned", "signed_off")] == []
+
+    undone = await gw.post(
+        f"/api/v1/staff/appeals/{duplicate}/duplicates/undo",
+        json={"reason": "并非同一井盖"},
+        headers=bearer(TOWN),
+    )
+    assert undone.status_code == 200, undone.text
+    await settle()
+    (after,) = [h for h in await _hops(duplicate) if h.state in ("assigned", "signed_off")]
+    assert (after.hop, after.state, after.unit_type, after.unit_code) == (
+        before.hop,
+        before.state,
+        before.unit_type,
+        before.unit_code,
+    )
+    holder: Principal = VILLAGE if (after.unit_type, after.unit_code) == ("village", BEIZHA) else CITY
+    consulted = await gw.post(
+        "/api/v1/consultations", json=_minutes(duplicate), headers={**bearer(holder), **_key()}
+    )
+    assert consulted.status_code == 201, consulted.text
