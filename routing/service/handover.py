@@ -183,10 +183,15 @@ async def escalate(
     if row is None:
         raise NotFound()
     hop = await dispositions.latest_hop(session, appeal_id)
-    if hop is None or hop.state not in dispositions.ACTIVE:
+    active = hop is not None and hop.state in dispositions.ACTIVE
+    # Who may act is checked before the state, so that an outsider learns nothing of the appeal.
+    if not (
+        (active and hop is not None and dispositions.holds(principal, hop))
+        or acts_for_town(principal, row.town_code)
+    ):
+        raise await dispositions.refusal(session, principal, appeal_id)
+    if hop is None or not active:
         raise NotEscalable("该诉求当前没有承办单位（已办结、已退回或尚未交办），不能上报市级。")
-    if not (dispositions.holds(principal, hop) or acts_for_town(principal, row.town_code)):
-        raise Forbidden()
     if hop.unit_type == "city":
         raise NotEscalable("该诉求已由市级承办。")
     item = ManualTriageItem(

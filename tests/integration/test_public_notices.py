@@ -438,7 +438,11 @@ async def test_a_policy_benefit_topped_up_by_donors_and_escalation_from_the_hold
 
     # The department holding it passes it to the city; the city decides, bindingly.
     escalate = f"/api/v1/routing/triage/{filed['appeal_id']}/escalation"
-    problem(await w.gw.post(escalate, json={"note": "不属本部门职责"}, headers=bearer(OTHER_VILLAGE)), 403)
+    problem(
+        await w.gw.post(escalate, json={"note": "不属本部门职责"}, headers=bearer(OTHER_VILLAGE)),
+        404,
+        "not_found",
+    )
     dept = Principal(
         staff_id="s-i16-dept", username="dept.i16", role="department_staff", org_type="department",
         org_code="civil_affairs",
