@@ -6,20 +6,31 @@ import hashlib
 import json
 import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.models import Appeal, Attachment, QuotedNumber, Reporter, TimelineEntry, messaging, ticket_seq
+from intake.models import (
+    Appeal,
+    Attachment,
+    PendingArrival,
+    QuotedNumber,
+    Reporter,
+    TimelineEntry,
+    messaging,
+    ticket_seq,
+)
 from intake.service.duplicates import service as duplicates
 from intake.service.lifecycle import DESCRIPTIONS
 from intake.service.privacy import redact_text
-from intake.service.stats.recorder import count, facts_of
+from intake.service.stats.cells import Facts
+from intake.service.stats.recorder import count
 from services.common.crypto import encrypt_pii, lookup_hash
 from services.common.errors import IdempotencyConflict, NotFound
+from services.common.jobs import NotYet
 from services.common.messaging import emit, utcnow
 from services.common.personal import find_numbers, mask_id_number, mask_numbers_in, mask_phone
 from services.common.timeutil import to_local
@@ -196,10 +207,10 @@ def _received_event(appeal: Appeal, draft: AppealDraft) -> AppealReceived:
 async def create_appeal(session: AsyncSession, draft: AppealDraft) -> tuple[AppealAccepted, bool]:
     """Record a draft as an appeal, once per (channel, channel_ref). Returns (answer, created).
 
-    In the same transaction: the reporters (phone and ID encrypted), the numbers written in the
-    words (masked in the text, encrypted in `quoted_numbers`), attachments, the first
-    timeline entry, `appeal.received`, the counters, and duplicate detection (which may link the
-    new appeal to a master at once, or suggest candidates to staff).
+    Only what the answer needs, in one short transaction: the appeal, its reporters (phone and ID
+    encrypted), the numbers written in the words (masked in the text, encrypted in
+    `quoted_numbers`), attachments, the first timeline entry and `appeal.received`. The counters
+    and duplicate detection follow after the commit (`after_received`, intake's own worker).
     """
     digest = draft_hash(draft)
     if (known := await _existing(session, draft, digest)) is not None:
@@ -235,15 +246,75 @@ async def create_appeal(session: AsyncSession, draft: AppealDraft) -> tuple[Appe
             round=1,
         )
     )
+    session.add(PendingArrival(appeal_id=appeal.id, town_key=_town_key(appeal.town_code), received_at=now))
     await emit(
         session,
         messaging,
         make_event("appeal.received", "intake", _received_event(appeal, draft), appeal_id=appeal.id),
     )
-    await count(session, facts_of(appeal), now, {"received": 1}, dims=("all", "channel"))
     await session.flush()
-    await duplicates.on_arrival(session, appeal, people)
     return AppealAccepted(appeal_id=appeal.id, ticket_no=appeal.ticket_no, query_code=appeal.query_code), True
+
+
+def received_facts(received: AppealReceived) -> Facts:
+    """The appeal as the counters see it when recorded: as the channel gave it (`appeal.received`),
+    whatever triage may have changed since (triage counts its own findings: `on_triaged`)."""
+    return Facts(
+        channel=received.channel,
+        kind=None,
+        category=None,
+        town_code=received.town_code,
+        village_code=received.village_code,
+        holder_type=None,
+        holder_code=None,
+    )
+
+
+async def after_received(session: AsyncSession, appeal: Appeal, facts: Facts) -> None:
+    """What follows recording an appeal, after the caller has its ticket (intake's worker, once per
+    `appeal.received`, the appeal row locked): the counters, then the fingerprint and duplicate
+    detection, which may link the appeal to a master (its public `duplicate_of` appears then),
+    suggest candidates to staff, or flag a repeat of the same person. `facts`: `received_facts`.
+
+    A town's arrivals are analysed one at a time and in the order received, so each sees the
+    fingerprints of those before it, as when detection ran in the recording transaction: an
+    earlier arrival of the town still pending (and recent: one that keeps failing must not hold
+    the town up) makes this one wait (`NotYet`, retried shortly)."""
+    pending = await session.get(PendingArrival, appeal.id, with_for_update=True)
+    if pending is None:
+        return  # analysed already
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _analysis_lock(pending.town_key)}
+    )
+    earlier = await session.scalar(
+        select(PendingArrival.appeal_id)
+        .where(
+            PendingArrival.town_key == pending.town_key,
+            PendingArrival.received_at < pending.received_at,
+            PendingArrival.received_at >= pending.received_at - ORDER_WAIT,
+        )
+        .limit(1)
+    )
+    if earlier is not None:
+        raise NotYet(f"appeal {earlier} arrived earlier in the same town and is not analysed yet")
+    await count(session, facts, appeal.received_at, {"received": 1}, dims=("all", "channel"))
+    people = (await session.scalars(select(Reporter).where(Reporter.appeal_id == appeal.id))).all()
+    await duplicates.on_arrival(session, appeal, people)
+    await session.delete(pending)
+
+
+# How long an arrival waits for an earlier one of its town to be analysed first.
+ORDER_WAIT = timedelta(seconds=30)
+
+
+def _town_key(town_code: str | None) -> str:
+    return town_code or "-"
+
+
+def _analysis_lock(town_key: str) -> int:
+    """The advisory lock key of a town's duplicate analysis."""
+    digest = hashlib.blake2b(f"intake.duplicates:{town_key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 async def get_appeal(session: AsyncSession, appeal_id: uuid.UUID, *, lock: bool = False) -> Appeal:
