@@ -268,7 +268,8 @@ async def test_a_replayed_or_interrupted_arrival_has_exactly_one_effect(http: ht
             raise RuntimeError("killed before commit")
     assert (await row(second["appeal_id"])).status == "received"
 
-    # Delivered again, and again: the inbox keeps one effect.
+    # Delivered (the relay), then again and again (a replay): the inbox keeps one effect.
+    await settle()
     await enqueue("intake", event, event)
     await drain("intake")
     shown = await public_of(http, second)
