@@ -129,7 +129,6 @@ async def one_pair(session: AsyncSession, pair: dict[str, Any], now: datetime) -
     from intake.models import Appeal, DuplicateLink, Reporter
     from intake.service.duplicates import service as duplicates
     from intake.service.records import after_received, create_appeal
-    from intake.service.stats.recorder import facts_of
 
     tag = uuid.uuid4().hex[:12]
     gap = timedelta(hours=float(pair.get("gap_hours") or 0))
@@ -138,12 +137,12 @@ async def one_pair(session: AsyncSession, pair: dict[str, Any], now: datetime) -
         first, _ = await create_appeal(session, draft_a)
     a = await session.get(Appeal, first.appeal_id)
     assert a is not None
-    await after_received(session, a, facts_of(a))
+    await after_received(session, a.id)
     with received_at(now):
         second, _ = await create_appeal(session, draft_b)
     b = await session.get(Appeal, second.appeal_id)
     assert b is not None
-    await after_received(session, b, facts_of(b))
+    await after_received(session, b.id)
     link = await session.scalar(
         select(DuplicateLink).where(DuplicateLink.appeal_id == b.id, DuplicateLink.master_id == a.id)
     )

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake.models import Appeal, AppealDeadline, AppealFunds, TimelineEntry
 from intake.service.lifecycle import Status, can_move
 from intake.service.moves import advance, transition
-from intake.service.records import after_received, get_appeal, received_facts
+from intake.service.records import after_received, get_appeal
 from intake.service.stats.cells import ALL_DIMS, CLASS_DIMS
 from intake.service.stats.kpi import fund_metric
 from intake.service.stats.recorder import count, facts_of
@@ -25,7 +25,6 @@ from services.common.text import label_of
 from services.common.timeutil import to_local
 from services.contracts.events import (
     AppealAssigned,
-    AppealReceived,
     AppealReturned,
     AppealSignedOff,
     AppealTriaged,
@@ -70,8 +69,8 @@ def _actor(event: Event) -> str:
 
 async def on_received(session: AsyncSession, event: Event, ctx: JobContext) -> None:
     """Our own `appeal.received`: the work that follows recording, after the caller's answer."""
-    facts = received_facts(event.data_as(AppealReceived))
-    await after_received(session, await _appeal(session, event), facts)
+    if event.appeal_id is not None:
+        await after_received(session, event.appeal_id)
 
 
 async def on_triaged(session: AsyncSession, event: Event, ctx: JobContext) -> None:

@@ -393,6 +393,10 @@ class PendingArrival(Base):
     appeal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appeals.id"), primary_key=True)
     town_key: Mapped[str] = mapped_column(String(16))  # the town code, "-" when not known yet
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What the counters count it under: the appeal as its channel recorded it.
+    channel: Mapped[str] = mapped_column(String(32))
+    town_code: Mapped[str | None] = mapped_column(String(12))
+    village_code: Mapped[str | None] = mapped_column(String(12))
 
 
 class StatDelta(Base):

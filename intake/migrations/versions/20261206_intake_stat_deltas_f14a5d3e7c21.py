@@ -81,6 +81,9 @@ def upgrade() -> None:
         sa.Column("appeal_id", sa.Uuid(), nullable=False),
         sa.Column("town_key", sa.String(length=16), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("town_code", sa.String(length=12), nullable=True),
+        sa.Column("village_code", sa.String(length=12), nullable=True),
         sa.ForeignKeyConstraint(
             ["appeal_id"], ["intake.appeals.id"], name=op.f("fk_pending_arrivals_appeal_id_appeals")
         ),
