@@ -286,3 +286,30 @@ async def test_a_replayed_or_interrupted_arrival_has_exactly_one_effect(http: ht
     assert (fingerprints, links) == (1, 1)
     assert len(await events(second["appeal_id"], "appeal.merged")) == 1
     assert await _city_received(http) == counted_before + 2  # each arrival counted once
+
+
+async def test_a_later_arrival_analyses_the_towns_earlier_ones_first(http: httpx.AsyncClient) -> None:
+    await settle()  # nothing of earlier tests left pending
+    street = tag()
+    where = {"town_code": CHANGPING, "village_code": MUGUI, "address": f"常平镇木棆村{street}"}
+    first = await create_unsettled(
+        http, draft(MUGUI, CHANGPING, f"木棆村{street}的路灯坏了三盏，晚上一片漆黑。", location=where)
+    )
+    second = await create_unsettled(
+        http, draft(MUGUI, CHANGPING, f"{street}路灯坏了好几盏，夜里很黑，行人不安全。", location=where)
+    )
+    # The later one's event comes first: it analyses the earlier arrival before itself, so it
+    # still meets its fingerprint; the earlier one's own event then finds nothing left to do.
+    await enqueue("intake", await _received_event(second["appeal_id"]))
+    await drain("intake")
+    shown = await public_of(http, second)
+    assert (shown["status"], shown["duplicate_of"]) == ("merged", first["ticket_no"])
+    await enqueue("intake", await _received_event(first["appeal_id"]))
+    await drain("intake")
+    assert (await row(first["appeal_id"])).status == "received"
+    async with session_scope() as session:
+        left = await session.scalar(
+            text("SELECT count(*) FROM intake.pending_arrivals WHERE appeal_id IN (:a, :b)"),
+            {"a": first["appeal_id"], "b": second["appeal_id"]},
+        )
+    assert left == 0
