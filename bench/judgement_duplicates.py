@@ -14,7 +14,8 @@ schema production runs), rolled back afterwards so that pairs never meet each ot
 into an `AppealDraft`, normalised by the gateway's own `normalise_draft` (place resolved from the
 address, text and point) and recorded by intake's `create_appeal` as if received `gap_hours`
 before `b`; then `b` is recorded the same way "now" — its fingerprint, key lookup, scoring,
-linking and suggestions all happen inside `create_appeal`, exactly as on a live arrival. Read
+linking and suggestions happen in `after_received`, as intake's worker runs it right after a live
+arrival's commit. Read
 back: whether `b` was linked to `a` (status merged, `duplicate_of`), suggested with it, flagged
 as a repeat of it; and, for the analysis, whether the lookup retrieved `a` at all and its score.
 
@@ -127,18 +128,21 @@ async def one_pair(session: AsyncSession, pair: dict[str, Any], now: datetime) -
     """Record a, then b `gap_hours` later, through intake's real path; read back what happened."""
     from intake.models import Appeal, DuplicateLink, Reporter
     from intake.service.duplicates import service as duplicates
-    from intake.service.records import create_appeal
+    from intake.service.records import after_received, create_appeal
 
     tag = uuid.uuid4().hex[:12]
     gap = timedelta(hours=float(pair.get("gap_hours") or 0))
     draft_a, draft_b = draft_of(pair["a"], f"judge-{tag}-a"), draft_of(pair["b"], f"judge-{tag}-b")
     with received_at(now - gap):
         first, _ = await create_appeal(session, draft_a)
+    a = await session.get(Appeal, first.appeal_id)
+    assert a is not None
+    await after_received(session, a.id)
     with received_at(now):
         second, _ = await create_appeal(session, draft_b)
-    a = await session.get(Appeal, first.appeal_id)
     b = await session.get(Appeal, second.appeal_id)
-    assert a is not None and b is not None
+    assert b is not None
+    await after_received(session, b.id)
     link = await session.scalar(
         select(DuplicateLink).where(DuplicateLink.appeal_id == b.id, DuplicateLink.master_id == a.id)
     )

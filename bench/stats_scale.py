@@ -67,6 +67,7 @@ async def fill_small(maker: async_sessionmaker[AsyncSession], village: str, town
         )
         async with maker() as session, session.begin():
             accepted, _ = await records.create_appeal(session, draft)
+            await records.after_received(session, accepted.appeal_id)  # intake's worker, after commit
             appeal = await records.get_appeal(session, accepted.appeal_id, lock=True)
             appeal.kind, appeal.category = "micro_project", "facility"
             if i < 6:

@@ -16,7 +16,7 @@ from intake.models import Appeal, AppealDeadline, AppealFunds, TimelineEntry
 from intake.service import notices, worklist
 from intake.service.lifecycle import Status, can_move
 from intake.service.moves import advance, transition
-from intake.service.records import get_appeal
+from intake.service.records import after_received, get_appeal
 from intake.service.stats.cells import ALL_DIMS, CLASS_DIMS
 from intake.service.stats.kpi import fund_metric
 from intake.service.stats.recorder import count, facts_of
@@ -67,6 +67,12 @@ async def _appeal(session: AsyncSession, event: Event) -> Appeal:
 
 def _actor(event: Event) -> str:
     return f"service:{event.source}"
+
+
+async def on_received(session: AsyncSession, event: Event, ctx: JobContext) -> None:
+    """Our own `appeal.received`: the work that follows recording, after the caller's answer."""
+    if event.appeal_id is not None:
+        await after_received(session, event.appeal_id)
 
 
 async def on_triaged(session: AsyncSession, event: Event, ctx: JobContext) -> None:
@@ -296,6 +302,7 @@ async def on_funds_disbursed(session: AsyncSession, event: Event, ctx: JobContex
 
 
 HANDLERS: dict[str, EventHandler] = {
+    "appeal.received": on_received,
     "appeal.triaged": on_triaged,
     "appeal.assigned": on_assigned,
     "appeal.signed_off": on_signed_off,

@@ -390,8 +390,9 @@ STAT_METRICS: tuple[str, ...] = (
 class StatCell(Base):
     """Pre-aggregated counters (统计): one row per period, scope, dimension value and shard.
 
-    Updated in the transaction of the change it counts; a dashboard reads a bounded number of rows
-    whatever the number of appeals. `shard` spreads the hot city and town rows over several rows.
+    Folded from `stat_deltas` in batches (a change never updates a row here itself); a dashboard
+    reads a bounded number of rows whatever the number of appeals. `shard` is 0 for folded rows
+    (older rows may carry the shards that once spread the hot city and town rows).
     """
 
     __tablename__ = "stat_cells"
@@ -409,6 +410,49 @@ for _metric in STAT_METRICS:
     cast("Table", StatCell.__table__).append_column(
         Column(_metric, BigInteger, nullable=False, server_default="0")
     )
+
+
+class PendingArrival(Base):
+    """An appeal recorded and not yet analysed (duplicates, counters): written in the recording
+    transaction, removed by the worker's `after_received` in the transaction of its effects. Each
+    town's arrivals are analysed in the order they were received (`intake.service.records`)."""
+
+    __tablename__ = "pending_arrivals"
+    __table_args__ = (Index("ix_pending_arrivals_town_received", "town_key", "received_at"),)
+
+    appeal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appeals.id"), primary_key=True)
+    town_key: Mapped[str] = mapped_column(String(16))  # the town code, "-" when not known yet
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What the counters count it under: the appeal as its channel recorded it.
+    channel: Mapped[str] = mapped_column(String(32))
+    town_code: Mapped[str | None] = mapped_column(String(12))
+    village_code: Mapped[str | None] = mapped_column(String(12))
+
+
+class StatDelta(Base):
+    """An append-only counter delta: what one change adds to one cell of `stat_cells`.
+
+    A change only INSERTs here (no row it could wait on); the folder
+    (`intake.service.stats.recorder.fold`) sums batches of deltas into `stat_cells` under one lock,
+    and the statistics reads fold what is pending first, so they answer every committed change.
+    """
+
+    __tablename__ = "stat_deltas"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    period: Mapped[str] = mapped_column(String(1))
+    period_start: Mapped[date] = mapped_column(Date)
+    scope_type: Mapped[str] = mapped_column(String(16))
+    scope_code: Mapped[str] = mapped_column(String(48))
+    dim: Mapped[str] = mapped_column(String(16))
+    dim_value: Mapped[str] = mapped_column(String(32))
+
+
+for _metric in STAT_METRICS:
+    cast("Table", StatDelta.__table__).append_column(
+        Column(_metric, BigInteger, nullable=False, server_default="0")
+    )
+
 
 # Demand analysis (`intake.service.stats.demand`) reads every village × category cell of two months: this
 # partial covering index holds them with the three counters it reads, so it reads a few index pages

@@ -344,6 +344,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import importlib
 
     module = importlib.import_module(WORKERS[args.service])
+    os.nice(get_settings().worker_nice)
     worker = module.worker(burst=args.burst)
     worker.run()
     return 0

@@ -6,21 +6,31 @@ import hashlib
 import json
 import secrets
 import uuid
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnDefault, Table, insert, literal, select, text, union_all
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.models import Appeal, Attachment, QuotedNumber, Reporter, TimelineEntry, messaging, ticket_seq
+from intake.models import (
+    Appeal,
+    Attachment,
+    PendingArrival,
+    QuotedNumber,
+    Reporter,
+    TimelineEntry,
+    messaging,
+    ticket_seq,
+)
 from intake.service.duplicates import service as duplicates
 from intake.service.lifecycle import DESCRIPTIONS
 from intake.service.privacy import redact_text
-from intake.service.stats.recorder import count, facts_of
+from intake.service.stats.cells import Facts
+from intake.service.stats.recorder import count
 from services.common.crypto import encrypt_pii, lookup_hash
 from services.common.errors import IdempotencyConflict, NotFound
-from services.common.messaging import emit, utcnow
+from services.common.messaging import utcnow
 from services.common.personal import find_numbers, mask_id_number, mask_numbers_in, mask_phone
 from services.common.timeutil import to_local
 from services.contracts.appeals import AppealAccepted, AppealDraft
@@ -196,54 +206,196 @@ def _received_event(appeal: Appeal, draft: AppealDraft) -> AppealReceived:
 async def create_appeal(session: AsyncSession, draft: AppealDraft) -> tuple[AppealAccepted, bool]:
     """Record a draft as an appeal, once per (channel, channel_ref). Returns (answer, created).
 
-    In the same transaction: the reporters (phone and ID encrypted), the numbers written in the
-    words (masked in the text, encrypted in `quoted_numbers`), attachments, the first
-    timeline entry, `appeal.received`, the counters, and duplicate detection (which may link the
-    new appeal to a master at once, or suggest candidates to staff).
+    Only what the answer needs, in one short transaction: the appeal, its reporters (phone and ID
+    encrypted), the numbers written in the words (masked in the text, encrypted in
+    `quoted_numbers`), attachments, the first timeline entry and `appeal.received`. The counters
+    and duplicate detection follow after the commit (`after_received`, intake's own worker).
+
+    Two statements: the ticket's sequence number, then every row at once (`_record`). A message
+    already recorded (or a concurrent twin that commits first) inserts nothing and is answered
+    as recorded, or refused when its content differs.
     """
     digest = draft_hash(draft)
-    if (known := await _existing(session, draft, digest)) is not None:
-        return known, False
     now = utcnow()
     seq = int(await session.scalar(ticket_seq.next_value()) or 0)
     appeal = _new_appeal(draft, digest, now, format_ticket(now, seq))
-    try:
-        # A concurrent twin of this message may commit first: the savepoint lets us answer it.
-        async with session.begin_nested():
-            session.add(appeal)
-            await session.flush()
-    except IntegrityError:
-        known = await _existing(session, draft, digest)
-        if known is None:
-            raise
-        return known, False
     people = [_reporter_row(appeal.id, "reporter", draft.reporter)]
     if draft.on_behalf_of is not None:
         people.append(_reporter_row(appeal.id, "on_behalf_of", draft.on_behalf_of))
-    session.add_all(people)
-    session.add_all(_quoted_rows(appeal.id, draft))
-    for att in draft.attachments:
-        session.add(Attachment(appeal_id=appeal.id, **att.model_dump()))
-    session.add(
-        TimelineEntry(
-            appeal_id=appeal.id,
-            at=now,
-            from_status=None,
-            to_status="received",
-            actor=f"channel:{draft.channel}",
-            public_description=f"{DESCRIPTIONS['received']}（{CHANNEL_NAMES[draft.channel]}），受理编号 {appeal.ticket_no}",
-            round=1,
-        )
+    entry = TimelineEntry(
+        appeal_id=appeal.id,
+        at=now,
+        from_status=None,
+        to_status="received",
+        actor=f"channel:{draft.channel}",
+        public_description=f"{DESCRIPTIONS['received']}（{CHANNEL_NAMES[draft.channel]}），受理编号 {appeal.ticket_no}",
+        public=True,
+        round=1,
     )
-    await emit(
-        session,
-        messaging,
-        make_event("appeal.received", "intake", _received_event(appeal, draft), appeal_id=appeal.id),
-    )
-    await count(session, facts_of(appeal), now, {"received": 1}, dims=("all", "channel"))
-    await session.flush()
-    await duplicates.on_arrival(session, appeal, people)
+    event = make_event("appeal.received", "intake", _received_event(appeal, draft), appeal_id=appeal.id)
+    children: list[tuple[Table, list[dict[str, Any]]]] = [
+        (_table(Reporter), [_values(p) for p in people]),
+        (_table(QuotedNumber), [_values(q) for q in _quoted_rows(appeal.id, draft)]),
+        (
+            _table(Attachment),
+            [{"id": uuid.uuid4(), "appeal_id": appeal.id, **att.model_dump()} for att in draft.attachments],
+        ),
+        (_table(TimelineEntry), [_values(entry)]),
+        (
+            _table(PendingArrival),
+            [
+                {
+                    "appeal_id": appeal.id,
+                    "town_key": _town_key(appeal.town_code),
+                    "received_at": now,
+                    "channel": appeal.channel,
+                    "town_code": appeal.town_code,
+                    "village_code": appeal.village_code,
+                }
+            ],
+        ),
+        (
+            messaging.outbox,
+            [
+                {
+                    "event_id": event.id,
+                    "type": event.type,
+                    "appeal_id": event.appeal_id,
+                    "payload": event.model_dump(mode="json"),
+                }
+            ],
+        ),
+    ]
+    if not await _record(session, _values(appeal), children):
+        known = await _existing(session, draft, digest)
+        if known is None:
+            raise IdempotencyConflict()  # never reached: the conflicting row is committed
+        return known, False
     return AppealAccepted(appeal_id=appeal.id, ticket_no=appeal.ticket_no, query_code=appeal.query_code), True
+
+
+def _table(model: type[Any]) -> Table:
+    return cast("Table", model.__table__)
+
+
+def _values(row: Any) -> dict[str, Any]:
+    """The column values of a new ORM object, with the columns' Python-side defaults (which an
+    INSERT inside a CTE does not apply); the rest are left to the database's defaults."""
+    out: dict[str, Any] = {}
+    for column in _table(type(row)).columns:
+        value = getattr(row, column.key)
+        default = column.default
+        if value is None and isinstance(default, ColumnDefault):
+            value = default.arg(None) if default.is_callable else default.arg
+        if value is not None:
+            out[column.key] = value
+    return out
+
+
+async def _record(
+    session: AsyncSession, appeal: dict[str, Any], children: list[tuple[Table, list[dict[str, Any]]]]
+) -> bool:
+    """Insert the appeal and its rows in one statement (one round trip); False when the appeal's
+    (channel, channel_ref) is already recorded, and then nothing is inserted.
+
+    The appeal's INSERT ... ON CONFLICT DO NOTHING is a CTE; every other table's rows are selected
+    from it, so they exist exactly when it returned its row."""
+    appeals = _table(Appeal)
+    inserted = (
+        pg_insert(appeals)
+        .values(appeal)
+        .on_conflict_do_nothing(index_elements=[appeals.c.channel, appeals.c.channel_ref])
+        .returning(appeals.c.id)
+        .cte("recorded")
+    )
+    ctes = []
+    for n, (table, rows) in enumerate(children):
+        if not rows:
+            continue
+        names = sorted({k for r in rows for k in r}, key=lambda k: list(table.c.keys()).index(k))
+        selects = [
+            select(*[literal(r.get(k), type_=table.c[k].type).label(k) for k in names]).select_from(inserted)
+            for r in rows
+        ]
+        source = selects[0] if len(selects) == 1 else union_all(*selects)
+        ctes.append(insert(table).from_select(names, source, include_defaults=False).cte(f"rows_{n}"))
+    found = await session.execute(select(inserted.c.id).add_cte(*ctes))
+    return found.first() is not None
+
+
+async def after_received(session: AsyncSession, appeal_id: uuid.UUID) -> int:
+    """What follows recording an appeal, after the caller has its ticket (intake's worker, once per
+    `appeal.received`): the counters, then the fingerprint and duplicate detection, which may link
+    the appeal to a master (its public `duplicate_of` appears then), suggest candidates to staff,
+    or flag a repeat of the same person. Returns how many arrivals it analysed.
+
+    A town's arrivals are analysed one at a time (an advisory lock per town) and in the order they
+    were received, so each sees the fingerprints of those before it, as when detection ran in the
+    recording transaction: whoever holds the town's lock first also analyses the town's earlier
+    arrivals still pending (their own jobs then find nothing left to do). Taken before any appeal
+    row is locked, so it never waits in a cycle with the other handlers."""
+    town_key = await session.scalar(
+        select(PendingArrival.town_key).where(PendingArrival.appeal_id == appeal_id)
+    )
+    if town_key is None:
+        return 0  # analysed already
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _analysis_lock(town_key)})
+    mine = await session.get(PendingArrival, appeal_id, populate_existing=True)
+    if mine is None:
+        return 0  # analysed meanwhile, by an arrival of the town that came later
+    # Earlier ones that keep failing must not hold the town up: only a recent few are caught up.
+    queue = (
+        await session.scalars(
+            select(PendingArrival)
+            .where(
+                PendingArrival.town_key == town_key,
+                PendingArrival.received_at <= mine.received_at,
+                PendingArrival.received_at >= mine.received_at - CATCH_UP_WINDOW,
+            )
+            .order_by(PendingArrival.received_at, PendingArrival.appeal_id)
+            .limit(CATCH_UP_MAX)
+        )
+    ).all()
+    if mine not in queue:
+        queue = [*queue[:-1], mine]
+    for pending in queue:
+        await _analyse(session, pending)
+    return len(queue)
+
+
+# How far back, and how many, of a town's pending arrivals an arrival analyses before its own.
+CATCH_UP_WINDOW = timedelta(seconds=60)
+CATCH_UP_MAX = 50
+
+
+async def _analyse(session: AsyncSession, pending: PendingArrival) -> None:
+    appeal = await get_appeal(session, pending.appeal_id, lock=True)
+    # Counted as the channel recorded it, whatever triage may have changed since: triage counts
+    # its own findings (intake.handlers.on_triaged).
+    facts = Facts(
+        channel=pending.channel,
+        kind=None,
+        category=None,
+        town_code=pending.town_code,
+        village_code=pending.village_code,
+        holder_type=None,
+        holder_code=None,
+    )
+    await count(session, facts, appeal.received_at, {"received": 1}, dims=("all", "channel"))
+    people = (await session.scalars(select(Reporter).where(Reporter.appeal_id == appeal.id))).all()
+    await duplicates.on_arrival(session, appeal, people)
+    await session.delete(pending)
+    await session.flush()
+
+
+def _town_key(town_code: str | None) -> str:
+    return town_code or "-"
+
+
+def _analysis_lock(town_key: str) -> int:
+    """The advisory lock key of a town's duplicate analysis."""
+    digest = hashlib.blake2b(f"intake.duplicates:{town_key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 async def get_appeal(session: AsyncSession, appeal_id: uuid.UUID, *, lock: bool = False) -> Appeal:

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     redelivery_window_s: int = Field(default=3600, alias="GUANJIA_REDELIVERY_WINDOW")
     epoch_check_interval_s: float = Field(default=5.0, alias="GUANJIA_EPOCH_CHECK_INTERVAL")
     worker_poll_s: float = Field(default=0.1, alias="GUANJIA_WORKER_POLL")
+    # Workers run at this CPU niceness: the work after a commit (triage, duplicates, clocks) yields
+    # the cores to the requests that answer callers, and catches up when a burst has passed.
+    worker_nice: int = Field(default=10, ge=0, le=19, alias="GUANJIA_WORKER_NICE")
     hotline_window_s: int = Field(default=300, alias="GUANJIA_HOTLINE_WINDOW")
     # How long an official-account push may wait for its ticket before the passive reply says
     # the ticket follows by message (WeChat itself gives up after 5 s).

@@ -483,6 +483,9 @@ def make_event(type_: EventType, source: Service, data: _Data, appeal_id: UUID |
 SUBSCRIPTIONS: dict[Service, frozenset[str]] = {
     "intake": frozenset(
         {
+            # Its own: the work that follows recording an appeal (fingerprint, duplicates, counters)
+            # runs after the commit that answered the caller (see SELF_DELIVERED).
+            "appeal.received",
             "appeal.triaged",
             "appeal.assigned",
             "appeal.signed_off",
@@ -553,6 +556,12 @@ SUBSCRIPTIONS: dict[Service, frozenset[str]] = {
 }
 
 
+# Events a producer also hands to its own worker: its follow-up work after the commit, done once
+# (inbox) and never lost (outbox), like any other consumer's. Every other event skips its producer.
+SELF_DELIVERED: dict[Service, frozenset[str]] = {"intake": frozenset({"appeal.received"})}
+
+
 def consumers_of(event_type: str, producer: Service) -> list[Service]:
-    """The services that take this event, never the producer itself."""
-    return [svc for svc, types in SUBSCRIPTIONS.items() if event_type in types and svc != producer]
+    """The services that take this event; the producer itself only for its SELF_DELIVERED ones."""
+    own = event_type in SELF_DELIVERED.get(producer, frozenset())
+    return [svc for svc, types in SUBSCRIPTIONS.items() if event_type in types and (svc != producer or own)]

@@ -23,7 +23,19 @@ from services.common.personal import id_check_char
 from services.common.timeutil import local_today
 from services.contracts.events import AppealTriaged, FundsEvent, make_event
 from tests.fixtures import auth, staff
-from tests.intake.support import AUDITOR, CHANGPING, CITY, HUANZHULI, QIAOZI, create, draft, force, post, row
+from tests.intake.support import (
+    AUDITOR,
+    CHANGPING,
+    CITY,
+    HUANZHULI,
+    QIAOZI,
+    create,
+    draft,
+    force,
+    post,
+    row,
+    settle,
+)
 
 ID_BODY = "44190019790601123"
 ID_NUMBER = ID_BODY + id_check_char(ID_BODY)
@@ -239,6 +251,7 @@ async def test_statistics_come_from_the_counters_and_export(http: httpx.AsyncCli
                 "openid": body["reporter"]["openid"],
             },
         )
+    await settle()  # the arrivals are counted after their commit, by intake's worker
     after = await figures()
     was = before.get("facility", {"counts": {}})["counts"]
     now = after["facility"]["counts"]

@@ -18,7 +18,8 @@ from services.cli import build_parser
 from services.common.db import session_scope
 from services.common.settings import get_settings
 from tests.fixtures import auth, staff
-from tests.intake.support import CHANGPING, CITY, MUGUI, create, draft, force, post, street_name
+from tests.intake.support import CHANGPING, CITY, MUGUI, draft, force, post, street_name
+from tests.intake.support import create_settled as create
 
 VILLAGE = staff("village_staff", MUGUI)
 

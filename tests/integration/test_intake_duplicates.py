@@ -13,26 +13,33 @@ import pytest
 from sqlalchemy import text
 
 from intake.api.app import app
+from intake.handlers import on_received
+from intake.models import Appeal, messaging
 from intake.service.duplicates import lsh, service
 from intake.service.duplicates.scorer import model
 from intake.service.duplicates.similarity import analyse
 from services.common.db import session_scope
-from tests.fixtures import auth, staff
+from services.common.messaging import claim
+from services.common.timeutil import local_today
+from services.contracts.events import Event
+from tests.fixtures import auth, drain, enqueue, staff
 from tests.intake.support import (
     CHANGPING,
     CITY,
     LINCUN,
     MUGUI,
     TANGXIA,
-    create,
     draft,
     events,
     force,
     post,
     row,
+    settle,
     street_name,
     timeline,
 )
+from tests.intake.support import create as create_unsettled
+from tests.intake.support import create_settled as create
 
 VILLAGE = staff("village_staff", MUGUI)
 
@@ -207,3 +214,102 @@ async def test_candidates_come_from_the_gin_index_not_a_scan() -> None:
             )
         )
     assert "ix_fingerprints_keys" in plan, plan
+
+
+async def _received_event(appeal_id: str) -> Event:
+    (payload,) = await events(appeal_id, "appeal.received")
+    return Event.model_validate(payload)
+
+
+async def _city_received(http: httpx.AsyncClient) -> int:
+    r = await http.get("/internal/stats/public", params={"start": local_today().isoformat()}, headers=auth())
+    assert r.status_code == 200, r.text
+    rows = r.json()["rows"]
+    return int(rows[0]["counts"]["received"]) if rows else 0
+
+
+async def test_a_duplicate_is_linked_moments_after_the_caller_has_its_ticket(http: httpx.AsyncClient) -> None:
+    street = tag()
+    where = {"town_code": CHANGPING, "village_code": MUGUI, "address": f"常平镇木棆村{street}"}
+    first = await create(
+        http, draft(MUGUI, CHANGPING, f"木棆村{street}的路灯坏了三盏，晚上一片漆黑。", location=where)
+    )
+    # The answer comes from the recording alone: the ticket is there before any analysis.
+    second = await create_unsettled(
+        http, draft(MUGUI, CHANGPING, f"{street}路灯坏了好几盏，夜里很黑，行人不安全。", location=where)
+    )
+    assert second["ticket_no"].startswith("MS") and len(second["query_code"]) == 6
+    before = await public_of(http, second)
+    assert (before["status"], before["duplicate_of"]) == ("received", None)
+
+    assert await settle() >= 1  # intake's worker, on the appeal.received the relay delivers
+    after = await public_of(http, second)
+    assert (after["status"], after["duplicate_of"]) == ("merged", first["ticket_no"])
+
+
+async def test_a_replayed_or_interrupted_arrival_has_exactly_one_effect(http: httpx.AsyncClient) -> None:
+    street = tag()
+    where = {"town_code": CHANGPING, "village_code": MUGUI, "address": f"常平镇木棆村{street}"}
+    counted_before = await _city_received(http)
+    first = await create(
+        http, draft(MUGUI, CHANGPING, f"木棆村{street}有个沙井盖不见了，很危险。", location=where)
+    )
+    second = await create_unsettled(
+        http, draft(MUGUI, CHANGPING, f"{street}沙井盖冇咗，个窿好大，好危险。", location=where)
+    )
+    event = await _received_event(second["appeal_id"])
+
+    # A worker killed after writing the effects and before its commit leaves nothing behind.
+    with pytest.raises(RuntimeError):
+        async with session_scope() as session:
+            assert await claim(session, messaging, event, "intake")
+            await on_received(session, event, {})
+            assert (await session.get(Appeal, uuid.UUID(second["appeal_id"]))).status == "merged"  # type: ignore[union-attr]
+            raise RuntimeError("killed before commit")
+    assert (await row(second["appeal_id"])).status == "received"
+
+    # Delivered (the relay), then again and again (a replay): the inbox keeps one effect.
+    await settle()
+    await enqueue("intake", event, event)
+    await drain("intake")
+    shown = await public_of(http, second)
+    assert (shown["status"], shown["duplicate_of"]) == ("merged", first["ticket_no"])
+    async with session_scope() as session:
+        fingerprints = await session.scalar(
+            text("SELECT count(*) FROM intake.fingerprints WHERE appeal_id = :id"),
+            {"id": second["appeal_id"]},
+        )
+        links = await session.scalar(
+            text("SELECT count(*) FROM intake.duplicate_links WHERE appeal_id = :id AND state = 'linked'"),
+            {"id": second["appeal_id"]},
+        )
+    assert (fingerprints, links) == (1, 1)
+    assert len(await events(second["appeal_id"], "appeal.merged")) == 1
+    assert await _city_received(http) == counted_before + 2  # each arrival counted once
+
+
+async def test_a_later_arrival_analyses_the_towns_earlier_ones_first(http: httpx.AsyncClient) -> None:
+    await settle()  # nothing of earlier tests left pending
+    street = tag()
+    where = {"town_code": CHANGPING, "village_code": MUGUI, "address": f"常平镇木棆村{street}"}
+    first = await create_unsettled(
+        http, draft(MUGUI, CHANGPING, f"木棆村{street}的路灯坏了三盏，晚上一片漆黑。", location=where)
+    )
+    second = await create_unsettled(
+        http, draft(MUGUI, CHANGPING, f"{street}路灯坏了好几盏，夜里很黑，行人不安全。", location=where)
+    )
+    # The later one's event comes first: it analyses the earlier arrival before itself, so it
+    # still meets its fingerprint; the earlier one's own event then finds nothing left to do.
+    await enqueue("intake", await _received_event(second["appeal_id"]))
+    await drain("intake")
+    shown = await public_of(http, second)
+    assert (shown["status"], shown["duplicate_of"]) == ("merged", first["ticket_no"])
+    await enqueue("intake", await _received_event(first["appeal_id"]))
+    await drain("intake")
+    assert (await row(first["appeal_id"])).status == "received"
+    async with session_scope() as session:
+        left = await session.scalar(
+            text("SELECT count(*) FROM intake.pending_arrivals WHERE appeal_id IN (:a, :b)"),
+            {"a": first["appeal_id"], "b": second["appeal_id"]},
+        )
+    assert left == 0

@@ -34,9 +34,11 @@ def test_subscriptions_match_handlers(service: str) -> None:
     assert set(handlers) == set(SUBSCRIPTIONS[service])  # type: ignore[index]
 
 
-def test_consumers_never_include_the_producer() -> None:
+def test_consumers_include_the_producer_only_for_its_own_follow_up_work() -> None:
     assert "intake" not in consumers_of("appeal.status_changed", "intake")
-    assert consumers_of("appeal.received", "intake") == ["routing", "deadlines"]
+    # Intake's worker analyses what its request recorded (duplicates, counters) after the commit.
+    assert consumers_of("appeal.received", "intake") == ["intake", "routing", "deadlines"]
+    assert "ledger" not in consumers_of("claim.confirmed", "ledger")
 
 
 def test_make_event_checks_the_data_model() -> None:

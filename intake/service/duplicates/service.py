@@ -1,6 +1,6 @@
 """Duplicates across channels (多口收集，一口办理) and repeats of the same person, on the database.
 
-On arrival (`on_arrival`, in the recording transaction): the appeal's fingerprint is stored under
+On arrival (`on_arrival`, in intake's worker right after the recording transaction commits): the appeal's fingerprint is stored under
 its keys (`lsh`: concepts, bands, places and people, each with its place and 10-day time scope);
 the appeals that share a key within the window are fetched through the GIN index (never a scan),
 each tier of keys with its own cap, plus the same person's earlier appeals (phone / ID lookup
@@ -288,7 +288,8 @@ async def on_arrival(session: AsyncSession, appeal: Appeal, people: Sequence[Rep
     if best is not None:
         earlier = await session.get(Appeal, best.appeal.id)
         master = await root_of(session, earlier) if earlier is not None else appeal
-        if master.status in ACTIVE and master.id != appeal.id:
+        # Detection runs after the commit: triage may have moved the appeal on meanwhile.
+        if master.status in ACTIVE and master.id != appeal.id and appeal.status in MERGEABLE:
             await link(session, appeal, master, actor=SYSTEM_ACTOR, match=best.match, auto=True)
             candidates = [c for c in candidates if c is not best]
         else:

@@ -71,18 +71,29 @@ def _place_names() -> frozenset[str]:
 _tokenizer_lock = threading.Lock()
 
 
+class _Rjieba:
+    """rjieba (jieba's algorithm and dictionary in Rust) behind jieba's `lcut`: the same words on
+    every labelled appeal with our place names added, ~18 times faster (bench/native_text.py)."""
+
+    def __init__(self) -> None:
+        import rjieba
+
+        self._jieba = rjieba.Jieba()
+
+    def add_word(self, word: str, freq: int) -> None:
+        self._jieba.add_word(word, freq, None)
+
+    def lcut(self, sentence: str) -> list[str]:
+        return list(self._jieba.cut(sentence))
+
+
 @lru_cache(maxsize=1)
 def _tokenizer() -> _Tokenizer:
-    # A private jieba tokenizer that knows our concepts and place names as whole words.
-    import logging
-
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    tok: Any = jieba.Tokenizer()
+    # A private tokenizer that knows our concepts and place names as whole words.
+    tok = _Rjieba()
     for name in _place_names():
         tok.add_word(name, freq=200000)
-    return tok  # type: ignore[no-any-return]
+    return tok
 
 
 @lru_cache(maxsize=1)

@@ -23,6 +23,7 @@ from intake.schemas import DemandReport, Period, Spot
 from intake.service.public import village_name
 from intake.service.stats.kpi import change
 from intake.service.stats.queries import PERIOD_CODES, Question
+from intake.service.stats.recorder import fold
 from services.common import scope
 from services.contracts.vocabulary import CATEGORY_NAMES
 
@@ -67,6 +68,7 @@ UNION ALL
 
 async def demand(session: AsyncSession, period: Period, start: date, town_code: str | None) -> DemandReport:
     """The demand report of a period (the city, or one town's villages): one scan of the cells."""
+    await fold(session)
     q = Question("city", "city", period, start).checked()
     prev = q.previous()
     params = {

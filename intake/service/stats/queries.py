@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake.models import STAT_METRICS, StatCell
 from intake.schemas import By, Level, Period
 from intake.service.stats import kpi
+from intake.service.stats.recorder import fold
 from services.common.errors import InvalidInput
 
 PERIOD_CODES: dict[str, str] = {"day": "d", "month": "m", "year": "y"}
@@ -56,7 +57,8 @@ class Question:
 
 
 async def counters(session: AsyncSession, q: Question) -> dict[str, dict[str, int]]:
-    """dim_value -> metric -> sum over shards."""
+    """dim_value -> metric -> sum over shards (after folding the pending deltas)."""
+    await fold(session)
     stmt = (
         select(_T.c.dim_value, *[func.sum(_T.c[m]).label(m) for m in STAT_METRICS])
         .where(
@@ -87,6 +89,7 @@ async def scope_cells(
     session: AsyncSession, period: Period, start: date, scope_type: str, dim: str, code_prefix: str | None
 ) -> dict[tuple[str, str], dict[str, int]]:
     """(scope_code, dim_value) -> metric -> sum, for every scope of a type (e.g. all villages)."""
+    await fold(session)
     metrics = ("received", "duplicates", "repeats", "reopened", "dissatisfied")
     stmt = (
         select(_T.c.scope_code, _T.c.dim_value, *[func.sum(_T.c[m]).label(m) for m in metrics])

@@ -7,6 +7,7 @@ import json
 import time
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
@@ -35,6 +36,17 @@ from services.gateway.service.client import call
 from services.gateway.service.normalise import redact
 
 router = APIRouter(prefix="/api/v1/channels", tags=["channels"])
+
+
+class _Answer(JSONResponse):
+    """The caller's answer, serialised by orjson (a tenth of json's time: bench/native_text.py)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def _answer(body: Any, status: int) -> JSONResponse:
+    return _Answer(body, status_code=status)
 
 
 def validation_problem(exc: ValidationError) -> InvalidInput:
@@ -155,7 +167,7 @@ async def hotline_call(
     if seen is not None and seen.response is not None:
         if seen.body_hash != digest:
             raise IdempotencyConflict()
-        return JSONResponse(seen.response, status_code=200)
+        return _answer(seen.response, 200)
 
     try:
         draft = to_draft(hotline)
@@ -185,4 +197,4 @@ async def hotline_call(
             )
             .on_conflict_do_nothing()
         )
-    return JSONResponse(body, status_code=202 if upstream.status_code == 201 else 200)
+    return _answer(body, 202 if upstream.status_code == 201 else 200)
