@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.models import Appeal, AppealDeadline, TimelineEntry
+from intake.models import Appeal, AppealDeadline, PublicStatus, TimelineEntry
 from services.common.errors import NotFound
+from services.common.etag import etag_of
 from services.common.reference import load_reference
 from services.contracts.appeals import PublicAppeal, PublicDeadline
 from services.contracts.appeals import TimelineEntry as PublicTimelineEntry
@@ -66,11 +69,64 @@ async def master_ticket(session: AsyncSession, appeal: Appeal) -> str | None:
     return await session.scalar(select(Appeal.ticket_no).where(Appeal.id == appeal.duplicate_of))
 
 
+@dataclass(frozen=True, slots=True)
+class Document:
+    """The public status as it is sent: its bytes and their ETag."""
+
+    etag: str
+    body: bytes
+
+
+async def public_document(session: AsyncSession, ticket_no: str, code: str) -> Document:
+    """DESIGN §10 public status, as kept: one indexed read (the appeal by ticket, its document by
+    primary key) while the document is at the appeal's current revision; otherwise built, kept and
+    answered. A wrong code is exactly as unknown as a wrong ticket."""
+    row = (
+        await session.execute(
+            select(
+                Appeal.id,
+                Appeal.query_code,
+                Appeal.public_rev,
+                PublicStatus.rev,
+                PublicStatus.etag,
+                PublicStatus.body,
+            )
+            .outerjoin(PublicStatus, PublicStatus.appeal_id == Appeal.id)
+            .where(Appeal.ticket_no == ticket_no)
+        )
+    ).first()
+    if row is None or not hmac.compare_digest(row.query_code.encode(), code.encode()):
+        raise NotFound()
+    if row.rev == row.public_rev:
+        return Document(etag=row.etag, body=row.body)
+    # Built after reading the revision: what it shows is at least that revision, so labelling it
+    # so can only make a later poll build it again, never serve an older state as current.
+    appeal = await session.get(Appeal, row.id, populate_existing=True)
+    if appeal is None:
+        raise NotFound()
+    body = (await build(session, appeal)).model_dump_json().encode()
+    document = Document(etag=etag_of(body), body=body)
+    kept = pg_insert(PublicStatus).values(appeal_id=row.id, rev=row.public_rev, etag=document.etag, body=body)
+    await session.execute(
+        kept.on_conflict_do_update(
+            index_elements=[PublicStatus.appeal_id],
+            set_={"rev": kept.excluded.rev, "etag": kept.excluded.etag, "body": kept.excluded.body},
+            where=PublicStatus.rev < kept.excluded.rev,
+        )
+    )
+    return document
+
+
 async def public_status(session: AsyncSession, ticket_no: str, code: str) -> PublicAppeal:
-    """DESIGN §10 public status. A wrong code is exactly as unknown as a wrong ticket."""
+    """DESIGN §10 public status as a model. A wrong code is exactly as unknown as a wrong ticket."""
     appeal = await session.scalar(select(Appeal).where(Appeal.ticket_no == ticket_no))
     if appeal is None or not hmac.compare_digest(appeal.query_code.encode(), code.encode()):
         raise NotFound()
+    return await build(session, appeal)
+
+
+async def build(session: AsyncSession, appeal: Appeal) -> PublicAppeal:
+    """The public status of an appeal, from its record, timeline and clocks."""
     return PublicAppeal(
         ticket_no=appeal.ticket_no,
         status=appeal.status,

@@ -77,10 +77,6 @@ class Settings(BaseSettings):
     check_staff_accounts: bool = Field(default=True, alias="GUANJIA_CHECK_STAFF_ACCOUNTS")
     # Wrong 查询码 per ticket, from any address: a 6-digit code must not be guessable by many hosts.
     rate_wrong_code: str = Field(default="10/600", alias="GUANJIA_RATE_WRONG_CODE")
-    # Seconds a gateway process answers the same public status from memory: dashboards and
-    # residents re-ask about the same appeals many times a second; a change shows this late at
-    # most. 0 asks intake every time.
-    public_cache_ttl_s: float = Field(default=1.0, ge=0, le=30, alias="GUANJIA_PUBLIC_CACHE_TTL")
     # Database pool and waits, per process. Every wait is bounded so that a service answers
     # (a `503` after rolling back: nothing recorded) well before the gateway stops waiting for it
     # (`GUANJIA_WRITE_WAIT`); PostgreSQL's 100 connections are shared by every process of `up`.

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-from dataclasses import dataclass
 from typing import Annotated
 
-from cachetools import TTLCache
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from services.common.errors import NotFound, ServiceUnavailable, problem_responses
-from services.common.settings import get_settings
+from services.common.etag import etag_matches, etag_of
 from services.contracts.appeals import PublicAppeal
 from services.gateway.errors import TooManyRequests
 from services.gateway.service.client import call
@@ -20,46 +16,6 @@ from services.gateway.service.ratelimit import count_wrong_code, limit_public, r
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"], dependencies=[Depends(limit_public)])
 TICKET_RE = re.compile(r"^MS\d{8,20}$")
-
-
-def etag_of(body: bytes) -> str:
-    """A strong validator over the exact bytes we send."""
-    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-
-
-@dataclass(frozen=True, slots=True)
-class _Cached:
-    code_digest: bytes
-    etag: str
-    body: bytes
-
-
-_status_cache: TTLCache[str, _Cached] | None = None
-
-
-def _cache() -> TTLCache[str, _Cached] | None:
-    """The process's public-status cache (per ticket), or None when switched off."""
-    global _status_cache
-    ttl = get_settings().public_cache_ttl_s
-    if ttl <= 0:
-        return None
-    if _status_cache is None or _status_cache.ttl != ttl:
-        _status_cache = TTLCache(maxsize=50_000, ttl=ttl)
-    return _status_cache
-
-
-def _digest(code: str) -> bytes:
-    return hashlib.sha256(code.encode()).digest()
-
-
-def etag_matches(if_none_match: str | None, etag: str) -> bool:
-    """RFC 9110 weak comparison for If-None-Match, including `*` and lists."""
-    if not if_none_match:
-        return False
-    if if_none_match.strip() == "*":
-        return True
-    wanted = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return etag in wanted
 
 
 @router.get(
@@ -79,23 +35,17 @@ async def public_appeal(
     # A missing or malformed code is as unknown as a wrong one: nothing to learn by probing.
     if not code or not TICKET_RE.match(ticket_no):
         raise NotFound()
-    cache, digest = _cache(), _digest(code)
-    hit = cache.get(ticket_no) if cache is not None else None
-    # Only the holder of the right code is answered from memory; any other code goes to intake,
-    # which answers 404 exactly as for an unknown ticket.
-    if hit is not None and hmac.compare_digest(hit.code_digest, digest):
-        etag, body = hit.etag, hit.body
-    else:
-        await refuse_if_guessed(ticket_no)
-        upstream = await call("intake", "GET", f"/internal/public/appeals/{ticket_no}", params={"code": code})
-        if upstream.status_code == 404:
-            await count_wrong_code(ticket_no)
-            raise NotFound()
-        if upstream.status_code != 200:
-            raise ServiceUnavailable()
-        etag, body = etag_of(upstream.content), upstream.content
-        if cache is not None:
-            cache[ticket_no] = _Cached(digest, etag, body)
+    await refuse_if_guessed(ticket_no)
+    # Intake keeps each status as a document, rebuilt in the transaction's wake of any change:
+    # asking it every time is one indexed read, and never shows a state older than the last change.
+    upstream = await call("intake", "GET", f"/internal/public/appeals/{ticket_no}", params={"code": code})
+    if upstream.status_code == 404:
+        await count_wrong_code(ticket_no)
+        raise NotFound()
+    if upstream.status_code != 200:
+        raise ServiceUnavailable()
+    body = upstream.content
+    etag = upstream.headers.get("etag") or etag_of(body)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
