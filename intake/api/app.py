@@ -8,8 +8,11 @@ from fastapi import FastAPI
 
 from intake.api import archive, batch, contacts, disclosure, duplicates, lifecycle, privacy, residents, stats
 from intake.api.appeals import router
+from intake.service import public_marks
 from intake.service.duplicates.similarity import warm_up
 from services.common.app import create_service_app
+
+public_marks.install()  # every change to a public status is marked before it commits
 
 
 async def _warm(app: FastAPI) -> None:

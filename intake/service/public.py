@@ -5,16 +5,21 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
+import structlog
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.models import Appeal, AppealDeadline, PublicStatus, TimelineEntry
+from services.common import status_documents
 from services.common.errors import NotFound
 from services.common.etag import etag_of
 from services.common.reference import load_reference
 from services.contracts.appeals import PublicAppeal, PublicDeadline
 from services.contracts.appeals import TimelineEntry as PublicTimelineEntry
+
+log = structlog.get_logger(__name__)
 
 
 def town_name(code: str | None) -> str | None:
@@ -98,7 +103,9 @@ async def public_document(session: AsyncSession, ticket_no: str, code: str) -> D
     if row is None or not hmac.compare_digest(row.query_code.encode(), code.encode()):
         raise NotFound()
     if row.rev == row.public_rev:
-        return Document(etag=row.etag, body=row.body)
+        document = Document(etag=row.etag, body=row.body)
+        await _share(ticket_no, code, row.public_rev, document)
+        return document
     # Built after reading the revision: what it shows is at least that revision, so labelling it
     # so can only make a later poll build it again, never serve an older state as current.
     appeal = await session.get(Appeal, row.id, populate_existing=True)
@@ -114,7 +121,16 @@ async def public_document(session: AsyncSession, ticket_no: str, code: str) -> D
             where=PublicStatus.rev < kept.excluded.rev,
         )
     )
+    await _share(ticket_no, code, row.public_rev, document)
     return document
+
+
+async def _share(ticket_no: str, code: str, rev: int, document: Document) -> None:
+    # Where the gateway reads documents; refused there if a newer change has been marked.
+    try:
+        await status_documents.fill(ticket_no, code, rev, document.etag, document.body)
+    except (RedisError, OSError) as exc:
+        log.warning("public_status_not_shared", error=repr(exc))
 
 
 async def public_status(session: AsyncSession, ticket_no: str, code: str) -> PublicAppeal:

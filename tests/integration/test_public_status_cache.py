@@ -1,8 +1,9 @@
 """The public status as a document (issue 14.4): intake keeps each appeal's status, body and ETag,
-at the revision of its last public change, so a poll through the gateway is one indexed read in
-intake; a change — made by any path, even a bare UPDATE — shows at the very next poll; `304` on
-`If-None-Match`; a wrong code is a 404 exactly like an unknown ticket, and counted. Against the
-real intake app; its statements are counted at the engine."""
+at the revision of its last public change, in PostgreSQL and in Redis, so a poll through the gateway
+is one Redis read (or, when Redis lacks it, one indexed read in intake); a change — made by any
+path, even a bare UPDATE — shows at the very next poll; `304` on `If-None-Match`; a wrong code is a
+404 exactly like an unknown ticket, and counted. Against the real intake app and Redis; intake's
+statements are counted at the engine."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import event, text
 
 from intake.api.app import app as intake_app
+from services.common import status_documents
 from services.common.db import get_engine, session_scope
 from services.gateway.api.app import app as gateway_app
 from services.gateway.service import client as gateway_client
@@ -68,10 +70,13 @@ async def execute(sql: str, **params: Any) -> None:
         await session.execute(text(sql), params)
 
 
-async def test_a_kept_status_is_one_read_and_answers_304(wired: Wired, statements: list[str]) -> None:
+async def test_a_kept_status_is_one_redis_read_or_one_indexed_read(
+    wired: Wired, statements: list[str]
+) -> None:
     gw, intake = wired
     accepted = await new_appeal(intake)
-    url, code = f"/api/v1/public/appeals/{accepted['ticket_no']}", {"code": accepted["query_code"]}
+    ticket, code = accepted["ticket_no"], {"code": accepted["query_code"]}
+    url = f"/api/v1/public/appeals/{ticket}"
 
     first = await gw.get(url, params=code)
     assert first.status_code == 200 and first.json()["status"] == "received"
@@ -80,9 +85,37 @@ async def test_a_kept_status_is_one_read_and_answers_304(wired: Wired, statement
     not_modified = await gw.get(url, params=code, headers={"If-None-Match": first.headers["etag"]})
     assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
     assert not_modified.status_code == 304 and not_modified.content == b""
-    # Unchanged since it was kept: each poll read the appeal and its document in one statement.
-    assert len(statements) == 2, statements
-    assert all("public_status" in s and "JOIN" in s for s in statements)
+    # Unchanged since it was kept: the gateway answered from Redis, intake's tables untouched.
+    assert statements == []
+
+    # Redis lost it: intake answers with one statement (the appeal and its document) and shares it.
+    await status_documents.redis().delete(status_documents.key(ticket))
+    refilled = await gw.get(url, params=code, headers={"If-None-Match": first.headers["etag"]})
+    assert refilled.status_code == 304
+    assert len(statements) == 1 and "public_status" in statements[0] and "JOIN" in statements[0], statements
+    statements.clear()
+    assert (await gw.get(url, params=code)).content == first.content
+    assert statements == []
+
+
+async def test_a_document_never_goes_back_past_a_marked_change() -> None:
+    ticket = f"MS{uuid.uuid4().int % 10**14:014d}"
+    await status_documents.mark({ticket: 5})
+    # Read before the change committed (revision 4): refused, so the change is what shows next.
+    assert not await status_documents.fill(ticket, "123456", 4, '"old"', b"{}")
+    assert await status_documents.read(ticket) is None
+    assert await status_documents.fill(ticket, "123456", 5, '"new"', b'{"a": 1}')
+    assert not await status_documents.fill(ticket, "123456", 5, '"other"', b"{}")
+    await status_documents.mark({ticket: 5})  # an older or equal mark changes nothing
+    stored = await status_documents.read(ticket)
+    assert stored is not None and stored.etag == '"new"' and stored.body == b'{"a": 1}'
+    assert (
+        stored.mac
+        == status_documents.code_mac(ticket, "123456")
+        != status_documents.code_mac(ticket, "654321")
+    )
+    await status_documents.mark({ticket: 6})
+    assert await status_documents.read(ticket) is None
 
 
 async def test_every_change_shows_at_the_next_poll(wired: Wired) -> None:

@@ -4,7 +4,9 @@ Each appeal's public status (DESIGN §10: the body and its ETag) is kept as a do
 (`intake.public_status`), so a poll is one indexed read. `appeals.public_rev` counts the changes
 the public can see; triggers bump it in the very transaction of the change, whichever code path
 makes it (the appeal's public columns, its public timeline, its clocks), so a document built at an
-older revision is never served as current: the first poll after a change builds it again.
+older revision is never served as current: the first poll after a change builds it again. The
+triggers also note each change (ticket and revision) in a transaction-local setting, which intake
+reads just before COMMIT to mark the ticket changed in Redis, where the gateway reads documents.
 
 Revision ID: c14d0c5a7e11
 Revises: b4c1d2e3f5a6
@@ -64,11 +66,30 @@ def upgrade() -> None:
         schema="intake",
     )
     changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in PUBLIC_COLUMNS)
+    # The transaction's changes, "ticket:rev," each, in a transaction-local setting: intake reads
+    # it just before COMMIT and marks those tickets changed where the gateway reads documents
+    # (`services.common.status_documents`).
+    op.execute(
+        """
+        CREATE FUNCTION intake.public_change_noted(ticket text, rev bigint) RETURNS void
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF ticket IS NOT NULL AND rev IS NOT NULL THEN
+                PERFORM set_config(
+                    'guanjia.public_changes',
+                    coalesce(current_setting('guanjia.public_changes', true), '') || ticket || ':' || rev || ',',
+                    true
+                );
+            END IF;
+        END $$
+        """
+    )
     op.execute(
         """
         CREATE FUNCTION intake.public_rev_bump_own() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             NEW.public_rev := OLD.public_rev + 1;
+            PERFORM intake.public_change_noted(NEW.ticket_no, NEW.public_rev);
             RETURN NEW;
         END $$
         """
@@ -83,12 +104,19 @@ def upgrade() -> None:
     op.execute(
         """
         CREATE FUNCTION intake.public_rev_bump_parent() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            ticket text;
+            rev bigint;
         BEGIN
             IF TG_OP <> 'INSERT' THEN
-                UPDATE intake.appeals SET public_rev = public_rev + 1 WHERE id = OLD.appeal_id;
+                UPDATE intake.appeals SET public_rev = public_rev + 1 WHERE id = OLD.appeal_id
+                RETURNING ticket_no, public_rev INTO ticket, rev;
+                PERFORM intake.public_change_noted(ticket, rev);
             END IF;
             IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR NEW.appeal_id IS DISTINCT FROM OLD.appeal_id) THEN
-                UPDATE intake.appeals SET public_rev = public_rev + 1 WHERE id = NEW.appeal_id;
+                UPDATE intake.appeals SET public_rev = public_rev + 1 WHERE id = NEW.appeal_id
+                RETURNING ticket_no, public_rev INTO ticket, rev;
+                PERFORM intake.public_change_noted(ticket, rev);
             END IF;
             RETURN NULL;
         END $$
@@ -118,5 +146,6 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER public_rev_own ON intake.appeals")
     op.execute("DROP FUNCTION intake.public_rev_bump_parent()")
     op.execute("DROP FUNCTION intake.public_rev_bump_own()")
+    op.execute("DROP FUNCTION intake.public_change_noted(text, bigint)")
     op.drop_table("public_status", schema="intake")
     op.drop_column("appeals", "public_rev", schema="intake")
