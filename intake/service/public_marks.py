@@ -54,7 +54,7 @@ def _before_commit(session: Session) -> None:
     if not conn.info.pop(_WROTE, False):
         return
     raw = conn.exec_driver_sql("SELECT current_setting('guanjia.public_changes', true)").scalar()
-    changes = parse_changes(raw)
+    changes = status_documents.to_mark(parse_changes(raw))
     if not changes:
         return
     try:

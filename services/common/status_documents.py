@@ -29,6 +29,7 @@ from redis.commands.core import AsyncScript
 from services.common.settings import get_settings
 
 DOCUMENT_TTL_S = 300
+FIRST_REV = 1
 MARK_TTL_S = 600
 
 _FILL = """
@@ -90,9 +91,20 @@ async def read(ticket_no: str) -> Stored | None:
 
 
 async def fill(ticket_no: str, code: str, rev: int, etag: str, body: bytes) -> bool:
-    """Store the document read at `rev`, unless something newer is there."""
+    """Store the document read at `rev`, unless something newer is there. Revision 0 (an appeal
+    older than the revisions, never changed since) is never stored: its first change is not
+    marked (`FIRST_REV`)."""
+    if rev < FIRST_REV:
+        return False
     args: list[bytes | str | int] = [rev, code_mac(ticket_no, code), etag, body, DOCUMENT_TTL_S]
     return bool(await _scripts()[0](keys=[key(ticket_no)], args=args))
+
+
+def to_mark(changes: dict[str, int]) -> dict[str, int]:
+    """The changes that need a mark: revision `FIRST_REV` is an appeal recorded in this very
+    transaction (its first public step), or one older than the revisions changing for the first
+    time — neither can have a document stored, so recording an appeal costs no Redis write."""
+    return {ticket: rev for ticket, rev in changes.items() if rev > FIRST_REV}
 
 
 async def mark(changes: dict[str, int]) -> None:

@@ -109,6 +109,9 @@ async def test_a_document_never_goes_back_past_a_marked_change() -> None:
     await status_documents.mark({ticket: 5})  # an older or equal mark changes nothing
     stored = await status_documents.read(ticket)
     assert stored is not None and stored.etag == '"new"' and stored.body == b'{"a": 1}'
+    # Revision 0 (never changed since revisions began) is never stored, and a first step not marked.
+    assert not await status_documents.fill(f"{ticket}0", "123456", 0, '"zero"', b"{}")
+    assert status_documents.to_mark({ticket: 1, f"{ticket}0": 2}) == {f"{ticket}0": 2}
     assert (
         stored.mac
         == status_documents.code_mac(ticket, "123456")
