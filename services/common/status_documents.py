@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import cast
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
@@ -83,11 +81,21 @@ def redis() -> Redis:
 
 async def read(ticket_no: str) -> Stored | None:
     """The stored document of a ticket, or None (none, or marked changed: ask intake)."""
-    found = redis().hmget(key(ticket_no), ["mac", "etag", "body"])
-    mac, etag, body = await cast("Awaitable[list[bytes | None]]", found)
+    return (await read_beside(ticket_no, None))[0]
+
+
+async def read_beside(ticket_no: str, other: str | None) -> tuple[Stored | None, bytes | None]:
+    """The stored document of a ticket and the value of key `other`, in one round trip."""
+    pipe = redis().pipeline(transaction=False)
+    pipe.hmget(key(ticket_no), ["mac", "etag", "body"])
+    if other is not None:
+        pipe.get(other)
+    answers = await pipe.execute()
+    mac, etag, body = answers[0]
+    value = answers[1] if other is not None else None
     if mac is None or etag is None or body is None:
-        return None
-    return Stored(mac=bytes(mac), etag=bytes(etag).decode(), body=bytes(body))
+        return None, value
+    return Stored(mac=bytes(mac), etag=bytes(etag).decode(), body=bytes(body)), value
 
 
 async def fill(ticket_no: str, code: str, rev: int, etag: str, body: bytes) -> bool:

@@ -16,7 +16,7 @@ from services.common.etag import etag_matches, etag_of
 from services.contracts.appeals import PublicAppeal
 from services.gateway.errors import TooManyRequests
 from services.gateway.service.client import call
-from services.gateway.service.ratelimit import count_wrong_code, limit_public, refuse_if_guessed
+from services.gateway.service.ratelimit import count_wrong_code, guess_window, limit_public
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"], dependencies=[Depends(limit_public)])
 TICKET_RE = re.compile(r"^MS\d{8,20}$")
@@ -40,8 +40,10 @@ async def public_appeal(
     # A missing or malformed code is as unknown as a wrong one: nothing to learn by probing.
     if not code or not TICKET_RE.match(ticket_no):
         raise NotFound()
-    await refuse_if_guessed(ticket_no)
-    stored = await _stored(ticket_no)
+    # One round trip: the ticket's wrong-code counter and its document.
+    window = guess_window(ticket_no)
+    stored, wrong = await _stored(ticket_no, window.key)
+    window.refuse_past(wrong)
     if stored is not None:
         if not hmac.compare_digest(stored.mac, status_documents.code_mac(ticket_no, code)):
             # Exactly intake's answer to a wrong code, counted the same way.
@@ -65,10 +67,11 @@ async def public_appeal(
     return Response(content=body, media_type="application/json", headers=headers)
 
 
-async def _stored(ticket_no: str) -> status_documents.Stored | None:
-    # A Redis that does not answer is a miss: intake still answers.
+async def _stored(ticket_no: str, counter: str) -> tuple[status_documents.Stored | None, bytes | None]:
+    # A Redis that does not answer is a miss (intake still answers) and no counter, as the
+    # limiter itself treats it.
     try:
-        return await status_documents.read(ticket_no)
+        return await status_documents.read_beside(ticket_no, counter)
     except (RedisError, OSError) as exc:
         log.warning("status_documents_unavailable", error=repr(exc))
-        return None
+        return None, None
