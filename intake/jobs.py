@@ -11,11 +11,14 @@ from arq.worker import Worker
 
 from intake.handlers import HANDLERS
 from intake.models import messaging
+from intake.service import public_marks
 from intake.service.duplicates.similarity import warm_up
 from intake.service.evaluations import close_unrated
 from intake.service.stats.recorder import fold
 from services.common.db import session_scope
 from services.common.jobs import JobContext, build_worker, event_consumer, job, periodic
+
+public_marks.install()  # every change to a public status is marked before it commits
 
 
 async def close_unrated_job(ctx: JobContext, *_: Any) -> int:

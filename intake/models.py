@@ -149,6 +149,9 @@ class Appeal(Base):
     overdue: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # Bumped on every change a reader can see; the public ETag follows it.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Changes to the public status, counted by database triggers in the changing transaction
+    # (migration c14d0c5a7e11); `PublicStatus.rev` says which one a kept document shows.
+    public_rev: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now(), onupdate=func.now())
 
@@ -230,6 +233,18 @@ class TimelineEntry(Base):
     public_description: Mapped[str] = mapped_column(String(300))
     public: Mapped[bool] = mapped_column(Boolean, default=True)
     round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class PublicStatus(Base):
+    """The public status (DESIGN §10) as it is sent, body and ETag, at revision `rev` of its
+    appeal: a poll is one indexed read while `rev` equals `Appeal.public_rev`."""
+
+    __tablename__ = "public_status"
+
+    appeal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appeals.id"), primary_key=True)
+    rev: Mapped[int] = mapped_column(BigInteger)
+    etag: Mapped[str] = mapped_column(String(40))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AppealDeadline(Base):

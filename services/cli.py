@@ -9,6 +9,7 @@ import ctypes
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -250,19 +251,17 @@ def cmd_up(args: argparse.Namespace) -> int:
         port = os.environ.get("GUANJIA_PORT", str(DEFAULT_PORTS["gateway"]))
         env = _internal_env(host)
         commands: dict[str, list[str]] = {}
+        gateways = gateway_processes()
         for svc in SERVICES:
             svc_port = port if svc == "gateway" else _port_of(env[URL_VARS[svc]])
-            commands[svc] = [
-                sys.executable,
-                "-m",
-                "services.cli",
-                "serve",
-                svc,
-                "--host",
-                host,
-                "--port",
-                svc_port,
-            ]
+            command = [sys.executable, "-m", "services.cli", "serve", svc, "--host", host, "--port", svc_port]
+            if svc != "gateway" or gateways == 1:
+                commands[svc] = command
+                continue
+            # Several gateway processes on one port (SO_REUSEPORT: the kernel spreads connections),
+            # each a supervised child of its own: one killed, the others answer while it restarts.
+            for i in range(gateways):
+                commands["gateway" if i == 0 else f"gateway-{i + 1}"] = [*command, "--reuse-port"]
         for svc in SERVICES:
             for i in range(args.workers):
                 commands[f"{svc}-worker-{i + 1}"] = [sys.executable, "-m", "services.cli", "worker", svc]
@@ -333,10 +332,34 @@ def uvicorn_options() -> dict[str, object]:
     }
 
 
+def gateway_processes() -> int:
+    """How many gateway processes `up` runs (`GUANJIA_GATEWAY_PROCESSES`; default one per core, at
+    most four). The gateway keeps nothing per process that must be shared: limits, throttles and
+    sessions are in Redis and PostgreSQL."""
+    configured = os.environ.get("GUANJIA_GATEWAY_PROCESSES")
+    if configured:
+        return max(1, int(configured))
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _shared_socket(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    sock.set_inheritable(True)
+    return sock
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run(APPS[args.service], host=args.host, port=args.port, **uvicorn_options())  # type: ignore[arg-type]
+    if not args.reuse_port:
+        uvicorn.run(APPS[args.service], host=args.host, port=args.port, **uvicorn_options())  # type: ignore[arg-type]
+        return 0
+    config = uvicorn.Config(APPS[args.service], host=args.host, port=args.port, **uvicorn_options())  # type: ignore[arg-type]
+    uvicorn.Server(config).run(sockets=[_shared_socket(args.host, args.port)])
     return 0
 
 
@@ -443,6 +466,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("service", choices=SERVICES)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, required=True)
+    serve.add_argument(
+        "--reuse-port", action="store_true", help="share the port with other processes of the same service"
+    )
     serve.set_defaults(fn=cmd_serve)
 
     worker = sub.add_parser("worker", help="run one service's arq worker")

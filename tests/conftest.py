@@ -95,8 +95,6 @@ os.environ.update(
         # automatic duplicate linking on, each would be merged into the first. Off here (a score
         # never reaches 2); the duplicate tests turn it on for themselves. Suggestions still run.
         "GUANJIA_DUPLICATE_LINK_AT": "2",
-        # Tests read the public status right after changing it; the cache's own test turns it on.
-        "GUANJIA_PUBLIC_CACHE_TTL": "0",
     }
 )
 

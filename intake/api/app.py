@@ -20,8 +20,11 @@ from intake.api import (
 )
 from intake.api.additions import router as additions_router
 from intake.api.appeals import router
+from intake.service import public_marks
 from intake.service.duplicates.similarity import warm_up
 from services.common.app import create_service_app
+
+public_marks.install()  # every change to a public status is marked before it commits
 
 
 async def _warm(app: FastAPI) -> None:

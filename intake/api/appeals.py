@@ -4,7 +4,8 @@ The other concerns have their own route modules under `intake.api` (lifecycle, d
 return visits, privacy, disclosure, statistics, archive, residents). Internal contract other
 services call:
 - `POST /internal/appeals` (and `/batch`): record a draft, once per (channel, channel_ref);
-- `GET /internal/public/appeals/{ticket_no}?code=`: the public status (DESIGN §10);
+- `GET /internal/public/appeals/{ticket_no}?code=`: the public status (DESIGN §10), kept as a
+  document with its `ETag`;
 - `GET /internal/appeals/{id}/contacts`: the gateway's feedback contacts (every call audited);
 - `GET /internal/residents/appeals?openid=|phone_hash=`: a resident's own appeals;
 - `POST /internal/appeals/{id}/evaluation`: a return visit, once per round.
@@ -55,8 +56,10 @@ async def create_appeal(
 )
 async def public_status(
     ticket_no: str, db: Db, caller: InternalCaller, code: Annotated[str, Query(max_length=32)]
-) -> PublicAppeal:
-    return await public.public_status(db, ticket_no, code)
+) -> Response:
+    # The kept document's bytes as they are, with their ETag: the gateway relays both.
+    document = await public.public_document(db, ticket_no, code)
+    return Response(content=document.body, media_type="application/json", headers={"ETag": document.etag})
 
 
 async def _ticket(db: Db, appeal_id: uuid.UUID | None) -> str | None:

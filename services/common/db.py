@@ -60,12 +60,20 @@ def get_engine() -> AsyncEngine:
     settings = get_settings()
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set (the embedded launcher sets it for its children)")
+    # Bounded waits (pool checkout, row locks, statements): each ends in an error that rolls the
+    # transaction back and answers `503`, so a `503` always means "not recorded" (issue 14.7).
+    server_settings = {
+        "lock_timeout": str(int(settings.db_lock_timeout_s * 1000)),
+        "statement_timeout": str(int(settings.db_statement_timeout_s * 1000)),
+    }
     return create_async_engine(
         async_url(settings.database_url),
-        pool_size=10,
-        max_overflow=10,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_s,
         pool_pre_ping=True,
         pool_recycle=1800,
+        connect_args={"server_settings": server_settings},
     )
 
 

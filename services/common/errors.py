@@ -115,7 +115,14 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 # asyncpg's errors for a server that refuses or has dropped us, seen through SQLAlchemy's wrapper.
-_RETRY_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
+_RETRY_SQLSTATES = frozenset(
+    {
+        "40P01",  # deadlock_detected
+        "40001",  # serialization_failure
+        "55P03",  # lock_not_available: lock_timeout (services.common.db) ended a wait
+        "57014",  # query_canceled: statement_timeout ended a statement
+    }
+)
 _UNAVAILABLE_CAUSES = frozenset(
     {
         "TooManyConnectionsError",
@@ -130,6 +137,9 @@ def is_unavailable(exc: BaseException) -> bool:
     """Whether an error means a dependency is away (retry later), not that the request is wrong."""
     if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.DisconnectionError | OSError):
         return True
+    # No connection came free within the pool's bounded wait: nothing was sent, nothing recorded.
+    if isinstance(exc, sa_exc.TimeoutError):
+        return True
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return True
     cause: BaseException | None = exc
@@ -138,8 +148,9 @@ def is_unavailable(exc: BaseException) -> bool:
             break
         if type(cause).__name__ in _UNAVAILABLE_CAUSES:
             return True
-        # A deadlock victim or a serialization failure: PostgreSQL rolled the transaction back
-        # whole, so doing it again is safe and will succeed. Never a dead letter, never a 500.
+        # A deadlock victim, a serialization failure or a bounded wait that ran out: PostgreSQL
+        # rolled the transaction back whole, so doing it again is safe. Never a dead letter,
+        # never a 500.
         if getattr(cause, "sqlstate", None) in _RETRY_SQLSTATES:
             return True
         cause = cause.__cause__

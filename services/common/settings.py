@@ -88,10 +88,17 @@ class Settings(BaseSettings):
     check_staff_accounts: bool = Field(default=True, alias="GUANJIA_CHECK_STAFF_ACCOUNTS")
     # Wrong 查询码 per ticket, from any address: a 6-digit code must not be guessable by many hosts.
     rate_wrong_code: str = Field(default="10/600", alias="GUANJIA_RATE_WRONG_CODE")
-    # Seconds a gateway process answers the same public status from memory: dashboards and
-    # residents re-ask about the same appeals many times a second; a change shows this late at
-    # most. 0 asks intake every time.
-    public_cache_ttl_s: float = Field(default=1.0, ge=0, le=30, alias="GUANJIA_PUBLIC_CACHE_TTL")
+    # Database pool and waits, per process. Every wait is bounded so that a service answers
+    # (a `503` after rolling back: nothing recorded) well before the gateway stops waiting for it
+    # (`GUANJIA_WRITE_WAIT`); PostgreSQL's 100 connections are shared by every process of `up`.
+    db_pool_size: int = Field(default=10, ge=1, alias="GUANJIA_DB_POOL_SIZE")
+    db_max_overflow: int = Field(default=5, ge=0, alias="GUANJIA_DB_MAX_OVERFLOW")
+    db_pool_timeout_s: float = Field(default=5.0, gt=0, alias="GUANJIA_DB_POOL_TIMEOUT")
+    db_lock_timeout_s: float = Field(default=10.0, ge=0, alias="GUANJIA_DB_LOCK_TIMEOUT")
+    db_statement_timeout_s: float = Field(default=60.0, ge=0, alias="GUANJIA_DB_STATEMENT_TIMEOUT")
+    # How long the gateway waits for a service's answer to a write: longer than any bounded wait
+    # above, so the answer it relays is the service's own (recorded, or rolled back).
+    write_wait_s: float = Field(default=120.0, gt=0, alias="GUANJIA_WRITE_WAIT")
 
     def service_url(self, service: ServiceName) -> str:
         """Base URL of a service's internal REST API."""

@@ -1,57 +1,41 @@
-"""The gateway's public status answered from memory for a short while (GUANJIA_PUBLIC_CACHE_TTL):
-the right code is served without asking intake, a wrong code never is, and a change shows once the
-entry expires. Against the real intake app; intake's requests are counted at its transport."""
+"""The public status as a document (issue 14.4): intake keeps each appeal's status, body and ETag,
+at the revision of its last public change, in PostgreSQL and in Redis, so a poll through the gateway
+is one Redis read (or, when Redis lacks it, one indexed read in intake); a change — made by any
+path, even a bare UPDATE — shows at the very next poll; `304` on `If-None-Match`; a wrong code is a
+404 exactly like an unknown ticket, and counted. Against the real intake app and Redis; intake's
+statements are counted at the engine."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event, text
 
 from intake.api.app import app as intake_app
-from services.common.settings import get_settings
-from services.gateway.api import public
+from services.common import status_documents
+from services.common.db import get_engine, session_scope
 from services.gateway.api.app import app as gateway_app
 from services.gateway.service import client as gateway_client
 from tests.intake.support import CHANGPING, SIMA, create, draft, force
 
-
-class CountingTransport(httpx.ASGITransport):
-    """Intake's real app, with a count of the public-status requests it receives."""
-
-    def __init__(self) -> None:
-        super().__init__(app=intake_app)
-        self.status_calls = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path.startswith("/internal/public/appeals/"):
-            self.status_calls += 1
-        return await super().handle_async_request(request)
+Wired = tuple[httpx.AsyncClient, httpx.AsyncClient]
 
 
 @pytest.fixture
-def ttl(monkeypatch: pytest.MonkeyPatch) -> Iterator[float]:
-    """The cache switched on for this test (the shared test settings switch it off)."""
-    settings = get_settings().model_copy(update={"public_cache_ttl_s": 30.0})
-    monkeypatch.setattr(public, "get_settings", lambda: settings)
-    monkeypatch.setattr(public, "_status_cache", None)
-    yield settings.public_cache_ttl_s
-
-
-@pytest.fixture
-async def wired() -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, CountingTransport]]:
-    transport = CountingTransport()
-    intake = httpx.AsyncClient(transport=transport, base_url="http://intake")
+async def wired() -> AsyncIterator[Wired]:
+    intake = httpx.AsyncClient(transport=httpx.ASGITransport(app=intake_app), base_url="http://intake")
     saved = gateway_client._clients.get("intake")
     gateway_client._clients["intake"] = intake
     try:
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=gateway_app), base_url="http://gw"
+            transport=httpx.ASGITransport(app=gateway_app, client=("10.14.4.1", 40000)), base_url="http://gw"
         ) as gw:
-            yield gw, intake, transport
+            yield gw, intake
     finally:
         await intake.aclose()
         if saved is not None:
@@ -60,43 +44,152 @@ async def wired() -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, C
             gateway_client._clients.pop("intake", None)
 
 
-async def test_the_right_code_is_served_from_memory_and_a_change_shows_after_expiry(
-    ttl: float, wired: tuple[httpx.AsyncClient, httpx.AsyncClient, CountingTransport]
+@pytest.fixture
+def statements() -> Iterator[list[str]]:
+    """Every SQL statement sent to intake's tables while the test runs."""
+    seen: list[str] = []
+
+    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if "intake." in statement:
+            seen.append(statement)
+
+    sync_engine = get_engine().sync_engine
+    event.listen(sync_engine, "before_cursor_execute", grab)
+    try:
+        yield seen
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", grab)
+
+
+async def new_appeal(intake: httpx.AsyncClient) -> dict[str, Any]:
+    return await create(intake, draft(SIMA, CHANGPING, f"司马村路口积水（{uuid.uuid4().hex[:6]}）"))
+
+
+async def execute(sql: str, **params: Any) -> None:
+    async with session_scope() as session:
+        await session.execute(text(sql), params)
+
+
+async def test_a_kept_status_is_one_redis_read_or_one_indexed_read(
+    wired: Wired, statements: list[str]
 ) -> None:
-    gw, intake, counted = wired
-    accepted = await create(intake, draft(SIMA, CHANGPING, f"司马村路口积水（{uuid.uuid4().hex[:6]}）"))
-    url = f"/api/v1/public/appeals/{accepted['ticket_no']}"
-    code = {"code": accepted["query_code"]}
+    gw, intake = wired
+    accepted = await new_appeal(intake)
+    ticket, code = accepted["ticket_no"], {"code": accepted["query_code"]}
+    url = f"/api/v1/public/appeals/{ticket}"
 
     first = await gw.get(url, params=code)
     assert first.status_code == 200 and first.json()["status"] == "received"
+    statements.clear()
     again = await gw.get(url, params=code)
     not_modified = await gw.get(url, params=code, headers={"If-None-Match": first.headers["etag"]})
     assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
-    assert not_modified.status_code == 304
-    assert counted.status_calls == 1
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    # Unchanged since it was kept: the gateway answered from Redis, intake's tables untouched.
+    assert statements == []
 
-    # A wrong code is never answered from memory: intake is asked and says it does not exist.
-    wrong = await gw.get(url, params={"code": "000000" if code["code"] != "000000" else "111111"})
-    assert wrong.status_code == 404
-    assert counted.status_calls == 2
+    # Redis lost it: intake answers with one statement (the appeal and its document) and shares it.
+    await status_documents.redis().delete(status_documents.key(ticket))
+    refilled = await gw.get(url, params=code, headers={"If-None-Match": first.headers["etag"]})
+    assert refilled.status_code == 304
+    assert len(statements) == 1 and "public_status" in statements[0] and "JOIN" in statements[0], statements
+    statements.clear()
+    assert (await gw.get(url, params=code)).content == first.content
+    assert statements == []
 
+
+async def test_a_document_never_goes_back_past_a_marked_change() -> None:
+    ticket = f"MS{uuid.uuid4().int % 10**14:014d}"
+    await status_documents.mark({ticket: 5})
+    # Read before the change committed (revision 4): refused, so the change is what shows next.
+    assert not await status_documents.fill(ticket, "123456", 4, '"old"', b"{}")
+    assert await status_documents.read(ticket) is None
+    assert await status_documents.fill(ticket, "123456", 5, '"new"', b'{"a": 1}')
+    assert not await status_documents.fill(ticket, "123456", 5, '"other"', b"{}")
+    await status_documents.mark({ticket: 5})  # an older or equal mark changes nothing
+    stored = await status_documents.read(ticket)
+    assert stored is not None and stored.etag == '"new"' and stored.body == b'{"a": 1}'
+    # Revision 0 (never changed since revisions began) is never stored, and a first step not marked.
+    assert not await status_documents.fill(f"{ticket}0", "123456", 0, '"zero"', b"{}")
+    assert status_documents.to_mark({ticket: 1, f"{ticket}0": 2}) == {f"{ticket}0": 2}
+    assert (
+        stored.mac
+        == status_documents.code_mac(ticket, "123456")
+        != status_documents.code_mac(ticket, "654321")
+    )
+    await status_documents.mark({ticket: 6})
+    assert await status_documents.read(ticket) is None
+
+
+async def test_every_change_shows_at_the_next_poll(wired: Wired) -> None:
+    gw, intake = wired
+    accepted = await new_appeal(intake)
+    master = await new_appeal(intake)
+    url, code = f"/api/v1/public/appeals/{accepted['ticket_no']}", {"code": accepted["query_code"]}
+    seen = await gw.get(url, params=code)
+    assert seen.status_code == 200
+
+    async def changed(check: Any) -> None:
+        nonlocal seen
+        now = await gw.get(url, params=code, headers={"If-None-Match": seen.headers["etag"]})
+        assert now.status_code == 200, "a change answered 304: the kept status was stale"
+        assert now.headers["etag"] != seen.headers["etag"]
+        assert check(now.json()), now.json()
+        seen = now
+
+    # Through the ORM, as intake's own code changes an appeal.
     await force(accepted["appeal_id"], status="triaged", kind="micro_wish", category="living")
-    assert public._status_cache is not None
-    public._status_cache.expire(time.monotonic() + ttl + 1)  # the entry's lifetime has passed
-    changed = await gw.get(url, params=code, headers={"If-None-Match": first.headers["etag"]})
-    assert changed.status_code == 200 and changed.json()["status"] == "triaged"
-    assert changed.headers["etag"] != first.headers["etag"]
-    assert counted.status_calls == 3
+    await changed(lambda body: (body["status"], body["kind"]) == ("triaged", "micro_wish"))
+    # A bare UPDATE, as any other path might: the database itself notes the change.
+    await execute("UPDATE intake.appeals SET track = 'fast' WHERE id = :id", id=accepted["appeal_id"])
+    await changed(lambda body: body["track"] == "fast")
+    await execute(
+        "UPDATE intake.appeals SET duplicate_of = :master WHERE id = :id",
+        master=master["appeal_id"],
+        id=accepted["appeal_id"],
+    )
+    await changed(lambda body: body["duplicate_of"] == master["ticket_no"])
+    # A new public step of the timeline.
+    await execute(
+        "INSERT INTO intake.timeline (appeal_id, at, to_status, actor, public_description, public, round) "
+        "VALUES (:id, now(), 'assigned', 'test', '已交办东坑镇处理', true, 1)",
+        id=accepted["appeal_id"],
+    )
+    await changed(lambda body: body["timeline"][-1]["description"] == "已交办东坑镇处理")
+    # A clock, as the deadlines projection keeps it, and then its state.
+    clock = uuid.uuid4()
+    due = datetime.now(UTC) + timedelta(days=3)
+    await execute(
+        "INSERT INTO intake.appeal_deadlines (clock_id, appeal_id, clock, due_at, provisional, state, as_of) "
+        "VALUES (:clock, :id, 'handling', :due, false, 'running', now())",
+        clock=clock,
+        id=accepted["appeal_id"],
+        due=due,
+    )
+    await changed(lambda body: [d["state"] for d in body["deadlines"]] == ["running"])
+    await execute("UPDATE intake.appeal_deadlines SET state = 'met' WHERE clock_id = :clock", clock=clock)
+    await changed(lambda body: [d["state"] for d in body["deadlines"]] == ["met"])
+
+    # What the public does not see changes nothing: the kept document is served as it is.
+    await execute("UPDATE intake.appeal_deadlines SET counted = true WHERE clock_id = :clock", clock=clock)
+    await execute("UPDATE intake.appeals SET holder_code = 'X' WHERE id = :id", id=accepted["appeal_id"])
+    same = await gw.get(url, params=code, headers={"If-None-Match": seen.headers["etag"]})
+    assert same.status_code == 304
 
 
-async def test_switched_off_every_poll_asks_intake(
-    wired: tuple[httpx.AsyncClient, httpx.AsyncClient, CountingTransport],
-) -> None:
-    gw, intake, counted = wired
-    assert get_settings().public_cache_ttl_s == 0  # as tests/conftest.py sets it
-    accepted = await create(intake, draft(SIMA, CHANGPING, f"司马村垃圾未清运（{uuid.uuid4().hex[:6]}）"))
-    url = f"/api/v1/public/appeals/{accepted['ticket_no']}"
-    for _ in range(3):
-        assert (await gw.get(url, params={"code": accepted["query_code"]})).status_code == 200
-    assert counted.status_calls == 3
+async def test_a_wrong_code_is_an_unknown_ticket_and_is_counted(wired: Wired) -> None:
+    gw, intake = wired
+    accepted = await new_appeal(intake)
+    url, right = f"/api/v1/public/appeals/{accepted['ticket_no']}", accepted["query_code"]
+    assert (await gw.get(url, params={"code": right})).status_code == 200  # kept now
+    wrong = await gw.get(url, params={"code": "000000" if right != "000000" else "111111"})
+    unknown = await gw.get("/api/v1/public/appeals/MS99999999999999", params={"code": right})
+    assert wrong.status_code == unknown.status_code == 404
+    assert (
+        wrong.json()["code"] == unknown.json()["code"] and wrong.json()["detail"] == unknown.json()["detail"]
+    )
+    # The per-ticket throttle still counts wrong codes against the kept document.
+    for _ in range(12):
+        last = await gw.get(url, params={"code": "000000" if right != "000000" else "111111"})
+    assert last.status_code == 429
+    assert (await gw.get(url, params={"code": right})).status_code == 429

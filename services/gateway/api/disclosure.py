@@ -15,9 +15,10 @@ import httpx
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from services.common.errors import NotFound, ServiceUnavailable, problem_responses
+from services.common.etag import etag_matches, etag_of
 from services.contracts.disclosure import DisclosedAppeal, DisclosurePage
 from services.contracts.notices import NoticePage, NoticeQuery
-from services.gateway.api.public import TICKET_RE, etag_matches, etag_of
+from services.gateway.api.public import TICKET_RE
 from services.gateway.errors import TooManyRequests
 from services.gateway.service.client import call
 from services.gateway.service.ratelimit import limit_public

@@ -8,6 +8,7 @@ import time
 from typing import Annotated, Any
 
 import orjson
+import structlog
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
@@ -20,6 +21,7 @@ from services.common.errors import (
     InvalidInput,
     ServiceUnavailable,
     UnstorableText,
+    is_unavailable,
     problem_responses,
 )
 from services.common.settings import get_settings
@@ -36,6 +38,7 @@ from services.gateway.service.client import call
 from services.gateway.service.normalise import redact
 
 router = APIRouter(prefix="/api/v1/channels", tags=["channels"])
+log = structlog.get_logger(__name__)
 
 
 class _Answer(JSONResponse):
@@ -183,12 +186,25 @@ async def hotline_call(
         raise ServiceUnavailable()
     accepted = AppealAccepted.model_validate_json(upstream.content)
     body = accepted.model_dump(mode="json")
+    try:
+        await _keep_inbound(hotline.call_id, digest, payload, accepted)
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        # Intake has recorded the call: a 503 now would tell the hotline it was not. The kept
+        # row is only the fast replay; a replay without it reaches intake, which answers the same.
+        log.warning("hotline_inbound_not_kept", call_id=hotline.call_id, error=repr(exc))
+    return _answer(body, 202 if upstream.status_code == 201 else 200)
+
+
+async def _keep_inbound(call_id: str, digest: str, payload: Any, accepted: AppealAccepted) -> None:
+    body = accepted.model_dump(mode="json")
     async with session_scope() as session:
         await session.execute(
             pg_insert(InboundMessage)
             .values(
                 channel=CHANNEL,
-                channel_ref=hotline.call_id,
+                channel_ref=call_id,
                 body_hash=digest,
                 # Kept for audit with the caller's number masked: it is encrypted at rest in intake.
                 body=redact(payload),
@@ -197,4 +213,3 @@ async def hotline_call(
             )
             .on_conflict_do_nothing()
         )
-    return _answer(body, 202 if upstream.status_code == 201 else 200)

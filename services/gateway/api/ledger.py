@@ -23,6 +23,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from services.common.auth import Principal, Role
 from services.common.errors import AppealEnded, Conflict, NotFound, ServiceUnavailable, problem_responses
+from services.common.etag import etag_matches
 from services.contracts.ledger import (
     AllocationCommand,
     BalancesQuery,
@@ -57,7 +58,6 @@ from services.contracts.ledger_reports import (
     ReconcileReport,
     SourcesReport,
 )
-from services.gateway.api.public import etag_matches
 from services.gateway.api.table import Call, Forward, mount
 from services.gateway.errors import TooManyRequests
 from services.gateway.service.client import call, relay_response

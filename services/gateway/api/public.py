@@ -2,65 +2,26 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
-from dataclasses import dataclass
 from typing import Annotated
 
-from cachetools import TTLCache
+import structlog
 from fastapi import APIRouter, Depends, Header, Query, Response
+from redis.exceptions import RedisError
 
+from services.common import status_documents
 from services.common.errors import Conflict, NotFound, ServiceUnavailable, problem_responses
-from services.common.settings import get_settings
+from services.common.etag import etag_matches, etag_of
 from services.contracts.appeals import CodeWithdrawal, PublicAppeal
 from services.contracts.staff import Moved
 from services.gateway.errors import TooManyRequests
 from services.gateway.service.client import call, relay_response
-from services.gateway.service.ratelimit import count_wrong_code, limit_public, refuse_if_guessed
+from services.gateway.service.ratelimit import count_wrong_code, guess_window, limit_public, refuse_if_guessed
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"], dependencies=[Depends(limit_public)])
 TICKET_RE = re.compile(r"^MS\d{8,20}$")
-
-
-def etag_of(body: bytes) -> str:
-    """A strong validator over the exact bytes we send."""
-    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-
-
-@dataclass(frozen=True, slots=True)
-class _Cached:
-    code_digest: bytes
-    etag: str
-    body: bytes
-
-
-_status_cache: TTLCache[str, _Cached] | None = None
-
-
-def _cache() -> TTLCache[str, _Cached] | None:
-    """The process's public-status cache (per ticket), or None when switched off."""
-    global _status_cache
-    ttl = get_settings().public_cache_ttl_s
-    if ttl <= 0:
-        return None
-    if _status_cache is None or _status_cache.ttl != ttl:
-        _status_cache = TTLCache(maxsize=50_000, ttl=ttl)
-    return _status_cache
-
-
-def _digest(code: str) -> bytes:
-    return hashlib.sha256(code.encode()).digest()
-
-
-def etag_matches(if_none_match: str | None, etag: str) -> bool:
-    """RFC 9110 weak comparison for If-None-Match, including `*` and lists."""
-    if not if_none_match:
-        return False
-    if if_none_match.strip() == "*":
-        return True
-    wanted = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return etag in wanted
+log = structlog.get_logger(__name__)
 
 
 @router.get(
@@ -80,23 +41,27 @@ async def public_appeal(
     # A missing or malformed code is as unknown as a wrong one: nothing to learn by probing.
     if not code or not TICKET_RE.match(ticket_no):
         raise NotFound()
-    cache, digest = _cache(), _digest(code)
-    hit = cache.get(ticket_no) if cache is not None else None
-    # Only the holder of the right code is answered from memory; any other code goes to intake,
-    # which answers 404 exactly as for an unknown ticket.
-    if hit is not None and hmac.compare_digest(hit.code_digest, digest):
-        etag, body = hit.etag, hit.body
+    # One round trip: the ticket's wrong-code counter and its document.
+    window = guess_window(ticket_no)
+    stored, wrong = await _stored(ticket_no, window.key)
+    window.refuse_past(wrong)
+    if stored is not None:
+        if not hmac.compare_digest(stored.mac, status_documents.code_mac(ticket_no, code)):
+            # Exactly intake's answer to a wrong code, counted the same way.
+            await count_wrong_code(ticket_no)
+            raise NotFound()
+        etag, body = stored.etag, stored.body
     else:
-        await refuse_if_guessed(ticket_no)
+        # None kept, or marked changed: intake answers from PostgreSQL (one indexed read, or a
+        # rebuild after a change) and keeps the document where the next poll finds it.
         upstream = await call("intake", "GET", f"/internal/public/appeals/{ticket_no}", params={"code": code})
         if upstream.status_code == 404:
             await count_wrong_code(ticket_no)
             raise NotFound()
         if upstream.status_code != 200:
             raise ServiceUnavailable()
-        etag, body = etag_of(upstream.content), upstream.content
-        if cache is not None:
-            cache[ticket_no] = _Cached(digest, etag, body)
+        body = upstream.content
+        etag = upstream.headers.get("etag") or etag_of(body)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
@@ -121,3 +86,13 @@ async def withdraw_with_code(body: CodeWithdrawal) -> Response:
         await count_wrong_code(ticket_no)
         raise NotFound()
     return relay_response(upstream)
+
+
+async def _stored(ticket_no: str, counter: str) -> tuple[status_documents.Stored | None, bytes | None]:
+    # A Redis that does not answer is a miss (intake still answers) and no counter, as the
+    # limiter itself treats it.
+    try:
+        return await status_documents.read_beside(ticket_no, counter)
+    except (RedisError, OSError) as exc:
+        log.warning("status_documents_unavailable", error=repr(exc))
+        return None, None

@@ -15,6 +15,20 @@ from services.common.settings import ServiceName, get_settings
 
 log = structlog.get_logger(__name__)
 TIMEOUT = httpx.Timeout(10.0, connect=2.0)
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Writes a service keeps once however often they arrive (an appeal is idempotent on its channel
+# and channel reference): when the answer to one is lost after it was sent, the gateway sends it
+# again and relays that answer, the truth, instead of a `503` that might be a lie.
+REPLAYABLE = frozenset({("POST", "/internal/appeals")})
+REPLAYS = 2
+
+
+def write_timeout() -> httpx.Timeout:
+    """A write waits for the service's own answer: services bound every wait of theirs (pool,
+    locks, statements; `services.common.db`) well inside `GUANJIA_WRITE_WAIT`, and roll back
+    before answering `503`. A gateway that stopped waiting sooner would answer `503` for a write
+    the service then commits (issue 15.9)."""
+    return httpx.Timeout(get_settings().write_wait_s, connect=2.0)
 
 
 _clients: dict[ServiceName, httpx.AsyncClient] = {}
@@ -60,13 +74,32 @@ async def call(
     sent = {"Authorization": f"Bearer {mint_service_token('gateway', actor)}", **(headers or {})}
     if request_id:
         sent["X-Request-ID"] = str(request_id)
-    try:
-        return await _client(service).request(
-            method, internal_path(path), params=params, json=json, headers=sent
-        )
-    except httpx.TransportError as exc:
-        log.warning("service_unreachable", service=service, path=path, error=repr(exc))
-        raise ServiceUnavailable() from exc
+    write = method.upper() not in READS
+    replays = REPLAYS if (method.upper(), path) in REPLAYABLE else 0
+    while True:
+        try:
+            return await _client(service).request(
+                method,
+                internal_path(path),
+                params=params,
+                json=json,
+                headers=sent,
+                timeout=write_timeout() if write else TIMEOUT,
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # Never sent: the service cannot have recorded anything, so a 503 is the truth.
+            log.warning("service_unreachable", service=service, path=path, error=repr(exc))
+            raise ServiceUnavailable() from exc
+        except httpx.TransportError as exc:
+            # Sent, and the answer lost: a write may have been recorded. An idempotent one is
+            # asked again for its outcome; any other is a 503 (the service's own waits end long
+            # before ours, so this is a service that went away mid-request).
+            if write and replays > 0:
+                replays -= 1
+                log.warning("service_answer_lost_asking_again", service=service, path=path, error=repr(exc))
+                continue
+            log.warning("service_unreachable", service=service, path=path, error=repr(exc))
+            raise ServiceUnavailable() from exc
 
 
 # Headers of a service's answer that belong to the caller too (a replay says it is one).

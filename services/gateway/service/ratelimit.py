@@ -70,18 +70,37 @@ async def hit(scope: str, subject: str, limit: Limit) -> None:
         raise TooManyRequests(retry_after=reset_in)
 
 
+@dataclass(frozen=True, slots=True)
+class GuessWindow:
+    """The wrong-code counter of a ticket in the current window."""
+
+    key: str
+    reset_in: int
+    limit: Limit
+
+    def refuse_past(self, wrong: bytes | str | int | None) -> None:
+        """429 when `wrong` (the counter's value) has reached the limit."""
+        if wrong is not None and int(wrong) >= self.limit.count:
+            raise TooManyRequests(retry_after=self.reset_in)
+
+
+def guess_window(ticket_no: str) -> GuessWindow:
+    """Where a ticket's wrong codes are counted now (read beside other keys in one round trip)."""
+    limit = Limit.parse(get_settings().rate_wrong_code)
+    key, reset_in = window_key("code", ticket_no, limit, time.time())
+    return GuessWindow(key, reset_in, limit)
+
+
 async def refuse_if_guessed(ticket_no: str) -> None:
     """Refuse (429) any code for a ticket that has had too many wrong ones in this window, from
     whatever addresses: per-address limits alone let many hosts share the guessing of one code."""
-    limit = Limit.parse(get_settings().rate_wrong_code)
-    key, reset_in = window_key("code", ticket_no, limit, time.time())
+    window = guess_window(ticket_no)
     try:
-        wrong = await _redis().get(key)
+        wrong = await _redis().get(window.key)
     except RedisError as exc:
         log.warning("rate_limit_unavailable", scope="code", error=repr(exc))
         return
-    if wrong is not None and int(wrong) >= limit.count:
-        raise TooManyRequests(retry_after=reset_in)
+    window.refuse_past(wrong)
 
 
 async def count_wrong_code(ticket_no: str) -> None:
