@@ -1,48 +1,31 @@
-"""Intake's tables (schema `intake`): the appeal record, its people, files, timeline, clocks."""
+"""The appeal record (民生诉求) and what hangs on it: people, files, timeline, clocks, funds, notices, additions."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    Column,
     Date,
     Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    Sequence,
     String,
-    Table,
     Text,
     UniqueConstraint,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
 
-from services.common.db import UTCDateTime, service_metadata
-from services.common.messaging import messaging_tables
-
-# The work list's sort key (工作台): the next deadline, none last. An expression rather than
-# `NULLS LAST` so that a cursor is one row comparison the indexes answer (intake.service.worklist).
-DUE_KEY_SQL = "coalesce(next_due_at, 'infinity'::timestamp with time zone)"
-
-
-class Base(DeclarativeBase):
-    """Intake's declarative base."""
-
-    metadata = service_metadata("intake")
-
-
-messaging = messaging_tables(Base.metadata)
-ticket_seq = Sequence("ticket_seq", metadata=Base.metadata, start=1)
+from intake.models.base import DUE_KEY_SQL, Base
+from services.common.db import UTCDateTime
 
 
 class Appeal(Base):
@@ -301,62 +284,6 @@ class RevealAudit(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
-class DuplicateLink(Base):
-    """A duplicate candidate (疑似重复) or link: suggested, linked (auto or by staff), rejected, undone."""
-
-    __tablename__ = "duplicate_links"
-    __table_args__ = (
-        UniqueConstraint("appeal_id", "master_id"),
-        Index("ix_duplicate_links_master", "master_id"),
-    )
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    appeal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appeals.id"))
-    master_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appeals.id"))
-    score: Mapped[float] = mapped_column(Float)
-    reasons: Mapped[list[str]] = mapped_column(JSONB, default=list)
-    state: Mapped[str] = mapped_column(String(16))  # suggested | linked | rejected | undone
-    auto: Mapped[bool] = mapped_column(Boolean, default=False)
-    repeat: Mapped[bool] = mapped_column(Boolean, default=False)
-    decided_by: Mapped[str | None] = mapped_column(String(100))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # The scorer's features of the pair when it was scored: a staff decision on the suggestion
-    # becomes a labelled example for the thresholds (`duplicates.tune`).
-    features: Mapped[dict[str, float] | None] = mapped_column(JSONB)
-
-
-class DuplicateThresholds(Base):
-    """Link and suggestion thresholds recomputed from staff decisions and the tuning pairs; the
-    newest row is the one in force (unless the environment sets them)."""
-
-    __tablename__ = "duplicate_thresholds"
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    link_at: Mapped[float] = mapped_column(Float)
-    suggest_at: Mapped[float] = mapped_column(Float)
-    decisions: Mapped[int] = mapped_column(Integer)  # staff decisions counted
-    pairs: Mapped[int] = mapped_column(Integer)  # shipped tuning pairs counted
-    figures: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    computed_by: Mapped[str] = mapped_column(String(100))
-
-
-class Fingerprint(Base):
-    """What duplicate detection keeps of an appeal: its tokens and its LSH keys (GIN-indexed)."""
-
-    __tablename__ = "fingerprints"
-    # Only the GIN index: a lookup must go by keys (selective), never by time (every recent appeal).
-    __table_args__ = (Index("ix_fingerprints_keys", "keys", postgresql_using="gin"),)
-
-    appeal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appeals.id"), primary_key=True)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    tokens: Mapped[list[str]] = mapped_column(ARRAY(Text))
-    text: Mapped[str] = mapped_column(Text)  # normalised, place names removed, capped
-    keys: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))
-
-
 class AppealFunds(Base):
     """Funds used by an appeal per source, projected from the ledger's `funds.disbursed` events."""
 
@@ -365,123 +292,6 @@ class AppealFunds(Base):
     appeal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appeals.id"), primary_key=True)
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-
-
-STAT_METRICS: tuple[str, ...] = (
-    "received",
-    "duplicates",
-    "repeats",
-    "signoff_due",
-    "signoff_on_time",
-    "handling_due",
-    "handling_on_time",
-    "completed",
-    "completed_first",
-    "completed_redone",
-    "handling_seconds",
-    "closed",
-    "closed_first_time",
-    "closed_unrated",
-    "evaluated",
-    "resolved",
-    "partly_resolved",
-    "not_resolved",
-    "satisfied",
-    "basically_satisfied",
-    "dissatisfied",
-    "reopened",
-    "returned",
-    "rejected",
-    "withdrawn",
-    "funds_city_finance",
-    "funds_city_charity",
-    "funds_town_matching",
-    "funds_village_collective",
-    "funds_donation",
-    "funds_other",
-)
-
-
-class StatCell(Base):
-    """Pre-aggregated counters (统计): one row per period, scope, dimension value and shard.
-
-    Folded from `stat_deltas` in batches (a change never updates a row here itself); a dashboard
-    reads a bounded number of rows whatever the number of appeals. `shard` is 0 for folded rows
-    (older rows may carry the shards that once spread the hot city and town rows).
-    """
-
-    __tablename__ = "stat_cells"
-
-    period: Mapped[str] = mapped_column(String(1), primary_key=True)  # d | m | y
-    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
-    scope_type: Mapped[str] = mapped_column(String(16), primary_key=True)  # city | town | village | unit
-    scope_code: Mapped[str] = mapped_column(String(48), primary_key=True)
-    dim: Mapped[str] = mapped_column(String(16), primary_key=True)  # all | kind | category | channel
-    dim_value: Mapped[str] = mapped_column(String(32), primary_key=True)
-    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
-
-
-for _metric in STAT_METRICS:
-    cast("Table", StatCell.__table__).append_column(
-        Column(_metric, BigInteger, nullable=False, server_default="0")
-    )
-
-
-class PendingArrival(Base):
-    """An appeal recorded and not yet analysed (duplicates, counters): written in the recording
-    transaction, removed by the worker's `after_received` in the transaction of its effects. Each
-    town's arrivals are analysed in the order they were received (`intake.service.records`)."""
-
-    __tablename__ = "pending_arrivals"
-    __table_args__ = (Index("ix_pending_arrivals_town_received", "town_key", "received_at"),)
-
-    appeal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appeals.id"), primary_key=True)
-    town_key: Mapped[str] = mapped_column(String(16))  # the town code, "-" when not known yet
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # What the counters count it under: the appeal as its channel recorded it.
-    channel: Mapped[str] = mapped_column(String(32))
-    town_code: Mapped[str | None] = mapped_column(String(12))
-    village_code: Mapped[str | None] = mapped_column(String(12))
-
-
-class StatDelta(Base):
-    """An append-only counter delta: what one change adds to one cell of `stat_cells`.
-
-    A change only INSERTs here (no row it could wait on); the folder
-    (`intake.service.stats.recorder.fold`) sums batches of deltas into `stat_cells` under one lock,
-    and the statistics reads fold what is pending first, so they answer every committed change.
-    """
-
-    __tablename__ = "stat_deltas"
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    period: Mapped[str] = mapped_column(String(1))
-    period_start: Mapped[date] = mapped_column(Date)
-    scope_type: Mapped[str] = mapped_column(String(16))
-    scope_code: Mapped[str] = mapped_column(String(48))
-    dim: Mapped[str] = mapped_column(String(16))
-    dim_value: Mapped[str] = mapped_column(String(32))
-
-
-for _metric in STAT_METRICS:
-    cast("Table", StatDelta.__table__).append_column(
-        Column(_metric, BigInteger, nullable=False, server_default="0")
-    )
-
-
-# Demand analysis (`intake.service.stats.demand`) reads every village × category cell of two months: this
-# partial covering index holds them with the three counters it reads, so it reads a few index pages
-# instead of one heap page per cell (bench/stats_scale.py).
-_stat_cells = cast("Table", StatCell.__table__)
-Index(
-    "ix_stat_cells_demand",
-    _stat_cells.c.period,
-    _stat_cells.c.period_start,
-    _stat_cells.c.scope_code,
-    _stat_cells.c.dim_value,
-    postgresql_include=["received", "duplicates", "repeats"],
-    postgresql_where=text("scope_type = 'village' AND dim = 'category'"),
-)
 
 
 class AppealNotice(Base):
