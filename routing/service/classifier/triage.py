@@ -21,15 +21,14 @@ code, the channel's beneficiary count); policies and the track by the catalogue'
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import cast
 
 from routing.service.classifier import lexicon
 from routing.service.classifier.features import featurise
 from routing.service.classifier.model import RuleEvidence, TriageModel, shipped_model
+from routing.service.classifier.policy_match import Explanation, PolicyMatch, match_policies
 from routing.service.policies import SEED_CATALOGUE, Catalogue
 from services.common.reference.locate import resolve_location
 from services.common.text import normalise_text
@@ -68,24 +67,6 @@ _STATION_CATEGORIES: frozenset[Category] = frozenset(
 
 
 @dataclass(frozen=True)
-class Explanation:
-    """Why a decision was taken: the rule's name and the words that fired it."""
-
-    rule: str
-    matched: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class PolicyMatch:
-    """A catalogue policy that may cover the appeal, with how sure we are."""
-
-    policy_code: str
-    department: str
-    confidence: float
-    explanation: Explanation
-
-
-@dataclass(frozen=True)
 class Triage:
     """The outcome of :func:`triage`."""
 
@@ -105,16 +86,6 @@ class Triage:
 
 
 # --- scoring helpers ---------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=8)
-def _keyword_df(catalogue: Catalogue) -> dict[str, int]:
-    """In how many policies each keyword appears: a keyword many policies share weighs less."""
-    df: dict[str, int] = {}
-    for policy in catalogue.policies:
-        for word in set(policy.keywords):
-            df[word] = df.get(word, 0) + 1
-    return df
 
 
 def _confidence(top: float, runner_up: float) -> float:
@@ -144,76 +115,6 @@ def _hint_scores(hint: str | None) -> dict[Category, tuple[float, str]]:
         if word in text and category not in found:
             found[category] = word
     return {c: (HINT_WEIGHT / len(found), w) for c, w in found.items()}
-
-
-# --- policies --------------------------------------------------------------------------------
-
-
-def _alias_spans(text: str, catalogue: Catalogue) -> dict[str, list[tuple[int, int]]]:
-    """Where each policy's aliases occur, dropping those inside a longer alias (低保 in 低保边缘)."""
-    spans: list[tuple[int, int, str]] = []
-    for policy in catalogue.policies:
-        for alias in policy.aliases:
-            a = alias.lower()
-            spans += [(m.start(), m.start() + len(a), policy.code) for m in re.finditer(re.escape(a), text)]
-    kept: dict[str, list[tuple[int, int]]] = {}
-    for s, e, code in spans:
-        if not any(s2 <= s and e <= e2 and (e2 - s2) > (e - s) for s2, e2, _ in spans):
-            kept.setdefault(code, []).append((s, e))
-    return kept
-
-
-def _alias_strength(text: str, spans: list[tuple[int, int]]) -> tuple[float, str]:
-    """Asked for (申请低保) 0.9 > mentioned 0.7 > a status the person already has (低保户) 0.45."""
-    best = (0.0, "")
-    for s, e in spans:
-        before, after = text[max(0, s - 8) : s], text[e : e + 3]
-        if any(v in before for v in lexicon.ASK_VERBS):
-            strength = (0.9, "ask")
-        elif after.startswith(lexicon.STATUS_SUFFIXES) or before.endswith(("是", "属于")):
-            strength = (0.45, "status")
-        else:
-            strength = (0.7, "mention")
-        best = max(best, strength)
-    return best
-
-
-def _match_policies(
-    doc: lexicon.Doc, facts: frozenset[str], kind: Kind, category: Category, catalogue: Catalogue
-) -> list[PolicyMatch]:
-    df = _keyword_df(catalogue)
-    alias_spans = _alias_spans(doc.text, catalogue)
-    matches: list[PolicyMatch] = []
-    for policy in catalogue.policies:
-        words: list[str] = []
-        base, how = _alias_strength(doc.text, alias_spans.get(policy.code, []))
-        if base:
-            s, e = alias_spans[policy.code][0]
-            words.append(doc.text[s:e])
-        miss = 1.0 - base
-        for kw in policy.keywords:
-            if kw in facts or doc.has(kw):
-                words.append(kw)
-                miss *= 1.0 - (0.45 if df[kw] == 1 else 0.3)
-        if not words:
-            continue
-        confidence = 1.0 - miss
-        # Agreement with the appeal's own category is evidence too; a policy made for the other
-        # kind, or another category, fits less well.
-        if policy.kind != kind:
-            confidence *= 0.5
-        elif policy.category != category:
-            confidence *= 0.85
-        else:
-            confidence += (1.0 - confidence) * 0.2
-        confidence = round(min(confidence, 0.97), 3)
-        if confidence >= 0.3:
-            rule = f"policy.{policy.code}" + (f".{how}" if how else "")
-            matches.append(
-                PolicyMatch(policy.code, policy.department, confidence, Explanation(rule, tuple(words)))
-            )
-    matches.sort(key=lambda m: -m.confidence)
-    return matches[:5]
 
 
 # --- triage ----------------------------------------------------------------------------------
@@ -394,7 +295,7 @@ def triage(
         words = ()
     explanations.append(Explanation(f"urgency.{urgency}", words))
 
-    policies = tuple(_match_policies(doc, reading.facts, kind, category, catalogue))
+    policies = tuple(match_policies(doc, reading.facts, kind, category, catalogue))
     track, department, reason = _choose_track(
         doc, kind, category, urgency, policies, estimated_amount_fen, lexicon.tables().large_help
     )
