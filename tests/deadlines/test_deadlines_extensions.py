@@ -266,9 +266,11 @@ async def test_a_department_asks_the_city_and_a_pause_after_the_original_deadlin
     asked_at = datetime(2025, 10, 20, 9, tzinfo=TZ)
     async with session_scope() as session:
         calendar = await schedules.current_calendar(session)
-        request, _ = await extensions.request_extension(
-            session, calendar, clock.id, department, ExtensionIn(days=4, reason="需跨部门会商"), asked_at
-        )
+        request = (
+            await extensions.request_extension(
+                session, calendar, clock.id, department, ExtensionIn(days=4, reason="需跨部门会商"), asked_at
+            )
+        ).value
         assert (request.approver_type, request.approver_code) == ("city", "city")
         await extensions.decide_extension(
             session, calendar, request.id, city, DecisionIn(decision="approve"), asked_at.replace(hour=15)
