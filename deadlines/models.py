@@ -35,6 +35,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import UTCDateTime, service_metadata
+from services.common.idempotency import commands_table
 from services.common.messaging import messaging_tables
 
 
@@ -45,6 +46,8 @@ class Base(DeclarativeBase):
 
 
 messaging = messaging_tables(Base.metadata)
+# Idempotency keys of extension requests (幂等), the kernel's table: key → the request it made.
+commands = commands_table(Base.metadata)
 
 CLOCK_NAMES = ("triage", "sign_off", "handling", "consultation", "works", "feedback")
 CLOCK_STATES = ("running", "paused", "met", "overdue", "stopped")
@@ -243,7 +246,6 @@ class Extension(Base):
     __table_args__ = (
         CheckConstraint(_in("status", EXTENSION_STATES), name="status"),
         CheckConstraint("days >= 1", name="days"),
-        UniqueConstraint("clock_id", "idempotency_key"),
         Index(
             "uq_extensions_one_pending",
             "clock_id",
@@ -279,8 +281,6 @@ class Extension(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str | None] = mapped_column(String(500))
-    idempotency_key: Mapped[str | None] = mapped_column(String(100))
-    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
 
 
 class Reminder(Base):

@@ -63,13 +63,13 @@ async def request_extension(
 ) -> ExtensionOut:
     """Before the deadline only; the request waits for the level above."""
     calendar = await schedules.current_calendar(session)
-    extension, created = await extensions.request_extension(
+    asked = await extensions.request_extension(
         session, calendar, clock_id, staff_of(caller), body, utcnow(), idempotency_key
     )
-    if not created:
+    if asked.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
-    return ExtensionOut.model_validate(extension)
+    return ExtensionOut.model_validate(asked.value)
 
 
 @router.post(

@@ -15,8 +15,6 @@ Only ``flush``: the request's transaction commits.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from datetime import date, datetime
 
@@ -35,14 +33,14 @@ from deadlines.errors import (
     NotApprover,
     NotHolder,
 )
-from deadlines.models import Clock, Extension, messaging
+from deadlines.models import Clock, Extension, commands, messaging
 from deadlines.schemas import DecisionIn, ExtensionIn
 from deadlines.service.calendar import WorkingCalendar
 from deadlines.service.clocks import Announcement, apply_due, clock_limit, deadline_data, publish
 from deadlines.service.hierarchy import Unit, approver_of, may_approve, may_hold
 from deadlines.service.rules import due_for, max_extension_days
 from services.common.auth import Principal
-from services.common.errors import IdempotencyConflict
+from services.common.idempotency import Once, run_once, scoped_key
 from services.common.messaging import emit
 from services.contracts.events import EventType, ExtensionChanged, make_event
 from services.contracts.vocabulary import UNIT_NAMES
@@ -67,11 +65,6 @@ def public_line(clock: Clock, before: date, approver_type: str) -> str:
     label = CLOCK_LABELS.get(clock.clock, "办理")
     level = LEVEL_NAMES.get(approver_type, "上级")
     return f"{label}时限经{level}批准延期至{_cn(clock.due_date)}（原定{_cn(before)}）"
-
-
-def _digest(body: ExtensionIn) -> str:
-    canonical = json.dumps(body.model_dump(), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 async def _lock_clock(session: AsyncSession, clock_id: uuid.UUID) -> Clock:
@@ -103,20 +96,42 @@ async def request_extension(
     body: ExtensionIn,
     now: datetime,
     idempotency_key: str | None = None,
-) -> tuple[Extension, bool]:
-    """Ask for more time on a clock; returns the request and whether it is new (False: a replay)."""
+) -> Once[Extension]:
+    """Ask for more time on a clock, once per clock and ``Idempotency-Key`` (optional): a replay
+    answers the request as it is now (perhaps decided since)."""
     clock = await _lock_clock(session, clock_id)
-    digest = _digest(body)
-    if idempotency_key:
-        prior = await session.scalar(
-            select(Extension).where(
-                Extension.clock_id == clock.id, Extension.idempotency_key == idempotency_key
-            )
-        )
-        if prior is not None:
-            if prior.request_hash != digest:
-                raise IdempotencyConflict()
-            return prior, False
+    if not idempotency_key:
+        return Once(value=await _ask(session, calendar, clock, actor, body, now), replayed=False)
+
+    async def create() -> tuple[Extension, str]:
+        extension = await _ask(session, calendar, clock, actor, body, now)
+        return extension, str(extension.id)
+
+    async def recall(ident: str) -> Extension:
+        extension = await session.get(Extension, uuid.UUID(ident), populate_existing=True)
+        assert extension is not None  # requests are never deleted
+        return extension
+
+    return await run_once(
+        session,
+        commands,
+        operation="extension",
+        key=scoped_key("extension", clock.id, idempotency_key),
+        command=body,
+        actor=actor.username,
+        create=create,
+        recall=recall,
+    )
+
+
+async def _ask(
+    session: AsyncSession,
+    calendar: WorkingCalendar,
+    clock: Clock,
+    actor: Principal,
+    body: ExtensionIn,
+    now: datetime,
+) -> Extension:
     unit = Unit(clock.unit_type, clock.unit_code)
     if not may_hold(actor, unit):
         raise NotHolder(unit_type=clock.unit_type, unit_code=clock.unit_code)
@@ -148,13 +163,11 @@ async def request_extension(
         requested_at=now,
         due_date_before=clock.due_date,
         due_date_after=due_for(calendar, clock.started_at, limit, pushed).due,
-        idempotency_key=idempotency_key,
-        request_hash=digest,
     )
     session.add(extension)
     await session.flush()
     await _announce_request(session, clock, extension, "deadline.extension_requested")
-    return extension, True
+    return extension
 
 
 async def _announce_request(

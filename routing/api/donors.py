@@ -158,10 +158,11 @@ async def claim(
     request = claims.ClaimRequest(
         kind=body.kind, amount_fen=body.amount_fen, service=body.service, note=body.note
     )
-    made, created = await claims.make_claim(db, donor, body.appeal_id, request, idempotency_key)
-    if not created:
+    made = await claims.make_claim(db, donor, body.appeal_id, request, idempotency_key)
+    if made.replayed:
         response.status_code = 200
-    return ClaimView.model_validate(made)
+        response.headers["Idempotent-Replayed"] = "true"
+    return ClaimView.model_validate(made.value)
 
 
 @router.get("/claims", response_model=list[ClaimView], responses=problem_responses(Unauthorized))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from routing.models.base import Base, messaging
+from routing.models.base import Base, commands, messaging
 from routing.models.catalogue import CataloguePolicy, CatalogueVersion
 from routing.models.consultations import Consultation, ConsultationObjection
 from routing.models.dispositions import AgendaItem, Assignment, JointMeeting
@@ -30,5 +30,6 @@ __all__ = [
     "TriageCorrection",
     "TriageModelRecord",
     "TriageResult",
+    "commands",
     "messaging",
 ]

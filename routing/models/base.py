@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import DeclarativeBase
 
 from services.common.db import service_metadata
+from services.common.idempotency import commands_table
 from services.common.messaging import messaging_tables
 
 
@@ -15,3 +16,5 @@ class Base(DeclarativeBase):
 
 
 messaging = messaging_tables(Base.metadata)
+# Idempotency keys of donors' claims (幂等), the kernel's table: key → the claim it made.
+commands = commands_table(Base.metadata)

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Index,
     String,
     Text,
-    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -96,7 +95,6 @@ class Claim(Base):
             unique=True,
             postgresql_where=text("exclusive AND state IN ('pledged', 'confirmed')"),
         ),
-        UniqueConstraint("donor_id", "idempotency_key"),
         CheckConstraint(
             "(kind = 'money' AND amount_fen > 0) OR (kind = 'service' AND amount_fen IS NULL)",
             name="amount_fits_kind",
@@ -111,8 +109,6 @@ class Claim(Base):
     service: Mapped[str | None] = mapped_column(Text)
     exclusive: Mapped[bool] = mapped_column(Boolean)
     state: Mapped[str] = mapped_column(String(12), server_default=text("'pledged'"))
-    idempotency_key: Mapped[str] = mapped_column(String(128))
-    request_hash: Mapped[str] = mapped_column(String(64))
     pledged_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=text("now()"))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

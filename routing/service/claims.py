@@ -6,15 +6,14 @@ Rules the database enforces, so that no race can break them:
   partial pledges that together over-claim, the second is refused;
 - a micro-wish has at most one active claim (``uq_claims_exclusive_active``): of two claims at
   once exactly one wins, the other gets ``409``;
-- a donor's ``Idempotency-Key`` names one claim (``uq_claims_donor_id_idempotency_key``): a
-  replay returns the first claim, the same key with another body is a ``409``.
+- a donor's ``Idempotency-Key`` names one claim (the kernel's ``routing.commands``, scoped per
+  donor): a replay returns the first claim as it is now, the same key with another body is a
+  ``409``, a refusal leaves the key unused.
 Money itself moves in the ledger, which reads ``claim.confirmed``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,17 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.config import RoutingSettings
 from routing.errors import AlreadyClaimed, ClaimState, DonorNotVerified, ListingClosed, OverClaim
-from routing.models import Claim, ClaimListing, Donor
+from routing.models import Claim, ClaimListing, Donor, commands
 from routing.service.common import may_act_for, publish, unit_name
 from routing.service.donors import NO_KEY, require_claimable, visible
 from services.common.auth import Principal
-from services.common.errors import (
-    Conflict,
-    Forbidden,
-    IdempotencyConflict,
-    InvalidInput,
-    NotFound,
-)
+from services.common.errors import Forbidden, InvalidInput, NotFound
+from services.common.idempotency import Once, run_once, scoped_key
 from services.common.messaging import utcnow
 from services.common.settings import get_settings
 from services.contracts.events import ClaimChanged, make_event
@@ -53,10 +47,9 @@ class ClaimRequest:
     service: str | None
     note: str | None = None
 
-    def digest(self, appeal_id: uuid.UUID) -> str:
-        """The request's fingerprint for idempotency."""
-        body = {"appeal_id": str(appeal_id), **self.__dict__}
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    def command(self, appeal_id: uuid.UUID) -> dict[str, Any]:
+        """The request as the idempotency key remembers it (its fingerprint's input)."""
+        return {"appeal_id": str(appeal_id), **self.__dict__}
 
 
 def _event(type_: Any, claim: Claim, donor: Donor, listing: ClaimListing) -> Any:
@@ -89,16 +82,37 @@ async def make_claim(
     idempotency_key: str,
     *,
     now: datetime | None = None,
-) -> tuple[Claim, bool]:
-    """认领: pledge money (in full or in part) or a service. Returns (claim, created)."""
-    digest = request.digest(appeal_id)
-    earlier = await session.scalar(
-        select(Claim).where(Claim.donor_id == donor.id, Claim.idempotency_key == idempotency_key)
+) -> Once[Claim]:
+    """认领: pledge money (in full or in part) or a service, once per donor and key."""
+
+    async def create() -> tuple[Claim, str]:
+        claim = await _pledge(session, donor, appeal_id, request, now)
+        return claim, str(claim.id)
+
+    async def recall(ident: str) -> Claim:
+        claim = await session.get(Claim, uuid.UUID(ident), populate_existing=True)
+        assert claim is not None  # claims are never deleted
+        return claim
+
+    return await run_once(
+        session,
+        commands,
+        operation="claim",
+        key=scoped_key("claim", donor.id, idempotency_key),
+        command=request.command(appeal_id),
+        actor=f"donor:{donor.id}",
+        create=create,
+        recall=recall,
     )
-    if earlier is not None:
-        if earlier.request_hash != digest:
-            raise IdempotencyConflict()
-        return earlier, False
+
+
+async def _pledge(
+    session: AsyncSession,
+    donor: Donor,
+    appeal_id: uuid.UUID,
+    request: ClaimRequest,
+    now: datetime | None,
+) -> Claim:
     if donor.state != "verified":
         raise DonorNotVerified()
     listing = await session.get(ClaimListing, appeal_id)
@@ -134,8 +148,6 @@ async def make_claim(
         amount_fen=request.amount_fen if request.kind == "money" else None,
         service=request.service,
         exclusive=listing.exclusive,
-        idempotency_key=idempotency_key,
-        request_hash=digest,
         pledged_at=at,
         expires_at=at + timedelta(days=get_settings(RoutingSettings).claim_days),
         note=request.note,
@@ -170,12 +182,10 @@ async def make_claim(
             raise OverClaim() from exc
         if "uq_claims_exclusive_active" in message:
             raise AlreadyClaimed() from exc
-        if "idempotency_key" in message:
-            raise Conflict("同一请求编号的认领正在处理中，请稍后查询。") from exc
         raise
     await session.refresh(listing)
     await publish(session, _event("claim.made", claim, donor, listing))
-    return claim, True
+    return claim
 
 
 async def my_claims(session: AsyncSession, donor: Donor) -> list[Claim]:

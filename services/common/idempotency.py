@@ -14,7 +14,29 @@ Events the command causes go to the service's outbox inside the same savepoint, 
 exactly when the effect does; a refusal may emit its own (``on_failure``).
 
 Each service that takes commands declares the table in its own schema with `commands_table`
-(and creates it in its own Alembic branch); the ledger's `ledger.commands` is one.
+(and creates it in its own Alembic branch); the ledger's `ledger.commands` is one, routing's
+(认领 claims) and deadlines' (延期 extensions) are the others.
+
+Two shapes of command use the one table:
+- `run_command` (the ledger): the first answer, refusal or success, is kept as it was sent.
+- `run_once` (claims, extensions): the command creates one resource and the key names it; a
+  replay answers the resource *as it is now* (a claim confirmed since, an extension decided),
+  and a refusal consumes nothing (the resource's own rules, not the key, refuse it again).
+  These keys are scoped (`scoped_key`): a donor's key names one claim of that donor, a clock's
+  key one extension of that clock, so two donors may use the same key.
+
+Where the kernel is *not* used, on purpose: filing an appeal. Every channel names its appeal
+with a natural key that intake keeps on the appeal itself, unique per channel
+(`appeals.channel` + `channel_ref`, with the draft's hash: same key, other draft → `409`),
+because the appeal *is* the resource and the key must survive the hop from the gateway:
+- the 12345 hotline's `call_id` (the platform re-sends a call on a timeout and knows no other id);
+- WeChat's `MsgId` (the platform re-delivers a message up to three times and wants a reply to
+  each; events, which have none, use FromUserName + CreateTime as WeChat advises);
+- the mini-program's and staff's `Idempotency-Key`, scoped to the resident / staff member;
+- Open311's `Idempotency-Key` or, the standard having none, the form's digest, per API key.
+The gateway's rows for these (`InboundMessage`, `Open311Request`) only cache the channel's
+reply: the effect is a call to intake, outside any transaction of the gateway, so the key table
+(which claims inside the effect's own transaction) cannot guard it; intake's key does.
 """
 
 from __future__ import annotations
@@ -23,7 +45,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import (
@@ -208,3 +230,63 @@ async def replay(session: AsyncSession, table: Table, key: str, digest: str) -> 
         # within one command (a programming error), never by a concurrent request.
         raise Conflict("该请求正在处理中，请稍后再试。", idempotency_key=key)
     return Outcome(status=row.status_code, body=dict(row.response), replayed=True)
+
+
+# --- commands that create one resource: the key names it ------------------------------------------
+
+T = TypeVar("T")
+Create = Callable[[], Awaitable[tuple[T, str]]]
+Recall = Callable[[str], Awaitable[T]]
+
+
+def scoped_key(scope: str, owner: object, key: str) -> str:
+    """The table's key for a caller's key that is only unique per owner (a donor, a clock):
+    ``claim:<donor id>:<key>``, so two owners' equal keys never meet."""
+    return f"{scope}:{owner}:{key}"
+
+
+@dataclass(frozen=True)
+class Once(Generic[T]):
+    """The resource a keyed command created, and whether this call only replayed it."""
+
+    value: T
+    replayed: bool
+
+
+async def run_once(
+    session: AsyncSession,
+    table: Table,
+    *,
+    operation: str,
+    key: str,
+    command: BaseModel | Mapping[str, Any],
+    actor: str,
+    create: Create[T],
+    recall: Recall[T],
+) -> Once[T]:
+    """Create a resource once per key (see the module): ``create()`` returns it and its id, which
+    the key keeps; a replay with the same body gives ``recall(id)``, the resource as it is now;
+    another body is `409 idempotency_key_reused`.
+
+    A refusal (any `DomainError`) propagates and leaves the key unused: ``create`` runs in a
+    savepoint that is rolled back, and the claim on the key is withdrawn. A concurrent request
+    with the same key waits on the claim and then replays the first one's resource."""
+    payload = command.model_dump(mode="json") if isinstance(command, BaseModel) else dict(command)
+    digest = request_hash(operation, payload)
+    claim = await session.execute(
+        pg_insert(table)
+        .values(idempotency_key=key, operation=operation, request_hash=digest, created_by=actor[:128])
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(table.c.idempotency_key)
+    )
+    if claim.first() is None:
+        earlier = await replay(session, table, key, digest)
+        return Once(value=await recall(str(earlier.body["id"])), replayed=True)
+    try:
+        async with session.begin_nested():
+            value, ident = await create()
+    except DomainError:
+        await withdraw(session, table, key)
+        raise
+    await settle(session, table, key, CREATED, {"id": ident})
+    return Once(value=value, replayed=False)

@@ -89,6 +89,11 @@ Evaluator = Literal["reporter", "staff"]
 ConsultationForm = Literal["residents_council", "party_masses_joint", "public_hearing", "online"]
 """The forms of a community consultation (协商议事): 居民议事会, 党群联席会议, 民情恳谈会, 网络协商."""
 
+MeetingForm = Literal["residents_council", "party_masses_joint", "public_hearing", "consultation"]
+"""A meeting whose minutes (会议纪要) staff file as appeals: the in-person consultation forms, spelt
+as `ConsultationForm` spells them, or a consultation meeting of another kind (协商会议). 网络协商 has
+its own channel, so it is no meeting here."""
+
 KINDS: Final[tuple[Kind, ...]] = get_args(Kind)
 CATEGORIES: Final[tuple[Category, ...]] = get_args(Category)
 URGENCIES: Final[tuple[Urgency, ...]] = get_args(Urgency)
@@ -100,6 +105,7 @@ STATUSES: Final[tuple[Status, ...]] = get_args(Status)
 EVALUATION_RESULTS: Final[tuple[EvaluationResult, ...]] = get_args(EvaluationResult)
 RATINGS: Final[tuple[Rating, ...]] = get_args(Rating)
 CONSULTATION_FORMS: Final[tuple[ConsultationForm, ...]] = get_args(ConsultationForm)
+MEETING_FORMS: Final[tuple[MeetingForm, ...]] = get_args(MeetingForm)
 
 PROJECT_CATEGORIES: Final[tuple[Category, ...]] = (
     "environment",
@@ -183,6 +189,17 @@ CONSULTATION_FORM_NAMES: Final[dict[ConsultationForm, str]] = {
     "party_masses_joint": "党群联席会议",
     "public_hearing": "民情恳谈会",
     "online": "网络协商",
+}
+MEETING_FORM_NAMES: Final[dict[MeetingForm, str]] = {
+    "residents_council": CONSULTATION_FORM_NAMES["residents_council"],
+    "party_masses_joint": CONSULTATION_FORM_NAMES["party_masses_joint"],
+    "public_hearing": CONSULTATION_FORM_NAMES["public_hearing"],
+    "consultation": "协商会议",
+}
+# The minutes channel's first spellings, still accepted from clients built against them.
+MEETING_FORM_ALIASES: Final[dict[str, MeetingForm]] = {
+    "party_mass_joint": "party_masses_joint",
+    "public_opinion_talk": "public_hearing",
 }
 
 

@@ -4,6 +4,7 @@ public status (intake's real worker projects `deadline.extended`); the original 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 import warnings
 from collections.abc import AsyncIterator
@@ -11,9 +12,9 @@ from datetime import date, datetime
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from deadlines.models import Clock
+from deadlines.models import Clock, Extension, commands
 from deadlines.schemas import DecisionIn, ExtensionIn
 from deadlines.service import extensions, schedules
 from deadlines.service.calendar import TZ
@@ -266,9 +267,11 @@ async def test_a_department_asks_the_city_and_a_pause_after_the_original_deadlin
     asked_at = datetime(2025, 10, 20, 9, tzinfo=TZ)
     async with session_scope() as session:
         calendar = await schedules.current_calendar(session)
-        request, _ = await extensions.request_extension(
-            session, calendar, clock.id, department, ExtensionIn(days=4, reason="需跨部门会商"), asked_at
-        )
+        request = (
+            await extensions.request_extension(
+                session, calendar, clock.id, department, ExtensionIn(days=4, reason="需跨部门会商"), asked_at
+            )
+        ).value
         assert (request.approver_type, request.approver_code) == ("city", "city")
         await extensions.decide_extension(
             session, calendar, request.id, city, DecisionIn(decision="approve"), asked_at.replace(hour=15)
@@ -291,3 +294,64 @@ async def test_a_department_asks_the_city_and_a_pause_after_the_original_deadlin
     async with session_scope() as session:
         assert (await session.scalar(select(Clock.state).where(Clock.id == clock.id))) == "running"
     assert Unit(clock.unit_type, clock.unit_code) == Unit("department", "civil_affairs")
+
+
+# --- the request's idempotency key, in the kernel's command table (issue 13.5) --------------------
+
+
+async def _handling_clock_path() -> str:
+    appeal_id, _, _ = await _intake_appeal()
+    now = utcnow()
+    await feed(received(appeal_id, now), triaged(appeal_id, now), assigned(appeal_id, now))
+    handling = (await clocks_of(appeal_id))["handling", 1]
+    return f"/internal/deadlines/clocks/{handling.id}/extensions"
+
+
+async def _keys(idempotency_key: str) -> list[str]:
+    async with session_scope() as session:
+        rows = await session.scalars(
+            select(commands.c.idempotency_key).where(commands.c.idempotency_key.like(f"%:{idempotency_key}"))
+        )
+        return list(rows.all())
+
+
+async def test_a_refused_request_leaves_its_key_unused_and_a_replay_answers_it_as_it_is_now(
+    client: httpx.AsyncClient,
+) -> None:
+    path = await _handling_clock_path()
+    idem = f"ext-{uuid.uuid4().hex}"
+    headers = {**auth(VILLAGE_STAFF), "Idempotency-Key": idem}
+    too_long = await client.post(path, json={"days": 11, "reason": "太久了"}, headers=headers)
+    assert_problem(too_long, 422, "invalid_extension_days")
+    assert await _keys(idem) == []
+    body = {"days": 3, "reason": "需等待医保部门出具报销结算单"}
+    asked = await client.post(path, json=body, headers=headers)
+    assert asked.status_code == 201 and "Idempotent-Replayed" not in asked.headers, asked.text
+    assert len(await _keys(idem)) == 1
+    decided = await client.post(
+        f"/internal/deadlines/extensions/{asked.json()['id']}/decision",
+        json={"decision": "reject", "note": "请按期办结"},
+        headers=auth(TOWN_STAFF),
+    )
+    assert decided.status_code == 200, decided.text
+    again = await client.post(path, json=body, headers=headers)
+    assert (again.status_code, again.headers.get("Idempotent-Replayed")) == (200, "true")
+    assert (again.json()["id"], again.json()["status"]) == (asked.json()["id"], "rejected")
+    assert_problem(
+        await client.post(path, json={**body, "days": 2}, headers=headers), 409, "idempotency_key_reused"
+    )
+
+
+async def test_concurrent_requests_with_one_key_ask_once(client: httpx.AsyncClient) -> None:
+    path = await _handling_clock_path()
+    headers = {**auth(VILLAGE_STAFF), "Idempotency-Key": f"ext-{uuid.uuid4().hex}"}
+    body = {"days": 2, "reason": "等待村民议事会表决"}
+    answers = await asyncio.gather(*(client.post(path, json=body, headers=headers) for _ in range(4)))
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201], [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    async with session_scope() as session:
+        clock_id = uuid.UUID(path.split("/")[-2])
+        asked = await session.scalar(
+            select(func.count()).select_from(Extension).where(Extension.clock_id == clock_id)
+        )
+    assert asked == 1

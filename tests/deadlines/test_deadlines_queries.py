@@ -161,9 +161,16 @@ class TestRates:
         head = staff("department_staff", unit.code or "")
         async with session_scope() as session:
             calendar = await schedules.current_calendar(session)
-            asked, _ = await extensions.request_extension(
-                session, calendar, extended.id, head, ExtensionIn(days=3, reason="会商"), _local(2025, 10, 22)
-            )
+            asked = (
+                await extensions.request_extension(
+                    session,
+                    calendar,
+                    extended.id,
+                    head,
+                    ExtensionIn(days=3, reason="会商"),
+                    _local(2025, 10, 22),
+                )
+            ).value
             await extensions.decide_extension(
                 session,
                 calendar,

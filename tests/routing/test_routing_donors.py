@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from routing.models import Claim, ClaimListing
+from routing.models import Claim, ClaimListing, commands
 from services.common.db import session_scope
 from tests.fixtures import auth, received
 from tests.routing.support import (
@@ -348,3 +348,64 @@ async def test_an_appeal_that_ended_leaves_the_pool(http: httpx.AsyncClient) -> 
     key = await donor(http)
     refused = await claim(http, key, appeal_id, 80_000)
     assert refused.status_code == 409 and refused.json()["code"] == "listing_not_open"
+
+
+# --- the claim's idempotency key, in the kernel's command table (issue 13.5) ---------------------
+
+
+async def _keys(idempotency_key: str) -> list[str]:
+    async with session_scope() as session:
+        rows = await session.scalars(
+            select(commands.c.idempotency_key).where(commands.c.idempotency_key.like(f"%:{idempotency_key}"))
+        )
+        return list(rows.all())
+
+
+async def test_a_replay_says_so_and_answers_the_claim_as_it_is_now(http: httpx.AsyncClient) -> None:
+    appeal_id = await micro_project(http, 500_000)
+    key = await donor(http)
+    idem = f"pledge-{uuid.uuid4().hex}"
+    first = await claim(http, key, appeal_id, 100_000, idem=idem)
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    confirmed = await http.post(
+        f"/internal/claims/{first.json()['id']}/confirmation", json={}, headers=auth(HUMEN_TOWN)
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    again = await claim(http, key, appeal_id, 100_000, idem=idem)
+    assert (again.status_code, again.headers.get("Idempotent-Replayed")) == (200, "true")
+    assert (again.json()["id"], again.json()["state"]) == (first.json()["id"], "confirmed")
+    # The key is the donor's own: another donor's equal key makes another claim.
+    other = await claim(http, await donor(http), appeal_id, 100_000, idem=idem)
+    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+    assert len(await _keys(idem)) == 2
+    assert (await listing(appeal_id)).pledged_fen == 200_000
+
+
+async def test_a_refused_claim_leaves_its_key_unused(http: httpx.AsyncClient) -> None:
+    appeal_id = await micro_wish(http, target=80_000)
+    key = await donor(http)
+    idem = f"wish-{uuid.uuid4().hex}"
+    partial = await claim(http, key, appeal_id, 50_000, idem=idem)
+    assert partial.status_code == 422 and partial.json()["code"] == "invalid_input"
+    assert await _keys(idem) == []
+    whole = await claim(http, key, appeal_id, 80_000, idem=idem)
+    assert whole.status_code == 201, whole.text
+    assert "Idempotent-Replayed" not in whole.headers
+    # A domain refusal (409) consumes nothing either: the listing's own rule refuses it again.
+    late = f"late-{uuid.uuid4().hex}"
+    taken = await claim(http, await donor(http), appeal_id, 80_000, idem=late)
+    assert taken.status_code == 409 and taken.json()["code"] in ("already_claimed", "listing_not_open")
+    assert await _keys(late) == []
+
+
+async def test_concurrent_requests_with_one_key_make_one_claim(http: httpx.AsyncClient) -> None:
+    appeal_id = await micro_project(http, 1_000_000)
+    key = await donor(http)
+    idem = f"race-{uuid.uuid4().hex}"
+    answers = await asyncio.gather(*(claim(http, key, appeal_id, 300_000, idem=idem) for _ in range(5)))
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 200, 201], [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert [a.headers.get("Idempotent-Replayed") for a in answers].count("true") == 4
+    assert (await listing(appeal_id)).pledged_fen == 300_000
+    made = [e for e in await events_of(appeal_id) if e["type"] == "claim.made"]
+    assert len(made) == 1

@@ -181,6 +181,14 @@ async def test_donors_claim_through_the_gateway_and_the_beneficiary_confirms(
     winner = next(a for a in answers if a.status_code == 201)
     winner_key = keys[answers.index(winner)]
     claim_id = winner.json()["id"]
+    # A replay through the gateway says so, as the ledger's do.
+    replay = await gw.post(
+        "/api/v1/donors/claims",
+        json=body,
+        headers={"X-Donor-Key": winner_key, "Idempotency-Key": f"c-{answers.index(winner)}"},
+    )
+    assert (replay.status_code, replay.headers.get("Idempotent-Replayed")) == (200, "true")
+    assert replay.json()["id"] == claim_id
 
     url = f"/api/v1/donors/claims/{claim_id}/beneficiary-confirmation"
     wrong = await gw.post(

@@ -6,22 +6,23 @@ the route sends them to intake as one batch, so either all are recorded or none 
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Annotated, Any, Final
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from services.common.auth import Principal
 from services.contracts.appeals import AppealDraft
+from services.contracts.vocabulary import MEETING_FORM_ALIASES, MEETING_FORM_NAMES, MeetingForm
 from services.gateway.service.channels.hotline import LocalDateTime
 from services.gateway.service.channels.staff import MatterIn, PersonIn, StaffBody, draft_of
 
-MeetingType = Literal["party_mass_joint", "residents_council", "public_opinion_talk", "consultation"]
-MEETING_NAMES: Final[dict[str, str]] = {
-    "party_mass_joint": "党群联席会议",
-    "residents_council": "居民议事会",
-    "public_opinion_talk": "民情恳谈会",
-    "consultation": "协商会议",
-}
+
+def _canonical_form(value: Any) -> Any:
+    return MEETING_FORM_ALIASES.get(value, value) if isinstance(value, str) else value
+
+
+# The vocabulary's meeting form; the minutes channel's first spellings still read.
+MeetingType = Annotated[MeetingForm, BeforeValidator(_canonical_form)]
 MAX_ITEMS: Final = 30
 
 
@@ -103,7 +104,10 @@ class MeetingItem(MatterIn):
 class MeetingMinutes(StaffBody):
     """The minutes of one meeting (会议纪要): several appeals, filed together or not at all."""
 
-    meeting_type: MeetingType
+    meeting_type: MeetingType = Field(
+        description="the vocabulary's meeting form; the first spellings party_mass_joint and "
+        "public_opinion_talk are still read"
+    )
     held_at: LocalDateTime
     venue: str | None = Field(default=None, max_length=200)
     host: str | None = Field(default=None, max_length=50)
@@ -121,7 +125,7 @@ def meeting_drafts(meeting_ref: str, principal: Principal, body: MeetingMinutes)
     """Each item of the minutes as a draft, all pointing at the same meeting."""
     meeting = {
         "type": body.meeting_type,
-        "name": MEETING_NAMES[body.meeting_type],
+        "name": MEETING_FORM_NAMES[body.meeting_type],
         "held_at": body.held_at.isoformat(),
         "venue": body.venue,
         "host": body.host,
@@ -132,7 +136,7 @@ def meeting_drafts(meeting_ref: str, principal: Principal, body: MeetingMinutes)
     for index, item in enumerate(body.items, start=1):
         description = item.description
         if item.resolution:
-            description += f"\n（{MEETING_NAMES[body.meeting_type]}议定）{item.resolution}"
+            description += f"\n（{MEETING_FORM_NAMES[body.meeting_type]}议定）{item.resolution}"
         drafts.append(
             draft_of(
                 "consultation_meeting",
