@@ -11,6 +11,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.contracts.appeals import AppealAccepted, AppealDraft
+from services.contracts.appeals import CodeEvaluation as CodeEvaluation
 from services.contracts.appeals import CodeWithdrawal as CodeWithdrawal
 from services.contracts.staff import AuditEntry as AuditEntry
 from services.contracts.staff import CloseRequest as CloseRequest

@@ -4,6 +4,7 @@ GET  /internal/residents/appeals?openid=|phone_hash=     the resident's own appe
 POST /internal/appeals/{id}/evaluation                    a return visit (回访), once per round
 POST /internal/appeals/{id}/withdraw-by-resident          the resident withdraws their own appeal
 POST /internal/public/withdrawals                          the same with ticket and query code (查询码)
+POST /internal/public/evaluations                          a rating with ticket and query code
 
 Withdrawal by the resident is possible before work starts only; after, `409 work_started`.
 
@@ -23,7 +24,14 @@ from sqlalchemy import select
 from intake.api.deps import LockedAppeal
 from intake.errors import AlreadyEvaluated, NotAwaitingEvaluation, WorkStarted
 from intake.models import Appeal
-from intake.schemas import CodeWithdrawal, EvaluationRequest, Moved, OwnAppeal, ResidentWithdrawal
+from intake.schemas import (
+    CodeEvaluation,
+    CodeWithdrawal,
+    EvaluationRequest,
+    Moved,
+    OwnAppeal,
+    ResidentWithdrawal,
+)
 from intake.service import access, commands, evaluations
 from intake.service.residents import own_appeals
 from services.common.auth import InternalCaller
@@ -107,5 +115,28 @@ async def withdraw_by_code(body: CodeWithdrawal, db: Db, caller: InternalCaller)
         raise NotFound()
     await commands.withdraw_by_code(
         db, appeal, code=body.query_code, reason=body.reason, caller=caller.service
+    )
+    return Moved(status=appeal.status, ticket_no=appeal.ticket_no, round=appeal.round)
+
+
+@router.post(
+    "/public/evaluations",
+    response_model=Moved,
+    responses=problem_responses(NotFound, AlreadyEvaluated, NotAwaitingEvaluation),
+    summary="The resident rates with the query code (查询码), as in the mini-program; a resend answers the same",
+)
+async def evaluate_by_code(body: CodeEvaluation, db: Db, caller: InternalCaller) -> Moved:
+    appeal = await db.scalar(select(Appeal).where(Appeal.ticket_no == body.ticket_no).with_for_update())
+    if appeal is None:
+        raise NotFound()
+    await evaluations.evaluate_by_code(
+        db,
+        appeal,
+        code=body.query_code,
+        round_no=body.round,
+        result=body.result,
+        rating=body.rating,
+        comment=body.comment,
+        caller=caller.service,
     )
     return Moved(status=appeal.status, ticket_no=appeal.ticket_no, round=appeal.round)

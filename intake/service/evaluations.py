@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 
 from sqlalchemy import select
@@ -24,7 +25,7 @@ from intake.models import Appeal, Evaluation, Reporter, TimelineEntry, messaging
 from intake.service.moves import transition
 from intake.service.stats.kpi import evaluation_deltas
 from intake.service.stats.recorder import count, facts_of
-from services.common.errors import Forbidden
+from services.common.errors import Forbidden, NotFound
 from services.common.messaging import emit, utcnow
 from services.contracts.events import AppealClosed, AppealEvaluated, AppealReopened, make_event
 from services.contracts.vocabulary import RATING_NAMES, RESULT_NAMES, EvaluationResult, Evaluator, Rating
@@ -189,3 +190,52 @@ async def close_unrated(session: AsyncSession, now: datetime | None = None, batc
             ),
         )
     return len(due)
+
+
+CODE_ACTOR = "query_code"
+
+
+async def evaluate_by_code(
+    session: AsyncSession,
+    appeal: Appeal,
+    *,
+    code: str,
+    round_no: int | None,
+    result: EvaluationResult,
+    rating: Rating,
+    comment: str | None,
+    caller: str,
+) -> Appeal:
+    """满意度评价 by whoever holds the appeal's query code (查询码), under the mini-program's rules
+    (a reporter's rating, while the round waits for its return visit). A wrong code is exactly as
+    unknown as a wrong ticket. Sending the same rating again answers as the first time did: a
+    resident on a bad connection presses twice, and the second must not read as a refusal."""
+    if not hmac.compare_digest(appeal.query_code.encode(), code.encode()):
+        raise NotFound()
+    try:
+        await evaluate(
+            session,
+            appeal,
+            round_no=round_no,
+            result=result,
+            rating=rating,
+            comment=comment,
+            by="reporter",
+            actor=f"resident:{caller}:{CODE_ACTOR}",
+        )
+    except (AlreadyEvaluated, NotAwaitingEvaluation):
+        last = await session.scalar(
+            select(Evaluation)
+            .where(Evaluation.appeal_id == appeal.id, Evaluation.actor.like(f"resident:%:{CODE_ACTOR}"))
+            .order_by(Evaluation.round.desc())
+            .limit(1)
+        )
+        if last is None or (last.result, last.rating, last.comment) != (result, rating, comment):
+            raise
+        if round_no is not None and last.round != round_no:
+            raise
+        # The rating of this round, or the 不满意 that opened it (and nothing since): a replay.
+        reopened_by_it = last.rating == "dissatisfied" and last.round == appeal.round - 1
+        if last.round != appeal.round and not (reopened_by_it and appeal.status != "completed"):
+            raise
+    return appeal

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.contracts.notices import PublicNotice
 from services.contracts.vocabulary import Channel as Channel
-from services.contracts.vocabulary import Urgency
+from services.contracts.vocabulary import EvaluationResult, Rating, Urgency
 
 ReporterRole = Literal["resident", "inspector", "cadre", "station_worker", "department"]
 
@@ -135,6 +135,20 @@ class WithdrawalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str | None = Field(default=None, max_length=1000)
+
+
+class CodeEvaluation(BaseModel):
+    """A resident's rating (满意度评价) with the appeal's ticket number and query code (查询码), for a
+    resident without the mini-program: what the gateway sends intake for the public route."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_no: str = Field(max_length=32)
+    query_code: str = Field(max_length=32, description="查询码")
+    round: int | None = Field(default=None, ge=1, le=50)
+    result: EvaluationResult
+    rating: Rating
+    comment: str | None = Field(default=None, max_length=1000)
 
 
 class CodeWithdrawal(WithdrawalIn):

@@ -110,6 +110,7 @@ NotificationKind = Literal[
     "extension_requested",
     "extension_decided",
     "objection",
+    "noticed",
 ]
 
 
@@ -142,10 +143,36 @@ class NotificationList(BaseModel):
     next_cursor: str | None
 
 
+class StaffContactIn(BaseModel):
+    """Where one's own notifications are pushed; both replace what was there, null clears."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str | None = Field(
+        default=None, min_length=3, max_length=32, description="a mobile for SMS (kept only encrypted)"
+    )
+    openid: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="one's mini-program openid, for subscribe messages",
+    )
+
+
+class StaffContact(BaseModel):
+    """Where one's notifications are pushed, masked (the number itself is never answered)."""
+
+    phone_masked: str | None
+    openid_masked: str | None
+
+
 __all__ = [
     "NotificationKind",
     "NotificationList",
     "NotificationQuery",
+    "StaffContact",
+    "StaffContactIn",
     "StaffNotification",
     "WorkHolder",
     "WorkItem",

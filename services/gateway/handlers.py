@@ -25,11 +25,17 @@ async def on_objected(session: AsyncSession, event: Event, ctx: JobContext) -> N
     await feedback.on_objected(session, event, ctx)
 
 
+async def on_noticed(session: AsyncSession, event: Event, ctx: JobContext) -> None:
+    """A plan on 公示: the community's and the town's staff hear of it, and so does the resident."""
+    await notifications.on_event(session, event, ctx)
+    await feedback.on_noticed(session, event, ctx)
+
+
 HANDLERS: dict[str, EventHandler] = {
     "appeal.status_changed": feedback.on_status_changed,
     "appeal.progressed": feedback.on_progressed,
     **{t: notifications.on_event for t in NOTIFYING},
     "deadline.extended": on_extended,
     "consultation.objected": on_objected,
-    "consultation.noticed": feedback.on_noticed,
+    "consultation.noticed": on_noticed,
 }

@@ -356,6 +356,51 @@ class TestFollowing:
         )
         assert [e["rating"] for e in mine_now.json()["evaluations"]] == ["satisfied"]
 
+    async def test_rating_with_the_query_code_follows_the_same_rules(self, world: World) -> None:
+        _, auth = await login(world)
+        filed = await world.gateway.post(
+            "/api/v1/miniprogram/appeals",
+            json=form(),
+            headers={**auth, "Idempotency-Key": secrets.token_hex(8)},
+        )
+        accepted = filed.json()
+        ticket, code = accepted["ticket_no"], accepted["query_code"]
+        url = f"/api/v1/public/appeals/{ticket}/evaluation"
+        unhappy = {"result": "not", "rating": "dissatisfied", "comment": "灯还是不亮"}
+        early = await world.gateway.post(url, params={"code": code}, json=unhappy)
+        assert early.status_code == 409 and early.json()["code"] == "not_awaiting_evaluation", early.text
+        await complete(world, accepted["appeal_id"])
+        status = await world.gateway.get(f"/api/v1/public/appeals/{ticket}", params={"code": code})
+        assert status.json()["status"] == "completed"
+        wrong = "000000" if code != "000000" else "111111"
+        assert (await world.gateway.post(url, params={"code": wrong}, json=unhappy)).status_code == 404
+        assert (await world.gateway.post(url, json=unhappy)).status_code == 404
+        assert (
+            await world.gateway.post(url, params={"code": code}, json={"rating": "dissatisfied"})
+        ).status_code == 422
+
+        rated = await world.gateway.post(url, params={"code": code}, json=unhappy)
+        assert rated.status_code == 200, rated.text
+        assert rated.json()["status"] == "reopened" and rated.json()["round"] == 2
+        # Pressed twice: the same answer, nothing rated twice; the public status shows it at once.
+        again = await world.gateway.post(url, params={"code": code}, json=unhappy)
+        assert again.status_code == 200 and again.json() == rated.json(), again.text
+        status = await world.gateway.get(f"/api/v1/public/appeals/{ticket}", params={"code": code})
+        assert status.json()["status"] == "reopened"
+        changed = await world.gateway.post(
+            url, params={"code": code}, json={**unhappy, "rating": "satisfied"}
+        )
+        assert changed.status_code == 409, changed.text
+        # The mini-program sees the one rating, and may not rate the same round again.
+        mine = await world.gateway.get(f"/api/v1/miniprogram/appeals/{ticket}", headers=auth)
+        assert [(e["round"], e["rating"]) for e in mine.json()["evaluations"]] == [(1, "dissatisfied")]
+        session_rating = await world.gateway.post(
+            f"/api/v1/miniprogram/appeals/{accepted['appeal_id']}/evaluation",
+            json={**unhappy, "round": 1},
+            headers=auth,
+        )
+        assert session_rating.status_code == 409
+
 
 async def complete(world: World, appeal_id: str) -> None:
     """The work done, as city staff would record it through intake's commands."""

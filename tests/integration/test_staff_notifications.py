@@ -25,6 +25,7 @@ from deadlines.models import Clock
 from deadlines.service.sweep import sweep_once
 from routing.models import messaging as routing_messaging
 from services.common.auth import Principal
+from services.common.crypto import decrypt_pii
 from services.common.db import session_scope
 from services.common.errors import InvalidInput
 from services.common.messaging import utcnow
@@ -54,7 +55,9 @@ from tests.integration.security_support import (
 from tests.integration.test_security_scope import FAMILY_PHONE, file, visit
 
 NOTES = "/api/v1/staff/notifications"
+CONTACT = "/api/v1/staff/me/contact"
 VILLAGE_PHONE = "13926640001"
+TOWN_PHONE = "13926640002"
 
 
 @dataclass
@@ -66,6 +69,8 @@ class World:
     project: str  # 北栅社区's micro-project, for its community to consult on
     holder: Principal  # a member of the unit that holds `own`
     holder_phone: str | None
+    tag: str = ""
+    town_login: dict[str, str] | None = None  # a real 虎门 account that set its own phone
 
 
 @contextmanager
@@ -164,12 +169,12 @@ async def world() -> AsyncIterator[World]:
                         )
                     phone = "+86" + VILLAGE_PHONE
                 await drain(gateway_worker(burst=True))
-                yield World(system, sms, own, other, project, holder, phone)
+                yield World(system, sms, own, other, project, holder, phone, tag)
                 async with session_scope() as session:
-                    # Later modules' appeals in 北栅 are not this account's to be texted about.
+                    # Later modules' appeals in 北栅 and 虎门 are not these accounts' to be texted about.
                     await session.execute(
                         update(StaffAccount)
-                        .where(StaffAccount.username == f"notify.{tag}")
+                        .where(StaffAccount.username.in_([f"notify.{tag}", f"contact.{tag}"]))
                         .values(active=False)
                     )
     finally:
@@ -350,6 +355,48 @@ async def test_extension_requests_and_decisions_reach_approver_holder_and_reside
     assert len(told) == 1, family_texts(world, ticket)
 
 
+async def test_a_member_sets_their_own_phone_and_openid(world: World) -> None:
+    gw = world.system.gateway
+    username = f"contact.{world.tag}"
+    async with session_scope() as session:
+        await create_staff(session, username, "a-long-password", "town_staff", HUMEN)
+    login = await gw.post("/api/v1/auth/staff", json={"username": username, "password": "a-long-password"})
+    assert login.status_code == 200, login.text
+    me = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    assert (await gw.get(CONTACT, headers=me)).json() == {"phone_masked": None, "openid_masked": None}
+
+    # A landline takes no SMS, a short number is no phone: 422, and nothing is written.
+    for bad in ("0769-22221234", "12345"):
+        r = await gw.put(CONTACT, json={"phone": bad}, headers=me)
+        assert r.status_code == 422 and r.json()["code"] == "invalid_phone", r.text
+        assert "手机号码" in r.json()["detail"]
+    r = await gw.put(CONTACT, json={"phone": TOWN_PHONE, "openid": "bad openid!"}, headers=me)
+    assert r.status_code == 422
+    assert (await gw.get(CONTACT, headers=me)).json()["phone_masked"] is None
+
+    r = await gw.put(CONTACT, json={"phone": "139 2664 0002", "openid": "oTownOpenid_0123456789"}, headers=me)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"phone_masked": "139****0002", "openid_masked": "oTow****6789"}
+    again = await gw.put(CONTACT, json={"phone": TOWN_PHONE, "openid": "oTownOpenid_0123456789"}, headers=me)
+    assert again.json() == r.json()
+    async with session_scope() as session:
+        account = await session.scalar(select(StaffAccount).where(StaffAccount.username == username))
+    assert account is not None and account.phone_enc is not None
+    assert (
+        TOWN_PHONE.encode() not in account.phone_enc and decrypt_pii(account.phone_enc) == "+86" + TOWN_PHONE
+    )
+    assert account.openid == "oTownOpenid_0123456789"
+    # Null clears the openid; the phone stays where the member put it.
+    cleared = await gw.put(CONTACT, json={"phone": TOWN_PHONE, "openid": None}, headers=me)
+    assert cleared.json()["openid_masked"] is None and cleared.json()["phone_masked"] == "139****0002"
+    # Only one's own account: no field names another; an auditor is addressed nothing and sets nothing.
+    other = await gw.put(CONTACT, json={"phone": TOWN_PHONE, "username": "someone"}, headers=me)
+    assert other.status_code == 422
+    assert (await gw.put(CONTACT, json={"phone": TOWN_PHONE}, headers=bearer(AUDITOR))).status_code == 403
+    assert (await gw.put(CONTACT, json={"phone": TOWN_PHONE})).status_code == 401
+    world.town_login = me
+
+
 async def test_public_notice_and_objection_reach_the_resident_and_the_community(world: World) -> None:
     gw = world.system.gateway
     ticket = await ticket_of(world.system, world.project)
@@ -386,6 +433,15 @@ async def test_public_notice_and_objection_reach_the_resident_and_the_community(
     await notify()
     noticed = [t for t in family_texts(world, ticket) if "公示至" in t]
     assert len(noticed) == 1, family_texts(world, ticket)
+    # The community that consulted and its town hear of the 公示; no other community does.
+    for who in (VILLAGE, TOWN):
+        got = [n for n in await notes(gw, who) if n["kind"] == "noticed" and n["ticket_no"] == ticket]
+        assert len(got) == 1 and "公示期至" in got[0]["text"], who.org_code
+    assert not [n for n in await notes(gw, OTHER_VILLAGE) if n["kind"] == "noticed"]
+    if world.town_login is not None:
+        # The town's member who set their own phone through the API is texted.
+        texted = [s for s in world.sms.sent_to("+86" + TOWN_PHONE) if ticket in s.params["text"]]
+        assert [s.params["status"] for s in texted] == ["方案公示"], texted
     objected = await gw.post(
         f"/api/v1/consultations/{r.json()['id']}/objections",
         json={"summary": "部分居民认为应优先维修巷内路灯"},

@@ -465,6 +465,41 @@ def test_status_page_with_the_query_code(
     shoot(page, "status-390x844", readme=True)
     page.set_viewport_size(WIDE)
     shoot(page, "status-1920x1080")
+    page.set_viewport_size(PHONE)
+
+    # Rated when asked: with the code, under the mini-program's rules; the page then shows it closed.
+    page.check("#result-resolved")
+    page.check("#rating-satisfied")
+    page.fill("#rate-comment", "修得很及时")
+    page.click("#rate-form button[type=submit]")
+    page.wait_for_function("() => document.getElementById('rate-state').textContent.includes('感谢')")
+    page.wait_for_selector('#status-badge[data-status="closed"]')
+    assert page.is_hidden("#rate")
+    url = f"/api/v1/public/appeals/{appeal['ticket_no']}"
+    code = {"code": appeal["query_code"]}
+    with httpx.Client(base_url=seeded.base_url, timeout=15) as client:
+        doc = client.get(url, params=code).json()
+        assert doc["status"] == "closed" and doc["timeline"][-1]["status"] == "closed"
+        steps = page.eval_on_selector_all("#timeline li", "items => items.map(i => i.dataset.status)")
+        assert steps == [t["status"] for t in doc["timeline"]]
+        # The same rating again answers the same; another rating of the round is refused.
+        body = {"result": "resolved", "rating": "satisfied", "comment": "修得很及时"}
+        again = client.post(f"{url}/evaluation", params=code, json=body)
+        assert again.status_code == 200 and again.json()["status"] == "closed", again.text
+        other = client.post(f"{url}/evaluation", params=code, json={**body, "rating": "dissatisfied"})
+        assert other.status_code == 409 and other.json()["code"] == "already_evaluated", other.text
+        # A wrong code learns nothing; an appeal not yet completed waits for no rating.
+        wrong_code = client.post(f"{url}/evaluation", params={"code": wrong}, json=body)
+        assert wrong_code.status_code == 404
+        waiting = seeded.appeals[2]
+        early = client.post(
+            f"/api/v1/public/appeals/{waiting['ticket_no']}/evaluation",
+            params={"code": waiting["query_code"]},
+            json=body,
+        )
+        assert early.status_code == 409 and early.json()["code"] == "not_awaiting_evaluation", early.text
+    assert_fits(page)
+    shoot(page, "status-rated-390x844")
     watched.assert_clean(seeded.base_url)
 
 
@@ -573,6 +608,113 @@ def test_cockpit_is_scoped_to_a_town_viewer(
     assert page.evaluate("GJ_CHARTS.funds.getOption().xAxis[0].data") == ["虎门"]
     page.click('a[data-list="returns"]')
     assert page.locator("#detail-table tbody tr").count() == 1
+    assert (
+        page.evaluate("localStorage.length + sessionStorage.length") == 0
+        and page.evaluate("document.cookie") == ""
+    )
+    watched.assert_clean(seeded.base_url)
+
+
+def _staff_pages(client: httpx.Client, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+    """Every item of a cursor-paged staff list."""
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        r = client.get(path, params={**params, "limit": "200", **({"cursor": cursor} if cursor else {})})
+        assert r.status_code == 200, r.text
+        items += r.json()["items"]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def _open_work_list(page: Page, selector: str) -> list[str]:
+    """Click a number, page through the list it opens; the tickets shown."""
+    page.click(selector)
+    page.wait_for_selector('#work-table:is([data-state="done"], [data-state="more"])')
+    while page.get_attribute("#work-table", "data-state") == "more":
+        page.click("#work-more")
+        page.wait_for_selector('#work-table:is([data-state="done"], [data-state="more"])')
+    tickets = page.eval_on_selector_all("#work-table tbody tr", "rows => rows.map(r => r.dataset.ticket)")
+    assert page.get_attribute("#work-table", "data-count") == str(len(tickets))
+    return [str(t) for t in tickets]
+
+
+def test_cockpit_numbers_open_the_work_list(
+    seeded: Seeded, open_page: Callable[[str, ViewportSize], Watched]
+) -> None:
+    watched = open_page(f"{seeded.base_url}/cockpit", WIDE)
+    page = watched.page
+    page.fill("#username", ADMIN)
+    page.fill("#password", ADMIN_PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector('body[data-loaded="true"]', timeout=60_000)
+
+    auth = {"Authorization": f"Bearer {seeded.admin_token}"}
+    with httpx.Client(base_url=seeded.base_url, timeout=15, headers=auth) as client:
+        summary = client.get("/api/v1/staff/appeals/summary").json()
+        unread = _staff_pages(client, "/api/v1/staff/notifications", {"unread": "true"})
+
+        def work(filter_: str) -> dict[str, Any]:
+            link = page.locator(f'#work-cards a[data-list="work"][data-filter="{filter_}"]')
+            assert link.count() == 1, filter_
+            return {
+                "value": link.get_attribute("data-value"),
+                "selector": f'#work-cards a[data-filter="{filter_}"]',
+            }
+
+        assert work("")["value"] == str(summary["total"]) and summary["total"] >= len(seeded.appeals)
+        assert work("overdue=true")["value"] == str(summary["overdue"])
+        for status, n in summary["counts"].items():
+            shown = page.locator(f'#work-cards a[data-filter="status={status}"]')
+            assert (shown.get_attribute("data-value") if n else shown.count()) == (str(n) if n else 0), status
+        # The due-soon number is the work list's own count under the same filter.
+        soon = page.locator('#work-cards a[data-filter^="overdue=false"]')
+        soon_filter = dict(pair.split("=", 1) for pair in str(soon.get_attribute("data-filter")).split("&"))
+        assert set(soon_filter) == {"overdue", "due_before"}
+        soon_items = _staff_pages(client, "/api/v1/staff/appeals", soon_filter)
+        assert soon.get_attribute("data-value") == str(len(soon_items))
+
+        # A number clicked: the list shows as many rows as the number and as the API, the same tickets.
+        closed = _open_work_list(page, work("status=closed")["selector"])
+        api_closed = [
+            i["ticket_no"] for i in _staff_pages(client, "/api/v1/staff/appeals", {"status": "closed"})
+        ]
+        assert len(closed) == summary["counts"]["closed"] == len(api_closed) >= 1
+        assert closed == api_closed and seeded.appeals[1]["ticket_no"] in closed
+        assert "状态：已回访，办理结束" in page.inner_text("#work-state")
+        assert page.input_value("#work-status") == "closed"
+        everything = _open_work_list(page, work("")["selector"])
+        assert len(everything) == summary["total"]
+        overdue = _open_work_list(page, work("overdue=true")["selector"])
+        assert len(overdue) == summary["overdue"]
+        assert page.locator("#work-table tbody .badge.bad").count() == len(overdue)
+
+        # The form narrows the list too: one ticket (the overdue filter of the last number cleared).
+        assert page.input_value("#work-overdue") == "true"
+        page.select_option("#work-overdue", "")
+        page.select_option("#work-status", "")
+        page.fill("#work-q", seeded.done["ticket_no"])
+        page.click("#work-form button[type=submit]")
+        page.wait_for_selector('#work-table[data-state="done"]')
+        assert page.eval_on_selector_all(
+            "#work-table tbody tr", "rows => rows.map(r => r.dataset.ticket)"
+        ) == [seeded.done["ticket_no"]]
+
+    # The viewer's unread notifications: the count is a link to the list beside it.
+    notes = page.locator('a[data-list="notes"]')
+    assert notes.get_attribute("data-value") == str(len(unread))
+    listed = page.eval_on_selector_all("#notes-list li[data-note]", "items => items.map(i => i.dataset.note)")
+    assert listed == [n["id"] for n in unread]
+
+    assert_accessible_structure(page)
+    assert_no_axe_violations(page)
+    page.locator("#work").scroll_into_view_if_needed()
+    shoot(page, "cockpit-worklist-1920x1080")
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(300)
+    assert_fits(page)
+    shoot(page, "cockpit-worklist-390x844")
     assert (
         page.evaluate("localStorage.length + sessionStorage.length") == 0
         and page.evaluate("document.cookie") == ""

@@ -13,6 +13,7 @@ from services.contracts.events import (
     SUBSCRIPTIONS,
     AppealAssigned,
     AppealReturned,
+    ConsultationNoticed,
     ConsultationObjected,
     DeadlineChanged,
     DeadlineEscalated,
@@ -24,6 +25,8 @@ from services.contracts.events import (
     make_event,
 )
 from services.gateway.models import StaffAccount
+from services.gateway.service.normalise import InvalidPhoneProblem
+from services.gateway.service.notifications.contact import textable_phone
 from services.gateway.service.notifications.plan import NOTIFYING, Notice, notices_for, notification_id
 from services.gateway.service.notifications.service import push_plans
 
@@ -148,6 +151,35 @@ def test_an_objection_goes_to_the_community_and_its_town() -> None:
     assert [n.unit for n in notices_for(event("consultation.objected", by_town), TICKET, TOWN)] == [
         Unit("town", TOWN)
     ]
+
+
+def test_a_plan_on_public_notice_goes_to_the_community_and_its_town_with_its_end() -> None:
+    # 公示 until 12月13日 in Beijing: 16:00 UTC on the 12th is already the 13th there.
+    ends = datetime(2026, 12, 12, 16, 30, tzinfo=UTC)
+    data = ConsultationNoticed(
+        consultation_id=uuid.uuid4(), unit_type="village", unit_code=VILLAGE, notice_ends_at=ends
+    )
+    notices = notices_for(event("consultation.noticed", data), TICKET, TOWN)
+    assert [(n.kind, n.unit) for n in notices] == [
+        ("noticed", Unit("village", VILLAGE)),
+        ("noticed", Unit("town", TOWN)),
+    ]
+    assert all(TICKET in n.text and "公示期至12月13日" in n.text for n in notices)
+    by_town = ConsultationNoticed(
+        consultation_id=uuid.uuid4(), unit_type="town", unit_code=TOWN, notice_ends_at=ends
+    )
+    assert [n.unit for n in notices_for(event("consultation.noticed", by_town), TICKET, TOWN)] == [
+        Unit("town", TOWN)
+    ]
+
+
+def test_a_staff_push_phone_must_take_sms() -> None:
+    assert textable_phone("139 2664 0002") == "+8613926640002"
+    assert textable_phone("+86 139-2664-0002") == "+8613926640002"
+    for bad in ("0769-22221234", "12345", "not a phone"):
+        with pytest.raises(InvalidPhoneProblem) as caught:
+            textable_phone(bad)
+        assert caught.value.code == "invalid_phone" and caught.value.extra == {"field": "phone"}
 
 
 def test_other_events_make_no_notice_and_every_notifying_event_reaches_the_gateway() -> None:

@@ -80,6 +80,7 @@ app = create_service_app(
         forwarded.calendar,
         worklist.router,
         notifications.router,
+        notifications.me,
         forwarded.staff,
         ledger_routes.router,
         staff_channels.router,

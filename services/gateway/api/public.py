@@ -13,8 +13,8 @@ from redis.exceptions import RedisError
 from services.common import status_documents
 from services.common.errors import Conflict, NotFound, ServiceUnavailable, problem_responses
 from services.common.etag import etag_matches, etag_of
-from services.contracts.appeals import CodeWithdrawal, PublicAppeal
-from services.contracts.staff import Moved
+from services.contracts.appeals import CodeEvaluation, CodeWithdrawal, PublicAppeal
+from services.contracts.staff import EvaluationIn, Moved
 from services.gateway.errors import TooManyRequests
 from services.gateway.service.client import call, relay_response
 from services.gateway.service.ratelimit import count_wrong_code, guess_window, limit_public, refuse_if_guessed
@@ -82,6 +82,35 @@ async def withdraw_with_code(body: CodeWithdrawal) -> Response:
         raise NotFound()
     await refuse_if_guessed(ticket_no)
     upstream = await call("intake", "POST", "/internal/public/withdrawals", json=body.model_dump(mode="json"))
+    if upstream.status_code == 404:
+        await count_wrong_code(ticket_no)
+        raise NotFound()
+    return relay_response(upstream)
+
+
+@router.post(
+    "/appeals/{ticket_no}/evaluation",
+    response_model=Moved,
+    summary="满意度评价: rate the result with the query code (查询码), when the appeal waits for it",
+    description="The mini-program's rules: the reporter's rating of the current round while the appeal "
+    "is completed and waits for its return visit (回访); 不满意 reopens it, anything else closes it. "
+    "Sending the same rating again answers the same; another rating of a rated round is "
+    "`409 already_evaluated`, an appeal not waiting for one `409 not_awaiting_evaluation`. A wrong "
+    "code is a `404`, counted like a wrong code on the status (too many: `429`).",
+    responses=problem_responses(NotFound, Conflict, TooManyRequests, ServiceUnavailable),
+)
+async def rate_with_code(
+    ticket_no: str,
+    body: EvaluationIn,
+    code: Annotated[str | None, Query(max_length=32, description="查询码")] = None,
+) -> Response:
+    if not code or not TICKET_RE.match(ticket_no):
+        raise NotFound()
+    await refuse_if_guessed(ticket_no)
+    payload = CodeEvaluation(ticket_no=ticket_no, query_code=code, **body.model_dump())
+    upstream = await call(
+        "intake", "POST", "/internal/public/evaluations", json=payload.model_dump(mode="json")
+    )
     if upstream.status_code == 404:
         await count_wrong_code(ticket_no)
         raise NotFound()

@@ -6,6 +6,7 @@ Each notice goes to the members of staff of one unit (单位):
 - a deadline warning (临期) and overdue (超期) to the unit that holds the clock;
 - an escalation (升级督办) to the unit it is escalated to (one level up);
 - an extension request (延期申请) to the unit that decides it; its decision to the unit that asked;
+- a plan put on public notice (公示) to the community that consulted, and to its town;
 - an objection (异议) during 公示 to the community that consulted, and to its town.
 """
 
@@ -17,9 +18,11 @@ from datetime import date
 from typing import Final
 
 from services.common.scope import Unit, parent_of, unit_town
+from services.common.timeutil import to_local
 from services.contracts.events import (
     AppealAssigned,
     AppealReturned,
+    ConsultationNoticed,
     ConsultationObjected,
     DeadlineChanged,
     DeadlineEscalated,
@@ -51,6 +54,7 @@ NOTIFYING: Final = frozenset(
         "deadline.extended",
         "deadline.extension_requested",
         "deadline.extension_rejected",
+        "consultation.noticed",
         "consultation.objected",
     }
 )
@@ -88,6 +92,16 @@ def _ticket(ticket_no: str | None) -> str:
 
 def _unit(unit_type: str | None, unit_code: str | None) -> Unit | None:
     return Unit(unit_type, unit_code) if unit_type and unit_code else None
+
+
+def _community_and_town(
+    kind: NotificationKind, community: Unit, town_code: str | None, words: str
+) -> list[Notice]:
+    """A notice to the community that consulted and, unless it is the town itself, to its town."""
+    notices = [Notice(kind, community, words)]
+    if town_code and community.type != "town":
+        notices.append(Notice(kind, Unit("town", town_code), words))
+    return notices
 
 
 def notices_for(event: Event, ticket_no: str | None, town_code: str | None) -> list[Notice]:
@@ -148,11 +162,15 @@ def notices_for(event: Event, ticket_no: str | None, town_code: str | None) -> l
             o = event.data_as(ConsultationObjected)
             community = Unit(o.unit_type, o.unit_code)
             words = f"{t}的公示期间收到异议，方案退回重新协商议事。"
-            notices = [Notice("objection", community, words)]
-            town = o.town_code or unit_town(community, town_code)
-            if town and community.type != "town":
-                notices.append(Notice("objection", Unit("town", town), words))
-            return notices
+            return _community_and_town(
+                "objection", community, o.town_code or unit_town(community, town_code), words
+            )
+        case "consultation.noticed":
+            n = event.data_as(ConsultationNoticed)
+            community = Unit(n.unit_type, n.unit_code)
+            end = to_local(n.notice_ends_at).date()
+            words = f"{t}的办理方案已公示，公示期至{_cn(end)}，期间请留意居民异议。"
+            return _community_and_town("noticed", community, unit_town(community, town_code), words)
     return []
 
 

@@ -50,6 +50,7 @@ KIND_PHRASE: Final[dict[str, str]] = {
     "extension_requested": "延期申请",
     "extension_decided": "延期结果",
     "objection": "公示异议",
+    "noticed": "方案公示",
 }
 
 

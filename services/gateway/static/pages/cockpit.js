@@ -58,13 +58,23 @@
     }
   }
 
-  async function staffGet(path) {
-    const answer = await GJ.getJson(path, { headers: { Authorization: `Bearer ${token}` } });
+  async function staffGet(path, noCache = false) {
+    const answer = await GJ.getJson(path, { headers: { Authorization: `Bearer ${token}` }, noCache });
     if (answer.status === 401) {
       logout("登录已过期，请重新登录。");
       throw new Error("expired");
     }
     return answer;
+  }
+
+  async function staffPost(path) {
+    const response = await fetch(path, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, Accept: "application/json" },
+      credentials: "omit",
+    });
+    if (response.status === 401) logout("登录已过期，请重新登录。");
+    return response;
   }
 
   function previousMonth(today) {
@@ -106,7 +116,12 @@
     const body = GJ.clear(table.querySelector("tbody"));
     for (const row of list.rows) {
       const r = GJ.el("tr");
-      for (const cell of row) r.append(GJ.el("td", {}, cell));
+      for (const cell of row) {
+        const td = GJ.el("td");
+        if (cell && typeof cell === "object") td.append(GJW.link(cell.text, cell.text, cell.work));
+        else td.textContent = cell;
+        r.append(td);
+      }
       body.append(r);
     }
     $("detail").focus();
@@ -211,7 +226,7 @@
       title: "人工分拣队列",
       source: "/api/v1/routing/queue",
       columns: ["编号", "层级", "镇街", "原因", "进入队列"],
-      rows: items.map((q) => [q.ticket_no, q.level, q.town_code ? townName(q.town_code) : "—", q.reason, GJ.when(q.created_at)]),
+      rows: items.map((q) => [{ text: q.ticket_no, work: { q: q.ticket_no } }, q.level, q.town_code ? townName(q.town_code) : "—", q.reason, GJ.when(q.created_at)]),
     };
   }
 
@@ -250,13 +265,13 @@
   /** The units below the viewer whose send-backs are compared: towns for the city, else itself. */
   async function loadReturns() {
     const city = ["city_admin", "auditor"].includes(viewer.role);
-    const units = city ? towns.map((t) => ({ level: "town", code: t.code, name: t.name })) : [{ ...scope(), name: "本单位" }];
+    const units = city ? towns.map((t) => ({ level: "town", code: t.code, name: t.name, town: t.code })) : [{ ...scope(), name: "本单位" }];
     const reports = await Promise.all(
       units.map((u) => staffGet(`/api/v1/stats/kpis?level=${u.level}&code=${encodeURIComponent(u.code)}&period=month`)),
     );
     const figures = units.map((u, i) => {
       const row = ((reports[i].data && reports[i].data.rows) || []).find((r) => r.dim_value === "all");
-      return { name: u.name, returned: row ? row.counts.returned || 0 : 0, received: row ? row.counts.received || 0 : 0 };
+      return { name: u.name, town: u.town, returned: row ? row.counts.returned || 0 : 0, received: row ? row.counts.received || 0 : 0 };
     }).sort((a, b) => b.returned - a.returned);
     const shown = figures.slice(0, 15);
     charts.returns.setOption({
@@ -267,7 +282,7 @@
       series: [{ type: "bar", name: "退单（件）", data: shown.map((f) => f.returned), label: { show: true, position: "right", color: "#f2f6fa", formatter: (p) => `${p.value} 件` } }],
     });
     const total = figures.reduce((s, f) => s + f.returned, 0);
-    lists.returns = { title: "各单位本月退单", source: "/api/v1/stats/kpis", columns: ["单位", "退单（件）", "受理（件）"], rows: figures.map((f) => [f.name, String(f.returned), String(f.received)]) };
+    lists.returns = { title: "各单位本月退单", source: "/api/v1/stats/kpis", columns: ["单位", "退单（件）", "受理（件）"], rows: figures.map((f) => [f.town ? { text: f.name, work: { town_code: f.town } } : f.name, String(f.returned), String(f.received)]) };
     const summary = $("returns-summary");
     GJ.clear(summary);
     const link = GJ.el("a", { href: "#detail", "data-list": "returns", "data-value": total }, GJ.count(total));
@@ -316,8 +331,31 @@
     summary.append(`已拨付合计 ${GJ.yuan(total)}；配套资金未达标的镇街 `, link, "。");
   }
 
+  /** Appeals in the viewer's scope, each number a link to the work list with its filter. */
+  async function loadWork() {
+    const answer = await staffGet("/api/v1/staff/appeals/summary");
+    if (answer.status !== 200) throw new Error("summary");
+    const s = answer.data;
+    const soonFilter = { overdue: "false", due_before: addDays(GJ.today(), SOON_DAYS) };
+    const soon = await GJW.count(soonFilter);
+    const holder = GJ.clear($("work-cards"));
+    const workCard = (title, value, text, filter, note) => {
+      const li = GJ.el("li", { className: "card" });
+      li.append(GJ.el("h3", {}, title), GJW.link(text, value, filter));
+      if (note) li.append(GJ.el("span", { className: "note" }, note));
+      holder.append(li);
+    };
+    workCard("全部诉求", s.total, GJ.count(s.total), {}, "本岗位范围内");
+    workCard("超时诉求", s.overdue, GJ.count(s.overdue), { overdue: "true" }, "有时限已超期");
+    workCard(`临期诉求（${SOON_DAYS}日内）`, soon.n, `${soon.more ? "≥" : ""}${GJ.count(soon.n)}`, soonFilter, "下一期限即将到期");
+    for (const [status, name] of Object.entries(GJ.STATUS)) {
+      const n = s.counts[status] || 0;
+      if (n) workCard(name, n, GJ.count(n), { status });
+    }
+  }
+
   async function refresh() {
-    const results = await Promise.allSettled([loadKpis(), loadClocks(), loadDemand(), loadReturns(), loadFunds()]);
+    const results = await Promise.allSettled([loadWork(), GJW.loadNotes(), loadKpis(), loadClocks(), loadDemand(), loadReturns(), loadFunds()]);
     if (!token) return;
     const failed = results.filter((r) => r.status === "rejected").length;
     GJ.setStatus($("updated"), failed ? `部分数据暂时无法更新（${failed} 项），稍后自动重试` : `数据更新于 ${GJ.when(new Date().toISOString())}`, failed > 0);
@@ -329,6 +367,7 @@
     viewer = null;
     if (timer) clearInterval(timer);
     GJ.reset();
+    GJW.reset();
     for (const name of Object.keys(lists)) delete lists[name];
     $("board").hidden = true;
     $("login").hidden = false;
@@ -365,6 +404,8 @@
     $("logout").hidden = false;
     GJ.setStatus($("login-state"), "");
     for (const c of Object.values(charts)) c.resize();
+    const wide = ["city_admin", "auditor"].includes(viewer.role);
+    GJW.init({ get: staffGet, post: staffPost, unitName, townName, towns: wide ? towns : [], canWrite: viewer.role !== "auditor" });
     await refresh();
     timer = setInterval(refresh, REFRESH_MS);
   }

@@ -1,6 +1,8 @@
 /* A resident's status page (/s/{ticket_no}): the 查询码 typed in, kept in this page's memory
  * only (never in the URL, a cookie or storage), and the public status read with it:
- * GET /api/v1/public/appeals/{ticket_no}?code=…, polled with ETag while the page is open. */
+ * GET /api/v1/public/appeals/{ticket_no}?code=…, polled with ETag while the page is open.
+ * When the appeal waits for its return visit, the resident rates here with the same code:
+ * POST /api/v1/public/appeals/{ticket_no}/evaluation?code=… (the mini-program's rules). */
 "use strict";
 
 (() => {
@@ -94,7 +96,49 @@
     if (first) $("result-title").focus();
   }
 
+  const RATE_ANSWER = {
+    409: "本轮办理已经评价过，或当前暂不能评价。",
+    404: "查询码不正确，请重新输入查询码。",
+    422: "请选择问题是否解决和满意程度。",
+    429: "提交过于频繁，请一分钟后再试。",
+  };
+
+  async function rate(event) {
+    event.preventDefault();
+    const result = document.querySelector('input[name="result"]:checked');
+    const rating = document.querySelector('input[name="rating"]:checked');
+    if (!result || !rating) {
+      GJ.setStatus($("rate-state"), RATE_ANSWER[422], true);
+      return;
+    }
+    if (!code) return;
+    const comment = $("rate-comment").value.trim();
+    let response;
+    try {
+      response = await fetch(`/api/v1/public/appeals/${encodeURIComponent(ticket)}/evaluation?code=${encodeURIComponent(code)}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ result: result.value, rating: rating.value, comment: comment || null }),
+        credentials: "omit",
+      });
+    } catch (err) {
+      GJ.setStatus($("rate-state"), "网络连接失败，请稍后再试。", true);
+      return;
+    }
+    if (response.status !== 200) {
+      GJ.setStatus($("rate-state"), RATE_ANSWER[response.status] || "系统繁忙，请稍后再试。", true);
+      return;
+    }
+    const moved = await response.json();
+    $("rate-form").reset();
+    GJ.setStatus($("rate-state"), moved.status === "reopened"
+      ? "感谢您的评价。您对办理结果不满意，我们将重新办理，请留意后续短信。"
+      : "感谢您的评价，本诉求已办理完毕。");
+    await load(false);
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    $("rate-form").addEventListener("submit", rate);
     $("ticket").textContent = ticket;
     $("result-title").setAttribute("tabindex", "-1");
     $("again").addEventListener("click", () => {
