@@ -35,9 +35,9 @@ CHANNELS = {
 }
 VALIDATION_SHARE = 0.25
 # Floors on the validation split (a quarter of the tuning pairs, never fitted on), a little under
-# what was measured (1.0 / 0.263 / 0.947 on 2026-12-06): they catch a regression, they are not
+# what was measured (1.0 / 0.658 / 1.0 on 2026-12-06): they catch a regression, they are not
 # the targets, which the independent set is held to (test_judgement_duplicates.py).
-FLOORS = {"link_precision": 0.9, "link_recall": 0.2, "any_recall": 0.93}
+FLOORS = {"link_precision": 0.9, "link_recall": 0.55, "any_recall": 0.95}
 
 
 @lru_cache(maxsize=1)

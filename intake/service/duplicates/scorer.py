@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +41,10 @@ from intake.service.duplicates.similarity import (
 )
 
 MODEL_FILE = Path(__file__).with_name("model.json")
+_ARABIC_RE = re.compile(r"\d+(?:\.\d+)?")
+_HANZI_NUM_RE = re.compile(r"[零一二两三四五六七八九十百千万]{2,}|[两三四五六七八九十百千万]")
+_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 RARE_IDF = 9.0  # a word rarer than this in general text (jieba's IDF) is a telling detail
 
 
@@ -57,6 +62,29 @@ class Match:
 def _share(a: frozenset[str], b: frozenset[str]) -> float:
     """|A ∩ B| / min(|A|, |B|): one appeal naming a second thing is not another problem."""
     return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+
+
+def _hanzi_number(word: str) -> int:
+    # 三十八 -> 38, 十五 -> 15, 两万 -> 20000; enough for ages, counts, sums and house numbers.
+    total = section = digit = 0
+    for ch in word:
+        if ch in _DIGITS:
+            digit = _DIGITS[ch]
+        elif ch == "万":
+            total, section, digit = (total + section + digit) * 10000, 0, 0
+        else:
+            section += (digit or 1) * _UNITS[ch]
+            digit = 0
+    return total + section + digit
+
+
+@lru_cache(maxsize=4096)
+def numbers(text: str) -> frozenset[float]:
+    """The numbers a text gives (8盏, 三十多名, 1.2米, 5栋), Arabic or Chinese: writers who
+    describe one matter tend to agree on them (a house number, an age, a sum, a count)."""
+    out = {float(m.group(0)) for m in _ARABIC_RE.finditer(text)}
+    out |= {float(_hanzi_number(m.group(0))) for m in _HANZI_NUM_RE.finditer(text)}
+    return frozenset(n for n in out if n > 1)
 
 
 def _specific(a: frozenset[str], b: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
@@ -97,6 +125,8 @@ def features(
     idf_jaccard, idf_share = idf_overlap(a.words, b.words)
     rare_shared = sum(1 for w in a.words & b.words if idf(w) >= RARE_IDF)
     near = (dist is not None and dist <= 500) or same_village
+    nums_a, nums_b = numbers(a.text), numbers(b.text)
+    both_nums = bool(nums_a and nums_b)
     out = {
         "text_score": text,
         "place_score": place,
@@ -149,6 +179,19 @@ def features(
         "rare_words_shared": min(rare_shared, 3) / 3,
         "near_x_obj_share": float(near) * obj_share,
         "near_x_fam_share": float(near) * _share(fam_a, fam_b),
+        # Carried across writers: the numbers they give (a count, an age, a sum, a house number).
+        # The same words about another named road or estate: another spot with the same problem
+        # (another street light in the same village), whoever wrote it.
+        "text_x_spot_conflict": text * float(conflict and kinds_a & kinds_b != frozenset()),
+        "bigram_x_spot_conflict": dice(a.bigrams, b.bigrams)
+        * float(conflict and kinds_a & kinds_b != frozenset()),
+        "num_same": float(both_nums and bool(nums_a & nums_b)),
+        "num_other": float(both_nums and not nums_a & nums_b),
+        "obj_none": float(not a.objects and not b.objects),
+        "near_x_text": float(near) * text,
+        "same_town_x_obj_share": float(same_town) * obj_share,
+        "fam_share_x_cond": _share(fam_a, fam_b)
+        * (jaccard(a.conditions, b.conditions) if both_cond else 0.5),
     }
     return {k: float(v) for k, v in out.items()}
 
@@ -161,13 +204,15 @@ MORE_IS_SAME: frozenset[str] = frozenset(
         "text_score", "place_score", "text_x_place", "obj_jaccard", "obj_share", "fam_share",
         "cond_jaccard", "words_jaccard", "bigram_dice", "words_idf_jaccard", "words_idf_share",
         "rare_words_shared", "near_x_obj_share", "near_x_fam_share", "persons_same", "kin_same",
-        "age_same", "place_shared", "near_150", "near_500", "spot_same",
+        "age_same", "place_shared", "near_150", "near_500", "spot_same", "num_same",
+        "near_x_text", "same_town_x_obj_share", "fam_share_x_cond",
     }
 )  # fmt: skip
 MORE_IS_OTHER: frozenset[str] = frozenset(
     {
         "obj_conflict", "fam_conflict", "cond_conflict", "persons_other", "kin_other", "age_other",
-        "far_3000", "other_village", "other_town", "place_conflict_same_kind", "spot_other",
+        "far_3000", "other_village", "other_town", "place_conflict_same_kind", "spot_other", "num_other",
+        "text_x_spot_conflict", "bigram_x_spot_conflict",
     }
 )  # fmt: skip
 

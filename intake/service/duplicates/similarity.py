@@ -151,10 +151,21 @@ def _honorific(word: str) -> str:
     return _HONORIFICS.get(word, word)
 
 
+# Words that end like a road but point at one or act on one: 那条路 / 呢条街 / (后面)条巷 (a measure
+# word: "the lane"), 这段路 / 整段路 / 一段路, 挡路 / 走路 / 绕路 (a verb and its object). Read as
+# places, two writers' wordings of one spot look like two different roads.
+_NOT_A_NAME_RE = re.compile(r"^(?:[那这哪嗰呢整一]|[挡走过绕拦堵封修上出行开]路$)|条(?:路|街|巷)$|段路$")
+
+
 def _is_place(token: str) -> bool:
     if token in _place_names():
         return True
-    return token not in NOT_PLACES and len(token) >= 2 and token.endswith(PLACE_SUFFIXES)
+    return (
+        token not in NOT_PLACES
+        and len(token) >= 2
+        and token.endswith(PLACE_SUFFIXES)
+        and not (token.endswith(("路", "街", "巷")) and _NOT_A_NAME_RE.search(token))
+    )
 
 
 @dataclass(frozen=True)
@@ -197,7 +208,9 @@ class Doc:
 
 
 _SUFFIX_TOKENS = frozenset(
-    {"路", "街", "巷", "大道", "大街", "河", "桥", "市场", "公园", "广场", "小学", "一路", "二路"}
+    {"路", "街", "巷", "大道", "大街", "河", "桥", "市场", "公园", "广场", "小学", "一路", "二路", "三路"}
+    # A section of a road (连升 + 中路 -> 连升中路), not a road called 中路.
+    | {"东路", "西路", "南路", "北路", "中路"}
 )
 
 
