@@ -84,19 +84,11 @@ class ConsultationObjection(Base):
 
     Staff record one heard at the notice board; a resident raises one through the mini-program
     (``by_kind`` ``resident``, ``resident_ref`` a keyed hash of their openid, never the openid). A
-    resident's ``Idempotency-Key`` names one objection: a replay answers the first one.
+    resident's ``Idempotency-Key`` names one objection, kept in the kernel's ``routing.commands``
+    (`services.common.idempotency.run_once`): a replay answers the first one.
     """
 
     __tablename__ = "consultation_objections"
-    __table_args__ = (
-        Index(
-            "uq_consultation_objections_resident_key",
-            "resident_ref",
-            "idempotency_key",
-            unique=True,
-            postgresql_where=text("resident_ref IS NOT NULL"),
-        ),
-    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     consultation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("routing.consultations.id"), index=True)
@@ -105,5 +97,3 @@ class ConsultationObjection(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=text("now()"))
     by_kind: Mapped[str] = mapped_column(String(12), server_default=text("'staff'"))
     resident_ref: Mapped[str | None] = mapped_column(String(64))
-    idempotency_key: Mapped[str | None] = mapped_column(String(128))
-    request_hash: Mapped[str | None] = mapped_column(String(64))

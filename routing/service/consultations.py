@@ -14,8 +14,6 @@ body, attendance, the five points and the votes on each. The organic laws' quoru
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.errors import ConsultationClosed
-from routing.models import Consultation, ConsultationObjection, TriageResult
+from routing.models import Consultation, ConsultationObjection, TriageResult, commands
 from routing.service import dispositions, facts, handover
 from routing.service.common import acts_for_town, check_unit, publish
 from routing.service.consultation_rules import DEFAULT_BODY, FORM_NAMES, POINTS, Attendance, Vote, decide
@@ -34,7 +32,8 @@ from routing.service.dispatch import Holder
 from routing.service.donors import ensure_listing
 from services.common import scope
 from services.common.auth import Principal
-from services.common.errors import Conflict, IdempotencyConflict, InvalidInput, NotFound
+from services.common.errors import Conflict, InvalidInput, NotFound
+from services.common.idempotency import run_once, scoped_key
 from services.common.messaging import utcnow
 from services.common.public_text import public_text
 from services.contracts.events import (
@@ -304,11 +303,6 @@ async def _objected(
     )
 
 
-def _objection_digest(consultation_id: uuid.UUID, reason: str) -> str:
-    body = json.dumps({"consultation_id": str(consultation_id), "reason": reason}, sort_keys=True)
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
 async def object_by_resident(
     session: AsyncSession,
     consultation_id: uuid.UUID,
@@ -320,18 +314,34 @@ async def object_by_resident(
 ) -> tuple[ConsultationObjection, Consultation, bool]:
     """A resident's 异议 during the notice (mini-program): like one staff record, it sends the plan
     back to consultation and tells the convening unit. Returns (objection, consultation, created);
-    the same key again answers the first objection, with another reason it is a ``409``."""
-    digest = _objection_digest(consultation_id, reason)
-    earlier = await session.scalar(
-        select(ConsultationObjection).where(
-            ConsultationObjection.resident_ref == resident_ref,
-            ConsultationObjection.idempotency_key == idempotency_key,
-        )
+    the same key again (per resident) answers the first objection, with another body it is a
+    ``409``; a refusal leaves the key unused (the kernel's `run_once`)."""
+
+    async def create() -> tuple[ConsultationObjection, str]:
+        objection = await _record_resident_objection(session, consultation_id, resident_ref, reason, now)
+        return objection, str(objection.id)
+
+    async def recall(ident: str) -> ConsultationObjection:
+        found = await session.get(ConsultationObjection, uuid.UUID(ident), populate_existing=True)
+        assert found is not None  # objections are never deleted
+        return found
+
+    once = await run_once(
+        session,
+        commands,
+        operation="resident_objection",
+        key=scoped_key("objection", resident_ref, idempotency_key),
+        command={"consultation_id": str(consultation_id), "reason": reason},
+        actor=f"resident:{resident_ref}",
+        create=create,
+        recall=recall,
     )
-    if earlier is not None:
-        if earlier.request_hash != digest:
-            raise IdempotencyConflict()
-        return earlier, await get(session, earlier.consultation_id), False
+    return once.value, await get(session, once.value.consultation_id), not once.replayed
+
+
+async def _record_resident_objection(
+    session: AsyncSession, consultation_id: uuid.UUID, resident_ref: str, reason: str, now: datetime | None
+) -> ConsultationObjection:
     c = await get(session, consultation_id, lock=True)
     at = now or utcnow()
     if c.state != "notice" or (c.notice_ends_at is not None and at > c.notice_ends_at):
@@ -342,21 +352,14 @@ async def object_by_resident(
         recorded_by="resident",
         by_kind="resident",
         resident_ref=resident_ref,
-        idempotency_key=idempotency_key,
-        request_hash=digest,
     )
-    try:
-        async with session.begin_nested():
-            session.add(objection)
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict("同一请求编号的异议正在处理中，请稍后查询。") from exc
+    session.add(objection)
     # The resident's own words stay with the convening unit; the public reads that there was one.
     c.state, c.reason = "objected", "公示期间收到群众异议，退回重新协商。"
     await session.flush()
     await session.refresh(objection)
     await _objected(session, c, objection, "resident")
-    return objection, c, True
+    return objection
 
 
 async def finalise(session: AsyncSession, c: Consultation, *, now: datetime | None = None) -> bool:

@@ -32,28 +32,11 @@ def upgrade() -> None:
         "consultation_objections", sa.Column("resident_ref", sa.String(length=64), nullable=True), schema="routing"
     )
     op.add_column(
-        "consultation_objections",
-        sa.Column("idempotency_key", sa.String(length=128), nullable=True),
-        schema="routing",
-    )
-    op.add_column(
-        "consultation_objections", sa.Column("request_hash", sa.String(length=64), nullable=True), schema="routing"
-    )
-    op.create_index(
-        "uq_consultation_objections_resident_key",
-        "consultation_objections",
-        ["resident_ref", "idempotency_key"],
-        unique=True,
-        schema="routing",
-        postgresql_where=sa.text("resident_ref IS NOT NULL"),
-    )
-    op.add_column(
         "triage_results", sa.Column("secondary_track", sa.String(length=16), nullable=True), schema="routing"
     )
 
 
 def downgrade() -> None:
     op.drop_column("triage_results", "secondary_track", schema="routing")
-    op.drop_index("uq_consultation_objections_resident_key", table_name="consultation_objections", schema="routing")
-    for column in ("request_hash", "idempotency_key", "resident_ref", "by_kind"):
+    for column in ("resident_ref", "by_kind"):
         op.drop_column("consultation_objections", column, schema="routing")
