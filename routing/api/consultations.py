@@ -129,6 +129,7 @@ async def resident_objection(
     )
     if not created:
         response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
     triage = await get_triage(db, c.appeal_id, None)
     return ObjectionReceipt(
         objection_id=objection.id,

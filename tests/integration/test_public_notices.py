@@ -215,6 +215,7 @@ async def test_a_notice_is_public_a_resident_objects_and_the_next_plan_is_approv
     assert (receipt["state"], receipt["ticket_no"]) == ("objected", filed["ticket_no"])
     replay = await w.gw.post(path, json=reason, headers=key)
     assert replay.status_code == 200 and replay.json()["objection_id"] == receipt["objection_id"]
+    assert replay.headers.get("Idempotent-Replayed") == "true" and "Idempotent-Replayed" not in made.headers
     problem(
         await w.gw.post(path, json={"reason": "换一个理由再提"}, headers=key), 409, "idempotency_key_reused"
     )
