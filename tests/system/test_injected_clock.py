@@ -1,0 +1,336 @@
+"""Issue 16's flows that need days to pass, on a real `guanjia up` whose clock the test moves
+(`GUANJIA_CLOCK_FILE`, services.common.clock): every process reads the same offset, and the
+workers' own crons (or the run-now endpoints and jobs the system has) do the rest.
+
+- 公示: a 北栅社区 residents' council passes a plan; 5 days later nobody objected, so the routing
+  worker approves it, the public notice says so, and the plan (莞家直达) is listed for donors.
+- Donors: a verified donor pledges; 15 days later the pledge has not been fulfilled and expires.
+- Overdue and escalation: a street-light appeal nobody acts on goes overdue; the holding
+  community's staff are notified, the town hears of the escalation, the work list flags it.
+- Unrated close: a completed 最低生活保障 referral nobody rates within the return-visit days is
+  closed unrated (回访 not answered).
+
+One system for the module (2 cores): its time only moves forward, so the tests run in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+import pytest
+
+from services.common.auth import Principal
+from services.common.queue import connect, queue_name
+from tests.fixtures import bearer
+from tests.system.harness import RunningSystem, db_scalar, hotline_body, signed_headers, start_system
+
+T = TypeVar("T")
+DAY = 86_400
+HUMEN, BEIZHA = "441900121000", "441900121001"
+POINTS = ("necessity", "feasibility", "budget", "beneficiaries", "implementer")
+
+
+def person(role: str, org_type: str, org_code: str) -> Principal:
+    return Principal.model_validate(
+        {
+            "staff_id": str(uuid.uuid4()),
+            "username": f"{role}.{org_code}",
+            "role": role,
+            "org_type": org_type,
+            "org_code": org_code,
+        }
+    )
+
+
+CITY = person("city_admin", "city", "city")
+TOWN = person("town_staff", "town", HUMEN)
+VILLAGE = person("village_staff", "village", BEIZHA)
+DEPARTMENT = person("department_staff", "department", "civil_affairs")
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    tmp = tmp_path_factory.mktemp("clock")
+    (tmp / "clock").write_text("0")
+    running = start_system(tmp, {"GUANJIA_CLOCK_FILE": str(tmp / "clock")})
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def client(system: RunningSystem) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=system.base_url, timeout=20) as c:
+        yield c
+
+
+def advance(system: RunningSystem, days: float) -> None:
+    """Move every process's clock `days` further ahead."""
+    path = Path(system.env["GUANJIA_CLOCK_FILE"])
+    new = path.with_suffix(".new")
+    new.write_text(str(float(path.read_text()) + days * DAY))
+    new.replace(path)  # atomic: no process reads a half-written offset
+
+
+def wait_for(predicate: Callable[[], T | None], timeout: float = 40.0, what: str = "") -> T:
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.5)
+    raise AssertionError(f"{what} not within {timeout}s (last: {last!r})")
+
+
+def enqueue(service: str, job: str) -> None:
+    """Run a worker's job now instead of at its next cron slot, as an operator could."""
+
+    async def go() -> None:
+        redis = await connect()
+        try:
+            await redis.enqueue_job(job, _queue_name=queue_name(service))
+        finally:
+            await redis.aclose()
+
+    asyncio.run(go())
+
+
+def call(client: httpx.Client, **overrides: Any) -> dict[str, Any]:
+    body = hotline_body(f"call-{uuid.uuid4()}", **overrides)
+    r = client.post(
+        "/api/v1/channels/hotline-12345/calls",
+        content=body,
+        headers=signed_headers(os.environ["GUANJIA_HOTLINE_SECRET"], body),
+    )
+    assert r.status_code == 202, r.text
+    accepted: dict[str, Any] = r.json()
+    return accepted
+
+
+def public(client: httpx.Client, accepted: dict[str, Any]) -> dict[str, Any]:
+    r = client.get(f"/api/v1/public/appeals/{accepted['ticket_no']}", params={"code": accepted["query_code"]})
+    assert r.status_code == 200, r.text
+    doc: dict[str, Any] = r.json()
+    return doc
+
+
+def street_lights(client: httpx.Client, system: RunningSystem, where: str) -> dict[str, Any]:
+    """A micro-project of 北栅社区 by the hotline, in consultation at the community."""
+    accepted = call(
+        client,
+        summary=f"来电反映虎门镇北栅社区{where}多盏路灯损坏，夜间照明不足，存在安全隐患，请求尽快维修。",
+        address=f"东莞市虎门镇北栅社区{where}",
+    )
+    try:
+        wait_for(lambda: public(client, accepted)["status"] == "consulting", what="consulting")
+    except AssertionError:
+        raise AssertionError(f"{public(client, accepted)}\n{system.logs()}") from None
+    return accepted
+
+
+def notes(client: httpx.Client, who: Principal, ticket: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        r = client.get(
+            "/api/v1/staff/notifications",
+            params={"cursor": cursor} if cursor else {},
+            headers=bearer(who),
+        )
+        assert r.status_code == 200, r.text
+        items += [n for n in r.json()["items"] if n["ticket_no"] == ticket]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            return items
+
+
+class State:
+    """What the earlier steps left for the later ones (the module's clock only moves forward)."""
+
+    noticed: ClassVar[dict[str, Any]] = {}
+    consultation_id = ""
+    idle: ClassVar[dict[str, Any]] = {}
+    completed = ""
+
+
+def test_before_time_passes(system: RunningSystem, client: httpx.Client) -> None:
+    # 公示: the council's plan passes on all five points and is noticed for 5 days.
+    noticed = street_lights(client, system, "东方路")
+    votes = {"yes": 16, "no": 3, "abstain": 1}
+    minutes = {
+        "appeal_id": noticed["appeal_id"],
+        "form": "residents_council",
+        "held_at": "2026-12-05T19:30:00+08:00",
+        "eligible_count": 25,
+        "present_count": 20,
+        "attendees": [{"name": "陈伯", "role": "居民代表"}],
+        "necessity": "东方路一带路灯损坏多盏，夜间出行不安全",
+        "feasibility": "线路可利用原有杆件，施工一周",
+        "budget_fen": 3_600_000,
+        "beneficiaries": {"count": 1200, "group": "东方路一带居民"},
+        "implementer": "北栅社区居委会",
+        "votes": {p: votes for p in POINTS},
+        "track": "direct",
+        "holder_type": "village",
+        "holder_code": BEIZHA,
+    }
+    r = client.post("/api/v1/consultations", json=minutes, headers=bearer(VILLAGE))
+    assert r.status_code == 201, r.text
+    assert r.json()["state"] == "notice" and r.json()["notice_days"] == 5
+    State.noticed, State.consultation_id = noticed, r.json()["id"]
+    # Not before its end: staff cannot approve early, and the notice says it is running.
+    early = client.post(f"/api/v1/consultations/{State.consultation_id}/approval", headers=bearer(VILLAGE))
+    assert early.status_code == 409, early.text
+    notice = wait_for(lambda: public(client, noticed)["notices"], what="notice on the public status")
+    assert notice[0]["notice"]["outcome"] == "running", notice
+
+    # An appeal nobody acts on: its clocks run at the community.
+    State.idle = street_lights(client, system, "南栅路")
+
+    # A 最低生活保障 referral done by the department, awaiting its return visit (回访).
+    accepted = call(
+        client,
+        caller_number="137 1357 2468",
+        transcript=[
+            {"speaker": "operator", "text": "您好，12345热线，请讲。", "offset_ms": 0},
+            {
+                "speaker": "caller",
+                "text": "我住南城街道，一个人带两个孩子，没有收入，想申请低保。",
+                "offset_ms": 2100,
+            },
+        ],
+        summary="来电人独自抚养两个孩子，无收入，咨询申请最低生活保障。",
+        category_hint="社会救助",
+        address="东莞市南城街道",
+    )
+    appeal = f"/api/v1/staff/appeals/{accepted['appeal_id']}"
+    wait_for(lambda: public(client, accepted)["status"] == "approved", what="approved")
+    signed = client.post(
+        f"/api/v1/routing/assignments/{accepted['appeal_id']}/sign-off", headers=bearer(DEPARTMENT)
+    )
+    assert signed.status_code == 200, signed.text
+    wait_for(lambda: public(client, accepted)["status"] == "in_progress", what="in progress")
+    done = client.post(f"{appeal}/complete", json={"reason": "已审核发放"}, headers=bearer(DEPARTMENT))
+    assert done.status_code == 200, done.text
+    wait_for(lambda: public(client, accepted)["status"] == "completed", what="completed")
+    State.completed = accepted["appeal_id"]
+
+
+def test_twenty_days_later(system: RunningSystem, client: httpx.Client) -> None:
+    if not State.consultation_id:
+        pytest.skip("the first step failed")
+    advance(system, 20)
+
+    # 公示 ended without objection: the routing worker approves the plan (every minute).
+    def approved() -> dict[str, Any] | None:
+        found = [
+            n
+            for n in public(client, State.noticed)["notices"]
+            if n["consultation_id"] == State.consultation_id
+        ]
+        return found[0] if found and found[0]["state"] == "approved" else None
+
+    notice = wait_for(approved, timeout=90, what="the plan approved at the notice's end")
+    assert notice["notice"]["outcome"] != "running", notice
+    listed = client.get("/api/v1/public/notices", params={"ticket_no": State.noticed["ticket_no"]})
+    assert listed.status_code == 200 and listed.json()["items"][0]["state"] == "approved", listed.text
+
+    # Overdue: the community hears of it, the town of the escalation; the work list flags it.
+    ticket = State.idle["ticket_no"]
+    overdue = wait_for(
+        lambda: [n for n in notes(client, VILLAGE, ticket) if n["kind"] == "overdue"], what="overdue notice"
+    )
+    assert ticket in overdue[0]["text"]
+    escalated = wait_for(
+        lambda: [n for n in notes(client, TOWN, ticket) if n["kind"] == "escalated"], what="escalation notice"
+    )
+    assert ticket in escalated[0]["text"]
+    r = client.get("/api/v1/staff/appeals", params={"q": ticket, "overdue": "true"}, headers=bearer(VILLAGE))
+    assert r.status_code == 200, r.text
+    assert [(i["appeal_id"], i["overdue"]) for i in r.json()["items"]] == [(State.idle["appeal_id"], True)]
+    assert db_scalar(
+        "SELECT count(*) FROM deadlines.clocks WHERE appeal_id = CAST(:a AS uuid) AND state = 'overdue'"
+        " AND escalation_level >= 1",
+        a=State.idle["appeal_id"],
+    )
+    # A fresh appeal is not overdue.
+    fresh = client.get(
+        "/api/v1/staff/appeals",
+        params={"q": State.noticed["ticket_no"], "overdue": "true"},
+        headers=bearer(VILLAGE),
+    )
+    assert fresh.status_code == 200 and fresh.json()["items"] == [], fresh.text
+
+    # Nobody answered the return visit in 7 days: closed unrated (the job, not its 10-minute cron).
+    enqueue("intake", "intake.close_unrated")
+    status = wait_for(
+        lambda: (
+            (s := client.get(f"/api/v1/staff/appeals/{State.completed}", headers=bearer(CITY)).json())
+            and s["status"] == "closed"
+            and s
+        ),
+        what="closed unrated",
+    )
+    assert status["status"] == "closed", status
+    assert db_scalar(
+        "SELECT count(*) FROM intake.evaluations WHERE appeal_id = CAST(:a AS uuid) AND by = 'system'",
+        a=State.completed,
+    )
+
+
+def test_a_pledge_expires(system: RunningSystem, client: httpx.Client) -> None:
+    if not State.consultation_id:
+        pytest.skip("the first step failed")
+    joined = client.post(
+        "/api/v1/donors", json={"kind": "individual", "name": f"爱心人士{uuid.uuid4().hex[:4]}"}
+    )
+    assert joined.status_code == 201, joined.text
+    donor, key = joined.json()["donor"], joined.json()["key"]
+    verified = client.post(
+        f"/api/v1/donors/{donor['id']}/state", json={"state": "verified"}, headers=bearer(CITY)
+    )
+    assert verified.status_code == 200, verified.text
+    appeal_id = State.noticed["appeal_id"]
+    listings = wait_for(
+        lambda: [
+            x
+            for x in client.get("/api/v1/donors/listings", headers={"X-Donor-Key": key}).json()
+            if x["appeal_id"] == appeal_id
+        ],
+        what="the approved plan listed",
+    )
+    assert listings[0]["target_fen"] == 3_600_000
+    pledged = client.post(
+        "/api/v1/donors/claims",
+        json={"appeal_id": appeal_id, "kind": "money", "amount_fen": 1_000_000},
+        headers={"X-Donor-Key": key, "Idempotency-Key": f"pledge-{uuid.uuid4().hex[:16]}"},
+    )
+    assert pledged.status_code == 201, pledged.text
+    claim = pledged.json()
+    assert claim["state"] == "pledged"
+
+    # Not yet due: the run-now endpoint leaves it alone.
+    r = client.post("/api/v1/donors/claims/expiry", headers=bearer(CITY))
+    assert r.status_code == 200 and claim["id"] not in [c["id"] for c in r.json()], r.text
+
+    advance(system, 16)
+    r = client.post("/api/v1/donors/claims/expiry", headers=bearer(CITY))
+    assert r.status_code == 200, r.text
+    assert claim["id"] in [c["id"] for c in r.json()]
+    mine = client.get("/api/v1/donors/claims", headers={"X-Donor-Key": key})
+    assert [(c["id"], c["state"]) for c in mine.json()] == [(claim["id"], "expired")], mine.text
+    listing = next(
+        x
+        for x in client.get("/api/v1/donors/listings", headers={"X-Donor-Key": key}).json()
+        if x["appeal_id"] == appeal_id
+    )
+    assert listing["pledged_fen"] == 0, listing
