@@ -262,6 +262,15 @@ def test_twenty_days_later(system: RunningSystem, client: httpx.Client) -> None:
         " AND escalation_level >= 1",
         a=State.idle["appeal_id"],
     )
+    summary = client.get("/api/v1/staff/appeals/summary", headers=bearer(VILLAGE)).json()
+    assert summary["overdue"] >= 1 and summary["total"] == sum(summary["counts"].values()), summary
+    # The holder reads the notice; it is read for them, and no other community can touch it.
+    read = client.post(f"/api/v1/staff/notifications/{overdue[0]['id']}/read", headers=bearer(VILLAGE))
+    assert read.status_code == 200, read.text
+    assert next(n for n in notes(client, VILLAGE, ticket) if n["id"] == overdue[0]["id"])["read"] is True
+    other = person("village_staff", "village", "441900121016")
+    hidden = client.post(f"/api/v1/staff/notifications/{overdue[0]['id']}/read", headers=bearer(other))
+    assert hidden.status_code == 404, hidden.text
     # A fresh appeal is not overdue.
     fresh = client.get(
         "/api/v1/staff/appeals",
@@ -334,3 +343,132 @@ def test_a_pledge_expires(system: RunningSystem, client: httpx.Client) -> None:
         if x["appeal_id"] == appeal_id
     )
     assert listing["pledged_fen"] == 0, listing
+
+
+# --- Issue 16's other items on the same system (no time needs to pass) ---------------------------
+
+
+def problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json"), r.headers
+    body: dict[str, Any] = r.json()
+    assert body["code"] == code, body
+    return body
+
+
+def test_no_quorum_is_not_claimable_and_a_rejected_plan_stays_disclosed(
+    system: RunningSystem, client: httpx.Client
+) -> None:
+    filed = street_lights(client, system, "北栅大道")
+    minutes: dict[str, Any] = {
+        "appeal_id": filed["appeal_id"],
+        "form": "residents_council",
+        "held_at": "2026-12-05T19:30:00+08:00",
+        "eligible_count": 25,
+        "present_count": 10,
+        "attendees": [{"name": "陈伯", "role": "居民代表"}],
+        "necessity": "北栅大道路灯损坏多盏，夜间出行不安全",
+        "feasibility": "线路可利用原有杆件，施工一周",
+        "budget_fen": 2_000_000,
+        "beneficiaries": {"count": 800, "group": "北栅大道一带居民"},
+        "implementer": "北栅社区居委会",
+        "votes": {p: {"yes": 9, "no": 1, "abstain": 0} for p in POINTS},
+        "track": "direct",
+        "holder_type": "village",
+        "holder_code": BEIZHA,
+    }
+    short = client.post("/api/v1/consultations", json=minutes, headers=bearer(VILLAGE))
+    assert short.status_code == 201 and short.json()["state"] == "no_quorum", short.text
+    listing = client.put(
+        f"/api/v1/donors/listings/{filed['appeal_id']}",
+        json={"summary": "北栅社区北栅大道路灯维修", "target_fen": 2_000_000},
+        headers=bearer(TOWN),
+    )
+    problem(listing, 409, "not_claimable")
+    joined = client.post(
+        "/api/v1/donors", json={"kind": "individual", "name": f"爱心人士{uuid.uuid4().hex[:4]}"}
+    )
+    key = {"X-Donor-Key": joined.json()["key"]}
+    client.post(
+        f"/api/v1/donors/{joined.json()['donor']['id']}/state",
+        json={"state": "verified"},
+        headers=bearer(CITY),
+    )
+    pledge = client.post(
+        "/api/v1/donors/claims",
+        json={"appeal_id": filed["appeal_id"], "kind": "money", "amount_fen": 100_000},
+        headers={**key, "Idempotency-Key": f"pledge-{uuid.uuid4().hex[:16]}"},
+    )
+    problem(pledge, 409, "not_claimable")
+
+    # The next meeting rejects the budget: the appeal ends, disclosed with its reason.
+    tie = {"yes": 10, "no": 10, "abstain": 0}
+    minutes.update(
+        present_count=20,
+        held_at="2026-12-06T19:30:00+08:00",
+        votes={p: tie if p == "budget" else {"yes": 16, "no": 4} for p in POINTS},
+    )
+    rejected = client.post("/api/v1/consultations", json=minutes, headers=bearer(VILLAGE))
+    assert rejected.status_code == 201 and rejected.json()["state"] == "rejected", rejected.text
+    wait_for(lambda: public(client, filed)["status"] == "rejected", what="rejected")
+    disclosed = client.get(f"/api/v1/public/disclosure/{filed['ticket_no']}")
+    assert disclosed.status_code == 200, disclosed.text
+    assert "预算" in disclosed.json()["rejection_reason"]
+    assert [n["state"] for n in disclosed.json()["notices"]] == ["no_quorum", "rejected"]
+
+
+def test_a_caller_withdraws_escalation_from_the_holder_and_open311_lists_hotline_requests(
+    system: RunningSystem, client: httpx.Client
+) -> None:
+    first = street_lights(client, system, "栅口路")
+    wrong = {"ticket_no": first["ticket_no"], "query_code": "000000", "reason": "已自行解决"}
+    problem(client.post("/api/v1/public/withdrawals", json=wrong), 404, "not_found")
+    done = client.post("/api/v1/public/withdrawals", json={**wrong, "query_code": first["query_code"]})
+    assert done.status_code == 200 and done.json()["status"] == "withdrawn", done.text
+    assert wait_for(lambda: public(client, first)["timeline"][-1]["status"] == "withdrawn" or None)
+
+    # The community holding an appeal passes it up; another community cannot even see it.
+    second = street_lights(client, system, "东坊大街")
+    escalate = f"/api/v1/routing/triage/{second['appeal_id']}/escalation"
+    other = person("village_staff", "village", "441900121016")
+    problem(client.post(escalate, json={"note": "不属本社区"}, headers=bearer(other)), 404, "not_found")
+    up = client.post(escalate, json={"note": "涉及市政主干线路，需上级协调"}, headers=bearer(VILLAGE))
+    assert up.status_code == 200, up.text
+    assert up.json()["reason"] == "escalated", up.json()
+
+    # Open311 lists requests of every channel, this hotline one included, public-safe.
+    category = public(client, second)["category"]
+    listed = client.get("/open311/v2/requests.json", params={"service_code": category})
+    assert listed.status_code == 200, listed.text
+    mine = [x for x in listed.json() if x["service_request_id"] == second["ticket_no"]]
+    assert len(mine) == 1 and "139" not in str(mine[0]), mine
+
+
+def test_ledger_edges_through_the_gateway(client: httpx.Client) -> None:
+    idem = f"income-{uuid.uuid4().hex[:16]}"
+    headers = {**bearer(CITY), "Idempotency-Key": idem}
+    body = {
+        "source_code": "city_charity",
+        "holder": {"holder_type": "city", "holder_code": "city"},
+        "amount_fen": 0,
+    }
+    problem(client.post("/api/v1/ledger/income", json=body, headers=headers), 422, "invalid_input")
+    # The key was not burned by the invalid body; the city's one code is `city`, also in postings.
+    done = client.post("/api/v1/ledger/income", json={**body, "amount_fen": 1_500}, headers=headers)
+    assert done.status_code == 201, done.text
+    assert done.json()["holder_code"] == "city"
+    assert {p["holder_code"] for p in done.json()["postings"] if p["holder_type"] == "city"} == {"city"}
+    again = client.post("/api/v1/ledger/income", json={**body, "amount_fen": 1_500}, headers=headers)
+    assert (again.status_code, again.headers.get("Idempotent-Replayed"), again.json()) == (
+        200,
+        "true",
+        done.json(),
+    )
+
+
+def test_a_calendar_upload_must_stay_in_its_year(client: httpx.Client) -> None:
+    due = client.get("/api/v1/calendar/due", params={"start": "2027-02-03", "working_days": 5}).json()
+    r = client.put("/api/v1/calendar/years/2027", json={"holidays": ["2026-01-01"]}, headers=bearer(CITY))
+    assert "2027" in problem(r, 422, "invalid_schedule")["detail"]
+    # Nothing was written: the Spring Festival of 2027 still counts as days off.
+    assert client.get("/api/v1/calendar/due", params={"start": "2027-02-03", "working_days": 5}).json() == due
