@@ -28,6 +28,7 @@ import pytest
 
 from services.common.auth import Principal
 from services.common.queue import connect, queue_name
+from tests.fakes.wechat_code2session import FakeCode2Session
 from tests.fixtures import bearer
 from tests.system.harness import RunningSystem, db_scalar, hotline_body, signed_headers, start_system
 
@@ -35,6 +36,8 @@ T = TypeVar("T")
 DAY = 86_400
 HUMEN, BEIZHA = "441900121000", "441900121001"
 POINTS = ("necessity", "feasibility", "budget", "beneficiaries", "implementer")
+MINI_APP_ID, MINI_SECRET = "wx1a2b3c4d5e6f7a8b", "injected-clock-mini-secret"
+WECHAT = FakeCode2Session(MINI_APP_ID, MINI_SECRET)
 
 
 def person(role: str, org_type: str, org_code: str) -> Principal:
@@ -59,11 +62,21 @@ DEPARTMENT = person("department_staff", "department", "civil_affairs")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     tmp = tmp_path_factory.mktemp("clock")
     (tmp / "clock").write_text("0")
-    running = start_system(tmp, {"GUANJIA_CLOCK_FILE": str(tmp / "clock")})
+    env = {
+        "GUANJIA_CLOCK_FILE": str(tmp / "clock"),
+        "GUANJIA_MINIPROGRAM_APP_ID": MINI_APP_ID,
+        "GUANJIA_MINIPROGRAM_SECRET": MINI_SECRET,
+        "GUANJIA_WECHAT_API_BASE": WECHAT.base,
+    }
+    WECHAT.start()
     try:
-        yield running
+        running = start_system(tmp, env)
+        try:
+            yield running
+        finally:
+            running.stop()
     finally:
-        running.stop()
+        WECHAT.stop()
 
 
 @pytest.fixture
@@ -472,3 +485,56 @@ def test_a_calendar_upload_must_stay_in_its_year(client: httpx.Client) -> None:
     assert "2027" in problem(r, 422, "invalid_schedule")["detail"]
     # Nothing was written: the Spring Festival of 2027 still counts as days off.
     assert client.get("/api/v1/calendar/due", params={"start": "2027-02-03", "working_days": 5}).json() == due
+
+
+def test_a_resident_objects_to_a_notice_from_the_mini_program(
+    system: RunningSystem, client: httpx.Client
+) -> None:
+    openid = "o" + uuid.uuid4().hex[:27]
+    session = client.post("/api/v1/miniprogram/session", json={"code": WECHAT.issue_code(openid)})
+    assert session.status_code == 200, session.text
+    resident = {"Authorization": f"Bearer {session.json()['access_token']}"}
+    filed = street_lights(client, system, "北栅新村")
+    minutes = {
+        "appeal_id": filed["appeal_id"],
+        "form": "residents_council",
+        "held_at": "2026-12-05T19:30:00+08:00",
+        "eligible_count": 25,
+        "present_count": 20,
+        "attendees": [{"name": "陈伯", "role": "居民代表"}],
+        "necessity": "北栅新村路灯损坏多盏，夜间出行不安全",
+        "feasibility": "线路可利用原有杆件，施工一周",
+        "budget_fen": 1_200_000,
+        "beneficiaries": {"count": 500, "group": "北栅新村居民"},
+        "implementer": "北栅社区居委会",
+        "votes": {p: {"yes": 16, "no": 3, "abstain": 1} for p in POINTS},
+        "track": "express",
+        "holder_type": "village",
+        "holder_code": BEIZHA,
+    }
+    made = client.post("/api/v1/consultations", json=minutes, headers=bearer(VILLAGE))
+    assert made.status_code == 201 and made.json()["state"] == "notice", made.text
+    path = f"/api/v1/miniprogram/notices/{made.json()['id']}/objections"
+    reason = {"reason": "巷子里的路灯更暗，应该先修巷内的"}
+    key = {**resident, "Idempotency-Key": f"obj-{uuid.uuid4().hex[:12]}"}
+    objected = client.post(path, json=reason, headers=key)
+    assert objected.status_code == 201, objected.text
+    assert (objected.json()["state"], objected.json()["ticket_no"]) == ("objected", filed["ticket_no"])
+    replay = client.post(path, json=reason, headers=key)
+    assert replay.status_code == 200 and replay.json()["objection_id"] == objected.json()["objection_id"]
+
+    # The community hears of it (without the resident's words in public), the notice shows it.
+    heard = wait_for(
+        lambda: [n for n in notes(client, VILLAGE, filed["ticket_no"]) if n["kind"] == "objection"],
+        what="objection notice",
+    )
+    assert heard
+
+    def shown() -> list[dict[str, Any]] | None:
+        r = client.get("/api/v1/public/notices", params={"ticket_no": filed["ticket_no"]})
+        items: list[dict[str, Any]] = r.json()["items"]
+        return items if [n["state"] for n in items] == ["objected"] else None
+
+    past = wait_for(shown, what="the objected notice in public")
+    assert past[0]["notice"]["objections"] == 1, past
+    assert "巷子" not in str(past)
