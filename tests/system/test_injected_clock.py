@@ -28,6 +28,8 @@ import pytest
 
 from services.common.auth import Principal
 from services.common.queue import connect, queue_name
+from services.gateway.service.feedback.messages import phrase
+from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.wechat_code2session import FakeCode2Session
 from tests.fixtures import bearer
 from tests.system.harness import RunningSystem, db_scalar, hotline_body, signed_headers, start_system
@@ -38,6 +40,7 @@ HUMEN, BEIZHA = "441900121000", "441900121001"
 POINTS = ("necessity", "feasibility", "budget", "beneficiaries", "implementer")
 MINI_APP_ID, MINI_SECRET = "wx1a2b3c4d5e6f7a8b", "injected-clock-mini-secret"
 WECHAT = FakeCode2Session(MINI_APP_ID, MINI_SECRET)
+SMS = FakeSmsGateway()
 
 
 def person(role: str, org_type: str, org_code: str) -> Principal:
@@ -67,8 +70,10 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
         "GUANJIA_MINIPROGRAM_APP_ID": MINI_APP_ID,
         "GUANJIA_MINIPROGRAM_SECRET": MINI_SECRET,
         "GUANJIA_WECHAT_API_BASE": WECHAT.base,
+        "GUANJIA_SMS_URL": SMS.url,
     }
     WECHAT.start()
+    SMS.start()
     try:
         running = start_system(tmp, env)
         try:
@@ -77,6 +82,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
             running.stop()
     finally:
         WECHAT.stop()
+        SMS.stop()
 
 
 @pytest.fixture
@@ -538,3 +544,26 @@ def test_a_resident_objects_to_a_notice_from_the_mini_program(
     past = wait_for(shown, what="the objected notice in public")
     assert past[0]["notice"]["objections"] == 1, past
     assert "巷子" not in str(past)
+
+
+def test_the_caller_was_told_of_each_change_in_order(client: httpx.Client) -> None:
+    if not State.consultation_id:
+        pytest.skip("the first step failed")
+    # The 公示 appeal went through triage, consultation and approval, workers racing each other
+    # and the clock jumping: its caller's texts arrived in the order of its public timeline.
+    accepted = State.noticed
+
+    def told_of_all() -> tuple[list[str], list[str]] | None:
+        changes = [t["status"] for t in public(client, accepted)["timeline"]][1:]
+        told = [
+            x.params["status"]
+            for x in SMS.state.sent.values()
+            if x.params["ticket_no"] == accepted["ticket_no"]
+        ]
+        # One text per change, and one more when the plan went on public notice (公示).
+        return (changes, told) if "approved" in changes and len(told) == len(changes) + 1 else None
+
+    changes, told = wait_for(told_of_all, what="a text per change")
+    expected = [phrase(status) for status in changes]
+    expected.insert(changes.index("approved"), "方案公示")
+    assert told == expected, (told, changes)
