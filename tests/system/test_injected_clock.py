@@ -20,8 +20,10 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -567,3 +569,35 @@ def test_the_caller_was_told_of_each_change_in_order(client: httpx.Client) -> No
     expected = [phrase(status) for status in changes]
     expected.insert(changes.index("approved"), "方案公示")
     assert told == expected, (told, changes)
+
+
+def test_a_calendar_correction_recomputes_the_clocks_it_moves(
+    system: RunningSystem, client: httpx.Client
+) -> None:
+    offset = float(Path(system.env["GUANJIA_CLOCK_FILE"]).read_text())
+    today = (datetime.now(UTC) + timedelta(seconds=offset)).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    row = db_scalar(
+        "SELECT json_build_array(id, due_date) FROM deadlines.clocks WHERE state = 'running'"
+        " AND due_date > :d AND extract(year FROM due_date) = :y ORDER BY due_date, id LIMIT 1",
+        d=today + timedelta(days=1),
+        y=today.year,
+    )
+    if not row:
+        pytest.skip("no running clock ends later this year")
+    clock_id, due = row[0], row[1]
+    # The city declares the clock's last day a day off: that clock ends later, and says so.
+    added = client.put(f"/api/v1/calendar/years/{today.year}", json={"holidays": [due]}, headers=bearer(CITY))
+    assert added.status_code == 200, added.text
+    assert added.json()["now_off"] == [due]
+    moved = {c["clock_id"]: c for c in added.json()["clocks"]}
+    assert (
+        clock_id in moved and moved[clock_id]["due_date_before"] == due and moved[clock_id]["due_date"] > due
+    )
+    # The correction takes the day away again, explicitly: the clock is back where it was.
+    removed = client.put(
+        f"/api/v1/calendar/years/{today.year}", json={"remove_holidays": [due]}, headers=bearer(CITY)
+    )
+    assert removed.status_code == 200, removed.text
+    assert removed.json()["now_working"] == [due]
+    back = {c["clock_id"]: c for c in removed.json()["clocks"]}
+    assert back[clock_id]["due_date"] == due, back[clock_id]
