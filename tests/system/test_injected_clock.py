@@ -601,3 +601,47 @@ def test_a_calendar_correction_recomputes_the_clocks_it_moves(
     assert removed.json()["now_working"] == [due]
     back = {c["clock_id"]: c for c in removed.json()["clocks"]}
     assert back[clock_id]["due_date"] == due, back[clock_id]
+
+
+def test_a_policy_benefit_topped_up_by_donors(system: RunningSystem, client: httpx.Client) -> None:
+    openid = "o" + uuid.uuid4().hex[:27]
+    session = client.post("/api/v1/miniprogram/session", json={"code": WECHAT.issue_code(openid)})
+    assert session.status_code == 200, session.text
+    resident = {"Authorization": f"Bearer {session.json()['access_token']}"}
+    filed = client.post(
+        "/api/v1/miniprogram/appeals",
+        json={
+            "description": f"我老公去年去世，我一个人带两个孩子，没有收入，想申请低保（{uuid.uuid4().hex[:4]}）",
+            "town_code": HUMEN,
+        },
+        headers={**resident, "Idempotency-Key": f"sys16-{uuid.uuid4().hex[:20]}"},
+    )
+    assert filed.status_code == 201, filed.text
+    accepted = filed.json()
+    wait_for(lambda: public(client, accepted)["status"] != "received", what="triaged")
+    decided = client.post(
+        f"/api/v1/routing/triage/{accepted['appeal_id']}/decision",
+        json={
+            "track": "policy",
+            "department": "civil_affairs",
+            "secondary_track": "direct",
+            "unit_type": "department",
+            "unit_code": "civil_affairs",
+            "reason": "低保由民政办理，临时生活困难由爱心资源库补足",
+        },
+        headers=bearer(TOWN),
+    )
+    assert decided.status_code == 200, decided.text
+
+    def topped_up() -> dict[str, Any] | None:
+        doc = public(client, accepted)
+        return doc if doc.get("secondary_track") == "direct" else None
+
+    status = wait_for(topped_up, what="the secondary track in public")
+    assert status["track"] == "policy"
+    listed = client.put(
+        f"/api/v1/donors/listings/{accepted['appeal_id']}",
+        json={"summary": "虎门镇一户单亲家庭临时生活困难", "target_fen": 200_000},
+        headers=bearer(TOWN),
+    )
+    assert listed.status_code == 200 and listed.json()["state"] == "open", listed.text
