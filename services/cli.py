@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from services.common.clock import refuse_in_production
 from services.common.settings import DEFAULT_PORTS, SERVICES, ServiceName, get_settings
 
 APPS: dict[ServiceName, str] = {
@@ -516,6 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `guanjia` console script."""
     args = build_parser().parse_args(argv)
+    refuse_in_production()
     return int(args.fn(args))
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common import clock
 from services.common.db import UTCDateTime
 from services.common.personal import mask_numbers, mask_numbers_in
 from services.contracts.events import Event
@@ -140,8 +141,8 @@ async def park(
 
 
 def utcnow() -> datetime:
-    """Aware UTC now; the only clock the services read."""
-    return datetime.now(UTC)
+    """Aware UTC now; the only clock the services read (a test may move it: `services.common.clock`)."""
+    return datetime.now(UTC) + clock.offset()
 
 
 def as_uuid(value: str | UUID) -> UUID:

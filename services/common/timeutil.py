@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from services.common import clock
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -17,4 +19,4 @@ def to_local(value: datetime) -> datetime:
 
 def local_today(now: datetime | None = None) -> date:
     """Today's date in Dongguan."""
-    return to_local(now or datetime.now(UTC)).date()
+    return to_local(now or datetime.now(UTC) + clock.offset()).date()

@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict
 
+from services.common import clock
 from services.contracts.events.data import (
     HANDOVER_REASON,
     AppealAssigned,
@@ -212,7 +213,8 @@ def make_event(type_: EventType, source: Service, data: _Data, appeal_id: UUID |
     return Event(
         id=uuid4(),
         type=type_,
-        occurred_at=datetime.now(UTC),
+        # The services' clock, which a system test may move (services.common.clock).
+        occurred_at=datetime.now(UTC) + clock.offset(),
         appeal_id=appeal_id,
         source=source,
         data=data.model_dump(mode="json"),
