@@ -15,19 +15,27 @@ import pytest
 from bench import common, judgement_duplicates
 from tests.conftest import PG_ADMIN_URL
 
-# Measured on 2026-12-06 (`python -m bench.judgement_duplicates`, 120 pairs): precision 1.000,
-# recall 0.077, link-or-suggest recall 0.862, no repeat merged, no distinct pair linked. Issue 12's
-# target where it is met (precision 0.95); the measured figure, rounded down, where it is not yet
-# (recall: target 0.85; link-or-suggest: target 0.95).
+# Set A, measured on 2026-12-06 (`python -m bench.judgement_duplicates`, 120 pairs): precision
+# 1.000, recall 0.077, link-or-suggest recall 0.862 first; 1.000 / 0.200 / 0.908 after the scorer's
+# second round (tuned without this set, but after its figures were known: set C is the honest one).
+# Issue 12's target where it is met (precision 0.95); the measured figure, rounded down, where it is
+# not yet (recall: target 0.85; link-or-suggest: target 0.95).
 FLOORS: dict[str, float] = {
     "auto_link_precision": 0.95,
-    "auto_link_recall": 0.07,
+    "auto_link_recall": 0.19,
+    "link_or_suggest_recall": 0.90,
+}
+# Set C, written later by another writer and scored once with the model frozen (0.167 / 0.867).
+FLOORS_C: dict[str, float] = {
+    "auto_link_precision": 0.95,
+    "auto_link_recall": 0.16,
     "link_or_suggest_recall": 0.86,
 }
 CEILINGS: dict[str, int] = {"repeat_pairs_merged": 0}
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 INDEPENDENT = DATA / "independent" / "pairs.yaml"
+INDEPENDENT_C = DATA / "independent" / "pairs_C.yaml"
 SAMPLE = DATA / "judgement_sample.yaml"
 
 
@@ -59,16 +67,16 @@ def test_a_file_in_another_shape_is_refused(tmp_path: Path) -> None:
         judgement_duplicates.load(bad)
 
 
-@pytest.mark.skipif(
-    not INDEPENDENT.exists(),
-    reason=f"the independent evaluation set is not here ({INDEPENDENT.relative_to(DATA.parents[1])}); "
-    "it is written apart from this code and added by the lead",
+@pytest.mark.parametrize(
+    ("path", "floors"), [(INDEPENDENT, FLOORS), (INDEPENDENT_C, FLOORS_C)], ids=["A", "C"]
 )
-async def test_independent_set_meets_the_floors(monkeypatch: pytest.MonkeyPatch) -> None:
-    out = await judged(INDEPENDENT, monkeypatch)
+async def test_independent_sets_meet_the_floors(
+    path: Path, floors: dict[str, float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = await judged(path, monkeypatch)
     print(out)
     assert out["pairs"] >= 100
-    for name, floor in FLOORS.items():
+    for name, floor in floors.items():
         assert out[name] is not None and out[name] >= floor, (name, out[name], out)
     for name, ceiling in CEILINGS.items():
         assert out[name] <= ceiling, (name, out[name], out)
