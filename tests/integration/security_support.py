@@ -105,6 +105,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/public/appeals/{ticket_no}"): PUBLIC,
     ("GET", "/api/v1/public/notices"): PUBLIC,  # 公示: counts and the plan's public-safe words
     ("POST", "/api/v1/public/withdrawals"): PROOF,  # ticket and 查询码
+    ("POST", "/api/v1/public/appeals/{ticket_no}/evaluation"): PROOF,  # the rating, with the 查询码
     # -- pages (HTML and their assets; the staff cockpit logs in through the API)
     **{
         ("GET", p): PUBLIC
@@ -189,6 +190,9 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/staff/appeals/summary"): staff(ALL, "scope"),
     ("GET", "/api/v1/staff/notifications"): staff(ALL, "scope"),
     ("POST", "/api/v1/staff/notifications/{notification_id}/read"): staff(HANDLERS),
+    # where one's own notifications are pushed: every member reads theirs, auditors change nothing
+    ("GET", "/api/v1/staff/me/contact"): staff(ALL),
+    ("PUT", "/api/v1/staff/me/contact"): staff(HANDLERS),
     ("GET", "/api/v1/staff/archive/export"): staff(CITY_READ),
     ("GET", "/api/v1/staff/audit/reveals"): staff(CITY_READ),
     ("PUT", "/api/v1/calendar/years/{year}"): staff(frozenset({"city_admin"})),

@@ -163,8 +163,11 @@ async def test_beneficiary_confirmations_need_the_query_code(system: System) -> 
     for (method, path), access in sorted(ACCESS.items()):
         if access.kind != "proof":
             continue
-        proof = {"ticket_no": "MS2026112799999999", "query_code": "000000"}
-        r = await system.gateway.request(method, sample_path(path), json=proof)
+        proof: dict[str, str] = {"ticket_no": "MS2026112799999999", "query_code": "000000"}
+        params: dict[str, str] = {}
+        if path.endswith("/evaluation"):  # the rating's code is a query parameter; its body is whole
+            proof, params = {"result": "resolved", "rating": "satisfied"}, {"code": "000000"}
+        r = await system.gateway.request(method, sample_path(path), json=proof, params=params)
         assert_problem(r, 404, f"{method} {path} with a wrong query code")
 
 
