@@ -516,6 +516,16 @@ async def running_system(client_ip: str) -> AsyncIterator[System]:
         wechat.stop()
 
 
+async def register_station(gw: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    """Register the test station (`STATION_CODE`) as the town, or bring it to `body` when an earlier
+    module of the same run registered it already (one database for the whole run)."""
+    headers = bearer(TOWN)
+    registered = await gw.post(f"/api/v1/stations/{STATION_CODE}", json=body, headers=headers)
+    if registered.status_code == 409:
+        registered = await gw.put(f"/api/v1/stations/{STATION_CODE}", json=body, headers=headers)
+    assert registered.status_code in (200, 201), registered.text
+
+
 async def settle(rounds: int = 8) -> None:
     """Carry every committed event to its consumers and run their real workers until quiet."""
     from deadlines.jobs import worker as deadlines_worker

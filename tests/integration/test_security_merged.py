@@ -32,6 +32,7 @@ from tests.integration.security_support import (
     VILLAGE,
     System,
     bearer,
+    register_station,
     running_system,
     settle,
 )
@@ -133,12 +134,9 @@ async def test_a_merged_appeal_closes_its_hop_and_clocks_and_refuses_every_comma
     assert await _consultation_state(consultation) == "cancelled"
     assert await _active_clocks(duplicate) == []
 
-    registered = await gw.post(
-        f"/api/v1/stations/{STATION_CODE}",
-        json={"name": "北栅莞家驿站", "town_code": HUMEN, "village_code": BEIZHA, "services": ["facility"]},
-        headers=bearer(TOWN),
+    await register_station(
+        gw, {"name": "北栅莞家驿站", "town_code": HUMEN, "village_code": BEIZHA, "services": ["facility"]}
     )
-    assert registered.status_code in (200, 201), registered.text
     A, R = f"/api/v1/staff/appeals/{duplicate}", f"/api/v1/routing/assignments/{duplicate}"
     reason = {"reason": "继续办理"}
     money = {
