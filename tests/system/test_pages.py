@@ -537,7 +537,13 @@ def test_cockpit_after_staff_login(seeded: Seeded, open_page: Callable[[str, Vie
         kpis = client.get("/api/v1/stats/kpis", params={"level": "city", "code": "city", "period": "month"})
         row = next(r for r in kpis.json()["rows"] if r["dim_value"] == "all")
         queue = client.get("/api/v1/routing/queue", params={"limit": 500}).json()
-        overdue = client.get("/api/v1/deadlines/overdue", params={"page_size": 200}).json()
+        # As the cockpit reads them: up to five pages of 200 (the system tests share a database).
+        overdue_items: list[Any] = []
+        for number in range(1, 6):
+            answer = client.get("/api/v1/deadlines/overdue", params={"page_size": 200, "page": number}).json()
+            overdue_items += answer["items"]
+            if not answer["has_more"]:
+                break
         demand = client.get("/api/v1/stats/demand").json()
 
     def linked(name: str) -> list[str]:
@@ -551,7 +557,7 @@ def test_cockpit_after_staff_login(seeded: Seeded, open_page: Callable[[str, Vie
     assert str(row["counts"]["received"]) in linked("kpis")
     assert str(row["counts"]["completed"]) in linked("kpis")
     assert linked("queue") == [str(len(queue))]
-    assert linked("overdue") == [str(len(overdue["items"]))]
+    assert linked("overdue") == [str(len(overdue_items))]
     assert linked("hot") == [str(len(demand["hot_spots"]))]
 
     # A number is a link to the list behind it, drawn from the same answer.
@@ -687,7 +693,10 @@ def test_cockpit_numbers_open_the_work_list(
         everything = _open_work_list(page, work("")["selector"])
         assert len(everything) == summary["total"]
         overdue = _open_work_list(page, work("overdue=true")["selector"])
-        assert len(overdue) == summary["overdue"]
+        # A clock may run out while the page is read (the system tests share one database, with
+        # clocks of earlier tests): the list lies between the count before and the count after.
+        overdue_now = client.get("/api/v1/staff/appeals/summary").json()["overdue"]
+        assert summary["overdue"] <= len(overdue) <= overdue_now
         assert page.locator("#work-table tbody .badge.bad").count() == len(overdue)
 
         # The form narrows the list too: one ticket (the overdue filter of the last number cleared).
