@@ -59,7 +59,7 @@ def world(
         wechat.stop()
 
 
-def wait_for(predicate: Callable[[], T | None], timeout: float = 40.0) -> T:
+def wait_for(predicate: Callable[[], T | None], timeout: float = 120.0) -> T:
     deadline = time.monotonic() + timeout
     last: T | None = None
     while time.monotonic() < deadline:

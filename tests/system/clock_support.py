@@ -50,7 +50,8 @@ def advance(system: RunningSystem, days: float) -> None:
     new.replace(path)  # atomic: no process reads a half-written offset
 
 
-def wait_for(predicate: Callable[[], T | None], timeout: float = 40.0, what: str = "") -> T:
+# Generous: the whole suite runs on two cores, and a sweep, a worker and a push each take their turn.
+def wait_for(predicate: Callable[[], T | None], timeout: float = 120.0, what: str = "") -> T:
     deadline = time.monotonic() + timeout
     last: T | None = None
     while time.monotonic() < deadline:

@@ -26,9 +26,10 @@ def wait_for(predicate: Any, timeout: float, interval: float = 0.2) -> Any:
 
 
 def test_routing_worker_killed_before_commit_triages_exactly_once(tmp_path: Path) -> None:
-    # Every consumer holds its transaction open for 3 s after writing its effect, so the kill
-    # lands between "effect written" and "committed".
-    system = start_system(tmp_path, {"GUANJIA_FAULT_PAUSE_BEFORE_COMMIT": "3"})
+    # Every consumer holds its transaction open for 10 s after writing its effect, so the kill
+    # lands between "effect written" and "committed" even on a loaded box (the jobs' timeout is
+    # longer than the pause, or arq would cancel every try).
+    system = start_system(tmp_path, {"GUANJIA_FAULT_PAUSE_BEFORE_COMMIT": "10", "GUANJIA_JOB_TIMEOUT": "30"})
     try:
         body = hotline_body(f"call-{uuid.uuid4()}")
         secret = os.environ["GUANJIA_HOTLINE_SECRET"]

@@ -170,7 +170,7 @@ def test_twenty_days_later(system: RunningSystem, client: httpx.Client) -> None:
         ]
         return found[0] if found and found[0]["state"] == "approved" else None
 
-    notice = wait_for(approved, timeout=90, what="the plan approved at the notice's end")
+    notice = wait_for(approved, timeout=150, what="the plan approved at the notice's end")
     assert notice["notice"]["outcome"] != "running", notice
     listed = client.get("/api/v1/public/notices", params={"ticket_no": State.noticed["ticket_no"]})
     assert listed.status_code == 200 and listed.json()["items"][0]["state"] == "approved", listed.text
