@@ -15,6 +15,7 @@ One system for the module (2 cores): its time only moves forward, so the tests r
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ import httpx
 import pytest
 
 from services.gateway.service.feedback.messages import phrase
+from tests.conftest import TEST_DB, _admin, _db_url
 from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.wechat_code2session import FakeCode2Session
 from tests.fixtures import bearer
@@ -65,6 +67,12 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
         "GUANJIA_WECHAT_API_BASE": WECHAT.base,
         "GUANJIA_SMS_URL": SMS.url,
     }
+    # A database of its own: moving the clock 20 days makes every clock of the shared test database
+    # due at once, and a sweep would work through other tests' clocks before reaching these.
+    name = f"{TEST_DB}_clock"
+    _admin(f'CREATE DATABASE "{name}"')
+    shared = os.environ["DATABASE_URL"]
+    os.environ["DATABASE_URL"] = _db_url(name)  # `up` migrates it; db_scalar reads it too
     WECHAT.start()
     SMS.start()
     try:
@@ -76,6 +84,8 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     finally:
         WECHAT.stop()
         SMS.stop()
+        os.environ["DATABASE_URL"] = shared
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
