@@ -83,9 +83,13 @@ def scope_filter(principal: Principal) -> ColumnElement[bool]:
     return false()
 
 
+# An appeal closed or merged away is no one's overdue work, whatever its last clock said.
+NOT_WORK: Final = ("closed", "merged")
+
+
 def _is_overdue(now: datetime) -> ColumnElement[bool]:
     # The sweep marks a clock overdue every 30 s; one just past its deadline counts already.
-    return or_(Appeal.overdue.is_(True), Appeal.next_due_at < now)
+    return and_(or_(Appeal.overdue.is_(True), Appeal.next_due_at < now), Appeal.status.notin_(NOT_WORK))
 
 
 def _filters(principal: Principal, query: WorkListQuery, now: datetime) -> list[ColumnElement[bool]]:
@@ -181,7 +185,8 @@ def work_item(appeal: Appeal, now: datetime) -> WorkItem:
             "holder": holder,
             "received_at": appeal.received_at,
             "next_due_at": appeal.next_due_at,
-            "overdue": appeal.overdue or (appeal.next_due_at is not None and appeal.next_due_at < now),
+            "overdue": appeal.status not in NOT_WORK
+            and (appeal.overdue or (appeal.next_due_at is not None and appeal.next_due_at < now)),
         }
     )
 
@@ -220,9 +225,7 @@ async def summary(session: AsyncSession, principal: Principal) -> WorkSummary:
         select(Appeal.status, func.count()).where(where).group_by(Appeal.status)
     ):
         counts[status] = n
-    overdue = await session.scalar(
-        select(func.count()).where(where, _is_overdue(now), Appeal.status.notin_(("closed", "merged")))
-    )
+    overdue = await session.scalar(select(func.count()).where(where, _is_overdue(now)))
     return WorkSummary(counts=counts, total=sum(counts.values()), overdue=overdue or 0)
 
 
