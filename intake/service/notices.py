@@ -1,8 +1,8 @@
 """Public notices (公示) of community consultations: routing's `consultation.changed` projected
 onto the appeal, read by disclosure, the public status and the public notice list (DESIGN §10).
 
-A notice whose appeal staff withheld from disclosure is not listed. The text arrives public-safe
-from routing (`services.common.public_text`); no attendee is ever named.
+A notice whose appeal staff withheld from disclosure is not listed. Routing's event carries the
+text already public-safe (`services.common.public_text`); no attendee is ever named.
 """
 
 from __future__ import annotations
