@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.models import Assignment, ClaimListing, ManualTriageItem
 from routing.service import facts
-from routing.service.handover import avoid_complained_unit, triage_received
+from routing.service.handover import note_complaint, triage_received
 from services.common.jobs import EventHandler, JobContext
 from services.common.messaging import utcnow
 from services.contracts.events import AppealReceived, ComplaintNoted, Event, StatusChanged
@@ -61,8 +61,7 @@ async def on_complaint_noted(session: AsyncSession, event: Event, ctx: JobContex
     if event.appeal_id is None:
         return
     data = event.data_as(ComplaintNoted)
-    await facts.note_complaint(session, event.appeal_id, data.unit_type, data.unit_code)
-    await avoid_complained_unit(session, event.appeal_id)
+    await note_complaint(session, event.appeal_id, data.unit_type, data.unit_code)
 
 
 HANDLERS: dict[str, EventHandler] = {

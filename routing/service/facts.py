@@ -45,7 +45,7 @@ async def note_complaint(
 
 async def complained_unit(session: AsyncSession, appeal_id: uuid.UUID) -> tuple[str, str] | None:
     """The unit the appeal complains about, if staff recorded one."""
-    fact = await session.get(AppealFact, appeal_id)
+    fact = await session.get(AppealFact, appeal_id, populate_existing=True)
     if fact is None or fact.complained_unit_type is None or fact.complained_unit_code is None:
         return None
     return fact.complained_unit_type, fact.complained_unit_code
@@ -65,6 +65,12 @@ async def above(session: AsyncSession, unit_type: str, unit_code: str) -> tuple[
 async def holder_for(session: AsyncSession, appeal_id: uuid.UUID, holder: Holder) -> Holder:
     """The holder to assign: `holder` unless it is (or sits under) nobody but the unit complained
     about, in which case the unit above it takes the appeal, for the same purpose."""
+    # The fact row is claimed (inserted if missing) before it is read: a complaint being noted
+    # at this moment holds that row, so this waits for it and reads it, or else the complaint's
+    # handler waits for this hand-over and then finds the hop to move (`handover.note_complaint`).
+    await session.execute(
+        insert(AppealFact).values(appeal_id=appeal_id, updated_at=utcnow()).on_conflict_do_nothing()
+    )
     complained = await complained_unit(session, appeal_id)
     if complained is None or (holder.unit_type, holder.unit_code) != complained or complained[0] == "city":
         return holder

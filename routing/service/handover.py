@@ -251,9 +251,23 @@ async def donor_report(session: AsyncSession, donor: Donor, claim_id: uuid.UUID)
     return claims.report(donor, claim, listing, services)
 
 
-async def avoid_complained_unit(session: AsyncSession, appeal_id: uuid.UUID) -> Assignment | None:
-    """保密: the unit an appeal complains about was just named and holds it: take it back and hand
-    it one level up, for the same purpose (announced like a reassignment). None when nothing moved."""
+async def note_complaint(
+    session: AsyncSession, appeal_id: uuid.UUID, unit_type: str | None, unit_code: str | None
+) -> Assignment | None:
+    """保密: the unit an appeal complains about was just named. Remember it and, if it holds the
+    appeal, take it back and hand it one level up, for the same purpose (announced like a
+    reassignment). None when nothing moved.
+
+    Locks in the order every hand-over takes them (the triage row, then the fact row), so that a
+    hand-over made while the complaint is noted either sees the complaint or is seen by it."""
+    row = await session.get(TriageResult, appeal_id, with_for_update=True)
+    await facts.note_complaint(session, appeal_id, unit_type, unit_code)
+    if row is None:
+        # Not triaged when we looked: a triage under way holds the fact row until it commits, so
+        # the upsert above has waited for it and its hop, if any, is visible now.
+        row = await session.get(TriageResult, appeal_id, with_for_update=True)
+    if row is None:
+        return None
     current = await dispositions.latest_hop(session, appeal_id)
     complained = await facts.complained_unit(session, appeal_id)
     if current is None or complained is None or current.state not in dispositions.ACTIVE:
@@ -261,9 +275,6 @@ async def avoid_complained_unit(session: AsyncSession, appeal_id: uuid.UUID) -> 
     if (current.unit_type, current.unit_code) != complained or complained[0] == "city":
         return None
     if await facts.ended(session, appeal_id) is not None:
-        return None
-    row = await session.get(TriageResult, appeal_id, with_for_update=True)
-    if row is None:
         return None
     await dispositions.take_back(session, current, "保密：被反映单位不承办该诉求，改由上级承办")
     await announce(session, row)

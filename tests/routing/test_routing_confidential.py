@@ -1,0 +1,103 @@
+"""保密 under concurrency: a complaint about a unit noted at the very moment a person hands the
+appeal to that unit. Whichever transaction takes the locks first, the unit complained about never
+ends up holding the appeal (two real PostgreSQL transactions, interleaved by their locks)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from sqlalchemy import text
+
+from routing.service import handover
+from routing.service.triage import Decision
+from services.common.db import session_scope
+from tests.fixtures import received
+from tests.routing.support import CITY, HUMEN, STREET_LIGHTS, empty_queue, feed, hops
+
+Step = Callable[[], Coroutine[Any, Any, object]]
+
+
+async def _appeal() -> uuid.UUID:
+    await empty_queue()
+    return await feed(received(STREET_LIGHTS, town_code=HUMEN))
+
+
+async def _hand_to_town(appeal_id: uuid.UUID) -> Step:
+    async def step() -> object:
+        async with session_scope() as session:
+            return await handover.decide(
+                session, CITY, appeal_id, Decision(unit_type="town", unit_code=HUMEN, reason="镇街办理")
+            )
+
+    return step
+
+
+async def _complain_about_town(appeal_id: uuid.UUID) -> Step:
+    async def step() -> object:
+        async with session_scope() as session:
+            return await handover.note_complaint(session, appeal_id, "town", HUMEN)
+
+    return step
+
+
+async def _waiting_on_a_lock() -> None:
+    """Until some backend of this database waits for a row lock (the second transaction)."""
+    for _ in range(400):
+        async with session_scope() as session:
+            waiting = await session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        if waiting:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the second transaction never waited for the first one's locks")
+
+
+async def test_a_hand_over_racing_the_complaint_ends_with_the_city() -> None:
+    appeal_id = await _appeal()
+    release, entered = asyncio.Event(), asyncio.Event()
+
+    async def decide_and_hold() -> None:
+        async with session_scope() as session:
+            await handover.decide(
+                session, CITY, appeal_id, Decision(unit_type="town", unit_code=HUMEN, reason="镇街办理")
+            )
+            entered.set()
+            await release.wait()  # the hand-over is written, not yet committed
+
+    first = asyncio.create_task(decide_and_hold())
+    await entered.wait()
+    second = asyncio.create_task((await _complain_about_town(appeal_id))())
+    await _waiting_on_a_lock()
+    release.set()
+    await first
+    await second
+    latest = (await hops(appeal_id))[-1]
+    assert (latest.unit_type, latest.unit_code, latest.state) == ("city", "city", "assigned")
+
+
+async def test_a_complaint_racing_the_hand_over_ends_with_the_city() -> None:
+    appeal_id = await _appeal()
+    release, entered = asyncio.Event(), asyncio.Event()
+
+    async def complain_and_hold() -> None:
+        async with session_scope() as session:
+            await handover.note_complaint(session, appeal_id, "town", HUMEN)
+            entered.set()
+            await release.wait()  # the complaint is written, not yet committed
+
+    first = asyncio.create_task(complain_and_hold())
+    await entered.wait()
+    second = asyncio.create_task((await _hand_to_town(appeal_id))())
+    await _waiting_on_a_lock()
+    release.set()
+    await first
+    await second
+    latest = (await hops(appeal_id))[-1]
+    assert (latest.unit_type, latest.unit_code) == ("city", "city")
