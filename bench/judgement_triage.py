@@ -40,10 +40,12 @@ from intake.service.records import _received_event
 from routing.service.classifier.model import ALL_CATEGORIES, TriageModel
 from routing.service.classifier.triage import decide_received
 from routing.service.policies import SEED_CATALOGUE
+from services.common.auth import Principal
 from services.common.reference import load_reference
 from services.contracts.appeals import AppealDraft, Location
 from services.contracts.events import AppealReceived
 from services.gateway.service.channels.hotline import HotlineCall, to_draft
+from services.gateway.service.channels.staff import prepared
 from services.gateway.service.normalise import normalise_draft
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,8 +91,49 @@ def load(path: Path) -> list[Item]:
     return items
 
 
-def draft_of(item: Item) -> AppealDraft:
-    """The AppealDraft the gateway would hand to intake for this appeal."""
+# Staff doors (DESIGN §4 "level"): what their filer's own unit is. A village cadre's or a grid
+# inspector's note is placed in the filer's village or town by the gateway (`staff.prepared`),
+# whatever its text says; the files do not name the filer, so "as filed" puts it in a village of
+# the labelled town (the filer's own), or of 虎门镇 when the labels give none.
+FILER_LEVEL: dict[str, str] = {
+    "village_visit": "village",
+    "party_member_visit": "village",
+    "consultation_meeting": "village",
+    "online_consultation": "village",
+    "grid_inspector": "town",
+    "leader_station": "town",
+}
+FALLBACK_TOWN = "虎门"
+
+
+def filer_of(item: Item, placed: Location) -> Principal | None:
+    """The member of staff who would file this appeal through its door, given where its words
+    place it (a cadre files for their own village): None for a resident's door, or one whose
+    filer is not tied to a place (web portal, departments, stations)."""
+    level = FILER_LEVEL.get(item.channel)
+    if level is None:
+        return None
+    ref = load_reference()
+    town = (
+        (ref.town_by_code(placed.town_code) if placed.town_code else None)
+        or ref.town_by_name(item.town or FALLBACK_TOWN)
+        or ref.town_by_name(FALLBACK_TOWN)
+    )
+    assert town is not None, "the reference data lost 虎门镇"
+    villages = ref.villages_of(town.code)
+    if level == "town" or not (placed.village_code or villages):  # no village of it on record
+        return Principal(
+            staff_id="bench", username="bench", role="town_staff", org_type="town", org_code=town.code
+        )
+    village = placed.village_code or min(villages, key=lambda v: v.code).code
+    return Principal(
+        staff_id="bench", username="bench", role="village_staff", org_type="village", org_code=village
+    )
+
+
+def draft_of(item: Item, *, as_filed: bool = False) -> AppealDraft:
+    """The AppealDraft the gateway would hand to intake for this appeal: from its words alone, or
+    `as_filed`, also placed in its filer's unit as a staff door places it."""
     row = item.raw
     if item.channel == "hotline_12345":
         turns = [
@@ -117,7 +160,9 @@ def draft_of(item: Item) -> AppealDraft:
         description=str(row.get("text") or ""),
         location=Location(address=row.get("address")),
     )
-    return normalise_draft(draft)
+    normalised = normalise_draft(draft)
+    filer = filer_of(item, normalised.location) if as_filed else None
+    return prepared(filer, draft) if filer is not None else normalised
 
 
 def received_of(draft: AppealDraft) -> AppealReceived:
@@ -139,12 +184,13 @@ class Judged:
     unsure: bool  # the model's confidence alone below the thresholds
 
 
-def judge(items: Iterable[Item], model: TriageModel | None = None) -> list[Judged]:
-    """Run routing's worker decision on every item, as received."""
+def judge(items: Iterable[Item], model: TriageModel | None = None, *, as_filed: bool = False) -> list[Judged]:
+    """Run routing's worker decision on every item, as received (see `draft_of`)."""
     ref = load_reference()
     out = []
     for item in items:
-        decided = decide_received(received_of(draft_of(item)), model=model, catalogue=SEED_CATALOGUE)
+        draft = draft_of(item, as_filed=as_filed)
+        decided = decide_received(received_of(draft), model=model, catalogue=SEED_CATALOGUE)
         town = ref.town_by_code(decided.town_code) if decided.town_code else None
         out.append(
             Judged(
@@ -242,13 +288,28 @@ def run(files: Sequence[Path], model: TriageModel | None = None) -> dict[str, An
         raise SystemExit(f"no evaluation files (looked for {DEFAULT_GLOB})")
     per_file: dict[str, Any] = {}
     everything: list[Judged] = []
+    filed: list[Judged] = []
     for path in files:
-        judged = judge(load(path), model)
+        items = load(path)
+        judged = judge(items, model)
         everything += judged
+        filed += judge(items, model, as_filed=True)
         f = figures(judged)
         per_file[path.name] = {k: v for k, v in vars(f).items() if k != "confusion"}
     overall = vars(figures(everything))
-    return {**overall, "files": per_file}
+    # Every figure is read from the words alone (the town above all: reading it is what is
+    # judged); "as filed" repeats the automatic share with staff doors placing their appeals.
+    as_filed = figures(filed)
+    staff_doors = sum(1 for j in filed if j.item.channel in FILER_LEVEL)
+    return {
+        **overall,
+        "as_filed": {
+            "automatic": as_filed.automatic,
+            "automatic_right": as_filed.automatic_right,
+            "staff_door_items": staff_doors,
+        },
+        "files": per_file,
+    }
 
 
 if __name__ == "__main__":
