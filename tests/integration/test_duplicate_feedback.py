@@ -14,6 +14,7 @@ from sqlalchemy import select
 from intake.api.app import app
 from intake.models import DuplicateLink, DuplicateThresholds
 from intake.service.duplicates import scorer, service, tune
+from intake.service.duplicates.service import arrival
 from services.cli import build_parser
 from services.common.db import session_scope
 from services.common.settings import get_settings
@@ -37,7 +38,8 @@ def suggest_everything(monkeypatch: pytest.MonkeyPatch) -> None:
     async def wide(session: object) -> tuple[float, float]:
         return 1.01, 0.0
 
-    monkeypatch.setattr(service, "current_thresholds", wide)
+    # Patched where arrival looks it up (`service.arrival`), not on the package that re-exports it.
+    monkeypatch.setattr(arrival, "current_thresholds", wide)
 
 
 FILED: list[str] = []

@@ -15,8 +15,9 @@ from sqlalchemy import text
 from intake.api.app import app
 from intake.handlers import on_received
 from intake.models import Appeal, messaging
-from intake.service.duplicates import lsh, service
+from intake.service.duplicates import lsh
 from intake.service.duplicates.scorer import model
+from intake.service.duplicates.service import arrival
 from intake.service.duplicates.similarity import analyse
 from services.common.db import session_scope
 from services.common.messaging import claim
@@ -51,7 +52,8 @@ def _linking_on(monkeypatch: pytest.MonkeyPatch) -> None:
     async def shipped(session: object) -> tuple[float, float]:
         return model().link_at, model().suggest_at
 
-    monkeypatch.setattr(service, "current_thresholds", shipped)
+    # Patched where arrival looks it up (`service.arrival`), not on the package that re-exports it.
+    monkeypatch.setattr(arrival, "current_thresholds", shipped)
 
 
 @pytest.fixture

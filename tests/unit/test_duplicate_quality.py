@@ -64,7 +64,7 @@ def score_all(model: scorer.Model, pairs: list[Pair]) -> list[Scored]:
         met = may_meet(a, b, gap=timedelta(hours=max(p.gap_hours, 0.1)))
         s = model.probability(training.pair_features(p)) if met else 0.0
         if _same_phone(p):
-            # The same person is never merged (service._linkable): at most suggested, as a repeat.
+            # The same person is never merged (service.arrival._linkable): at most suggested, as a repeat.
             s = min(s, model.link_at - 1e-4)
         out.append(Scored(p, s))
     return out

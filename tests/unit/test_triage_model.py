@@ -101,7 +101,7 @@ def test_cross_validation_on_the_training_data_is_sane() -> None:
 
 def test_inference_matches_scikit_learn() -> None:
     prepared = training.prepare(EXAMPLES[::10])
-    fitted = training._fit_heads(prepared, training.HYPER)
+    fitted = training.fit_heads(prepared, training.HYPER)
     model = training.fit(prepared, version="t")
     ours = [model.heads(p.terms) for p in prepared[:20]]
     theirs = fitted.heads(prepared[:20])
@@ -157,4 +157,4 @@ def test_a_written_call_is_also_learnt_as_the_gateway_passes_it_on() -> None:
     rows = training.prepare(
         [data.Example(text=call, kind="micro_wish", category="medical", urgency="emergency")]
     )
-    assert len(training._with_received_calls(rows)) == 2
+    assert len(training.with_received_calls(rows)) == 2

@@ -76,7 +76,7 @@ class Pair:
 
     @property
     def same_person(self) -> bool:
-        """Both filed from one phone: never merged, a repeat at most (`service._linkable`)."""
+        """Both filed from one phone: never merged, a repeat at most (`service.arrival._linkable`)."""
         return self.a.phone is not None and self.a.phone == self.b.phone
 
     @property

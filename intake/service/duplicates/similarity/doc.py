@@ -1,0 +1,109 @@
+"""What duplicate detection keeps of one appeal (`Doc`), and that record rebuilt from storage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from intake.service.duplicates.lexicon import FAMILIES
+from intake.service.duplicates.similarity.text import KEEP_RE
+from services.common.reference.locate import gcj02_to_wgs84
+
+
+@dataclass(frozen=True)
+class Doc:
+    """What duplicate detection keeps of one appeal."""
+
+    objects: frozenset[str]
+    conditions: frozenset[str]
+    words: frozenset[str]
+    places: frozenset[str]
+    bigrams: frozenset[str]
+    text: str
+    persons: frozenset[str] = frozenset()
+    kin: frozenset[str] = frozenset()  # 父, 母, 子… (lexicon.KIN)
+    ages: frozenset[int] = frozenset()  # "81岁" -> 81
+    spots: frozenset[str] = frozenset()  # 东门, 三巷, 5栋…
+    town_code: str | None = None
+    village_code: str | None = None
+    lat: float | None = None  # WGS-84
+    lng: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def families(self) -> frozenset[str]:
+        """The families of the objects named (照明交通, 排水, 医疗…)."""
+        return frozenset(FAMILIES[o] for o in self.objects if o in FAMILIES)
+
+    @property
+    def tokens(self) -> list[str]:
+        """The stored form: objects, conditions and words with a prefix each (sorted)."""
+        return sorted(
+            [f"o:{o}" for o in self.objects]
+            + [f"c:{c}" for c in self.conditions]
+            + [f"w:{w}" for w in self.words]
+            + [f"n:{n}" for n in self.persons]
+            + [f"k:{k}" for k in self.kin]
+            + [f"a:{a}" for a in self.ages]
+            + [f"s:{x}" for x in self.spots]
+        )
+
+
+def doc_from_stored(
+    tokens: Iterable[str],
+    text: str,
+    *,
+    town_code: str | None,
+    village_code: str | None,
+    lat: float | None,
+    lng: float | None,
+    datum: str,
+    places: Iterable[str] = (),
+) -> Doc:
+    """Rebuild a Doc from what the fingerprints table keeps (no segmentation needed)."""
+    objects: set[str] = set()
+    conditions: set[str] = set()
+    words: set[str] = set()
+    persons: set[str] = set()
+    kin: set[str] = set()
+    spots: set[str] = set()
+    ages: set[int] = set()
+    stored_places: set[str] = set(places)
+    for t in tokens:
+        sort, _, value = t.partition(":")
+        if sort == "k":
+            kin.add(value)
+        elif sort == "s":
+            spots.add(value)
+        elif sort == "a" and value.isdigit():
+            ages.add(int(value))
+        else:
+            {"o": objects, "c": conditions, "w": words, "p": stored_places, "n": persons}.get(
+                sort, words
+            ).add(value)
+    chars = "".join(KEEP_RE.findall(text))
+    wlat, wlng = lat, lng
+    if lat is not None and lng is not None and datum == "gcj02":
+        wlat, wlng = gcj02_to_wgs84(lat, lng)
+    return Doc(
+        objects=frozenset(objects),
+        conditions=frozenset(conditions),
+        words=frozenset(words),
+        places=frozenset(stored_places),
+        bigrams=frozenset(chars[i : i + 2] for i in range(len(chars) - 1)),
+        text=text,
+        persons=frozenset(persons),
+        kin=frozenset(kin),
+        ages=frozenset(ages),
+        spots=frozenset(spots),
+        town_code=town_code,
+        village_code=village_code,
+        lat=wlat,
+        lng=wlng,
+    )
+
+
+def stored_tokens(doc: Doc) -> list[str]:
+    """Tokens plus places, as the fingerprints table keeps them."""
+    return doc.tokens + sorted(f"p:{p}" for p in doc.places)
