@@ -33,8 +33,8 @@ from services.gateway.models import StaffAccount, StaffNotificationRead
 from services.gateway.models import StaffNotification as Row
 from services.gateway.service.client import call
 from services.gateway.service.feedback import messages
+from services.gateway.service.feedback.deliveries import enqueue_delivery, store
 from services.gateway.service.feedback.plan import Planned, mask_openid
-from services.gateway.service.feedback.service import enqueue_delivery, store
 from services.gateway.service.notifications.plan import NOTIFYING, Notice, notices_for, notification_id
 
 log = structlog.get_logger(__name__)

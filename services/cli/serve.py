@@ -1,0 +1,79 @@
+"""`guanjia serve` and `guanjia worker`: one service's HTTP API under uvicorn, or its arq worker.
+
+Holds which app and which worker module each service has, and how every HTTP process runs under
+uvicorn (proxy headers, slow-client deadlines, no server header, an optionally shared port).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+
+from services.common.settings import ServiceName, get_settings
+
+APPS: dict[ServiceName, str] = {
+    "gateway": "services.gateway.api.app:app",
+    "intake": "intake.api.app:app",
+    "routing": "routing.api.app:app",
+    "deadlines": "deadlines.api.app:app",
+    "ledger": "ledger.api.app:app",
+}
+WORKERS: dict[ServiceName, str] = {
+    "gateway": "services.gateway.jobs",
+    "intake": "intake.jobs",
+    "routing": "routing.jobs",
+    "deadlines": "deadlines.jobs",
+    "ledger": "ledger.jobs",
+}
+
+
+def uvicorn_options() -> dict[str, object]:
+    """How every HTTP process runs under uvicorn. Proxy headers only when a proxy is configured
+    (GUANJIA_TRUST_PROXY): uvicorn otherwise believes X-Forwarded-For from 127.0.0.1, so anyone
+    reaching the port through a local hop picks the address the rate limits count. Slow clients
+    get header and body deadlines (`services.common.http_server`)."""
+    from services.common.http_server import deadline_protocol
+
+    settings = get_settings()
+    return {
+        "log_level": "warning",
+        "access_log": False,
+        "lifespan": "on",
+        "proxy_headers": settings.trust_proxy,
+        # A client that sends its request a byte at a time is cut off (issue 15).
+        "http": deadline_protocol(settings.header_timeout_s, settings.body_timeout_s),
+        # No `server: uvicorn`: nothing to tell a scanner which server and so which flaws.
+        "server_header": False,
+    }
+
+
+def _shared_socket(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    sock.set_inheritable(True)
+    return sock
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if not args.reuse_port:
+        uvicorn.run(APPS[args.service], host=args.host, port=args.port, **uvicorn_options())  # type: ignore[arg-type]
+        return 0
+    config = uvicorn.Config(APPS[args.service], host=args.host, port=args.port, **uvicorn_options())  # type: ignore[arg-type]
+    uvicorn.Server(config).run(sockets=[_shared_socket(args.host, args.port)])
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import importlib
+
+    module = importlib.import_module(WORKERS[args.service])
+    os.nice(get_settings().worker_nice)
+    worker = module.worker(burst=args.burst)
+    worker.run()
+    return 0
