@@ -119,6 +119,7 @@ async def on_assigned(session: AsyncSession, event: Event, ctx: JobContext) -> N
     if _effective(appeal) in _PRE_TRIAGE:
         raise NotYet("assignment before triage")
     appeal.holder_type, appeal.holder_code = data.unit_type, data.unit_code
+    appeal.holder_hop, appeal.holder_purpose = max(data.hop, appeal.holder_hop or 0), data.purpose
     appeal.version += 1
     unit = UNIT_NAMES[data.unit_type]
     target: Status | None = None
@@ -145,6 +146,12 @@ async def on_signed_off(session: AsyncSession, event: Event, ctx: JobContext) ->
     appeal = await _appeal(session, event)
     if _effective(appeal) in ("received", "triaged"):
         raise NotYet("sign-off before assignment")
+    if appeal.holder_hop is not None and data.hop > appeal.holder_hop:
+        raise NotYet("sign-off before its hop's assignment")
+    if _effective(appeal) == "consulting" and appeal.holder_purpose == "handle":
+        # The hop that carries out an approved plan, signed off before `plan.approved` reached
+        # intake: dropped, it would leave the appeal approved with nobody able to start it.
+        raise NotYet("sign-off before the plan's approval")
     if _effective(appeal) in ("approved", "reopened"):
         await advance(
             session,

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.models import Assignment, ClaimListing, ManualTriageItem
-from routing.service import facts
+from routing.service import consultations, facts
 from routing.service.handover import note_complaint, triage_received
 from services.common.jobs import EventHandler, JobContext
 from services.common.messaging import utcnow
@@ -31,11 +31,15 @@ async def on_status_changed(session: AsyncSession, event: Event, ctx: JobContext
     is), and a closed one is held by nobody: no sign-off, send-back or escalation of it."""
     data = event.data_as(StatusChanged)
     if data.from_status == "merged" and data.to_status not in ENDED and event.appeal_id is not None:
-        await facts.reopen(session, event.appeal_id)  # a wrong merge undone: commands allowed again
+        # A wrong merge undone: commands allowed again, a cancelled notice running again.
+        await consultations.republish(session, await facts.reopen(session, event.appeal_id) or [])
     if data.to_status not in ENDED or event.appeal_id is None:
         return
-    # Merged, withdrawn or rejected: the hop closes and later commands are a 409 (issue 15.8).
-    await facts.end(session, event.appeal_id, data.to_status, event.occurred_at)
+    # Merged, withdrawn or rejected: the hop closes and later commands are a 409 (issue 15.8);
+    # a plan on notice is cancelled, and the public notice says so.
+    await consultations.republish(
+        session, await facts.end(session, event.appeal_id, data.to_status, event.occurred_at)
+    )
     now = utcnow()
     await session.execute(
         update(ClaimListing)

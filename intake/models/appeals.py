@@ -85,6 +85,9 @@ class Appeal(Base):
     urgency: Mapped[str] = mapped_column(String(16), default="normal")
     holder_type: Mapped[str | None] = mapped_column(String(16))
     holder_code: Mapped[str | None] = mapped_column(String(32))
+    # The hop (交办) last applied and what for ("handle" / "consult"): a sign-off names its hop.
+    holder_hop: Mapped[int | None] = mapped_column(Integer)
+    holder_purpose: Mapped[str | None] = mapped_column(String(16))
 
     title: Mapped[str | None] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)

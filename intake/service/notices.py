@@ -78,7 +78,9 @@ def _period(data: ConsultationChanged) -> NoticePeriod | None:
     if data.notice_ends_at is None:
         return None
     starts = data.notice_starts_at or data.notice_ends_at
-    outcome = {"notice": "running", "approved": "no_objection"}.get(data.state, "objected")
+    outcome = {"notice": "running", "approved": "no_objection", "cancelled": "cancelled"}.get(
+        data.state, "objected"
+    )
     return NoticePeriod(
         starts_at=starts,
         ends_at=data.notice_ends_at,
@@ -194,7 +196,12 @@ class NoticeFilters:
 
 
 def _conditions(f: NoticeFilters, now: datetime) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = [Appeal.withheld.is_(False)]
+    # As disclosure: nothing withheld, withdrawn or merged away (a plan the community rejected
+    # stays public with its reason, so a rejected appeal's notices do too).
+    conds: list[ColumnElement[bool]] = [
+        Appeal.withheld.is_(False),
+        Appeal.status.not_in(("withdrawn", "merged")),
+    ]
     running = (AppealNotice.state == "notice") & (AppealNotice.notice_ends_at > now)
     if f.period == "current":
         conds.append(running)

@@ -431,6 +431,15 @@ async def finalise_due(session: AsyncSession, now: datetime | None = None, limit
     return done
 
 
+async def republish(session: AsyncSession, consultation_ids: list[uuid.UUID]) -> None:
+    """``consultation.changed`` for consultations changed from outside this module (a notice
+    cancelled because its appeal ended, or running again because a merge was undone)."""
+    for consultation_id in consultation_ids:
+        c = await session.get(Consultation, consultation_id, populate_existing=True)
+        if c is not None:
+            await publish(session, await changed(session, c))
+
+
 async def of_appeal(session: AsyncSession, appeal_id: uuid.UUID) -> list[Consultation]:
     """Every consultation held on an appeal, oldest first."""
     rows = await session.scalars(

@@ -78,34 +78,38 @@ async def holder_for(session: AsyncSession, appeal_id: uuid.UUID, holder: Holder
     return Holder(unit_type, unit_code, holder.purpose)  # type: ignore[arg-type]
 
 
-async def end(session: AsyncSession, appeal_id: uuid.UUID, status: str, at: datetime) -> bool:
+async def end(session: AsyncSession, appeal_id: uuid.UUID, status: str, at: datetime) -> list[uuid.UUID]:
     """The appeal ended without the work: close its active hop and any plan on notice.
 
-    Idempotent (a replayed event finds nothing active). Returns whether anything was closed.
+    Idempotent (a replayed event finds nothing active). Returns the consultations whose notice
+    it cancelled: their public notice must say so (``consultation.changed``).
     """
     if status not in ENDED_WITHOUT_WORK:
-        return False
+        return []
     await _upsert(session, appeal_id, ended_as=status, ended_at=at)
-    hops = await session.execute(
+    await session.execute(
         update(Assignment)
         .where(Assignment.appeal_id == appeal_id, Assignment.state.in_(("assigned", "signed_off")))
         .values(state=ENDED_HOP, returned_at=at, reason_code=status)
     )
-    notices = await session.execute(
+    cancelled = await session.scalars(
         update(Consultation)
         .where(Consultation.appeal_id == appeal_id, Consultation.state == "notice")
         .values(state=CANCELLED, reason=_cancelled_reason(status))
+        .returning(Consultation.id)
+        .execution_options(synchronize_session=False)
     )
-    return bool(getattr(hops, "rowcount", 0) or getattr(notices, "rowcount", 0))
+    return list(cancelled.all())
 
 
-async def reopen(session: AsyncSession, appeal_id: uuid.UUID) -> bool:
+async def reopen(session: AsyncSession, appeal_id: uuid.UUID) -> list[uuid.UUID] | None:
     """A merge undone (the link was wrong): the appeal is open again, the hop `end` closed is
     active again and a plan it cancelled is back on notice (approved by the worker if the notice
-    ran out meanwhile). Idempotent. Returns whether the appeal had been ended by a merge."""
+    ran out meanwhile). Idempotent. Returns the consultations back on notice, or None when the
+    appeal had not been ended by a merge."""
     fact = await session.get(AppealFact, appeal_id, with_for_update=True)
     if fact is None or fact.ended_as != "merged":
-        return False
+        return None
     fact.ended_as, fact.ended_at, fact.updated_at = None, None, utcnow()
     for hop in (
         await session.scalars(
@@ -118,7 +122,7 @@ async def reopen(session: AsyncSession, appeal_id: uuid.UUID) -> bool:
     ).all():
         hop.state = "signed_off" if hop.signed_off_at is not None else "assigned"
         hop.returned_at, hop.reason_code = None, None
-    await session.execute(
+    back = await session.scalars(
         update(Consultation)
         .where(
             Consultation.appeal_id == appeal_id,
@@ -126,8 +130,10 @@ async def reopen(session: AsyncSession, appeal_id: uuid.UUID) -> bool:
             Consultation.reason == _cancelled_reason("merged"),
         )
         .values(state="notice", reason=None)
+        .returning(Consultation.id)
+        .execution_options(synchronize_session=False)
     )
-    return True
+    return list(back.all())
 
 
 def _cancelled_reason(status: str) -> str:

@@ -12,13 +12,15 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-NoticeState = Literal["no_quorum", "rejected", "notice", "objected", "approved"]
+NoticeState = Literal["no_quorum", "rejected", "notice", "objected", "approved", "cancelled"]
 NOTICE_STATE_NAMES: Final[dict[str, str]] = {
     "no_quorum": "到会人数不足，会议决定无效",
     "rejected": "协商未通过",
     "notice": "协商通过，正在公示",
     "objected": "公示期间收到异议，重新协商",
     "approved": "公示期满无异议，方案已批准",
+    # The appeal ended without the work (withdrawn, merged into another, not accepted).
+    "cancelled": "诉求已终止，公示取消",
 }
 # The five points (五议) in the order a meeting decides them.
 POINTS: Final[tuple[str, ...]] = ("necessity", "feasibility", "budget", "beneficiaries", "implementer")
@@ -84,7 +86,7 @@ class NoticePeriod(BaseModel):
     ends_at: datetime
     days: int
     objections: int
-    outcome: Literal["running", "no_objection", "objected"]
+    outcome: Literal["running", "no_objection", "objected", "cancelled"]
 
 
 class PublicNotice(BaseModel):

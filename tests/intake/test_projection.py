@@ -26,6 +26,7 @@ from services.contracts.events import (
     DeadlineChanged,
     Event,
     EventType,
+    PlanApproved,
     make_event,
 )
 from services.contracts.vocabulary import Kind, Track, Urgency
@@ -97,6 +98,7 @@ def assigned(
     kind: Kind = "micro_project",
     track: Track = "express",
     urgency: Urgency = "normal",
+    hop: int = 1,
 ) -> Event:
     data = AppealAssigned(
         unit_type="village",
@@ -105,14 +107,19 @@ def assigned(
         kind=kind,
         urgency=urgency,
         track=track,
-        hop=1,
+        hop=hop,
     )
     return make_event("appeal.assigned", "routing", data, appeal_id=appeal_id)
 
 
-def signed_off(appeal_id: uuid.UUID) -> Event:
-    data = AppealSignedOff(unit_type="village", unit_code=VILLAGE, hop=1)
+def signed_off(appeal_id: uuid.UUID, hop: int = 1) -> Event:
+    data = AppealSignedOff(unit_type="village", unit_code=VILLAGE, hop=hop)
     return make_event("appeal.signed_off", "routing", data, appeal_id=appeal_id)
+
+
+def plan_approved(appeal_id: uuid.UUID) -> Event:
+    data = PlanApproved(amount_fen=500_000, track="express", unit_type="village", unit_code=VILLAGE)
+    return make_event("plan.approved", "routing", data, appeal_id=appeal_id)
 
 
 def deadline(
@@ -453,3 +460,28 @@ async def test_a_send_back_during_consultation_returns_the_appeal() -> None:
     )
     await feed(make_event("appeal.returned", "routing", data, appeal_id=appeal_id))
     assert (await appeal_row(appeal_id)).status == "returned"
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        pytest.param(("signed_off", "assigned", "approved"), id="sign-off before its hop"),
+        pytest.param(("assigned", "signed_off", "approved"), id="sign-off before the plan's approval"),
+    ],
+)
+async def test_the_plans_hop_signed_off_early_still_starts_the_work(order: tuple[str, ...]) -> None:
+    """The village consulted (hop 1) and carries out the approved plan (hop 2, signed off at once by
+    routing): whatever order routing's events reach intake in, the work starts (签收 → 办理中),
+    never an appeal left approved that no one can start."""
+    appeal_id, _, _ = await new_appeal("北栅社区东方路想加装一段无障碍坡道，方便轮椅出入")
+    await feed(triaged(appeal_id), assigned(appeal_id, "consult"), signed_off(appeal_id))
+    assert (await appeal_row(appeal_id)).status == "consulting"
+    events = {
+        "signed_off": signed_off(appeal_id, hop=2),
+        "assigned": assigned(appeal_id, "handle", hop=2),
+        "approved": plan_approved(appeal_id),
+    }
+    await feed(*(events[name] for name in order))
+    appeal = await appeal_row(appeal_id)
+    assert (appeal.status, appeal.holder_hop) == ("in_progress", 2)
+    assert [t.to_status for t in await timeline(appeal_id)][-2:] == ["approved", "in_progress"]

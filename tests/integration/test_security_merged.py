@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from deadlines.models import ACTIVE_STATES, Clock
+from intake.models import Appeal, AppealNotice
 from routing.models import Assignment, Consultation
 from services.common.auth import Principal
 from services.common.db import session_scope
@@ -106,6 +107,19 @@ async def _consultation_state(consultation_id: str) -> str:
         return row.state
 
 
+async def _ticket(appeal_id: str) -> str:
+    async with session_scope() as session:
+        ticket = await session.scalar(select(Appeal.ticket_no).where(Appeal.id == uuid.UUID(appeal_id)))
+        assert ticket is not None
+        return ticket
+
+
+async def _projected_notice_state(consultation_id: str) -> str | None:
+    async with session_scope() as session:
+        row = await session.get(AppealNotice, uuid.UUID(consultation_id), populate_existing=True)
+        return row.state if row is not None else None
+
+
 async def test_a_merged_appeal_closes_its_hop_and_clocks_and_refuses_every_command(system: System) -> None:
     gw = system.gateway
     tag = uuid.uuid4().hex[:6]
@@ -120,6 +134,10 @@ async def test_a_merged_appeal_closes_its_hop_and_clocks_and_refuses_every_comma
     assert consulted.status_code == 201, consulted.text
     consultation = consulted.json()["id"]
     assert await _active_clocks(duplicate), "the duplicate is timed before the merge"
+    await settle()
+    ticket = await _ticket(duplicate)
+    listed = await gw.get("/api/v1/public/notices", params={"ticket_no": ticket, "period": "current"})
+    assert [n["state"] for n in listed.json()["items"]] == ["notice"], listed.text
 
     merged = await gw.post(
         f"/api/v1/staff/appeals/{duplicate}/duplicates/{master}/confirm",
@@ -133,6 +151,11 @@ async def test_a_merged_appeal_closes_its_hop_and_clocks_and_refuses_every_comma
     assert [h.state for h in await _hops(duplicate) if h.state in ("assigned", "signed_off")] == []
     assert await _consultation_state(consultation) == "cancelled"
     assert await _active_clocks(duplicate) == []
+    # The public notice says it no longer runs, and the appeal merged away lists none.
+    assert await _projected_notice_state(consultation) == "cancelled"
+    for period in ("current", "past"):
+        listed = await gw.get("/api/v1/public/notices", params={"ticket_no": ticket, "period": period})
+        assert listed.status_code == 200 and listed.json()["items"] == [], listed.text
 
     await register_station(
         gw, {"name": "北栅莞家驿站", "town_code": HUMEN, "village_code": BEIZHA, "services": ["facility"]}

@@ -115,6 +115,9 @@ def test_the_outcome_of_the_notice_follows_the_state() -> None:
         "objected",
         2,
     )
+    cancelled = to_public(snapshot(state="cancelled"))
+    assert cancelled.notice is not None and cancelled.notice.outcome == "cancelled"
+    assert cancelled.state_name == "诉求已终止，公示取消"
     no_quorum = to_public(
         snapshot(state="no_quorum", quorum_met=False, notice_ends_at=None, notice_starts_at=None)
     )

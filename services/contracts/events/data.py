@@ -287,7 +287,7 @@ class ConsultationChanged(_Data):
     implementer: str
     track: Track
     votes: dict[str, dict[str, int]]
-    state: Literal["no_quorum", "rejected", "notice", "objected", "approved"]
+    state: Literal["no_quorum", "rejected", "notice", "objected", "approved", "cancelled"]
     reason: str | None = None
     notice_days: int
     notice_starts_at: datetime | None = None
