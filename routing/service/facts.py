@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.models import AppealFact, Assignment, Consultation, Station
 from routing.service.dispatch import Holder
+from services.common import scope
 from services.common.errors import AppealEnded
 from services.common.messaging import utcnow
-from services.common.reference import load_reference
 
 ENDED_WITHOUT_WORK = frozenset({"merged", "withdrawn", "rejected"})
 ENDED_HOP = "ended"
@@ -53,8 +53,9 @@ async def complained_unit(session: AsyncSession, appeal_id: uuid.UUID) -> tuple[
 
 async def above(session: AsyncSession, unit_type: str, unit_code: str) -> tuple[str, str]:
     """The unit one level above: a village's or a station's town; the city for everything else."""
-    if unit_type == "village" and (village := load_reference().village_by_code(unit_code)):
-        return "town", village.town_code
+    # A village the reference data does not list yet still lies in its town (by its code).
+    if unit_type == "village" and (town_code := scope.town_of_village(unit_code)):
+        return "town", town_code
     if unit_type == "station":
         town = await session.scalar(select(Station.town_code).where(Station.code == unit_code))
         if town:

@@ -11,9 +11,10 @@ from typing import Any
 
 from sqlalchemy import text
 
-from routing.service import handover
+from routing.service import facts, handover
 from routing.service.triage import Decision
 from services.common.db import session_scope
+from services.common.reference import load_reference
 from tests.fixtures import received
 from tests.routing.support import CITY, HUMEN, STREET_LIGHTS, empty_queue, feed, hops
 
@@ -101,3 +102,11 @@ async def test_a_complaint_racing_the_hand_over_ends_with_the_city() -> None:
     await second
     latest = (await hops(appeal_id))[-1]
     assert (latest.unit_type, latest.unit_code) == ("city", "city")
+
+
+async def test_the_unit_above_a_village_not_yet_on_record_is_its_town() -> None:
+    unlisted = "441900121099"  # in 虎门镇 by its code; not in the shipped reference data
+    assert load_reference().village_by_code(unlisted) is None
+    async with session_scope() as session:
+        assert await facts.above(session, "village", unlisted) == ("town", HUMEN)
+        assert await facts.above(session, "town", HUMEN) == ("city", "city")

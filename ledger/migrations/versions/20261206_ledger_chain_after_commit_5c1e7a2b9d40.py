@@ -31,7 +31,8 @@ every other one, whatever accounts they touched (issue 14.5). Now:
    `{"error", …}` with the claim still pending, for the caller to settle with the refusal's
    problem body, exactly as `services.common.idempotency.run_command` does.
    `ledger.run_entry_commands(items)` runs many of them in order in one call: the API batches
-   the one-entry commands that arrive together into one transaction (`ledger.service.batching`),
+   the one-entry commands that arrive together into one transaction (`EntryBatcher` in
+   `ledger.service.commands`),
    so a hot account's commands share one COMMIT instead of waiting for one flush each.
 
 Revision ID: 5c1e7a2b9d40
