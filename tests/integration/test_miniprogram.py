@@ -27,6 +27,7 @@ from services.common.db import session_scope
 from services.common.settings import get_settings
 from services.gateway.api.app import app
 from tests.fakes.live_service import environment, live_service
+from tests.fakes.lossy_network import first_recording_answer_lost
 from tests.fakes.wechat_code2session import FakeCode2Session
 
 PROBLEM = "application/problem+json"
@@ -262,6 +263,16 @@ class TestFiling:
         )
         assert changed.status_code == 409
         assert changed.json()["code"] == "idempotency_key_reused"
+
+    async def test_a_filing_whose_answer_from_intake_was_lost_is_still_created(self, world: World) -> None:
+        _, auth = await login(world)
+        headers = {**auth, "Idempotency-Key": f"mp-{uuid.uuid4()}"}
+        async with first_recording_answer_lost() as lossy:
+            r = await world.gateway.post("/api/v1/miniprogram/appeals", json=form(), headers=headers)
+            assert lossy.lost == 1
+            assert r.status_code == 201, r.text
+            again = await world.gateway.post("/api/v1/miniprogram/appeals", json=form(), headers=headers)
+            assert (again.status_code, again.json()) == (200, r.json())
 
     async def test_multipart_with_photos(self, world: World) -> None:
         _, auth = await login(world)

@@ -24,6 +24,7 @@ from services.common.personal import id_check_char
 from services.gateway.api.app import app as gateway_app
 from services.gateway.models import InboundMessage
 from tests.fakes.live_service import environment, live_service
+from tests.fakes.lossy_network import first_recording_answer_lost
 
 PROBLEM = "application/problem+json"
 HUMEN, BEIZHA, HUMENZHAI = "441900121000", "441900121001", "441900121016"
@@ -328,6 +329,22 @@ async def test_idempotency_key_is_required_and_bound_to_its_body(gateway: httpx.
         "/api/v1/channels/village-visit/appeals", json=VISIT, headers=headers(colleague, key)
     )
     assert r.status_code == 201 and r.json()["appeal_id"] != first.json()["appeal_id"]
+
+
+async def test_an_entry_whose_answer_from_intake_was_lost_is_still_created(
+    gateway: httpx.AsyncClient,
+) -> None:
+    key = uuid.uuid4().hex
+    async with first_recording_answer_lost() as lossy:
+        first = await gateway.post(
+            "/api/v1/channels/village-visit/appeals", json=VISIT, headers=headers(VILLAGE, key)
+        )
+        assert lossy.lost == 1
+        assert first.status_code == 201, first.text
+        again = await gateway.post(
+            "/api/v1/channels/village-visit/appeals", json=VISIT, headers=headers(VILLAGE, key)
+        )
+        assert (again.status_code, again.json()) == (200, first.json())
 
 
 async def test_a_referral_is_identified_by_its_case_number(gateway: httpx.AsyncClient) -> None:

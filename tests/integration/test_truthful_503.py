@@ -2,7 +2,9 @@
 two connections and short bounded waits; the test holds a lock every recording needs, so the pool
 runs out, then lets go. Every hotline call the gateway answered `503` must have no appeal, and
 sending it again must record it as new (`202`, never the `200` of a replay); every call answered
-`202`/`200` must have exactly one."""
+`202`/`200` must have exactly one. A call whose first answer from intake is lost after intake
+recorded it is asked again by the gateway, and is still answered `202`: it is the call's first
+delivery."""
 
 from __future__ import annotations
 
@@ -14,12 +16,14 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import delete, text
 
 from services.common.db import session_scope
 from services.common.settings import get_settings
 from services.gateway.api.app import app as gateway_app
+from services.gateway.models import InboundMessage
 from tests.fakes.live_service import environment, live_service
+from tests.fakes.lossy_network import first_recording_answer_lost
 from tests.system.harness import hotline_body, signed_headers
 
 HOTLINE = "/api/v1/channels/hotline-12345/calls"
@@ -117,3 +121,25 @@ async def test_calls_racing_for_the_pool_are_answered_the_truth(gateway: httpx.A
     answers = {i: await t for i, t in tasks.items()}
     assert 503 in answers.values()
     await assert_truthful(gateway, answers)
+
+
+async def test_a_new_call_whose_answer_was_lost_is_still_answered_202(gateway: httpx.AsyncClient) -> None:
+    call_id = f"answer-lost-{uuid.uuid4().hex}"
+    body = hotline_body(call_id)
+    secret = get_settings().require("hotline_secret")
+    async with first_recording_answer_lost() as lossy:
+        first = await gateway.post(HOTLINE, content=body, headers=signed_headers(secret, body))
+        # Intake recorded the call on the first attempt; the gateway's second answered "existing".
+        assert lossy.lost == 1
+        assert first.status_code == 202, first.text
+        assert await recorded(call_id) == 1
+
+        # The hotline delivering the same call again is a replay: 200 with the first answer,
+        # from the gateway's own record or, without it, from intake.
+        again = await gateway.post(HOTLINE, content=body, headers=signed_headers(secret, body))
+        assert (again.status_code, again.json()) == (200, first.json())
+        async with session_scope() as session:
+            await session.execute(delete(InboundMessage).where(InboundMessage.channel_ref == call_id))
+        from_intake = await gateway.post(HOTLINE, content=body, headers=signed_headers(secret, body))
+        assert (from_intake.status_code, from_intake.json()) == (200, first.json())
+        assert await recorded(call_id) == 1

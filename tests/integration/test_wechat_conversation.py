@@ -1,6 +1,7 @@
 """The official account as a conversation (issue 16.6), over WeChat's real push protocol.
 
-A photo, voice note, location or file sent just after an appeal joins it (once per MsgId), also
+A photo, untranscribed voice note, location or file sent just after an appeal joins it (once per
+MsgId; a recognised voice note is an appeal of its own), also
 when it arrives while the appeal is still being filed; one sent first waits for the appeal;
 "查询 <ticket>" answers the sender's own appeal and nothing of anyone else's; greetings and
 stickers get help, not a ticket. The window is measured on WeChat's CreateTime, so the tests
@@ -105,20 +106,33 @@ class TestAdditions:
         row = await appeal_row(str(text_id))
         assert f"photo {PIC.format(6)}" in await attachments_of(row.id)
 
+    async def test_a_spoken_appeal_just_after_another_gets_its_own_ticket(self, world: World) -> None:
+        # "路灯坏了", then two minutes later, by voice, a second matter: two appeals, two tickets.
+        user, text_id, voice, now = openid(), msg_id(), msg_id(), int(time.time())
+        first, _ = ticket_and_code(
+            await send(world, user, "text", text_id, now, Content="中堂镇槎滘村的路灯坏了。")
+        )
+        said = "另外楼道一直漏水"
+        reply = await send(
+            world, user, "voice", voice, now + 120, MediaId="MEDIA_v8", Format="amr", Recognition=said
+        )
+        second, _ = ticket_and_code(reply)
+        assert second != first
+        assert await wechat_appeals_of(user) == 2
+        spoken = await appeal_row(str(voice))
+        assert await attachments_of(spoken.id) == ["voice wechat-media:MEDIA_v8"]
+        written = await appeal_row(str(text_id))
+        assert await attachments_of(written.id) == [] and await additions_of(written.id) == 0
+
     async def test_a_deferred_voice_note_that_joined_says_so_by_message(self, world: World) -> None:
-        # The follow-up job of a voice note whose passive reply could only promise a ticket.
+        # The follow-up job of an untranscribed voice note whose passive reply could only promise
+        # a ticket.
         user, text_id, voice, now = openid(), msg_id(), msg_id(), int(time.time())
         ticket, _ = ticket_and_code(
             await send(world, user, "text", text_id, now, Content="大朗镇松柏朗村的水管爆了。")
         )
         xml = world.wechat.message(
-            user,
-            "voice",
-            voice,
-            create_time=now + 3,
-            MediaId="MEDIA_v7",
-            Format="amr",
-            Recognition="就在村委旁边",
+            user, "voice", voice, create_time=now + 3, MediaId="MEDIA_v7", Format="amr"
         )
         fields = {c.tag: c.text or "" for c in ET.fromstring(xml)}
         ctx: Any = {"redis": wechat_inbox._redis()}

@@ -115,11 +115,16 @@ class TestStatusQuestion:
 
 
 class TestAdditions:
-    def test_voice_files_or_joins(self) -> None:
-        plan = plan_for(push("voice", MediaId="m1", Format="amr", Recognition="门口的路灯坏了"))
+    def test_a_voice_note_without_words_files_or_joins(self) -> None:
+        plan = plan_for(push("voice", MediaId="m1", Format="amr"))
         assert plan.kind == "file" and plan.draft is not None and plan.addition is not None
-        assert plan.addition.note == "（语音）门口的路灯坏了"
+        assert plan.addition.note == "（语音，待转写）"
         assert [a.kind for a in plan.addition.attachments] == ["voice"]
+
+    def test_a_recognised_voice_note_files_its_own(self) -> None:
+        plan = plan_for(push("voice", MediaId="m1", Format="amr", Recognition="门口的路灯坏了"))
+        assert plan.kind == "file" and plan.addition is None and plan.draft is not None
+        assert [a.kind for a in plan.draft.attachments] == ["voice"]
 
     def test_file_message_is_a_document_addition(self) -> None:
         plan = plan_for(push("file", Title="房屋鉴定报告.pdf", FileKey="fk1", FileTotalLen="20480"))

@@ -216,6 +216,8 @@ class TestMessages:
             push(wechat, "voice", MediaId="media-voice-1", Format="amr", Recognition="我家楼道的灯坏了。")
         )
         assert plan.draft is not None and not plan.needs_transcription
+        # Words make an appeal of their own, never an addition to the sender's last one.
+        assert plan.kind == "file" and plan.addition is None
         assert plan.draft.description == "我家楼道的灯坏了。"
         assert plan.draft.transcript == "我家楼道的灯坏了。"
         assert [(a.kind, a.uri, a.media_type) for a in plan.draft.attachments] == [
@@ -228,6 +230,8 @@ class TestMessages:
         assert plan.draft.channel_extra["needs_transcription"] is True
         assert plan.draft.attachments[0].kind == "voice"
         assert "待转写" in plan.draft.description
+        # No words: like a bare photo, it may join the appeal the sender just made.
+        assert plan.addition is not None and plan.addition.attachments[0].kind == "voice"
 
     def test_image_is_an_addition_by_reference_not_an_appeal(self, wechat: WeChatServer) -> None:
         url = "http://mmbiz.qpic.cn/mmbiz_jpg/abc/0"

@@ -34,7 +34,7 @@ from services.gateway.service.channels.hotline import (
     to_draft,
     verify_signature,
 )
-from services.gateway.service.client import call
+from services.gateway.service.client import call, recorded_new
 from services.gateway.service.normalise import redact
 
 router = APIRouter(prefix="/api/v1/channels", tags=["channels"])
@@ -194,7 +194,8 @@ async def hotline_call(
         # Intake has recorded the call: a 503 now would tell the hotline it was not. The kept
         # row is only the fast replay; a replay without it reaches intake, which answers the same.
         log.warning("hotline_inbound_not_kept", call_id=hotline.call_id, error=repr(exc))
-    return _answer(body, 202 if upstream.status_code == 201 else 200)
+    # A call intake recorded on the gateway's own re-send (the first answer lost) is still new.
+    return _answer(body, 202 if recorded_new(upstream) else 200)
 
 
 async def _keep_inbound(call_id: str, digest: str, payload: Any, accepted: AppealAccepted) -> None:

@@ -48,7 +48,7 @@ from services.gateway.service.channels.miniprogram import (
     mint_resident_token,
     to_draft,
 )
-from services.gateway.service.client import call, relay_response
+from services.gateway.service.client import call, recorded_new, relay_response
 from services.gateway.service.normalise import normalise_draft
 from services.gateway.service.ratelimit import limit_public
 
@@ -222,7 +222,7 @@ async def file_appeal(
     if upstream.status_code not in (200, 201):
         raise ServiceUnavailable()
     accepted = AppealAccepted.model_validate_json(upstream.content)
-    return JSONResponse(accepted.model_dump(mode="json"), status_code=upstream.status_code)
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=201 if recorded_new(upstream) else 200)
 
 
 @router.get(

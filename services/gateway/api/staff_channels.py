@@ -35,7 +35,7 @@ from services.contracts.vocabulary import ROLE_NAMES, ROLES
 from services.gateway.models import InboundMessage
 from services.gateway.service.channels import consultation, staff
 from services.gateway.service.channels.staff import OutOfScope, StaffChannel, WrongRole
-from services.gateway.service.client import call
+from services.gateway.service.client import call, recorded_new
 from services.gateway.service.normalise import (
     InvalidIdNumberProblem,
     InvalidPhoneProblem,
@@ -150,7 +150,7 @@ async def _file(
     answer = _filed(accepted, draft)
     kept = {"idempotency_key": key, "body": redact(body.model_dump(mode="json"))}
     await _remember(channel, channel_ref, digest, kept, accepted.appeal_id, answer)
-    return JSONResponse(answer, status_code=201 if upstream.status_code == 201 else 200)
+    return JSONResponse(answer, status_code=201 if recorded_new(upstream) else 200)
 
 
 def _doc(summary: str, channel: StaffChannel) -> dict[str, Any]:

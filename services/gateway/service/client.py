@@ -21,6 +21,8 @@ READS = frozenset({"GET", "HEAD", "OPTIONS"})
 # again and relays that answer, the truth, instead of a `503` that might be a lie.
 REPLAYABLE = frozenset({("POST", "/internal/appeals")})
 REPLAYS = 2
+# Marks (in `httpx.Response.extensions`) an answer to such a re-send: see `recorded_new`.
+ASKED_AGAIN = "guanjia_asked_again"
 
 
 def write_timeout() -> httpx.Timeout:
@@ -76,9 +78,10 @@ async def call(
         sent["X-Request-ID"] = str(request_id)
     write = method.upper() not in READS
     replays = REPLAYS if (method.upper(), path) in REPLAYABLE else 0
+    asked_again = False
     while True:
         try:
-            return await _client(service).request(
+            response = await _client(service).request(
                 method,
                 internal_path(path),
                 params=params,
@@ -86,6 +89,9 @@ async def call(
                 headers=sent,
                 timeout=write_timeout() if write else TIMEOUT,
             )
+            if asked_again:
+                response.extensions[ASKED_AGAIN] = True
+            return response
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # Never sent: the service cannot have recorded anything, so a 503 is the truth.
             log.warning("service_unreachable", service=service, path=path, error=repr(exc))
@@ -96,10 +102,21 @@ async def call(
             # before ours, so this is a service that went away mid-request).
             if write and replays > 0:
                 replays -= 1
+                asked_again = True
                 log.warning("service_answer_lost_asking_again", service=service, path=path, error=repr(exc))
                 continue
             log.warning("service_unreachable", service=service, path=path, error=repr(exc))
             raise ServiceUnavailable() from exc
+
+
+def recorded_new(response: httpx.Response) -> bool:
+    """Whether a replayable write (`REPLAYABLE`) recorded something new: a `201`, or the `200`
+    ("already recorded") that answered the gateway's own re-send after the first attempt's answer
+    was lost — that first attempt is what recorded it, so the caller's request is still the first.
+    A `200` to a request the caller itself sent again stays a replay."""
+    return response.status_code == 201 or (
+        response.status_code == 200 and bool(response.extensions.get(ASKED_AGAIN))
+    )
 
 
 # Headers of a service's answer that belong to the caller too (a replay says it is one).

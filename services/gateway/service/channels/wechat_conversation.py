@@ -1,11 +1,14 @@
 """The official account as a conversation (issue 16.6): what a bare photo joins, and status questions.
 
 A resident reports by voice and sends a photo a second later; or sends a location first and
-then says what is wrong there. Both are one appeal. So a bare photo, voice note, location or
-file (an *addition*, 补充材料) joins the sender's latest appeal made on the account within
+then says what is wrong there. Both are one appeal. So a bare photo, voice note (one WeChat did
+not transcribe), location or file (an *addition*, 补充材料) joins the sender's latest appeal made
+on the account within
 `GUANJIA_WECHAT_ATTACH_WINDOW` (10 minutes) — its *anchor* — instead of filing a new appeal;
 intake keeps it once per MsgId and refuses it when the appeal is finished. A photo with no
-anchor files nothing: it waits, and joins the appeal the sender makes within the window.
+anchor files nothing: it waits, and joins the appeal the sender makes within the window. Words
+— typed, or a voice note WeChat recognised — always file an appeal of their own: "另外楼道一直漏水"
+said two minutes after "路灯坏了" is a second matter with a ticket of its own.
 
 The race (the photo's request runs while the voice's appeal is still being filed) is closed on
 both sides, each writing before it reads: the photo stores its row, then looks for an anchor

@@ -1,8 +1,9 @@
 """Filing an official-account push, or joining it to the sender's open appeal (issue 16.6).
 
 `file_push` files the push's appeal with intake once (a retry finds the ticket) and then lets the
-sender's waiting photos join it; `join` decides for a photo, location, file or voice note whether
-it joins the appeal the sender made a moment ago or — a voice note with none — files its own.
+sender's waiting photos join it; `join` decides for a photo, location, file or untranscribed
+voice note whether it joins the appeal the sender made a moment ago or — such a voice note with
+none — files its own. A voice note WeChat recognised has words and always files its own.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ async def _become_filing(push: WeChatPush) -> None:
 
 
 async def join(push: WeChatPush, safe: bool, plan: Plan, until: float | None) -> tuple[str, bool]:
-    """An addition joins the sender's open appeal; a voice note with none files its own.
+    """An addition joins the sender's open appeal; an untranscribed voice note with none files
+    its own.
     Returns the reply and whether an appeal was filed. Store first, then look (module doc of
     `wechat_conversation`): the filer of the anchor attaches what it finds stored."""
     assert plan.addition is not None

@@ -11,7 +11,8 @@ WeChat waits 5 s for an answer and then retries (three times); we answer within
    the sweep should Redis have lost it) files the appeal if need be and sends the ticket as a
    customer-service message — once: a send whose answer never came is not repeated.
 A retry of a filed message is answered with the same ticket. A bare photo, location or file
-(and a voice note sent just after an appeal) joins the sender's open appeal instead, and a
+(and a voice note WeChat did not transcribe, sent just after an appeal) joins the sender's open
+appeal instead (a recognised voice note is an appeal of its own), and a
 "查询 <ticket>" is answered with its status: see `wechat_conversation`.
 """
 
@@ -276,7 +277,8 @@ async def follow_up(ctx: JobContext, fields: str | dict[str, str], safe: bool) -
         except ServiceUnavailable as exc:
             raise NotYet("intake unavailable") from exc
         if not filed:
-            # A voice note's deferred reply promised a ticket: say which appeal it joined.
+            # An untranscribed voice note's deferred reply promised a ticket: say which appeal
+            # it joined.
             if plan.kind == "file" and await _claim_send(push):
                 outcome = await _send_follow_up(ctx, push.from_user, said)
                 await _record_send(push, outcome)

@@ -247,8 +247,10 @@ class Plan:
     """What a push calls for: a filed appeal (`draft`), an addition to the sender's open appeal
     (`addition`), a status answer (`ticket`), or only a reply text ('' = none).
 
-    A voice note carries both a draft and an addition: it joins the appeal the sender made a
-    moment ago, else it files its own (`wechat_conversation` decides, it needs the store)."""
+    A voice note WeChat did not transcribe carries both a draft and an addition: like a bare
+    photo it joins the appeal the sender made a moment ago, else it files its own
+    (`wechat_conversation` decides, it needs the store). A recognised one has words, so it is an
+    appeal of its own (its recording attached), however soon after another it was said."""
 
     kind: Literal["file", "attach", "query", "reply"]
     reply: str = ""
@@ -345,8 +347,9 @@ def _voice(push: WeChatPush) -> Plan:
             attachments=attachments,
             channel_extra={"media_id": media_id, "format": fmt, "recognised_by": "wechat"},
         )
-        addition = _addition(push, note=f"（语音）{recognition[:1990]}", attachments=attachments)
-        return Plan("file", draft=draft, addition=addition)
+        # Words make an appeal: "另外楼道一直漏水" two minutes after "路灯坏了" is a second matter,
+        # and joining it to the first would leave it without a ticket (a staff-only note at best).
+        return Plan("file", draft=draft)
     # No speech recognition: keep the appeal with its voice, flagged for a person to transcribe.
     draft = _draft(
         push,

@@ -54,7 +54,7 @@ async def _tell(
             raise NotYet(f"the change before {from_status} -> {change.to_status} is not planned yet")
         # Late is better than never: the last try plans it anyway.
         log.warning("feedback_order_gave_up", from_status=from_status, to_status=change.to_status)
-    late = await order.superseded(session, event.appeal_id, event.occurred_at)
+    late = await order.superseded(session, event.appeal_id, event.occurred_at, change.to_status)
     contacts = await fetch_contacts(event.appeal_id)
     if contacts is None:
         log.warning("feedback_appeal_unknown", appeal_id=str(event.appeal_id))
@@ -113,7 +113,7 @@ async def on_extended(session: AsyncSession, event: Event, ctx: JobContext) -> N
     words = event.data.get("description")
     if event.appeal_id is None or not words:
         return
-    await _tell(session, event, ctx, Change(to_status="extended", words=str(words)))
+    await _tell(session, event, ctx, Change(to_status=order.EXTENDED, words=str(words)))
 
 
 def notice_words(notice_ends_at: datetime) -> str:
@@ -128,7 +128,7 @@ async def on_noticed(session: AsyncSession, event: Event, ctx: JobContext) -> No
     if event.appeal_id is None:
         return
     data = event.data_as(ConsultationNoticed)
-    await _tell(session, event, ctx, Change(to_status="noticed", words=notice_words(data.notice_ends_at)))
+    await _tell(session, event, ctx, Change(to_status=order.NOTICED, words=notice_words(data.notice_ends_at)))
 
 
 async def on_objected(session: AsyncSession, event: Event, ctx: JobContext) -> None:
@@ -137,4 +137,4 @@ async def on_objected(session: AsyncSession, event: Event, ctx: JobContext) -> N
     if event.appeal_id is None:
         return
     words = "办理方案公示期间收到异议，将重新协商议事"
-    await _tell(session, event, ctx, Change(to_status="objected", words=words))
+    await _tell(session, event, ctx, Change(to_status=order.OBJECTED, words=words))

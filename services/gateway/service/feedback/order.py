@@ -8,8 +8,13 @@ and send the messages in any order. Two rules keep what a resident reads in the 
   reached (`from_status`). It is planned only when the latest change planned before it reached
   that status (or, the appeal's first, it leaves `received`); otherwise the change before it is
   still on its way and the event is retried (`NotYet`). On the last try it is planned anyway:
-  feedback late is better than none. A change older than one already planned is stored as
-  skipped (`superseded`): a resident never reads an older status after a newer one.
+  feedback late is better than none. A change older than a later one *of its sort* already
+  planned is stored as skipped (`superseded`): a resident never reads an older status after a
+  newer one. The sorts: a status (the appeal's own change, or a linked duplicate's news of its
+  master's status), and each kind of news that is no status (`NEWS`: an extension, a public
+  notice, an objection). News neither makes a status stale nor is made stale by one: an
+  `on_hold` held up by a retry still reaches the resident when a later `deadline.extended` was
+  planned first.
 - **Sending waits for every earlier message to the same person.** A delivery is not sent while an
   earlier one (of an earlier change of the appeal) to the same recipient is still pending or
   being sent; when one finishes, the next waiting one is queued at once.
@@ -29,6 +34,11 @@ from services.gateway.models import FeedbackDelivery
 FIRST_FROM: Final = "received"
 OPEN: Final = ("pending", "sending")
 SUPERSEDED: Final = "superseded"
+# What a delivery's `to_status` holds for news that is no status (`changes.py`).
+EXTENDED: Final = "extended"
+NOTICED: Final = "noticed"
+OBJECTED: Final = "objected"
+NEWS: Final = (EXTENDED, NOTICED, OBJECTED)
 
 
 async def previous_change_missing(
@@ -58,11 +68,23 @@ async def previous_change_missing(
     return str(latest.to_status) != from_status
 
 
-async def superseded(session: AsyncSession, appeal_id: uuid.UUID, occurred_at: datetime) -> bool:
-    """True when a later change of the appeal was planned already (this one arrived too late)."""
+async def superseded(
+    session: AsyncSession, appeal_id: uuid.UUID, occurred_at: datetime, to_status: str
+) -> bool:
+    """True when a later change of the appeal of the same sort (module doc) was planned already:
+    this one arrived too late to be told."""
+    same_sort = (
+        FeedbackDelivery.to_status == to_status
+        if to_status in NEWS
+        else FeedbackDelivery.to_status.not_in(NEWS)
+    )
     found = await session.scalar(
         select(FeedbackDelivery.id)
-        .where(FeedbackDelivery.appeal_id == appeal_id, FeedbackDelivery.occurred_at > occurred_at)
+        .where(
+            FeedbackDelivery.appeal_id == appeal_id,
+            FeedbackDelivery.occurred_at > occurred_at,
+            same_sort,
+        )
         .limit(1)
     )
     return found is not None
