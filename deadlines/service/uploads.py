@@ -13,7 +13,9 @@ the year keeps is exactly what was sent. Two rules keep an upload from doing har
 Then every clock whose counted days the change touches is recomputed, whatever its state
 (running, paused, overdue, met or stopped: a met clock is judged against its corrected
 deadline), as is every provisional clock the year now settles; each is announced again and
-reported. The diffing is pure (``new_schedule``, ``changed_days``); ``upload_year`` does I/O.
+reported. An overdue clock whose corrected deadline lies ahead runs again: announced as
+``running``, its overdue and escalation reminders forgotten so that they are told, truly, if the
+new deadline passes. The diffing is pure (``new_schedule``, ``changed_days``); ``upload_year`` does I/O.
 """
 
 from __future__ import annotations
@@ -22,15 +24,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from deadlines.errors import InvalidSchedule, InvalidYear
-from deadlines.models import Clock
+from deadlines.models import Clock, Reminder
 from deadlines.service import schedules
 from deadlines.service.calendar import TZ, WorkingCalendar, YearSchedule
 from deadlines.service.clocks import Announcement, apply_due, deadline_data, publish
 from deadlines.service.rules import FIRST_YEAR, LAST_YEAR
+from services.common.messaging import utcnow
 
 __all__ = ["Recomputed", "UploadResult", "changed_days", "current_schedule", "new_schedule", "upload_year"]
 
@@ -170,19 +173,53 @@ async def upload_year(
     changed = sorted(now_off + now_working)
     clocks = await _affected(session, year, changed, newly_official)
     recomputed: list[Recomputed] = []
+    now = utcnow()
+    reopened: list[Clock] = []
     for clock in clocks:
         was = (clock.due_date, clock.original_due_date, clock.provisional)
         apply_due(clock, after)
+        if clock.state == "overdue" and clock.due_at > now:
+            _not_overdue(clock)
+            reopened.append(clock)
         if (clock.due_date, clock.original_due_date, clock.provisional) != was:
             recomputed.append(Recomputed(clock, was[0]))
+    await _forget_overdue(session, reopened)
     await publish(
         session,
         [
-            Announcement("deadline.started", r.clock, deadline_data(r.clock), {"recomputed_for": year})
+            Announcement(
+                "deadline.started",
+                r.clock,
+                deadline_data(r.clock),
+                {"recomputed_for": year, **({"no_longer_overdue": True} if r.clock in reopened else {})},
+            )
             for r in recomputed
         ],
     )
     return UploadResult(year, now_off, now_working, recomputed)
+
+
+def _not_overdue(clock: Clock) -> None:
+    """An overdue clock whose corrected deadline lies ahead was never overdue: it runs again, with
+    no escalation (督办) level, and the sweep takes it up at its new deadline like any other."""
+    clock.state = "running"
+    clock.overdue_notified_at = None
+    clock.escalation_level = 0
+    clock.escalate_at = None
+
+
+async def _forget_overdue(session: AsyncSession, clocks: list[Clock]) -> None:
+    """Drop the overdue and escalation reminders of clocks that are no longer overdue: they guard
+    each stage to be sent once, so left in place they would keep the clock's real overdue, when
+    the new deadline passes, from being told."""
+    if not clocks:
+        return
+    await session.execute(
+        delete(Reminder).where(
+            Reminder.clock_id.in_([c.id for c in clocks]),
+            or_(Reminder.stage == "overdue", Reminder.stage.like("escalation:%")),
+        )
+    )
 
 
 async def _affected(

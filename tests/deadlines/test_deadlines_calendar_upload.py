@@ -8,14 +8,17 @@ Far years that no other test uses, so that what is uploaded here changes no othe
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from deadlines.models import Clock, Reminder
 from deadlines.service import clocks as service
-from deadlines.service.calendar import TZ, WorkingCalendar, YearSchedule, estimated_rest_days
+from deadlines.service import uploads
+from deadlines.service.calendar import TZ, WorkingCalendar, YearSchedule, end_of_day, estimated_rest_days
 from deadlines.service.hierarchy import Unit
 from deadlines.service.uploads import changed_days, current_schedule, new_schedule
 from services.common.db import session_scope
@@ -30,6 +33,7 @@ async def gateway() -> AsyncIterator[httpx.AsyncClient]:
 
 
 CITY = bearer(staff("city_admin"))
+VILLAGE_UNIT = Unit("village", VILLAGE)
 
 
 async def _put(gateway: httpx.AsyncClient, year: int, body: dict[str, Any]) -> httpx.Response:
@@ -169,3 +173,61 @@ def test_the_new_schedule_is_pure_arithmetic() -> None:
         }
     )
     assert changed_days(calendar, after, 2070) == ([date(2070, 3, 12)], [])
+
+
+async def test_an_overdue_clock_whose_deadline_moves_ahead_runs_again(
+    gateway: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    year = 2064
+    holidays = sorted(d.isoformat() for d in estimated_rest_days(year) if d.weekday() < 5)
+    assert (await _put(gateway, year, {"holidays": holidays})).status_code == 200
+    monday = next(date(year, 3, d) for d in range(1, 8) if date(year, 3, d).weekday() == 0)
+    friday = date.fromordinal(monday.toordinal() - 3)
+    # 10 working days each: one due on the third Monday, one (a working day earlier) on the Friday before.
+    late = await new_clock(
+        "handling", datetime(monday.year, monday.month, monday.day, 10, tzinfo=TZ), VILLAGE_UNIT
+    )
+    early = await new_clock(
+        "handling", datetime(friday.year, friday.month, friday.day, 10, tzinfo=TZ), VILLAGE_UNIT
+    )
+    assert late.due_date == date.fromordinal(monday.toordinal() + 14)
+    now = end_of_day(late.due_date) + timedelta(hours=1)  # both are past their deadline
+    async with session_scope() as session:  # as the sweep leaves them: overdue, told, escalated
+        for clock in (late, early):
+            row = await session.get(Clock, clock.id)
+            assert row is not None
+            row.state, row.overdue_notified_at = "overdue", now
+            row.escalation_level, row.escalate_at = 1, now + timedelta(days=1)
+            for stage in ("warning", "overdue", "escalation:1"):
+                session.add(Reminder(clock_id=clock.id, stage=stage, appeal_id=clock.appeal_id, sent_at=now))
+    monkeypatch.setattr(uploads, "utcnow", lambda: now)
+
+    # Wednesday of the second week becomes a day off: each deadline moves a working day later.
+    wednesday = date.fromordinal(monday.toordinal() + 9)
+    response = await _put(gateway, year, {"holidays": sorted([*holidays, wednesday.isoformat()])})
+    assert response.status_code == 200, response.text
+    reported = {c["clock_id"]: c for c in response.json()["clocks"]}
+    # The later deadline now lies ahead: the clock runs again; the earlier one is still overdue.
+    assert reported[str(late.id)]["state"] == "running"
+    assert reported[str(late.id)]["due_date"] == date.fromordinal(late.due_date.toordinal() + 1).isoformat()
+    assert reported[str(early.id)]["state"] == "overdue"
+    last = [d for t, d in await announced(clock_ids=[late.id]) if t == "deadline.started"][-1]
+    assert last["state"] == "running"
+    async with session_scope() as session:
+        rows = {
+            c.id: c for c in await session.scalars(select(Clock).where(Clock.id.in_([late.id, early.id])))
+        }
+        stages = {
+            (r.clock_id, r.stage)
+            for r in await session.scalars(select(Reminder).where(Reminder.clock_id.in_([late.id, early.id])))
+        }
+    running = rows[late.id]
+    assert (running.state, running.escalation_level, running.escalate_at, running.overdue_notified_at) == (
+        "running",
+        0,
+        None,
+        None,
+    )
+    # Its overdue and escalation are forgotten, so that they are told when the new deadline passes.
+    assert stages == {(late.id, "warning")} | {(early.id, s) for s in ("warning", "overdue", "escalation:1")}
+    assert rows[early.id].state == "overdue" and rows[early.id].escalation_level == 1
