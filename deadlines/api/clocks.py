@@ -63,8 +63,8 @@ async def calendar_due(
 async def put_calendar_year(
     year: int, body: YearScheduleIn, session: DbSession, caller: InternalCaller
 ) -> YearUploadOut:
-    """Store the year (added to what it has, unless days are named for removal or ``replace``);
-    every clock the change touches is recomputed and listed."""
+    """Store the lists as the year's schedule (days of its official schedule left out only when
+    named for removal or with ``replace``); every clock the change touches is recomputed and listed."""
     if caller.actor is not None:
         require_role(caller.actor, "city_admin")  # the schedule is the city's to publish
     uploaded_by = caller.actor.username if caller.actor is not None else f"service:{caller.service}"

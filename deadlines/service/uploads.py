@@ -1,15 +1,21 @@
 """A year's official schedule uploaded by city staff (放假安排), and the clocks it changes.
 
-Two rules keep an upload from doing harm by accident (issue 16.10):
+`PUT` is the year's schedule (DESIGN §10): the lists are stored as the whole of the year, so what
+the year keeps is exactly what was sent. Two rules keep an upload from doing harm by accident
+(issue 16.10):
 - every date lies in the year it is uploaded for (a 2026 date sent for 2027 is refused);
-- nothing is removed by leaving it out: the lists are added to what the year has now, and a
-  day off or a make-up working day is taken away only when the upload names it
-  (``remove_holidays`` / ``remove_workdays``) or says the lists are the whole year (``replace``).
+- nothing is removed silently: a day off or a make-up working day of the year's official schedule
+  (uploaded before, or the package's) that the lists leave out is removed only when the upload
+  says so, by naming it (``remove_holidays`` / ``remove_workdays``) or with ``replace: true``; else
+  the upload is refused, naming those days. A year without official data has only the estimate,
+  which is nobody's published schedule: its first schedule simply takes the estimate's place.
 
 Then every clock whose counted days the change touches is recomputed, whatever its state
 (running, paused, overdue, met or stopped: a met clock is judged against its corrected
 deadline), as is every provisional clock the year now settles; each is announced again and
-reported. The diffing is pure (``merged_schedule``, ``changed_days``); ``upload_year`` does I/O.
+reported. An overdue clock whose corrected deadline lies ahead runs again: announced as
+``running``, its overdue and escalation reminders forgotten so that they are told, truly, if the
+new deadline passes. The diffing is pure (``new_schedule``, ``changed_days``); ``upload_year`` does I/O.
 """
 
 from __future__ import annotations
@@ -18,17 +24,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from deadlines.errors import InvalidSchedule, InvalidYear
-from deadlines.models import Clock
+from deadlines.models import Clock, Reminder
 from deadlines.service import schedules
 from deadlines.service.calendar import TZ, WorkingCalendar, YearSchedule
 from deadlines.service.clocks import Announcement, apply_due, deadline_data, publish
 from deadlines.service.rules import FIRST_YEAR, LAST_YEAR
+from services.common.messaging import utcnow
 
-__all__ = ["Recomputed", "UploadResult", "changed_days", "current_schedule", "merged_schedule", "upload_year"]
+__all__ = ["Recomputed", "UploadResult", "changed_days", "current_schedule", "new_schedule", "upload_year"]
 
 _ONE_DAY = timedelta(days=1)
 _SATURDAY = 5
@@ -72,9 +79,13 @@ def current_schedule(calendar: WorkingCalendar, year: int) -> YearSchedule:
     return YearSchedule(year, frozenset(holidays), frozenset(workdays))
 
 
-def merged_schedule(
+def _listed(days: Iterable[date]) -> str:
+    return "、".join(d.isoformat() for d in sorted(days)[:10])
+
+
+def new_schedule(
     year: int,
-    base: YearSchedule,
+    official: YearSchedule | None,
     *,
     holidays: Sequence[date],
     workdays: Sequence[date],
@@ -82,27 +93,33 @@ def merged_schedule(
     remove_workdays: Sequence[date] = (),
     replace: bool = False,
 ) -> YearSchedule:
-    """The year's new schedule: ``base`` plus the lists, minus what is named for removal, or the
-    lists alone with ``replace``. Raises ``ValueError`` (in Chinese) for a date outside the year
-    or a day that would be both off and worked."""
-    outside = sorted(
-        {d for d in (*holidays, *workdays, *remove_holidays, *remove_workdays) if d.year != year}
-    )
+    """The year's new schedule: the lists, as the whole year. Raises ``ValueError`` (in Chinese)
+    for a date outside the year, a day both off and worked, or a day of ``official`` (the year's
+    official schedule now, None when it has none) that the lists leave out without the upload
+    naming it for removal (or ``replace``)."""
+    outside = {d for d in (*holidays, *workdays, *remove_holidays, *remove_workdays) if d.year != year}
     if outside:
-        listed = "、".join(d.isoformat() for d in outside[:10])
-        raise ValueError(f"以下日期不在 {year} 年内：{listed}")
-    if replace:
-        off, worked = set(holidays), set(workdays)
-    else:
-        off = (set(base.holidays) - set(remove_holidays)) | set(holidays)
-        worked = (set(base.workdays) - set(remove_workdays)) | set(workdays)
-    both = sorted(off & worked)
+        raise ValueError(f"以下日期不在 {year} 年内：{_listed(outside)}")
+    off, worked = set(holidays), set(workdays)
+    both = off & worked
     if both:
-        listed = "、".join(d.isoformat() for d in both[:10])
-        raise ValueError(
-            f"以下日期既是假日又是调休上班日：{listed}（如需改变已有安排，请用 remove_holidays / "
-            "remove_workdays 写明要去掉的日期，或以 replace 上传全年安排）"
-        )
+        raise ValueError(f"以下日期既是假日又是调休上班日：{_listed(both)}")
+    contradicted = (off & set(remove_holidays)) | (worked & set(remove_workdays))
+    if contradicted:
+        raise ValueError(f"以下日期既要保留又要去掉：{_listed(contradicted)}")
+    if official is not None and not replace:
+        dropped_off = set(official.holidays) - off - set(remove_holidays)
+        dropped_worked = set(official.workdays) - worked - set(remove_workdays)
+        if dropped_off or dropped_worked:
+            parts = []
+            if dropped_off:
+                parts.append(f"假日 {_listed(dropped_off)}（写入 remove_holidays）")
+            if dropped_worked:
+                parts.append(f"调休上班日 {_listed(dropped_worked)}（写入 remove_workdays）")
+            raise ValueError(
+                f"{year} 年现有安排中的{'；'.join(parts)}未出现在上传的安排中。上传的是全年安排，"
+                "去掉已有的日期须写明；或以 replace: true 确认以本次上传为全年安排"
+            )
     return YearSchedule(year, frozenset(off), frozenset(worked))
 
 
@@ -137,10 +154,11 @@ async def upload_year(
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise InvalidYear()
     before = await schedules.load_calendar(session)
+    newly_official = not before.has_official_data(year)
     try:
-        schedule = merged_schedule(
+        schedule = new_schedule(
             year,
-            current_schedule(before, year),
+            None if newly_official else current_schedule(before, year),
             holidays=holidays,
             workdays=workdays,
             remove_holidays=remove_holidays,
@@ -149,26 +167,59 @@ async def upload_year(
         )
     except ValueError as exc:
         raise InvalidSchedule(str(exc)) from exc
-    newly_official = not before.has_official_data(year)
     await schedules.store_year(session, schedule, uploaded_by)
     after = await schedules.load_calendar(session)
     now_off, now_working = changed_days(before, after, year)
     changed = sorted(now_off + now_working)
     clocks = await _affected(session, year, changed, newly_official)
     recomputed: list[Recomputed] = []
+    now = utcnow()
+    reopened: list[Clock] = []
     for clock in clocks:
         was = (clock.due_date, clock.original_due_date, clock.provisional)
         apply_due(clock, after)
+        if clock.state == "overdue" and clock.due_at > now:
+            _not_overdue(clock)
+            reopened.append(clock)
         if (clock.due_date, clock.original_due_date, clock.provisional) != was:
             recomputed.append(Recomputed(clock, was[0]))
+    await _forget_overdue(session, reopened)
     await publish(
         session,
         [
-            Announcement("deadline.started", r.clock, deadline_data(r.clock), {"recomputed_for": year})
+            Announcement(
+                "deadline.started",
+                r.clock,
+                deadline_data(r.clock),
+                {"recomputed_for": year, **({"no_longer_overdue": True} if r.clock in reopened else {})},
+            )
             for r in recomputed
         ],
     )
     return UploadResult(year, now_off, now_working, recomputed)
+
+
+def _not_overdue(clock: Clock) -> None:
+    """An overdue clock whose corrected deadline lies ahead was never overdue: it runs again, with
+    no escalation (督办) level, and the sweep takes it up at its new deadline like any other."""
+    clock.state = "running"
+    clock.overdue_notified_at = None
+    clock.escalation_level = 0
+    clock.escalate_at = None
+
+
+async def _forget_overdue(session: AsyncSession, clocks: list[Clock]) -> None:
+    """Drop the overdue and escalation reminders of clocks that are no longer overdue: they guard
+    each stage to be sent once, so left in place they would keep the clock's real overdue, when
+    the new deadline passes, from being told."""
+    if not clocks:
+        return
+    await session.execute(
+        delete(Reminder).where(
+            Reminder.clock_id.in_([c.id for c in clocks]),
+            or_(Reminder.stage == "overdue", Reminder.stage.like("escalation:%")),
+        )
+    )
 
 
 async def _affected(

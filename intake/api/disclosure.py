@@ -1,6 +1,7 @@
 """Public disclosure (信息公开) and withholding.
 
-GET  /internal/public/disclosure?town=&village=&kind=&category=&status=&page=&page_size=
+GET  /internal/public/disclosure?town=&village=&kind=&category=&status=&statuses=&received_from=
+     &received_to=&page=&page_size=   (`statuses`: any of several, comma-separated)
 GET  /internal/public/disclosure/{ticket_no}
 GET  /internal/public/notices?period=current|past&town=&village=&ticket_no=&page=&page_size=
 POST /internal/appeals/{id}/withhold  {reason}   staff withhold an item from the public
@@ -38,6 +39,7 @@ async def public_list(
     kind: Annotated[str | None, Query(max_length=16)] = None,
     category: Annotated[str | None, Query(max_length=32)] = None,
     status: Annotated[str | None, Query(max_length=16)] = None,
+    statuses: Annotated[str | None, Query(max_length=300)] = None,
     page: Annotated[int, Query(ge=1, le=10000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
     received_from: datetime | None = None,
@@ -49,6 +51,7 @@ async def public_list(
         kind=kind,
         category=category,
         status=status,
+        statuses=tuple(s.strip() for s in statuses.split(",") if s.strip()) if statuses is not None else None,
         received_from=received_from,
         received_to=received_to,
     )

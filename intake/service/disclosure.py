@@ -43,6 +43,8 @@ class Filters:
     kind: str | None = None
     category: str | None = None
     status: str | None = None
+    # Any of these statuses (Open311's "open" and "closed" are each several of ours).
+    statuses: tuple[str, ...] | None = None
     # Open311's requests.json asks by the time an appeal was received.
     received_from: datetime | None = None
     received_to: datetime | None = None
@@ -180,6 +182,8 @@ async def public_list(session: AsyncSession, filters: Filters, page: int, page_s
     ):
         if value is not None:
             conds.append(column == value)
+    if filters.statuses is not None:
+        conds.append(Appeal.status.in_(filters.statuses))
     if filters.received_from is not None:
         conds.append(Appeal.received_at >= filters.received_from)
     if filters.received_to is not None:

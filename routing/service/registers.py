@@ -5,22 +5,31 @@ JSON), are checked again here against the reference data in force, and are appli
 caller's transaction: all rows or none. Equal rows change nothing, changed rows update, new rows
 are created; nothing is deleted (a station is retired with `active` false). Imported donors are
 verified (the city's own register vouches for them) and get an `X-Donor-Key`, shown once.
+
+A donors import sent with an `Idempotency-Key` runs once per key (`import_donors_once`, the
+kernel's `run_command`): a retry after a lost answer gets the first report again, the new keys
+included, where a plain second import would only find the donors unchanged. The kernel keeps the
+answer in `routing.commands`; the keys in it are encrypted as personal data is
+(`services.common.crypto`), so the table holds no usable key.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing.models import Donor, Station
+from routing.models import Donor, Station, commands, messaging
 from routing.service import donors as donor_service
 from services.common.auth import Principal
+from services.common.crypto import decrypt_pii_text, encrypt_pii_text
 from services.common.errors import Forbidden
+from services.common.idempotency import CommandStore, Effect, Outcome, run_command, scoped_key
 from services.common.messaging import utcnow
 from services.common.reference import load_reference
 from services.common.reference import store as reference_store
@@ -169,3 +178,47 @@ async def import_donors(
         dry_run=dry_run,
         issued_keys=issued,
     )
+
+
+DONOR_IMPORT: Final = "import_donors"
+
+
+def _sealed(report: ImportReport) -> ImportReport:
+    """The report as the command table keeps it: each new key encrypted."""
+    keys = [k.model_copy(update={"key": encrypt_pii_text(k.key)}) for k in report.issued_keys]
+    return report.model_copy(update={"issued_keys": keys})
+
+
+def _opened(body: dict[str, Any]) -> dict[str, Any]:
+    """A kept report as it is answered: each new key decrypted."""
+    keys = [{**k, "key": decrypt_pii_text(k["key"])} for k in body.get("issued_keys", [])]
+    return {**body, "issued_keys": keys}
+
+
+async def import_donors_once(
+    session: AsyncSession,
+    principal: Principal,
+    rows: Sequence[DonorRow],
+    *,
+    dry_run: bool,
+    idempotency_key: str,
+) -> Outcome:
+    """`import_donors` once per `Idempotency-Key` of this admin: a replay with the same rows
+    answers the first report, new donors' keys included; other rows under the key are `409`.
+    Invalid rows consume no key (the corrected file is sent again under it); a refusal of
+    another kind is the key's answer for good (the kernel's `run_command`)."""
+    may_import(principal)  # someone else's attempt must not spend the admin's key
+
+    async def execute(_digest: str) -> Effect:
+        return Effect(result=_sealed(await import_donors(session, principal, rows, dry_run=dry_run)))
+
+    outcome = await run_command(
+        session,
+        CommandStore(commands, messaging),
+        operation=DONOR_IMPORT,
+        key=scoped_key("donors", principal.username, idempotency_key),
+        command={"rows": [r.model_dump(mode="json") for r in rows], "dry_run": dry_run},
+        actor=principal.username[:128],
+        execute=execute,
+    )
+    return outcome if outcome.failed else replace(outcome, body=_opened(outcome.body))

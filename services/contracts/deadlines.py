@@ -31,11 +31,12 @@ class DueOut(BaseModel):
 class YearScheduleIn(BaseModel):
     """A year's official schedule: the days off and the make-up working days (调休上班).
 
-    Every date must lie in the year. By default the lists are *added* to what the year has now
-    (the uploaded schedule, else the package's or the estimate's days), so nothing is removed by
-    leaving it out: a day off or a make-up day is taken away only by naming it in
-    ``remove_holidays`` / ``remove_workdays``, or by ``replace: true``, which makes the lists the
-    whole of the year's schedule.
+    Every date must lie in the year. The lists are the year's whole schedule (`PUT` replaces).
+    Nothing is removed silently: a day off or a make-up working day of the year's official
+    schedule now (uploaded, or the package's) that the lists leave out is taken away only when
+    named in ``remove_holidays`` / ``remove_workdays``, or with ``replace: true``; otherwise the
+    upload is refused (422), naming those days. A year with only the estimate takes the lists as
+    they are.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -43,15 +44,20 @@ class YearScheduleIn(BaseModel):
     holidays: list[date] = Field(default_factory=list, max_length=366)
     workdays: list[date] = Field(default_factory=list, max_length=366)
     replace: bool = Field(
-        default=False, description="the lists are the year's whole schedule; days not listed are removed"
+        default=False,
+        description="confirms that days of the year's official schedule the lists leave out are removed",
     )
     remove_holidays: list[date] = Field(
-        default_factory=list, max_length=366, description="days off to take away (they become working days)"
+        default_factory=list,
+        max_length=366,
+        description="days off the lists leave out, named to confirm they are taken away (they become "
+        "working days)",
     )
     remove_workdays: list[date] = Field(
         default_factory=list,
         max_length=366,
-        description="make-up working days to take away (they become rest days again)",
+        description="make-up working days the lists leave out, named to confirm they are taken away (they "
+        "become rest days again)",
     )
 
     @model_validator(mode="after")

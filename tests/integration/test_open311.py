@@ -27,6 +27,7 @@ from sqlalchemy import text
 
 from services.common.db import session_scope
 from services.gateway.api.app import app
+from services.gateway.service.channels import open311_reads
 from tests.fakes.live_service import environment, live_service
 from tests.system.harness import ROOT
 
@@ -266,7 +267,69 @@ class TestCreate:
         assert unknown.status_code == 404
 
 
+async def disclose(ticket_no: str, kind: str, category: str, withheld: bool = False) -> None:
+    """What triage and staff do to public disclosure, straight on intake's row (intake alone runs)."""
+    async with session_scope() as session:
+        await session.execute(
+            text(
+                "UPDATE intake.appeals SET kind = :kind, category = :category, status = 'triaged',"
+                " withheld = :withheld WHERE ticket_no = :t"
+            ),
+            {"t": ticket_no, "kind": kind, "category": category, "withheld": withheld},
+        )
+
+
 class TestRead:
+    async def test_not_yet_disclosed_only_to_the_filer(self, world: World) -> None:
+        light = (
+            await create(world, street_light(world.api_key, 0, description="东坊大街第二盏路灯不亮。"))
+        ).json()[0]["service_request_id"]
+        mine = {"api_key": world.api_key}
+
+        def ids(response: httpx.Response) -> set[str]:
+            assert response.status_code == 200, response.text
+            return {r["service_request_id"] for r in response.json()}
+
+        # Not triaged yet: nobody but its filer sees it, and the filer by its id.
+        assert light not in ids(await world.gateway.get(f"{BASE}/requests.json"))
+        assert (await world.gateway.get(f"{BASE}/requests/{light}.json")).status_code == 404
+        named = {"service_request_id": light}
+        assert ids(await world.gateway.get(f"{BASE}/requests.json", params=named)) == set()
+        assert ids(await world.gateway.get(f"{BASE}/requests.json", params={**named, **mine})) == {light}
+        assert ids(await world.gateway.get(f"{BASE}/requests/{light}.json", params=mine)) == {light}
+        wrong = await world.gateway.get(f"{BASE}/requests/{light}.json", params={"api_key": "gj_no_such"})
+        assert wrong.status_code == 403 and errors_of(wrong)[0]["code"] == 403
+
+        await disclose(light, "micro_project", "environment")
+        assert light in ids(await world.gateway.get(f"{BASE}/requests.json"))
+        [one] = (await world.gateway.get(f"{BASE}/requests/{light}.json")).json()
+        assert one["lat"] == float(PLACES[0][0])  # from the gateway's own row
+
+        # Withheld by staff: gone from the public again, still there for its filer.
+        await disclose(light, "micro_project", "environment", withheld=True)
+        assert light not in ids(await world.gateway.get(f"{BASE}/requests.json"))
+        assert light not in ids(await world.gateway.get(f"{BASE}/requests.json", params=named))
+        assert (await world.gateway.get(f"{BASE}/requests/{light}.xml")).status_code == 404
+        assert ids(await world.gateway.get(f"{BASE}/requests/{light}.json", params=mine)) == {light}
+
+    async def test_every_public_request_is_reachable(
+        self, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Paging is intake's, in SQL: no cap before the page cuts the list short."""
+        for place in (1, 2):
+            filed = (await create(world, street_light(world.api_key, place))).json()[0]["service_request_id"]
+            await disclose(filed, "micro_project", "environment")
+        listed = [r["service_request_id"] for r in (await world.gateway.get(f"{BASE}/requests.json")).json()]
+        assert len(listed) >= 2
+        monkeypatch.setattr(open311_reads, "MAX_REQUESTS", 1)
+        monkeypatch.setattr(open311_reads, "DISCLOSURE_PAGE", 1)
+        paged = []
+        for page in range(1, len(listed) + 2):
+            r = await world.gateway.get(f"{BASE}/requests.json", params={"page": str(page), "page_size": "1"})
+            assert r.status_code == 200, r.text
+            paged += [d["service_request_id"] for d in r.json()]
+        assert paged == listed
+
     async def test_requests_validate_and_filter(self, world: World) -> None:
         light_form = street_light(world.api_key, 2)
         light = (await create(world, light_form)).json()[0]["service_request_id"]
@@ -283,6 +346,8 @@ class TestRead:
                 ),
             )
         ).json()[0]["service_request_id"]
+        await disclose(light, "micro_project", "environment")
+        await disclose(wish, "micro_wish", "medical")
 
         listed = (await world.gateway.get(f"{BASE}/requests.json")).json()
         validate(listed, "requests.json")
@@ -337,6 +402,7 @@ class TestRead:
 
     async def test_one_request(self, world: World) -> None:
         request_id = (await create(world, street_light(world.api_key, 4))).json()[0]["service_request_id"]
+        await disclose(request_id, "micro_project", "environment")
         one = (await world.gateway.get(f"{BASE}/requests/{request_id}.json")).json()
         validate(one, "requests.json")
         assert [r["service_request_id"] for r in one] == [request_id]

@@ -216,6 +216,44 @@ class TestVillagesAndDonors:
             {"row": 1, "column": "credit_code", "message": "统一社会信用代码校验位不正确"}
         ]
 
+    async def test_a_retried_donors_import_answers_the_first_report_keys_included(
+        self, gw: httpx.AsyncClient
+    ) -> None:
+        reg = f"D{tag()}"
+        rows = {"rows": [{"register_code": reg, "kind": "individual", "name": "测试人士丙"}]}
+        keyed = {**CITY, "Idempotency-Key": f"import-{reg}"}
+        first = await gw.post(f"{R}/donors", json=rows, headers=keyed)
+        assert first.status_code == 200, first.text
+        [issued] = first.json()["issued_keys"]
+        # The answer was lost: the retry under the same key gets the same report, the key with it.
+        retry = await gw.post(f"{R}/donors", json=rows, headers=keyed)
+        assert retry.status_code == 200, retry.text
+        assert retry.headers.get("Idempotent-Replayed") == "true"
+        assert retry.json() == first.json()
+        me = await gw.get("/api/v1/donors/me", headers={"X-Donor-Key": issued["key"]})
+        assert me.status_code == 200 and me.json()["state"] == "verified"
+        # Kept encrypted: the command table holds no usable key.
+        async with session_scope() as session:
+            kept = await session.scalar(
+                text("SELECT response::text FROM routing.commands WHERE idempotency_key LIKE :k"),
+                {"k": f"donors:%:import-{reg}"},
+            )
+        assert kept is not None and issued["key"] not in kept
+        # Other rows under the key are refused; without a key, an import is as before.
+        other = {"rows": [{**rows["rows"][0], "name": "测试人士丁"}]}
+        reused = await gw.post(f"{R}/donors", json=other, headers=keyed)
+        assert reused.status_code == 409 and reused.json()["code"] == "idempotency_key_reused"
+        plain = await gw.post(f"{R}/donors", json=rows, headers=CITY)
+        assert (plain.json()["unchanged"], plain.json()["issued_keys"]) == (1, [])
+        # A file import under a key replays alike.
+        csv = f"register_code,kind,name,credit_code,pool,town_code\nF{reg},个人,测试人士戊,,市级,\n".encode()
+        file_keyed = {**keyed, "Idempotency-Key": f"file-{reg}", "Content-Type": "text/csv"}
+        sent = await gw.post(f"{R}/donors/file", content=csv, headers=file_keyed)
+        assert sent.status_code == 200, sent.text
+        assert len(sent.json()["issued_keys"]) == 1
+        resent = await gw.post(f"{R}/donors/file", content=csv, headers=file_keyed)
+        assert resent.json() == sent.json()
+
 
 def test_the_cli_imports_once_and_lists_errors(tmp_path: Path) -> None:
     code = f"C{tag()}"

@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from deadlines.service.calendar import WorkingCalendar
+from deadlines.service.uploads import current_schedule
 from services.gateway.service.feedback.messages import phrase
 from tests.conftest import TEST_DB, _admin, _db_url
 from tests.fakes.sms_gateway import FakeSmsGateway
@@ -494,8 +496,17 @@ def test_a_calendar_correction_recomputes_the_clocks_it_moves(
     if not row:
         pytest.skip("no running clock ends later this year")
     clock_id, due = row[0], row[1]
-    # The city declares the clock's last day a day off: that clock ends later, and says so.
-    added = client.put(f"/api/v1/calendar/years/{today.year}", json={"holidays": [due]}, headers=bearer(CITY))
+    # The city declares the clock's last day a day off: that clock ends later, and says so. An
+    # upload is the year's whole schedule: the package's days, and the new one.
+    year = current_schedule(WorkingCalendar(), today.year)
+    schedule = {
+        "holidays": sorted(d.isoformat() for d in year.holidays),
+        "workdays": sorted(d.isoformat() for d in year.workdays),
+    }
+    path = f"/api/v1/calendar/years/{today.year}"
+    added = client.put(
+        path, json={**schedule, "holidays": [*schedule["holidays"], due]}, headers=bearer(CITY)
+    )
     assert added.status_code == 200, added.text
     assert added.json()["now_off"] == [due]
     moved = {c["clock_id"]: c for c in added.json()["clocks"]}
@@ -503,9 +514,7 @@ def test_a_calendar_correction_recomputes_the_clocks_it_moves(
         clock_id in moved and moved[clock_id]["due_date_before"] == due and moved[clock_id]["due_date"] > due
     )
     # The correction takes the day away again, explicitly: the clock is back where it was.
-    removed = client.put(
-        f"/api/v1/calendar/years/{today.year}", json={"remove_holidays": [due]}, headers=bearer(CITY)
-    )
+    removed = client.put(path, json={**schedule, "remove_holidays": [due]}, headers=bearer(CITY))
     assert removed.status_code == 200, removed.text
     assert removed.json()["now_working"] == [due]
     back = {c["clock_id"]: c for c in removed.json()["clocks"]}

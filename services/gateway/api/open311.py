@@ -7,8 +7,10 @@ and without one (JSON). Errors are GeoReport's own list, `[{"code", "description
 `requests.json` lists every public request, whichever channel it came by: those filed through
 Open311 (from the gateway's own rows) and every appeal public disclosure shows (intake's
 `/internal/public/disclosure`, public-safe text only; a micro-wish shows neither its words nor its
-place). A request not yet disclosed (not triaged, withheld, withdrawn) is listed only to the
-Open311 client that filed it, as before.
+place). A request not yet disclosed (not triaged, withheld, withdrawn) is shown only to the
+Open311 client that filed it, presenting its `api_key`, when it names the request
+(`requests/{id}`, or `requests.json?service_request_id=`); a window (`start_date`, `end_date`) lists
+what disclosure shows, paged by intake so every public request is reachable.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Final
 
@@ -53,14 +56,7 @@ from services.gateway.service.channels.open311 import (
     to_draft,
     to_xml,
 )
-from services.gateway.service.channels.open311_reads import (
-    MAX_PARAM,
-    TICKET_RE,
-    disclosed_one,
-    list_requests,
-    refresh,
-    view,
-)
+from services.gateway.service.channels.open311_reads import MAX_PARAM, list_requests, one_request
 from services.gateway.service.client import call
 from services.gateway.service.identity import verify_api_key
 from services.gateway.service.normalise import normalise_draft
@@ -72,6 +68,14 @@ MEDIA: Final[dict[str, str]] = {"json": "application/json; charset=utf-8", "xml"
 # The limit is documented but enforced in `list_requests`: FastAPI's own check would answer
 # with our problem+json, and an Open311 client expects GeoReport's error list.
 Param = Annotated[str | None, Query(json_schema_extra={"maxLength": MAX_PARAM})]
+ReaderKey = Annotated[
+    str | None,
+    Query(
+        description="optional: the Open311 client's key; it then also sees the requests it filed "
+        "that public disclosure does not show yet (by id)",
+        json_schema_extra={"maxLength": MAX_PARAM},
+    ),
+]
 _XML: Final[dict[str, Any]] = {"schema": {"type": "string", "description": "the same document in XML"}}
 
 
@@ -180,11 +184,28 @@ async def service_definition(request: Request, name: str) -> Response:
     return await _serve(request, fmt, "service_definition", produce)
 
 
+async def _reader(request: Request) -> uuid.UUID | None:
+    """The Open311 client reading (its key's id) when it presents an `api_key`: it also sees the
+    requests it filed that are not disclosed yet. A wrong key is refused, as when filing."""
+    api_key = request.query_params.get("api_key")
+    if not api_key:
+        return None
+    try:
+        async with session_scope() as session:
+            return (await verify_api_key(session, api_key)).id
+    except Unauthorized:
+        raise Open311Error(403, "api_key is not valid") from None
+
+
 async def _requests(request: Request, fmt: str | None) -> Response:
     q = request.query_params
     names = ("service_request_id", "service_code", "start_date", "end_date", "status", "page", "page_size")
     params = {n: q.get(n) for n in names}
-    return await _serve(request, fmt, "service_requests", lambda: list_requests(params))
+
+    async def produce() -> Any:
+        return await list_requests(params, await _reader(request))
+
+    return await _serve(request, fmt, "service_requests", produce)
 
 
 @router.get(
@@ -203,6 +224,7 @@ async def requests_list(
     status: Param = None,
     page: Param = None,
     page_size: Param = None,
+    api_key: ReaderKey = None,
 ) -> Response:
     return await _requests(request, fmt)
 
@@ -217,21 +239,16 @@ async def requests_list_json(request: Request) -> Response:
     summary="One service request: `requests/{service_request_id}.json|.xml`",
     **_doc(list[ServiceRequest]),
 )
-async def request_one(request: Request, name: str) -> Response:
+async def request_one(request: Request, name: str, api_key: ReaderKey = None) -> Response:
     fmt = name.rpartition(".")[2] if "." in name else None
 
     async def produce() -> Any:
         request_id, _ = _split(name)
-        async with session_scope() as session:
-            row = await session.get(Open311Request, request_id)
-        if row is None:
-            # Filed by another channel: public when disclosure shows it.
-            found = await disclosed_one(request_id) if TICKET_RE.match(request_id) else None
-            if found is None:
-                raise Open311Error(404, f"service_request_id {request_id} was not found")
-            return [found]
-        await refresh([row])
-        return [view(row)]
+        found = await one_request(request_id, await _reader(request))
+        if found is None:
+            # Unknown and not yet disclosed look the same: the latter is nobody else's business.
+            raise Open311Error(404, f"service_request_id {request_id} was not found")
+        return [found]
 
     return await _serve(request, fmt, "service_requests", produce)
 

@@ -6,6 +6,8 @@
   XLSX — as multipart field `file` or as the raw body; parsed and checked here (every error by
   row, column and a Chinese message), then applied like the JSON rows.
 All or nothing; idempotent (the same file again changes nothing); `dry_run=true` only checks.
+New donors' keys are shown once; a donors import sent with an `Idempotency-Key` (JSON rows or file)
+answers a retry under that key with the first report, the keys included.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from typing import Annotated, Final
 
 import structlog
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.datastructures import UploadFile
 
 from services.common.auth import Principal
@@ -59,8 +61,9 @@ ROWS = [
             "Import service stations (莞家驿站) as JSON rows: all or none, idempotent",
             roles=CITY, body=StationImport, errors=ERRORS),
     Forward("POST", f"{R}/donors", "routing", "/internal/reference/donors", ImportReport,
-            "Import donors (爱心资源库) as JSON rows: all or none, idempotent; new donors' keys shown once",
-            roles=CITY, body=DonorImport, errors=ERRORS),
+            "Import donors (爱心资源库) as JSON rows: all or none, idempotent; new donors' keys shown once "
+            "(with an Idempotency-Key, a retry after a lost answer gets the first report, keys included)",
+            roles=CITY, body=DonorImport, errors=ERRORS, idempotency="optional"),
 ]  # fmt: skip
 mount(router, ROWS)
 
@@ -115,6 +118,14 @@ async def import_file(
     request: Request,
     principal: Annotated[Principal, roles_dependency(CITY, write=True)],
     dry_run: Annotated[bool, Query(description="only check the file; write nothing")] = False,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=128,
+            description="donors: a retry under the same key answers the first report, new keys included",
+        ),
+    ] = None,
 ) -> Response:
     data, filename = await _upload(request)
     if not data:
@@ -126,7 +137,10 @@ async def import_file(
         log.warning("reference_refresh_failed", error=repr(exc))
     rows = parse_file(kind, data, load_reference(), filename)
     body = {"rows": [row.model_dump(mode="json") for row in rows], "dry_run": dry_run}
-    upstream = await call("routing", "POST", f"/internal/reference/{kind}", json=body, actor=principal)
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key and kind == "donors" else None
+    upstream = await call(
+        "routing", "POST", f"/internal/reference/{kind}", json=body, actor=principal, headers=headers
+    )
     if kind == "villages" and upstream.status_code == 200 and not dry_run:
         # This gateway places appeals in the new villages at once; the others within the refresh.
         try:

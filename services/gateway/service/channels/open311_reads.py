@@ -1,25 +1,30 @@
-"""Open311 GeoReport v2, reading requests (`requests.json`, `requests/{id}`): the gateway's own
-rows of requests filed through Open311 (their status refreshed from intake's public status at most
-every `STATUS_TTL`), and every appeal public disclosure shows, whichever channel it came by
-(public-safe text only). Errors are `Open311Error`, which the routes render as GeoReport's list."""
+"""Open311 GeoReport v2, reading requests (`requests.json`, `requests/{id}`): every appeal public
+disclosure shows, whichever channel it came by (public-safe text only), those filed through Open311
+shown from the gateway's own rows (their status refreshed from intake's public status at most every
+`STATUS_TTL`). Disclosure is intake's to decide: a request not yet disclosed (not triaged, withheld,
+withdrawn) is shown only to the Open311 client that filed it. Errors are `Open311Error`, which the
+routes render as GeoReport's list."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from services.common.db import session_scope
 from services.common.errors import DomainError
 from services.common.messaging import utcnow
 from services.contracts.appeals import PublicAppeal
 from services.contracts.disclosure import DisclosedAppeal, DisclosurePage
+from services.contracts.vocabulary import STATUSES
 from services.gateway.models import Open311Request
 from services.gateway.service.channels.open311 import (
+    CLOSED_STATES,
     MAX_REQUESTS,
     SERVICES_BY_CODE,
     Open311Error,
@@ -137,100 +142,127 @@ def _positive(raw: str | None, name: str, default: int, maximum: int) -> int:
 
 DISCLOSURE_PAGE: Final = 100
 TICKET_RE: Final = re.compile(r"^MS\d{8,20}$")
+# GeoReport's "open" and "closed", each as the statuses of ours they stand for.
+OPEN311_STATUSES: Final[dict[str, tuple[str, ...]]] = {
+    "open": tuple(s for s in STATUSES if s not in CLOSED_STATES),
+    "closed": tuple(s for s in STATUSES if s in CLOSED_STATES),
+}
 
 
-async def _disclosed(
-    start: datetime, end: datetime, category: str | None, need: int, skip: set[str]
-) -> list[dict[str, Any]]:
-    """Up to `need` publicly disclosed appeals of the window, newest first, from any channel."""
-    docs: list[dict[str, Any]] = []
-    if category and category not in SERVICES_BY_CODE:
-        return docs  # not one of our services: nothing of any channel has it
-    page = 1
-    while len(docs) < need:
-        params: dict[str, Any] = {
-            "received_from": start.isoformat(),
-            "received_to": end.isoformat(),
-            "page": page,
-            "page_size": DISCLOSURE_PAGE,
-        }
-        if category:
-            params["category"] = category
-        upstream = await call("intake", "GET", "/internal/public/disclosure", params=params)
-        if upstream.status_code in (400, 422):
-            raise Open311Error(400, "the filters could not be applied")
-        if upstream.status_code != 200:
-            raise Open311Error(503, "the public requests could not be read")
-        found = DisclosurePage.model_validate_json(upstream.content)
-        for item in found.items:
-            view = disclosed_view(item) if item.ticket_no not in skip else None
-            if view is not None:
-                docs.append(request_doc(view))
+async def _disclosure_page(params: dict[str, Any], page: int) -> DisclosurePage:
+    upstream = await call(
+        "intake",
+        "GET",
+        "/internal/public/disclosure",
+        params={**params, "page": page, "page_size": DISCLOSURE_PAGE},
+    )
+    if upstream.status_code in (400, 422):
+        raise Open311Error(400, "the filters could not be applied")
+    if upstream.status_code != 200:
+        raise Open311Error(503, "the public requests could not be read")
+    return DisclosurePage.model_validate_json(upstream.content)
+
+
+async def _disclosed_slice(params: dict[str, Any], offset: int, size: int) -> list[DisclosedAppeal]:
+    """`size` disclosed appeals from `offset` on, newest first: intake pages in SQL, so every
+    disclosed appeal is reachable, however many there are."""
+    first = offset // DISCLOSURE_PAGE + 1
+    last = (offset + size - 1) // DISCLOSURE_PAGE + 1
+    items: list[DisclosedAppeal] = []
+    for page in range(first, last + 1):
+        found = await _disclosure_page(params, page)
+        items += found.items
         if page * DISCLOSURE_PAGE >= found.total or not found.items:
             break
-        page += 1
-    return docs[:need]
+    skip = offset - (first - 1) * DISCLOSURE_PAGE
+    return items[skip : skip + size]
 
 
-async def disclosed_one(ticket_no: str) -> dict[str, Any] | None:
-    """One disclosed appeal as a GeoReport request, or None when it is not public."""
+async def _disclosure_of(ticket_no: str) -> DisclosedAppeal | None:
+    """The appeal as public disclosure shows it, or None when it is not disclosed (not yet
+    triaged, withheld, withdrawn, merged away) or not known."""
+    if not TICKET_RE.match(ticket_no):
+        return None
     upstream = await call("intake", "GET", f"/internal/public/disclosure/{ticket_no}")
     if upstream.status_code == 404:
         return None
     if upstream.status_code != 200:
         raise Open311Error(503, "the public request could not be read")
-    view = disclosed_view(DisclosedAppeal.model_validate_json(upstream.content))
-    return request_doc(view) if view is not None else None
+    return DisclosedAppeal.model_validate_json(upstream.content)
 
 
-def _newest_first(doc: dict[str, Any]) -> str:
-    return str(doc.get("requested_datetime") or "")
+async def _own_rows(tickets: list[str]) -> dict[str, Open311Request]:
+    if not tickets:
+        return {}
+    async with session_scope() as session:
+        rows = list(
+            (
+                await session.scalars(
+                    select(Open311Request).where(Open311Request.service_request_id.in_(tickets))
+                )
+            ).all()
+        )
+    await refresh(rows)
+    return {r.service_request_id: r for r in rows}
 
 
-async def list_requests(params: dict[str, str | None]) -> list[dict[str, Any]]:
+async def one_request(request_id: str, filer: uuid.UUID | None) -> dict[str, Any] | None:
+    """One request as GeoReport shows it to this reader, or None when the reader may not see it.
+
+    A request filed through Open311 is shown from the gateway's own row (its coordinates and
+    photo) to the client that filed it (`filer`, the id of the `api_key` presented) at any time,
+    and to everyone else once public disclosure shows it; any other appeal only when disclosed."""
+    own = (await _own_rows([request_id])).get(request_id)
+    if own is not None and filer is not None and own.api_key_id == filer:
+        return view(own)
+    disclosed = await _disclosure_of(request_id)
+    if disclosed is None:
+        return None
+    if own is not None:
+        return view(own)
+    found = disclosed_view(disclosed)
+    return request_doc(found) if found is not None else None
+
+
+async def list_requests(
+    params: dict[str, str | None], filer: uuid.UUID | None = None
+) -> list[dict[str, Any]]:
     """`requests.json`: the requests the query names (ids, or a window of at most 90 days, a
-    service code, statuses), newest first, paged; GeoReport's own parameters, as raw strings."""
+    service code, statuses), newest first, paged; GeoReport's own parameters, as raw strings.
+
+    A window lists what public disclosure shows (paged by intake in SQL, so every public request
+    is reachable), requests filed through Open311 shown from the gateway's own rows. A request not
+    yet disclosed is shown only to the client that filed it (`filer`), when it names it by id."""
     for name, value in params.items():
         if value is not None and len(value) > MAX_PARAM:
             raise Open311Error(400, f"{name} is longer than {MAX_PARAM} characters")
-    stmt = select(Open311Request)
-    ids = [i.strip() for i in (params["service_request_id"] or "").split(",") if i.strip()][:MAX_REQUESTS]
-    start = end = None
-    if ids:
-        stmt = stmt.where(Open311Request.service_request_id.in_(ids))
-    else:
-        end = _when(params["end_date"], "end_date") or utcnow()
-        start = _when(params["start_date"], "start_date") or end - MAX_SPAN
-        if start > end or end - start > MAX_SPAN:
-            raise Open311Error(400, "start_date and end_date must span at most 90 days")
-        stmt = stmt.where(Open311Request.requested_at >= start, Open311Request.requested_at <= end)
-        if code := params["service_code"]:
-            stmt = stmt.where(func.coalesce(Open311Request.category, Open311Request.service_code) == code)
+    ids = list(dict.fromkeys(i.strip() for i in (params["service_request_id"] or "").split(",") if i.strip()))
     statuses = {s.strip() for s in (params["status"] or "").split(",") if s.strip()}
     if statuses - {"open", "closed"}:
         raise Open311Error(400, "status must be open and/or closed")
     page = _positive(params["page"], "page", 1, 10_000)
     size = _positive(params["page_size"], "page_size", MAX_REQUESTS, MAX_REQUESTS)
-    async with session_scope() as session:
-        rows = list(
-            (
-                await session.scalars(stmt.order_by(Open311Request.requested_at.desc()).limit(MAX_REQUESTS))
-            ).all()
-        )
-    await refresh(rows)
-    docs = [view(r) for r in rows]
-    own = {r.service_request_id for r in rows}
     if ids:
-        # Requests of other channels by their ticket number, when public disclosure shows them.
-        for ticket_no in ids:
-            if ticket_no not in own and TICKET_RE.match(ticket_no):
-                found = await disclosed_one(ticket_no)
-                if found is not None:
-                    docs.append(found)
-    elif start is not None and end is not None:
-        docs += await _disclosed(start, end, params["service_code"], MAX_REQUESTS, own)
-        docs.sort(key=_newest_first, reverse=True)
-        docs = docs[:MAX_REQUESTS]
-    if statuses and not ids:
-        docs = [d for d in docs if d["status"] in statuses]
-    return docs[(page - 1) * size : page * size]
+        named = [doc for i in ids[:MAX_REQUESTS] if (doc := await one_request(i, filer)) is not None]
+        return named[(page - 1) * size : page * size]
+    end = _when(params["end_date"], "end_date") or utcnow()
+    start = _when(params["start_date"], "start_date") or end - MAX_SPAN
+    if start > end or end - start > MAX_SPAN:
+        raise Open311Error(400, "start_date and end_date must span at most 90 days")
+    code = params["service_code"]
+    if code and code not in SERVICES_BY_CODE:
+        return []  # not one of our services: nothing of any channel has it
+    query: dict[str, Any] = {"received_from": start.isoformat(), "received_to": end.isoformat()}
+    if code:
+        query["category"] = code
+    if len(statuses) == 1:
+        query["statuses"] = ",".join(OPEN311_STATUSES[statuses.pop()])
+    items = await _disclosed_slice(query, (page - 1) * size, size)
+    own = await _own_rows([item.ticket_no for item in items])
+    docs: list[dict[str, Any]] = []
+    for item in items:
+        if (row := own.get(item.ticket_no)) is not None:
+            docs.append(view(row))
+        elif (found := disclosed_view(item)) is not None:
+            docs.append(request_doc(found))
+    return docs
