@@ -118,8 +118,12 @@ async def on_assigned(session: AsyncSession, event: Event, ctx: JobContext) -> N
     appeal = await _appeal(session, event)
     if _effective(appeal) in _PRE_TRIAGE:
         raise NotYet("assignment before triage")
+    if appeal.holder_hop is not None and data.hop < appeal.holder_hop:
+        # An older hop's news arriving after a newer one (the worker runs jobs side by side): the
+        # newer hop holds the appeal. Written over, the appeal would name a unit that gave it up.
+        return
     appeal.holder_type, appeal.holder_code = data.unit_type, data.unit_code
-    appeal.holder_hop, appeal.holder_purpose = max(data.hop, appeal.holder_hop or 0), data.purpose
+    appeal.holder_hop, appeal.holder_purpose = data.hop, data.purpose
     appeal.version += 1
     unit = UNIT_NAMES[data.unit_type]
     target: Status | None = None
@@ -166,6 +170,10 @@ async def on_returned(session: AsyncSession, event: Event, ctx: JobContext) -> N
     """退单: the holding unit sent it back; triage again."""
     data = event.data_as(AppealReturned)
     appeal = await _appeal(session, event)
+    handover = data.reason_code == HANDOVER_REASON  # 改派 / 转交: a hop, not a send-back
+    if handover and appeal.holder_hop is not None and data.hop < appeal.holder_hop:
+        # A hand-over's take-back heard after the new hop it made way for: already undone by it.
+        return
     held: Status | None = appeal.held_from  # type: ignore[assignment]
     if appeal.status == "on_hold" and held is not None and can_move(held, "returned"):
         # The unit sent back what was waiting for the resident: the hold ends with the hop.
@@ -173,7 +181,6 @@ async def on_returned(session: AsyncSession, event: Event, ctx: JobContext) -> N
             session, appeal, held, actor=_actor(event), reason="承办单位退回，恢复计时", event_id=event.id
         )
     if appeal.status in ("approved", "in_progress", "triaged", "consulting"):
-        handover = data.reason_code == HANDOVER_REASON  # 改派 / 转交: a hop, not a send-back
         await transition(
             session,
             appeal,

@@ -19,6 +19,7 @@ from services.common.db import session_scope
 from services.common.queue import connect, queue_name
 from services.contracts.appeals import AppealDraft, PublicAppeal
 from services.contracts.events import (
+    HANDOVER_REASON,
     AppealAssigned,
     AppealReturned,
     AppealSignedOff,
@@ -485,3 +486,34 @@ async def test_the_plans_hop_signed_off_early_still_starts_the_work(order: tuple
     appeal = await appeal_row(appeal_id)
     assert (appeal.status, appeal.holder_hop) == ("in_progress", 2)
     assert [t.to_status for t in await timeline(appeal_id)][-2:] == ["approved", "in_progress"]
+
+
+async def test_an_older_hops_assignment_arriving_late_does_not_take_the_appeal_back() -> None:
+    """The town handed the appeal on (hop 2) right after hop 1; intake hears of hop 2 first: the
+    appeal stays with hop 2's unit, not the one that gave it up."""
+    appeal_id, _, _ = await new_appeal()
+    await feed(triaged(appeal_id))
+    newer = AppealAssigned(
+        unit_type="town", unit_code=TOWN, purpose="handle", kind="micro_project", urgency="normal",
+        track="express", hop=2,
+    )  # fmt: skip
+    await feed(make_event("appeal.assigned", "routing", newer, appeal_id=appeal_id))
+    await feed(assigned(appeal_id, "handle", hop=1))
+    appeal = await appeal_row(appeal_id)
+    assert (appeal.holder_type, appeal.holder_code, appeal.holder_hop) == ("town", TOWN, 2)
+
+
+async def test_a_hand_overs_take_back_heard_after_the_new_hop_changes_nothing() -> None:
+    appeal_id, _, _ = await new_appeal()
+    await feed(triaged(appeal_id), assigned(appeal_id, "handle"))
+    newer = AppealAssigned(
+        unit_type="town", unit_code=TOWN, purpose="handle", kind="micro_project", urgency="normal",
+        track="express", hop=2,
+    )  # fmt: skip
+    await feed(make_event("appeal.assigned", "routing", newer, appeal_id=appeal_id))
+    took_back = AppealReturned(
+        unit_type="village", unit_code=VILLAGE, reason_code=HANDOVER_REASON, policy_basis="镇街改派", hop=1
+    )
+    await feed(make_event("appeal.returned", "routing", took_back, appeal_id=appeal_id))
+    appeal = await appeal_row(appeal_id)
+    assert (appeal.status, appeal.holder_code, appeal.returns_count) == ("approved", TOWN, 0)
