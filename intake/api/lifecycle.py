@@ -138,6 +138,8 @@ async def timeline(appeal: CurrentAppeal, db: Db, staff: StaffActor) -> list[Sta
             .order_by(TimelineEntry.at, TimelineEntry.id)
         )
     ).all()
+    # 保密: a resident's own words (a note, a voice transcript, a position) name them too.
+    people = await confidentiality.reporters_of(db, appeal)
     return [
         StaffTimelineEntry(
             at=t.at,
@@ -145,7 +147,7 @@ async def timeline(appeal: CurrentAppeal, db: Db, staff: StaffActor) -> list[Sta
             to_status=t.to_status,
             round=t.round,
             actor=t.actor,
-            reason=t.reason,
+            reason=confidentiality.timeline_reason(staff, appeal, people, t.actor, t.reason),
             description=t.public_description,
             public=t.public,
         )

@@ -133,7 +133,7 @@ class Appeal(Base):
     # running or overdue clock, and whether any clock is overdue.
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overdue: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
-    # Bumped on every change a reader can see; the public ETag follows it.
+    # Bumped on changes to the appeal as staff see it; the public ETag follows `public_rev` instead.
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Changes to the public status, counted by database triggers in the changing transaction
     # (migration c14d0c5a7e11); `PublicStatus.rev` says which one a kept document shows.

@@ -56,6 +56,9 @@ REVEAL_ROLES: frozenset[Role] = frozenset(
     {"city_admin", "town_staff", "village_staff", "department_staff", "station_staff"}
 )
 CONFIDENTIAL_REVEAL_ROLES: frozenset[Role] = frozenset({"city_admin", "town_staff"})
+# Who handles an appeal without needing to know who filed it: a confidential reporter is hidden
+# from them (`intake.service.worklist.reporter_hidden` says the same in SQL).
+HIDDEN_CONFIDENTIAL_ROLES: frozenset[Role] = frozenset({"department_staff", "station_staff"})
 
 
 def can_see(principal: Principal, appeal: Appeal) -> bool:
@@ -97,7 +100,7 @@ def identity_view(principal: Principal, appeal: Appeal, person: Reporter) -> Ide
     """What of a reporter a member of staff sees: nothing, or masks (never the full numbers)."""
     if (person.confidential or person.anonymous) and is_complained_unit(principal, appeal):
         return "hidden"
-    if person.confidential and principal.role in ("department_staff", "station_staff"):
+    if person.confidential and principal.role in HIDDEN_CONFIDENTIAL_ROLES:
         return "hidden"
     return "masked"
 

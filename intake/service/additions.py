@@ -89,7 +89,10 @@ async def add(session: AsyncSession, appeal: Appeal, body: AppealAddition) -> Ad
         session.add(Attachment(appeal_id=appeal.id, **att.model_dump()))
     where = ""
     if loc is not None:
-        place = " ".join(p for p in (addition.address, f"{loc.lat},{loc.lng} {loc.datum}") if p)
+        point = f"{loc.lat},{loc.lng} {loc.datum}" if loc.lat is not None and loc.lng is not None else None
+        # Written as the resident sent it: `confidentiality.timeline_reason` unnames it and rounds
+        # the point for a reader the reporter is hidden from.
+        place = " ".join(p for p in (addition.address, point) if p)
         where = f"（位置：{place}）"
     session.add(
         TimelineEntry(

@@ -11,7 +11,9 @@
   "我是赵丽华" in the description): title, description and address reach that reader through the
   public-text filter (`services.common.public_text`: names, numbers in any form, WeChat/QQ ids,
   e-mail, plates, house numbers), with every name the appeal's people gave masked as well
-  (`words_for`).
+  (`words_for`). So do the resident's own words on the staff timeline and in the archive (a
+  补充材料 note, a voice transcript, a withdrawal reason), and the exact coordinates a resident
+  sent reach that reader rounded to about a kilometre (`timeline_reason`).
 - Naming the unit complained about (`note_complaint`) tells routing (`appeal.complaint_noted`),
   which never lets that unit hold the appeal.
 - A full phone number, ID number or withheld name leaves intake only through `reveal`, for the
@@ -39,6 +41,7 @@ from services.common.auth import Principal
 from services.common.crypto import decrypt_pii
 from services.common.errors import Forbidden, NotFound
 from services.common.messaging import emit, utcnow
+from services.common.personal import mask_numbers
 from services.common.public_text import public_text
 from services.contracts.events import ComplaintNoted, make_event
 
@@ -94,15 +97,64 @@ def _unname(text: str | None, names: Sequence[str], *, house_numbers: bool = Fal
     return _MASKED_NUMBER.sub("***", public_text(text, house_numbers=house_numbers))
 
 
+def _hidden_from(principal: Principal, appeal: Appeal, people: Sequence[Reporter]) -> bool:
+    return any(access.identity_view(principal, appeal, p) == "hidden" for p in people)
+
+
+def _names(people: Sequence[Reporter]) -> list[str]:
+    # Every person's name, not only the hidden one's: a family member's name points to the reporter.
+    return [p.name for p in people if p.name and len(p.name) >= 2]
+
+
+# Timeline actors whose reason is the resident's own text (`intake.service.additions`,
+# resident withdrawals and ratings).
+RESIDENT_ACTORS: tuple[str, ...] = ("reporter:", "resident:")
+# "22.812345,113.751234": a resident's exact position, as `intake.service.additions` writes it.
+_COORDINATES = re.compile(r"(?<![0-9.])(-?\d{1,3}\.\d+)\s*,\s*(-?\d{1,3}\.\d+)(?![0-9])")
+
+
+def _blur(match: re.Match[str]) -> str:
+    # Two decimals is about a kilometre: where the matter is, not which door the reporter opened.
+    return f"{float(match.group(1)):.2f},{float(match.group(2)):.2f}"
+
+
+def text_for(
+    principal: Principal, appeal: Appeal, people: Sequence[Reporter], text: str | None, *, resident: bool
+) -> str | None:
+    """Free text about the appeal for this reader: as written, unless a reporter is hidden from
+    them; then a resident's own words go through the same unnaming as the description (house
+    numbers too: a note says where the reporter lives) with coordinates rounded, and staff's words
+    lose the names of the appeal's people and every phone or ID number."""
+    if text is None or not _hidden_from(principal, appeal, people):
+        return text
+    names = _names(people)
+    if resident:
+        # Around the coordinates, not through them: a house number's pattern would eat their digits.
+        pieces, last = [], 0
+        for point in _COORDINATES.finditer(text):
+            before = _unname(text[last : point.start()], names, house_numbers=True) or ""
+            pieces += [before, (" " if before[-1:].isalnum() or before.endswith("*") else "") + _blur(point)]
+            last = point.end()
+        return "".join([*pieces, _unname(text[last:], names, house_numbers=True) or ""])
+    for name in sorted(names, key=len, reverse=True):
+        text = text.replace(name, _NAME_MASK)
+    return _MASKED_NUMBER.sub("***", mask_numbers(text))
+
+
+def timeline_reason(
+    principal: Principal, appeal: Appeal, people: Sequence[Reporter], actor: str, reason: str | None
+) -> str | None:
+    """A timeline row's reason for this reader (`text_for`; a resident's when its actor is one)."""
+    return text_for(principal, appeal, people, reason, resident=actor.startswith(RESIDENT_ACTORS))
+
+
 def words_for(principal: Principal, appeal: Appeal, people: Sequence[Reporter]) -> Words:
     """Title, description and address for this reader: as written, unless a reporter is hidden
     from them (保密, or anonymous to the unit complained about); then no name, number, id or
     house number of anyone survives in them (failing safe: a doubtful sentence is withheld)."""
-    hidden = [p for p in people if access.identity_view(principal, appeal, p) == "hidden"]
-    if not hidden:
+    if not _hidden_from(principal, appeal, people):
         return Words(appeal.title, appeal.description, appeal.address)
-    # Every person's name, not only the hidden one's: a family member's name points to the reporter.
-    names = [p.name for p in people if p.name and len(p.name) >= 2]
+    names = _names(people)
     return Words(
         title=_unname(appeal.title, names),
         description=_unname(appeal.description, names) or "",
@@ -124,7 +176,8 @@ async def archive_for(
     session: AsyncSession, principal: Principal, appeal: Appeal, record: dict[str, Any]
 ) -> dict[str, Any]:
     """An archive record (`intake.service.archive.record`) as this reader may read it: the words
-    through `words_for`, and a reporter hidden from them reduced to relation and role."""
+    through `words_for`, the timeline's reasons and return visits' comments through `text_for`, and
+    a reporter hidden from them reduced to relation and role."""
     people = await reporters_of(session, appeal)
     hidden = {p.relation for p in people if access.identity_view(principal, appeal, p) == "hidden"}
     if not hidden:
@@ -134,11 +187,22 @@ async def archive_for(
         {"relation": r["relation"], "role": r["role"], "hidden": True} if r["relation"] in hidden else r
         for r in record.get("reporters", [])
     ]
+    timeline = [
+        step | {"reason": timeline_reason(principal, appeal, people, step["actor"], step["reason"])}
+        for step in record.get("timeline", [])
+    ]
+    # A return visit's comment is the resident's say, whoever typed it in.
+    visits = [
+        visit | {"comment": text_for(principal, appeal, people, visit["comment"], resident=True)}
+        for visit in record.get("return_visits", [])
+    ]
     return record | {
         "title": words.title,
         "description": words.description,
         "address": words.address,
         "reporters": reporters,
+        "timeline": timeline,
+        "return_visits": visits,
     }
 
 

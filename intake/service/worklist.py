@@ -30,7 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.models import DUE_KEY_SQL, Appeal, AppealDeadline
+from intake.models import DUE_KEY_SQL, Appeal, AppealDeadline, Reporter
+from intake.service import access
 from intake.service.public import town_name, village_name
 from services.common import scope
 from services.common.auth import Principal
@@ -83,6 +84,22 @@ def scope_filter(principal: Principal) -> ColumnElement[bool]:
     return false()
 
 
+def reporter_hidden(principal: Principal) -> ColumnElement[bool]:
+    """`access.identity_view(...) == "hidden"` for some reporter of the appeal, as SQL: a
+    confidential reporter to departments and stations, a confidential or anonymous one to the
+    unit the appeal complains about."""
+    conditions: list[ColumnElement[bool]] = [
+        and_(
+            Appeal.complained_unit_type == principal.org_type,
+            Appeal.complained_unit_code == principal.org_code,
+            or_(Reporter.confidential.is_(True), Reporter.anonymous.is_(True)),
+        )
+    ]
+    if principal.role in access.HIDDEN_CONFIDENTIAL_ROLES:
+        conditions.append(Reporter.confidential.is_(True))
+    return select(Reporter.id).where(Reporter.appeal_id == Appeal.id, or_(*conditions)).exists()
+
+
 # An appeal closed or merged away is no one's overdue work, whatever its last clock said.
 NOT_WORK: Final = ("closed", "merged")
 
@@ -119,14 +136,14 @@ def _filters(principal: Principal, query: WorkListQuery, now: datetime) -> list[
         else:
             escaped = _LIKE_SPECIALS.sub(r"\\\1", text)
             pattern = f"%{escaped}%"
-            where.append(
-                or_(
-                    Appeal.ticket_no.ilike(pattern),
-                    Appeal.title.ilike(pattern),
-                    Appeal.description.ilike(pattern),
-                    Appeal.address.ilike(pattern),
-                )
+            words = or_(
+                Appeal.title.ilike(pattern),
+                Appeal.description.ilike(pattern),
+                Appeal.address.ilike(pattern),
             )
+            # 保密: a match in the words of an appeal whose reporter is hidden from the reader
+            # would confirm who filed it ("赵丽华" finds her appeal); those match by ticket only.
+            where.append(or_(Appeal.ticket_no.ilike(pattern), and_(~reporter_hidden(principal), words)))
     return where
 
 
@@ -237,4 +254,13 @@ async def brief(session: AsyncSession, appeal_id: uuid.UUID) -> WorkItem:
     return work_item(appeal, utcnow())
 
 
-__all__ = ["brief", "refresh_due", "scope_filter", "summary", "unit_name", "work_item", "work_list"]
+__all__ = [
+    "brief",
+    "refresh_due",
+    "reporter_hidden",
+    "scope_filter",
+    "summary",
+    "unit_name",
+    "work_item",
+    "work_list",
+]

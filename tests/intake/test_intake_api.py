@@ -556,3 +556,57 @@ class TestStaffView:
         (reporter,) = response.json()["reporters"]
         assert reporter["name"] is None and reporter["phone"] == PHONE_MASKED
         assert NAME not in response.text
+
+    async def test_the_work_list_search_never_finds_a_hidden_reporter_by_their_words(
+        self, http: httpx.AsyncClient
+    ) -> None:
+        tag = uuid.uuid4().hex[:8]
+        said = f"反映人{NAME}（{tag}）"
+        department = staff("department_staff", "civil_affairs", username="civil.affairs")
+        town = staff("town_staff", TOWN, username="humen.staff")
+
+        async def found(who: Principal, q: str) -> set[str]:
+            r = await http.get("/internal/worklist", params={"q": q, "limit": 200}, headers=auth(who))
+            assert r.status_code == 200, r.text
+            return {i["appeal_id"] for i in r.json()["items"]}
+
+        hidden = await create(
+            http,
+            draft(
+                reporter={"name": NAME, "phone": PHONE, "confidential": True},
+                description=f"{said}：东方路的路灯坏了。",
+            ),
+        )
+        plain = await create(http, draft(description=f"{said}：东方路的路灯坏了。"))
+        for accepted in (hidden, plain):
+            await force_fields(accepted["appeal_id"], holder_type="department", holder_code="civil_affairs")
+        # 保密: the holding department, from whom the reporter is hidden, cannot confirm by name
+        # who filed it; it still finds the appeal by its ticket, and a plain one by its words.
+        assert await found(department, said) == {plain["appeal_id"]}
+        assert hidden["appeal_id"] in await found(department, hidden["ticket_no"])
+        assert hidden["appeal_id"] in await found(department, hidden["ticket_no"][-8:])
+        # The town, which may know the reporter, searches the words as before.
+        assert await found(town, said) == {hidden["appeal_id"], plain["appeal_id"]}
+
+        # Anonymous, to the unit complained about: hidden there too, not from the town.
+        anonymous = await create(
+            http,
+            draft(
+                reporter={"name": NAME, "phone": PHONE, "anonymous": True},
+                description=f"{said}：投诉社区不作为。",
+            ),
+        )
+        await force_fields(
+            anonymous["appeal_id"], complained_unit_type="village", complained_unit_code=VILLAGE
+        )
+        assert anonymous["appeal_id"] not in await found(VILLAGE_STAFF, said)
+        assert anonymous["appeal_id"] in await found(VILLAGE_STAFF, anonymous["ticket_no"])
+        assert anonymous["appeal_id"] in await found(town, said)
+
+
+async def force_fields(appeal_id: str, **fields: Any) -> None:
+    async with session_scope() as session:
+        appeal = await session.get(Appeal, uuid.UUID(appeal_id))
+        assert appeal is not None
+        for name, value in fields.items():
+            setattr(appeal, name, value)

@@ -17,8 +17,11 @@ import pytest
 from sqlalchemy import event, text
 
 from intake.api.app import app as intake_app
+from intake.models import Appeal
+from intake.service import notices
 from services.common import status_documents
 from services.common.db import get_engine, session_scope
+from services.contracts.events import ConsultationChanged, make_event
 from services.gateway.api.app import app as gateway_app
 from services.gateway.service import client as gateway_client
 from tests.intake.support import CHANGPING, SIMA, create, draft, force
@@ -68,6 +71,47 @@ async def new_appeal(intake: httpx.AsyncClient) -> dict[str, Any]:
 async def execute(sql: str, **params: Any) -> None:
     async with session_scope() as session:
         await session.execute(text(sql), params)
+
+
+async def public_rev(appeal_id: str) -> int:
+    async with session_scope() as session:
+        appeal = await session.get(Appeal, uuid.UUID(appeal_id))
+        assert appeal is not None
+        return appeal.public_rev
+
+
+async def project_notice(appeal_id: str, ticket_no: str) -> None:
+    """Routing's `consultation.changed`, through intake's projection."""
+    ends = datetime.now(UTC) + timedelta(days=5)
+    data = ConsultationChanged(
+        consultation_id=uuid.uuid4(),
+        ticket_no=ticket_no,
+        unit_type="village",
+        unit_code=SIMA,
+        town_code=CHANGPING,
+        village_code=SIMA,
+        form="party_masses_joint",
+        body="representatives",
+        held_at=ends - timedelta(days=6),
+        eligible_count=30,
+        present_count=21,
+        quorum_met=True,
+        necessity="路口积水",
+        feasibility="一周可完成",
+        budget_fen=100_000,
+        implementer="村委会",
+        track="express",
+        votes={"necessity": {"yes": 21, "no": 0, "abstain": 0}},
+        state="notice",
+        notice_days=5,
+        notice_starts_at=ends - timedelta(days=5),
+        notice_ends_at=ends,
+    )
+    event = make_event("consultation.changed", "routing", data, appeal_id=uuid.UUID(appeal_id))
+    async with session_scope() as session:
+        appeal = await session.get(Appeal, uuid.UUID(appeal_id))
+        assert appeal is not None
+        await notices.project(session, appeal, event)
 
 
 async def test_a_kept_status_is_one_redis_read_or_one_indexed_read(
@@ -170,11 +214,40 @@ async def test_every_change_shows_at_the_next_poll(wired: Wired) -> None:
     await execute("UPDATE intake.appeal_deadlines SET state = 'met' WHERE clock_id = :clock", clock=clock)
     await changed(lambda body: [d["state"] for d in body["deadlines"]] == ["met"])
 
+    # A public notice (公示), as intake's own projection keeps it: the database counts the change.
+    await project_notice(accepted["appeal_id"], accepted["ticket_no"])
+    await changed(lambda body: [n["state"] for n in body["notices"]] == ["notice"])
+
     # What the public does not see changes nothing: the kept document is served as it is.
+    rev = await public_rev(accepted["appeal_id"])
     await execute("UPDATE intake.appeal_deadlines SET counted = true WHERE clock_id = :clock", clock=clock)
     await execute("UPDATE intake.appeals SET holder_code = 'X' WHERE id = :id", id=accepted["appeal_id"])
+    # A staff-only step of the timeline (a resident's 补充材料 photo), and a change to it.
+    await execute(
+        "INSERT INTO intake.timeline (appeal_id, at, to_status, actor, public_description, public, round) "
+        "VALUES (:id, now(), 'assigned', 'reporter:wechat_official', '居民补充了照片', false, 1)",
+        id=accepted["appeal_id"],
+    )
+    await execute(
+        "UPDATE intake.timeline SET public_description = '居民补充了照片、位置' "
+        "WHERE appeal_id = :id AND NOT public",
+        id=accepted["appeal_id"],
+    )
+    assert await public_rev(accepted["appeal_id"]) == rev
     same = await gw.get(url, params=code, headers={"If-None-Match": seen.headers["etag"]})
     assert same.status_code == 304
+    # Made public, it is a public step, and deleted again, it is gone: both show.
+    await execute(
+        "UPDATE intake.timeline SET public = true WHERE appeal_id = :id AND NOT public",
+        id=accepted["appeal_id"],
+    )
+    await changed(lambda body: body["timeline"][-1]["description"] == "居民补充了照片、位置")
+    await execute(
+        "DELETE FROM intake.timeline WHERE appeal_id = :id AND actor = 'reporter:wechat_official'",
+        id=accepted["appeal_id"],
+    )
+    await changed(lambda body: body["timeline"][-1]["description"] == "已交办东坑镇处理")
+    assert await public_rev(accepted["appeal_id"]) == rev + 2
 
 
 async def test_a_wrong_code_is_an_unknown_ticket_and_is_counted(wired: Wired) -> None:
