@@ -36,7 +36,13 @@ from tests.integration.security_support.commands import (
     minutes,
 )
 from tests.integration.security_support.samples import sample_path, sample_request
-from tests.integration.security_support.system import System, register_station, running_system, settle
+from tests.integration.security_support.system import (
+    System,
+    holder_of,
+    register_station,
+    running_system,
+    settle,
+)
 
 __all__ = [
     "ACCESS",
@@ -64,6 +70,7 @@ __all__ = [
     "consultation_commands",
     "forged",
     "gateway_routes",
+    "holder_of",
     "minutes",
     "person",
     "register_station",

@@ -4,6 +4,7 @@ ledger apps, and their real workers run until every event has reached its consum
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -12,6 +13,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from intake.models import Appeal
+from services.common.db import session_scope
 from services.common.relay import relay_once
 from services.common.settings import ServiceName, get_settings
 from services.gateway.service import client as gateway_client
@@ -126,3 +129,11 @@ async def settle(rounds: int = 8) -> None:
                 await drain(make(burst=True))
     finally:
         await redis.aclose()
+
+
+async def holder_of(appeal_id: str) -> tuple[str | None, str | None]:
+    """The unit holding the appeal, as intake records it: its type and code."""
+    async with session_scope() as session:
+        appeal = await session.get(Appeal, uuid.UUID(appeal_id))
+        assert appeal is not None
+        return appeal.holder_type, appeal.holder_code
