@@ -15,6 +15,7 @@ from deadlines.api.app import app
 from deadlines.models import Clock, messaging
 from deadlines.service import clocks as service
 from deadlines.service import schedules
+from deadlines.service.calendar import TZ
 from deadlines.service.hierarchy import Unit
 from deadlines.service.rules import DEFAULT_RULES, ClockName
 from intake.api.app import app as intake_app
@@ -145,7 +146,13 @@ async def feed(*events: Event) -> None:
         await drain("deadlines")
 
 
+def local(year: int, month: int, day: int, hour: int = 10) -> datetime:
+    """A moment of the given day in Dongguan's time (10:00 unless told)."""
+    return datetime(year, month, day, hour, tzinfo=TZ)
+
+
 async def empty_queue() -> None:
+    """Empty deadlines' queue, so that a job left by an earlier test cannot run inside this one."""
     redis = await connect()
     try:
         await redis.delete(queue_name("deadlines"))

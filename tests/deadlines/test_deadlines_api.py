@@ -4,7 +4,6 @@ real database."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from itertools import count
 from typing import Any
@@ -24,20 +23,13 @@ from deadlines.service.calendar import (
 )
 from services.common.auth import Principal
 from services.common.db import session_scope
-from tests.deadlines.support import VILLAGE, announced, assigned, clocks_of, feed, gateway_client, received
+from tests.deadlines.support import VILLAGE, announced, assigned, clocks_of, feed, received
 from tests.fixtures import auth, bearer, drain, staff
 
 PROBLEM_JSON = "application/problem+json"
 # The first year the installed calendar package does not cover; found, not assumed, so that a
 # package upgrade moves the test on instead of breaking it.
 ESTIMATED_YEAR = next(y for y in count(2025) if not WorkingCalendar().has_official_data(y))
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://deadlines", headers=auth()) as c:
-        yield c
 
 
 async def _due(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
@@ -82,12 +74,6 @@ class TestDue:
         assert (await _due(client, start="2025-09-30T17:00:00Z", working_days=1))["due"] == "2025-10-09"
         assert (await _due(client, start="2025-10-09T23:30:00", working_days=1))["due"] == "2025-10-10"
         assert (await _due(client, start="2025-10-09T10:00:00+08:00", working_days=1))["due"] == "2025-10-10"
-
-
-@pytest.fixture
-async def gateway() -> AsyncIterator[httpx.AsyncClient]:
-    async for c in gateway_client():
-        yield c
 
 
 async def _gateway_due(gateway: httpx.AsyncClient, start: date) -> dict[str, Any]:

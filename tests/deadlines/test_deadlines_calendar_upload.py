@@ -7,7 +7,6 @@ Far years that no other test uses, so that what is uploaded here changes no othe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -22,15 +21,8 @@ from deadlines.service.calendar import TZ, WorkingCalendar, YearSchedule, end_of
 from deadlines.service.hierarchy import Unit
 from deadlines.service.uploads import changed_days, current_schedule, new_schedule
 from services.common.db import session_scope
-from tests.deadlines.support import VILLAGE, announced, assert_problem, gateway_client, new_clock
+from tests.deadlines.support import VILLAGE, announced, assert_problem, new_clock
 from tests.fixtures import bearer, staff
-
-
-@pytest.fixture
-async def gateway() -> AsyncIterator[httpx.AsyncClient]:
-    async for client in gateway_client():
-        yield client
-
 
 CITY = bearer(staff("city_admin"))
 VILLAGE_UNIT = Unit("village", VILLAGE)

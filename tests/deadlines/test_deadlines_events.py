@@ -13,7 +13,6 @@ from sqlalchemy import select
 from deadlines.models import Clock, messaging
 from deadlines.service import clocks as service
 from deadlines.service import schedules
-from deadlines.service.calendar import TZ
 from deadlines.service.rules import DEFAULT_RULES, ClockName
 from deadlines.service.sweep import sweep_once
 from services.common.db import session_scope
@@ -32,6 +31,7 @@ from services.contracts.events import (
     StatusChanged,
     make_event,
 )
+from tests.deadlines.support import clocks_of, empty_queue, local
 from tests.fixtures import drain, enqueue
 
 EventData = (
@@ -44,10 +44,6 @@ EventData = (
     | PlanApproved
     | Generic
 )
-
-
-def _local(year: int, month: int, day: int, hour: int = 10) -> datetime:
-    return datetime(year, month, day, hour, tzinfo=TZ)
 
 
 def _event(type_: EventType, data: EventData, appeal_id: uuid.UUID, at: datetime) -> Event:
@@ -106,11 +102,6 @@ async def _feed(*events: Event) -> None:
     await drain("deadlines")
 
 
-async def _clocks(appeal_id: uuid.UUID) -> dict[tuple[str, int], Clock]:
-    async with session_scope() as session:
-        return {(c.clock, c.hop): c for c in await service.clocks_of(session, appeal_id)}
-
-
 async def _outbox(appeal_id: uuid.UUID) -> list[tuple[str, dict[str, Any]]]:
     outbox = messaging.outbox
     async with session_scope() as session:
@@ -128,12 +119,12 @@ def _summary(announced: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, str
 
 async def test_a_replayed_event_starts_one_clock() -> None:
     appeal_id = uuid.uuid4()
-    received = _received(appeal_id, _local(2025, 9, 30))
+    received = _received(appeal_id, local(2025, 9, 30))
     # The same event twice (inbox) and a re-sent copy under a new id (unique clock per hop).
     resent = received.model_copy(update={"id": uuid.uuid4()})
     await _feed(received, received, resent)
 
-    clocks = await _clocks(appeal_id)
+    clocks = await clocks_of(appeal_id)
     assert list(clocks) == [("triage", 0)]
     assert clocks["triage", 0].due_date == date(2025, 10, 9)
     assert _summary(await _outbox(appeal_id)) == [("deadline.started", "triage", "running", "2025-10-09")]
@@ -142,14 +133,14 @@ async def test_a_replayed_event_starts_one_clock() -> None:
 async def test_received_triaged_assigned_signed_off_completed_closed() -> None:
     appeal_id = uuid.uuid4()
     signed = AppealSignedOff(unit_type="village", unit_code="441900121001", hop=1)
-    await _feed(_received(appeal_id, _local(2025, 9, 30)))
-    await _feed(_triaged(appeal_id, _local(2025, 10, 9, 9)), _assigned(appeal_id, _local(2025, 10, 9, 11)))
-    await _feed(_event("appeal.signed_off", signed, appeal_id, _local(2025, 10, 10, 9)))
+    await _feed(_received(appeal_id, local(2025, 9, 30)))
+    await _feed(_triaged(appeal_id, local(2025, 10, 9, 9)), _assigned(appeal_id, local(2025, 10, 9, 11)))
+    await _feed(_event("appeal.signed_off", signed, appeal_id, local(2025, 10, 10, 9)))
 
-    clocks = await _clocks(appeal_id)
+    clocks = await clocks_of(appeal_id)
     triage, sign_off, handling = clocks["triage", 0], clocks["sign_off", 1], clocks["handling", 1]
     assert (triage.state, triage.due_date, triage.unit_type) == ("met", date(2025, 10, 9), "city")
-    assert triage.met_at == _local(2025, 10, 9, 9)
+    assert triage.met_at == local(2025, 10, 9, 9)
     assert (sign_off.state, sign_off.due_date, sign_off.unit_code) == (
         "met",
         date(2025, 10, 10),
@@ -161,9 +152,9 @@ async def test_received_triaged_assigned_signed_off_completed_closed() -> None:
     assert ("consultation", 0) not in clocks  # a micro-wish is not consulted on
 
     done = Generic()
-    await _feed(_event("appeal.completed", done, appeal_id, _local(2025, 10, 14, 16)))
-    await _feed(_event("appeal.closed", done, appeal_id, _local(2025, 10, 15, 9)))
-    clocks = await _clocks(appeal_id)
+    await _feed(_event("appeal.completed", done, appeal_id, local(2025, 10, 14, 16)))
+    await _feed(_event("appeal.closed", done, appeal_id, local(2025, 10, 15, 9)))
+    clocks = await clocks_of(appeal_id)
     assert clocks["handling", 1].state == "met"
     feedback = clocks["feedback", 0]
     assert (feedback.state, feedback.due_date, feedback.unit_code) == (
@@ -188,16 +179,16 @@ async def test_received_triaged_assigned_signed_off_completed_closed() -> None:
 
 async def test_micro_project_consultation_then_works() -> None:
     appeal_id = uuid.uuid4()
-    await _feed(_received(appeal_id, _local(2025, 3, 31)))
-    await _feed(_triaged(appeal_id, _local(2025, 4, 1), kind="micro_project", urgency="normal"))
-    consultation = (await _clocks(appeal_id))["consultation", 0]
+    await _feed(_received(appeal_id, local(2025, 3, 31)))
+    await _feed(_triaged(appeal_id, local(2025, 4, 1), kind="micro_project", urgency="normal"))
+    consultation = (await clocks_of(appeal_id))["consultation", 0]
     # 20 working days from Apr 1 2025: Qingming (Apr 4) is off, Sunday Apr 27 is a make-up working day.
     assert (consultation.unit_type, consultation.unit_code) == ("village", "441900121001")
     assert (consultation.limit_value, consultation.due_date) == (20, date(2025, 4, 29))
 
     plan = PlanApproved(amount_fen=3_600_000, track="express", unit_type="village", unit_code="441900121001")
-    await _feed(_event("plan.approved", plan, appeal_id, _local(2025, 4, 1, 15)))
-    clocks = await _clocks(appeal_id)
+    await _feed(_event("plan.approved", plan, appeal_id, local(2025, 4, 1, 15)))
+    clocks = await clocks_of(appeal_id)
     assert clocks["consultation", 0].state == "met"
     works = clocks["works", 0]
     # Six months from Apr 1 is Oct 1, National Day: the first working day after the holiday.
@@ -207,12 +198,12 @@ async def test_micro_project_consultation_then_works() -> None:
 
 async def test_triaged_before_received_waits_for_it() -> None:
     appeal_id = uuid.uuid4()
-    await enqueue("deadlines", _triaged(appeal_id, _local(2025, 10, 9, 9)))
-    await enqueue("deadlines", _received(appeal_id, _local(2025, 9, 30)), defer_by=timedelta(seconds=1.5))
+    await enqueue("deadlines", _triaged(appeal_id, local(2025, 10, 9, 9)))
+    await enqueue("deadlines", _received(appeal_id, local(2025, 9, 30)), defer_by=timedelta(seconds=1.5))
     w = await drain("deadlines")
 
     assert w.jobs_retried >= 1  # NotYet, retried with back-off until received was applied
-    clocks = await _clocks(appeal_id)
+    clocks = await clocks_of(appeal_id)
     assert clocks["triage", 0].state == "met"
     assert [t for t, _ in await _outbox(appeal_id)] == ["deadline.started", "deadline.met"]
     dead = messaging.dead_letters
@@ -225,19 +216,19 @@ async def test_triaged_before_received_waits_for_it() -> None:
 
 async def test_on_hold_pauses_and_resuming_pushes_the_due_date() -> None:
     appeal_id = uuid.uuid4()
-    await _feed(_received(appeal_id, _local(2025, 10, 13)))  # Monday; due Tuesday Oct 14
-    await _feed(_status(appeal_id, _local(2025, 10, 13, 11), "received", "on_hold"))
-    clocks = await _clocks(appeal_id)
+    await _feed(_received(appeal_id, local(2025, 10, 13)))  # Monday; due Tuesday Oct 14
+    await _feed(_status(appeal_id, local(2025, 10, 13, 11), "received", "on_hold"))
+    clocks = await clocks_of(appeal_id)
     assert clocks["triage", 0].state == "paused"
 
     # A clock started during the hold starts paused too.
-    await _feed(_assigned(appeal_id, _local(2025, 10, 14), purpose="consult"))
-    assert (await _clocks(appeal_id))["sign_off", 1].state == "paused"
+    await _feed(_assigned(appeal_id, local(2025, 10, 14), purpose="consult"))
+    assert (await clocks_of(appeal_id))["sign_off", 1].state == "paused"
 
     # Resumed Wednesday: Tuesday and Wednesday were lost, so both deadlines move two working days.
     # Waiting for the resident is not the unit's time: the original deadline (on-time rate) moves too.
-    await _feed(_status(appeal_id, _local(2025, 10, 15), "on_hold", "received"))
-    clocks = await _clocks(appeal_id)
+    await _feed(_status(appeal_id, local(2025, 10, 15), "on_hold", "received"))
+    clocks = await clocks_of(appeal_id)
     triage, sign_off = clocks["triage", 0], clocks["sign_off", 1]
     assert (triage.state, triage.due_date, triage.original_due_date) == (
         "running",
@@ -261,15 +252,15 @@ async def test_on_hold_pauses_and_resuming_pushes_the_due_date() -> None:
 
 async def test_resume_before_hold_is_retried() -> None:
     appeal_id = uuid.uuid4()
-    await _feed(_received(appeal_id, _local(2025, 10, 13)))
-    await enqueue("deadlines", _status(appeal_id, _local(2025, 10, 15), "on_hold", "received"))
+    await _feed(_received(appeal_id, local(2025, 10, 13)))
+    await enqueue("deadlines", _status(appeal_id, local(2025, 10, 15), "on_hold", "received"))
     await enqueue(
         "deadlines",
-        _status(appeal_id, _local(2025, 10, 13, 11), "received", "on_hold"),
+        _status(appeal_id, local(2025, 10, 13, 11), "received", "on_hold"),
         defer_by=timedelta(seconds=1),
     )
     await drain("deadlines")
-    triage = (await _clocks(appeal_id))["triage", 0]
+    triage = (await clocks_of(appeal_id))["triage", 0]
     assert (triage.state, triage.due_date) == ("running", date(2025, 10, 16))
 
 
@@ -279,28 +270,28 @@ async def test_a_send_back_stops_that_hops_clocks() -> None:
     returned = AppealReturned(
         unit_type="village", unit_code="441900121001", reason_code="not_ours", policy_basis="职责清单", hop=1
     )
-    await _feed(_received(appeal_id, _local(2025, 10, 13)), _assigned(appeal_id, _local(2025, 10, 13, 11)))
-    await _feed(_event("appeal.signed_off", signed, appeal_id, _local(2025, 10, 13, 15)))
-    await _feed(_event("appeal.returned", returned, appeal_id, _local(2025, 10, 15, 9)))
-    await _feed(_assigned(appeal_id, _local(2025, 10, 15, 11), hop=2))
-    clocks = await _clocks(appeal_id)
+    await _feed(_received(appeal_id, local(2025, 10, 13)), _assigned(appeal_id, local(2025, 10, 13, 11)))
+    await _feed(_event("appeal.signed_off", signed, appeal_id, local(2025, 10, 13, 15)))
+    await _feed(_event("appeal.returned", returned, appeal_id, local(2025, 10, 15, 9)))
+    await _feed(_assigned(appeal_id, local(2025, 10, 15, 11), hop=2))
+    clocks = await clocks_of(appeal_id)
     assert clocks["sign_off", 1].state == "met"
     handling = clocks["handling", 1]
     # The village is charged for the time it held the appeal: from assignment to send-back.
     assert (handling.state, handling.unit_code) == ("stopped", "441900121001")
-    assert handling.stopped_at == _local(2025, 10, 15, 9)
+    assert handling.stopped_at == local(2025, 10, 15, 9)
     assert (clocks["sign_off", 2].state, clocks["handling", 2].state) == ("running", "running")
 
 
 async def test_withdrawal_stops_every_clock() -> None:
     appeal_id = uuid.uuid4()
-    await _feed(_received(appeal_id, _local(2025, 10, 13)), _assigned(appeal_id, _local(2025, 10, 13, 11)))
-    await _feed(_status(appeal_id, _local(2025, 10, 13, 12), "received", "withdrawn"))
-    clocks = await _clocks(appeal_id)
+    await _feed(_received(appeal_id, local(2025, 10, 13)), _assigned(appeal_id, local(2025, 10, 13, 11)))
+    await _feed(_status(appeal_id, local(2025, 10, 13, 12), "received", "withdrawn"))
+    clocks = await clocks_of(appeal_id)
     assert {c.state for c in clocks.values()} == {"stopped"}
     # Nothing starts for an ended appeal.
-    await _feed(_assigned(appeal_id, _local(2025, 10, 14), hop=2))
-    assert ("sign_off", 2) not in await _clocks(appeal_id)
+    await _feed(_assigned(appeal_id, local(2025, 10, 14), hop=2))
+    assert ("sign_off", 2) not in await clocks_of(appeal_id)
 
 
 async def _clock(clock: ClockName, started_at: datetime) -> uuid.UUID:
@@ -376,8 +367,4 @@ async def test_sweep_job_through_the_worker() -> None:
 @pytest.fixture(autouse=True)
 async def _empty_queue() -> None:
     """Each test starts on an empty queue, so a job left by a failed test cannot run inside it."""
-    redis = await connect()
-    try:
-        await redis.delete(queue_name("deadlines"))
-    finally:
-        await redis.aclose()
+    await empty_queue()

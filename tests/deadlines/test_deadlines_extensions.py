@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 import warnings
-from collections.abc import AsyncIterator
 from datetime import date, datetime
 
 import httpx
@@ -39,7 +38,6 @@ from tests.deadlines.support import (
     empty_queue,
     event,
     feed,
-    internal_client,
     received,
     status,
     triaged,
@@ -48,12 +46,6 @@ from tests.fixtures import auth, staff
 
 VILLAGE_STAFF = staff("village_staff", VILLAGE)
 TOWN_STAFF = staff("town_staff", TOWN)
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async for c in internal_client():
-        yield c
 
 
 @pytest.fixture(autouse=True)

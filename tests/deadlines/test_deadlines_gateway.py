@@ -4,7 +4,6 @@ service (in-process behind the gateway's own client) and the appeal check throug
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -16,14 +15,8 @@ from services.common.db import session_scope
 from services.contracts.appeals import AppealDraft
 from services.gateway.api.deadlines import check_unit
 from services.gateway.errors import DeadlinesOutOfScope as OutOfScope
-from tests.deadlines.support import TOWN, VILLAGE, ago, assert_problem, gateway_client, new_clock
+from tests.deadlines.support import TOWN, VILLAGE, ago, assert_problem, new_clock
 from tests.fixtures import bearer, staff
-
-
-@pytest.fixture
-async def gateway() -> AsyncIterator[httpx.AsyncClient]:
-    async for client in gateway_client():
-        yield client
 
 
 class TestScope:

@@ -4,7 +4,6 @@ period, judged against the original deadline, through the internal API on the re
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 
 import httpx
@@ -14,24 +13,21 @@ from deadlines.models import Clock
 from deadlines.schemas import DecisionIn, ExtensionIn
 from deadlines.service import clocks as service
 from deadlines.service import extensions, schedules
-from deadlines.service.calendar import TZ
 from deadlines.service.hierarchy import Unit
 from deadlines.service.rates import judge, tally
 from deadlines.service.sweep import sweep_once
 from services.common.db import session_scope
 from services.common.messaging import utcnow
-from tests.deadlines.support import OTHER_TOWN, TOWN, VILLAGE, ago, assert_problem, internal_client, new_clock
+from tests.deadlines.support import (
+    OTHER_TOWN,
+    TOWN,
+    VILLAGE,
+    ago,
+    assert_problem,
+    local,
+    new_clock,
+)
 from tests.fixtures import auth, staff
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async for c in internal_client():
-        yield c
-
-
-def _local(year: int, month: int, day: int, hour: int = 10) -> datetime:
-    return datetime(year, month, day, hour, tzinfo=TZ)
 
 
 def _department() -> Unit:
@@ -148,15 +144,15 @@ class TestRates:
         self, client: httpx.AsyncClient
     ) -> None:
         unit = _department()
-        start = _local(2025, 10, 13)  # handling: 10 working days, due Oct 27; sign-off due Oct 14
+        start = local(2025, 10, 13)  # handling: 10 working days, due Oct 27; sign-off due Oct 14
         on_time, extended, late, stopped = [await new_clock("handling", start, unit) for _ in range(4)]
         signed, unsigned = (
             (await new_clock("sign_off", start, unit)),
             (await new_clock("sign_off", start, unit)),
         )
-        november = await new_clock("handling", _local(2025, 11, 20), unit)
+        november = await new_clock("handling", local(2025, 11, 20), unit)
 
-        await _meet(on_time, _local(2025, 10, 20))
+        await _meet(on_time, local(2025, 10, 20))
         # Extended by 3 working days before the deadline and met within the extension: still late.
         head = staff("department_staff", unit.code or "")
         async with session_scope() as session:
@@ -168,7 +164,7 @@ class TestRates:
                     extended.id,
                     head,
                     ExtensionIn(days=3, reason="会商"),
-                    _local(2025, 10, 22),
+                    local(2025, 10, 22),
                 )
             ).value
             await extensions.decide_extension(
@@ -177,16 +173,16 @@ class TestRates:
                 asked.id,
                 staff("city_admin"),
                 DecisionIn(decision="approve"),
-                _local(2025, 10, 23),
+                local(2025, 10, 23),
             )
-        await _meet(extended, _local(2025, 10, 29))
-        await _meet(late, _local(2025, 11, 5))
+        await _meet(extended, local(2025, 10, 29))
+        await _meet(late, local(2025, 11, 5))
         async with session_scope() as session:
             row = await session.get(Clock, stopped.id, with_for_update=True)
             assert row is not None
-            await service.stop_clocks(session, [row], _local(2025, 10, 15))
-        await _meet(signed, _local(2025, 10, 14, 16))
-        await _meet(november, _local(2025, 12, 1))
+            await service.stop_clocks(session, [row], local(2025, 10, 15))
+        await _meet(signed, local(2025, 10, 14, 16))
+        await _meet(november, local(2025, 12, 1))
 
         params = {"from": "2025-10-01", "to": "2025-10-31", "unit_type": "department", "unit_code": unit.code}
         october = (await client.get("/internal/deadlines/rates", params=params)).json()
@@ -216,7 +212,7 @@ class TestRates:
             for r in rows
             if r is not None
         ]
-        window = (_local(2025, 10, 1, 0), _local(2025, 11, 1, 0))
+        window = (local(2025, 10, 1, 0), local(2025, 11, 1, 0))
         counted = tally(verdicts, *window)
         assert (counted.due, counted.on_time) == (3, 1)
         assert unsigned.original_due_date == date(2025, 10, 14)

@@ -12,7 +12,6 @@ from datetime import date, datetime
 
 from deadlines.models import Clock
 from deadlines.service import clocks as service
-from deadlines.service.calendar import TZ
 from deadlines.service.rules import DEFAULT_RULES, Limit, with_catalogue_limit
 from deadlines.service.sweep import sweep_once
 from services.common.db import session_scope
@@ -33,14 +32,11 @@ from tests.deadlines.support import (
     clocks_of,
     event,
     feed,
+    local,
     received,
     triaged,
 )
 from tests.fixtures import drain, enqueue
-
-
-def _local(year: int, month: int, day: int, hour: int = 10) -> datetime:
-    return datetime(year, month, day, hour, tzinfo=TZ)
 
 
 def _policy_assigned(appeal_id: uuid.UUID, at: datetime, days: int | None, urgency: str = "normal") -> Event:
@@ -62,7 +58,7 @@ def _policy_assigned(appeal_id: uuid.UUID, at: datetime, days: int | None, urgen
 
 async def test_a_policy_referral_runs_for_the_catalogues_time_limit() -> None:
     appeal_id = uuid.uuid4()
-    start = _local(2025, 11, 3)  # a Monday, no holiday for the next six weeks
+    start = local(2025, 11, 3)  # a Monday, no holiday for the next six weeks
     await feed(received(appeal_id, start), triaged(appeal_id, start, track="policy"))
     await feed(_policy_assigned(appeal_id, start, 30))
     handling = (await clocks_of(appeal_id))["handling", 1]
@@ -73,7 +69,7 @@ async def test_a_policy_referral_runs_for_the_catalogues_time_limit() -> None:
 
 async def test_without_a_catalogue_limit_the_table_default_applies() -> None:
     appeal_id = uuid.uuid4()
-    start = _local(2025, 11, 3)
+    start = local(2025, 11, 3)
     await feed(received(appeal_id, start), triaged(appeal_id, start, track="policy"))
     await feed(_policy_assigned(appeal_id, start, None))
     handling = (await clocks_of(appeal_id))["handling", 1]
@@ -82,7 +78,7 @@ async def test_without_a_catalogue_limit_the_table_default_applies() -> None:
 
 async def test_an_emergency_keeps_its_five_days_whatever_policy_carries_it() -> None:
     appeal_id = uuid.uuid4()
-    start = _local(2025, 11, 3)
+    start = local(2025, 11, 3)
     await feed(received(appeal_id, start), triaged(appeal_id, start, urgency="emergency", track="policy"))
     await feed(_policy_assigned(appeal_id, start, 30, urgency="emergency"))
     assert (await clocks_of(appeal_id))["handling", 1].limit_value == 5
@@ -117,42 +113,42 @@ def test_a_rule_may_name_a_catalogue_policy_code() -> None:
 
 async def test_a_rating_meets_feedback_and_a_reopened_round_gets_its_own_clocks() -> None:
     appeal_id = uuid.uuid4()
-    start = _local(2025, 11, 3)
+    start = local(2025, 11, 3)
     await feed(received(appeal_id, start), triaged(appeal_id, start))
     await feed(assigned(appeal_id, start))
     signed = AppealSignedOff(unit_type="village", unit_code=VILLAGE, hop=1)
-    await feed(event("appeal.signed_off", signed, appeal_id, _local(2025, 11, 3, 15)))
-    await feed(event("appeal.completed", AppealCompleted(round=1), appeal_id, _local(2025, 11, 5)))
+    await feed(event("appeal.signed_off", signed, appeal_id, local(2025, 11, 3, 15)))
+    await feed(event("appeal.completed", AppealCompleted(round=1), appeal_id, local(2025, 11, 5)))
     rated = AppealEvaluated(round=1, result="not", rating="dissatisfied")
-    await feed(event("appeal.evaluated", rated, appeal_id, _local(2025, 11, 5, 15)))
+    await feed(event("appeal.evaluated", rated, appeal_id, local(2025, 11, 5, 15)))
     clocks = await clocks_of(appeal_id)
     first_feedback = next(c for c in clocks.values() if c.clock == "feedback")
     assert (first_feedback.round, first_feedback.state) == (1, "met")
-    assert first_feedback.met_at == _local(2025, 11, 5, 15)
+    assert first_feedback.met_at == local(2025, 11, 5, 15)
 
-    await feed(event("appeal.reopened", AppealReopened(round=2), appeal_id, _local(2025, 11, 6)))
+    await feed(event("appeal.reopened", AppealReopened(round=2), appeal_id, local(2025, 11, 6)))
     rounds = await _by_round(appeal_id)
     redo, first = rounds["handling", 2], rounds["handling", 1]
     assert first.state == "met"
     assert (redo.state, redo.unit_code, redo.hop, redo.limit_value) == ("running", VILLAGE, 1, 10)
-    assert redo.started_at == _local(2025, 11, 6)
+    assert redo.started_at == local(2025, 11, 6)
     assert redo.due_date == date(2025, 11, 20)  # 10 working days after Thursday Nov 6
 
     # Time passes (an injected clock): round 1's rated feedback clock never goes overdue; the
     # redone round's handling clock does, after its own deadline.
-    await sweep_once(now=_local(2025, 11, 21, 1))
+    await sweep_once(now=local(2025, 11, 21, 1))
     swept = await _by_round(appeal_id)
     assert (swept["feedback", 1].state, swept["handling", 2].state) == ("met", "overdue")
     overdue = [d["clock"] for t, d in await announced(appeal_id=appeal_id) if t == "deadline.overdue"]
     assert overdue == ["handling"]
 
     # A replay of the reopening starts nothing more.
-    await feed(event("appeal.reopened", AppealReopened(round=2), appeal_id, _local(2025, 11, 6)))
-    await feed(event("appeal.completed", AppealCompleted(round=2), appeal_id, _local(2025, 11, 10)))
+    await feed(event("appeal.reopened", AppealReopened(round=2), appeal_id, local(2025, 11, 6)))
+    await feed(event("appeal.completed", AppealCompleted(round=2), appeal_id, local(2025, 11, 10)))
     after = await _by_round(appeal_id)
-    assert after["handling", 2].state == "met" and after["handling", 2].met_at == _local(2025, 11, 10)
+    assert after["handling", 2].state == "met" and after["handling", 2].met_at == local(2025, 11, 10)
     assert (after["feedback", 2].state, after["feedback", 2].due_date) == ("running", date(2025, 11, 11))
-    await feed(event("appeal.closed", Generic(), appeal_id, _local(2025, 11, 11)))
+    await feed(event("appeal.closed", Generic(), appeal_id, local(2025, 11, 11)))
     assert (await _by_round(appeal_id))["feedback", 2].state == "met"
 
     started = [d["clock"] for t, d in await announced(appeal_id=appeal_id) if t == "deadline.started"]
@@ -161,18 +157,18 @@ async def test_a_rating_meets_feedback_and_a_reopened_round_gets_its_own_clocks(
 
 async def test_a_rating_waits_for_the_completion_it_rates() -> None:
     appeal_id = uuid.uuid4()
-    start = _local(2025, 11, 3)
+    start = local(2025, 11, 3)
     await feed(received(appeal_id, start), triaged(appeal_id, start), assigned(appeal_id, start))
     rated = AppealEvaluated(round=1, result="resolved", rating="satisfied")
     # Rated first, completed after: the worker retries the rating until the clock exists.
     await enqueue(
         "deadlines",
-        event("appeal.evaluated", rated, appeal_id, _local(2025, 11, 4, 15)),
-        event("appeal.completed", AppealCompleted(round=1), appeal_id, _local(2025, 11, 4)),
+        event("appeal.evaluated", rated, appeal_id, local(2025, 11, 4, 15)),
+        event("appeal.completed", AppealCompleted(round=1), appeal_id, local(2025, 11, 4)),
     )
     await drain("deadlines")
     feedback = (await _by_round(appeal_id))["feedback", 1]
-    assert (feedback.state, feedback.met_at) == ("met", _local(2025, 11, 4, 15))
+    assert (feedback.state, feedback.met_at) == ("met", local(2025, 11, 4, 15))
 
 
 async def _by_round(appeal_id: uuid.UUID) -> dict[tuple[str, int], Clock]:

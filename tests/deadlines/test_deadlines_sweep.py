@@ -30,15 +30,12 @@ from tests.deadlines.support import (
     empty_queue,
     feed,
     internal_client,
+    local,
     new_clock,
     received,
     triaged,
 )
 from tests.fixtures import auth, drain, staff
-
-
-def _local(year: int, month: int, day: int, hour: int = 10) -> datetime:
-    return datetime(year, month, day, hour, tzinfo=TZ)
 
 
 async def _escalations(clock_id: uuid.UUID) -> list[tuple[int, str, str]]:
@@ -100,22 +97,22 @@ async def test_an_overdue_village_clock_escalates_to_its_town_then_the_city_thro
 
 
 async def test_escalation_chains_one_level_at_each_further_limit() -> None:
-    start = _local(2025, 10, 13)  # Monday: a 1-working-day sign-off is due Tuesday Oct 14
+    start = local(2025, 10, 13)  # Monday: a 1-working-day sign-off is due Tuesday Oct 14
     village = await new_clock("sign_off", start, Unit("village", VILLAGE))
     department = await new_clock("sign_off", start, Unit("department", "civil_affairs"))
     station = await new_clock("sign_off", start, Unit("station", "HM-ST-01"), appeal_town=TOWN)
     town = await new_clock("sign_off", start, Unit("town", TOWN))
     assert (village.scope_town, department.scope_town, station.scope_town) == (TOWN, None, TOWN)
 
-    await sweep_once(now=_local(2025, 10, 15, 1))  # after Oct 14: overdue, level 1
-    await sweep_once(now=_local(2025, 10, 15, 2))  # an overlapping later run: nothing new
+    await sweep_once(now=local(2025, 10, 15, 1))  # after Oct 14: overdue, level 1
+    await sweep_once(now=local(2025, 10, 15, 2))  # an overlapping later run: nothing new
     assert await _escalations(village.id) == [(1, "town", TOWN)]
     assert await _escalations(department.id) == [(1, "city", "city")]
     assert await _escalations(station.id) == [(1, "town", TOWN)]
     assert await _escalations(town.id) == [(1, "city", "city")]
 
-    await sweep_once(now=_local(2025, 10, 16, 1))  # one further limit (Oct 15): level 2
-    await sweep_once(now=_local(2025, 10, 17, 1))  # and Oct 16: level 3, the city again
+    await sweep_once(now=local(2025, 10, 16, 1))  # one further limit (Oct 15): level 2
+    await sweep_once(now=local(2025, 10, 17, 1))  # and Oct 16: level 3, the city again
     assert await _escalations(village.id) == [(1, "town", TOWN), (2, "city", "city"), (3, "city", "city")]
     assert await _escalations(station.id) == [(1, "town", TOWN), (2, "city", "city"), (3, "city", "city")]
     assert [level for level, _, _ in await _escalations(department.id)] == [1, 2, 3]
@@ -124,9 +121,9 @@ async def test_escalation_chains_one_level_at_each_further_limit() -> None:
 
 
 async def test_a_late_sweep_sends_the_chain_once_and_collapses_repeats_to_the_city() -> None:
-    clock = await new_clock("sign_off", _local(2025, 11, 3), Unit("village", VILLAGE))  # due Tue Nov 4
+    clock = await new_clock("sign_off", local(2025, 11, 3), Unit("village", VILLAGE))  # due Tue Nov 4
     # The sweep was down for over a week: levels 1–8 (Nov 4–13) fell meanwhile.
-    await sweep_once(now=_local(2025, 11, 14, 1))
+    await sweep_once(now=local(2025, 11, 14, 1))
     assert await _escalations(clock.id) == [(1, "town", TOWN), (8, "city", "city")]
     async with session_scope() as session:
         row = await session.get(Clock, clock.id)

@@ -4,15 +4,12 @@ the real database: once per (channel, channel_ref), only the sender's, only whil
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
-from intake.api.app import app
 from intake.models import Addition, Attachment
 from services.common.db import session_scope
 from tests.fixtures import auth, staff
@@ -21,12 +18,6 @@ from tests.intake.support import CHANGPING, CITY, SIMA, create, draft, force, ti
 TEXT = "常平镇司马村村口的路灯坏了"
 DEPARTMENT = staff("department_staff", "civil_affairs", username="civil.affairs")
 TOWN = staff("town_staff", CHANGPING, username="changping.staff")
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as client:
-        yield client
 
 
 def addition(openid: str, ref: str, **extra: Any) -> dict[str, Any]:

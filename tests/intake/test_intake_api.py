@@ -7,7 +7,6 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +14,6 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
-from intake.api.app import app
 from intake.models import Appeal, TimelineEntry, messaging
 from services.common.auth import Principal, mint_service_token, mint_staff_token
 from services.common.db import get_engine, session_scope
@@ -72,12 +70,6 @@ def draft(channel_ref: str | None = None, **overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as client:
-        yield client
 
 
 async def create(http: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:

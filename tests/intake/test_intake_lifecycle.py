@@ -4,14 +4,12 @@ rounds, return visits, the timeline and the named events."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from intake.api.app import app
 from intake.service.access import TARGET_ROLES
 from intake.service.evaluations import close_unrated
 from services.common.auth import Principal
@@ -37,12 +35,6 @@ DEPARTMENT = staff("department_staff", "civil_affairs")
 STATION = staff("station_staff", "ST0001")
 OTHER_VILLAGE = staff("village_staff", "441900110201")
 TEXT = "司马村文化室门口的台阶塌了一块，老人进出很危险，希望尽快修好。"
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as client:
-        yield client
 
 
 async def new(http: httpx.AsyncClient, text: str = TEXT) -> dict[str, Any]:

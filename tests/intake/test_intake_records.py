@@ -7,14 +7,11 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 from openpyxl import load_workbook
 
-from intake.api.app import app
 from intake.handlers import on_funds_disbursed, on_triaged
 from intake.service.records import get_appeal
 from services.common.crypto import lookup_hash
@@ -42,12 +39,6 @@ ID_NUMBER = ID_BODY + id_check_char(ID_BODY)
 TOWN = staff("town_staff", CHANGPING)
 VILLAGE = staff("village_staff", QIAOZI)
 STATION = staff("station_staff", "ST0101")
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as client:
-        yield client
 
 
 def person(name: str = "叶美玲", confidential: bool = False) -> dict[str, Any]:

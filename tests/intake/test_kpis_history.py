@@ -16,14 +16,11 @@ worked out by hand from the history below, not from the code.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import httpx
-import pytest
 
-from intake.api.app import app
 from intake.service.evaluations import close_unrated
 from services.common.db import session_scope
 from services.common.timeutil import local_today
@@ -52,12 +49,6 @@ CITY = staff("city_admin", "city")
 Rated = tuple[
     Literal["resolved", "partly", "not"], Literal["satisfied", "basically_satisfied", "dissatisfied"]
 ]
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as client:
-        yield client
 
 
 async def feed(*events: Event) -> None:

@@ -4,23 +4,13 @@ happened (交办, then 签收 and the work, never the work first)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 
-from intake.api.app import app
 from tests.fixtures import auth, staff
 from tests.intake.support import post, row, timeline
 from tests.intake.test_projection import VILLAGE, assigned, feed, new_appeal, public, signed_off, triaged
 
 VILLAGE_STAFF = staff("village_staff", VILLAGE)
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as client:
-        yield client
 
 
 async def test_a_unit_cannot_start_before_it_signed_off(http: httpx.AsyncClient) -> None:

@@ -10,10 +10,9 @@ import httpx
 import pytest
 
 from intake.api.app import app as intake_app
-from services.common.auth import Principal, mint_staff_token
 from services.gateway.api.app import app as gateway_app
 from services.gateway.service import client as gateway_client
-from tests.fixtures import staff
+from tests.fixtures import bearer, staff
 from tests.intake.support import CHANGPING, CITY, SIMA, create, draft, force
 
 
@@ -41,10 +40,6 @@ async def intake() -> AsyncIterator[httpx.AsyncClient]:
         transport=httpx.ASGITransport(app=intake_app), base_url="http://intake"
     ) as c:
         yield c
-
-
-def bearer(principal: Principal) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_staff_token(principal)[0]}"}
 
 
 async def test_staff_commands_pass_through_with_the_staff_as_actor(

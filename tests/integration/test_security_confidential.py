@@ -15,8 +15,6 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from intake.models import Appeal
-from services.common.db import session_scope
 from tests.intake.support import force
 from tests.integration.security_support import (
     BEIZHA,
@@ -26,6 +24,7 @@ from tests.integration.security_support import (
     VILLAGE,
     System,
     bearer,
+    holder_of,
     running_system,
     settle,
 )
@@ -38,13 +37,6 @@ WRITTEN_PHONE = "139-2664-7315"  # written in digits: kept apart as a quoted num
 async def system() -> AsyncIterator[System]:
     async with running_system("10.8.0.13") as running:
         yield running
-
-
-async def _holder(appeal_id: str) -> tuple[str | None, str | None]:
-    async with session_scope() as session:
-        appeal = await session.get(Appeal, uuid.UUID(appeal_id))
-        assert appeal is not None
-        return appeal.holder_type, appeal.holder_code
 
 
 async def _file_against_the_village(gw: httpx.AsyncClient) -> str:
@@ -80,7 +72,7 @@ async def test_the_unit_complained_about_neither_holds_the_appeal_nor_reads_the_
     )
     assert handed.status_code == 200, handed.text
     await settle()
-    assert await _holder(appeal_id) == ("village", BEIZHA)
+    assert await holder_of(appeal_id) == ("village", BEIZHA)
 
     noted = await gw.put(
         f"/api/v1/staff/appeals/{appeal_id}/complained-unit",
@@ -90,7 +82,7 @@ async def test_the_unit_complained_about_neither_holds_the_appeal_nor_reads_the_
     assert noted.status_code == 200, noted.text
     await settle()
     # The village no longer holds it: the town does, and cannot hand it back to the village.
-    assert await _holder(appeal_id) == ("town", HUMEN)
+    assert await holder_of(appeal_id) == ("town", HUMEN)
     again = await gw.post(
         f"/api/v1/routing/triage/{appeal_id}/decision",
         json={"unit_type": "village", "unit_code": BEIZHA, "reason": "再派社区"},
@@ -98,7 +90,7 @@ async def test_the_unit_complained_about_neither_holds_the_appeal_nor_reads_the_
     )
     assert again.status_code == 200, again.text
     await settle()
-    assert await _holder(appeal_id) == ("town", HUMEN)
+    assert await holder_of(appeal_id) == ("town", HUMEN)
     signed = await gw.post(
         f"/api/v1/routing/assignments/{appeal_id}/sign-off", json={}, headers=bearer(VILLAGE)
     )
@@ -142,7 +134,7 @@ async def test_a_town_complained_about_hands_the_appeal_to_the_city_and_reads_no
     )
     assert handed.status_code == 200, handed.text
     await settle()
-    assert await _holder(appeal_id) == ("city", "city")
+    assert await holder_of(appeal_id) == ("city", "city")
 
     text = (await gw.get(f"/api/v1/staff/appeals/{appeal_id}", headers=bearer(TOWN))).text
     assert NAME not in text and SPOKEN_PHONE not in text and "路灯" in text

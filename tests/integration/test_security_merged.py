@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 import pytest
@@ -28,11 +26,13 @@ from tests.integration.security_support import (
     CITY,
     HUMEN,
     PROBLEM,
-    STATION_CODE,
     TOWN,
     VILLAGE,
     System,
+    appeal_commands,
     bearer,
+    consultation_commands,
+    minutes,
     register_station,
     running_system,
     settle,
@@ -61,27 +61,6 @@ async def _file(gw: httpx.AsyncClient, words: str) -> str:
     assert r.status_code == 201, r.text
     appeal_id: str = r.json()["appeal_id"]
     return appeal_id
-
-
-def _minutes(appeal_id: str) -> dict[str, Any]:
-    yes = {"yes": 16, "no": 3, "abstain": 1}
-    return {
-        "appeal_id": appeal_id,
-        "form": "residents_council",
-        "held_at": datetime.now(UTC).isoformat(),
-        "eligible_count": 25,
-        "present_count": 20,
-        "attendees": [{"name": "居民代表甲", "role": "居民代表"}],
-        "necessity": "路灯损坏，夜间出行不安全",
-        "feasibility": "利用原有杆件，施工一周",
-        "budget_fen": 1_200_000,
-        "beneficiaries": {"count": 300, "group": "周边居民"},
-        "implementer": "北栅社区居委会",
-        "votes": {p: yes for p in ("necessity", "feasibility", "budget", "beneficiaries", "implementer")},
-        "track": "express",
-        "holder_type": "village",
-        "holder_code": BEIZHA,
-    }
 
 
 async def _hops(appeal_id: str) -> list[Assignment]:
@@ -129,7 +108,7 @@ async def test_a_merged_appeal_closes_its_hop_and_clocks_and_refuses_every_comma
     (hop,) = await _hops(duplicate)
     holder: Principal = VILLAGE if (hop.unit_type, hop.unit_code) == ("village", BEIZHA) else CITY
     consulted = await gw.post(
-        "/api/v1/consultations", json=_minutes(duplicate), headers={**bearer(holder), **_key()}
+        "/api/v1/consultations", json=minutes(duplicate), headers={**bearer(holder), **_key()}
     )
     assert consulted.status_code == 201, consulted.text
     consultation = consulted.json()["id"]
@@ -160,54 +139,24 @@ async def test_a_merged_appeal_closes_its_hop_and_clocks_and_refuses_every_comma
     await register_station(
         gw, {"name": "北栅莞家驿站", "town_code": HUMEN, "village_code": BEIZHA, "services": ["facility"]}
     )
-    A, R = f"/api/v1/staff/appeals/{duplicate}", f"/api/v1/routing/assignments/{duplicate}"
-    reason = {"reason": "继续办理"}
-    money = {
-        "holder": {"holder_type": "village", "holder_code": BEIZHA},
-        "payee": {"payee_type": "project", "payee_code": duplicate},
-        "amount_fen": 100_000,
-        "appeal_id": duplicate,
+    commands = {**appeal_commands(duplicate, "继续办理"), **consultation_commands(consultation)}
+    callers: dict[str, Principal] = {
+        **dict.fromkeys(("sign-off", "return", "consultation", "approval", "objection"), holder),
+        **dict.fromkeys(("decision", "station"), TOWN),
+        **dict.fromkeys(("reservation", "disbursement"), VILLAGE),
+        **dict.fromkeys(("start", "complete", "hold", "reject", "withdraw", "listing"), TOWN),
     }
-    attempts: list[tuple[str, Principal, dict[str, Any], dict[str, str]]] = [
-        (f"{R}/sign-off", holder, {}, {}),
-        (f"{R}/return", holder, {"reason_code": "not_our_remit", "policy_basis": "不属于本单位职责"}, {}),
-        ("/api/v1/consultations", holder, _minutes(duplicate), _key()),
-        (f"/api/v1/consultations/{consultation}/approval", holder, {}, {}),
-        (f"/api/v1/consultations/{consultation}/objections", holder, {"summary": "有居民反对"}, {}),
-        (
-            f"/api/v1/routing/triage/{duplicate}/decision",
-            TOWN,
-            {"unit_type": "village", "unit_code": BEIZHA, "reason": "改派"},
-            {},
-        ),
-        (f"/api/v1/stations/{STATION_CODE}/assignments", TOWN, {"appeal_id": duplicate, "note": "派单"}, {}),
-        ("/api/v1/ledger/reservations", VILLAGE, money, _key()),
-        ("/api/v1/ledger/disbursements", VILLAGE, money, _key()),
-        (f"{A}/start", TOWN, reason, {}),
-        (f"{A}/complete", TOWN, reason, {}),
-        (f"{A}/hold", TOWN, reason, {}),
-        (f"{A}/reject", TOWN, reason, {}),
-        (f"{A}/withdraw", TOWN, reason, {}),
-    ]
     answers: dict[str, tuple[int, str, str]] = {}
-    listing = {"summary": "路灯维修，需要资金", "target_fen": 100_000}
-    for path, who, body, extra in [*attempts, (f"/api/v1/donors/listings/{duplicate}", TOWN, listing, {})]:
-        method = "PUT" if path.startswith("/api/v1/donors/listings/") else "POST"
-        r = await gw.request(method, path, json=body, headers={**bearer(who), **extra})
+    for name, who in callers.items():
+        method, path, body, keyed = commands[name]
+        r = await gw.request(method, path, json=body, headers={**bearer(who), **(_key() if keyed else {})})
         problem = r.json() if r.headers.get("content-type", "").startswith(PROBLEM) else {}
-        answers[path] = (r.status_code, problem.get("code", ""), problem.get("detail", ""))
-    refused = {p: a for p, a in answers.items() if a[0] == 409 and CHINESE.search(a[2])}
-    assert refused == answers, {p: a for p, a in answers.items() if p not in refused}
+        answers[name] = (r.status_code, problem.get("code", ""), problem.get("detail", ""))
+    refused = {n: a for n, a in answers.items() if a[0] == 409 and CHINESE.search(a[2])}
+    assert refused == answers, {n: a for n, a in answers.items() if n not in refused}
     # Routing's, the ledger's and intake's refusals name why: the appeal ended (merged).
-    for path in (
-        f"{R}/sign-off",
-        "/api/v1/consultations",
-        "/api/v1/ledger/reservations",
-        f"/api/v1/donors/listings/{duplicate}",
-        f"{A}/start",
-        f"{A}/hold",
-    ):
-        assert answers[path][1] == "appeal_ended", answers[path]
+    for name in ("sign-off", "consultation", "reservation", "listing", "start", "hold"):
+        assert answers[name][1] == "appeal_ended", (name, answers[name])
     # Nothing was written by the refused commands: no new hop, the plan still cancelled.
     assert [h.state for h in await _hops(duplicate) if h.state in ("assigned", "signed_off")] == []
     assert await _consultation_state(consultation) == "cancelled"
@@ -243,6 +192,6 @@ async def test_an_undone_merge_opens_the_appeal_again(system: System) -> None:
     )
     holder: Principal = VILLAGE if (after.unit_type, after.unit_code) == ("village", BEIZHA) else CITY
     consulted = await gw.post(
-        "/api/v1/consultations", json=_minutes(duplicate), headers={**bearer(holder), **_key()}
+        "/api/v1/consultations", json=minutes(duplicate), headers={**bearer(holder), **_key()}
     )
     assert consulted.status_code == 201, consulted.text

@@ -19,7 +19,6 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from intake.models import Appeal
 from services.common.auth import Principal
 from services.common.db import session_scope
 from tests.integration.security_support import (
@@ -41,6 +40,7 @@ from tests.integration.security_support import (
     VILLAGE,
     System,
     bearer,
+    holder_of,
     register_station,
     running_system,
     settle,
@@ -73,13 +73,6 @@ def visit(words: str) -> dict[str, Any]:
         "family": {"name": "陈国强", "phone": FAMILY_PHONE, "id_number": FAMILY_ID, "hukou_local": True},
         "household_size": 3,
     }
-
-
-async def holder_of(appeal_id: str) -> tuple[str | None, str | None]:
-    async with session_scope() as session:
-        appeal = await session.get(Appeal, uuid.UUID(appeal_id))
-        assert appeal is not None
-        return appeal.holder_type, appeal.holder_code
 
 
 @pytest.fixture(scope="module")

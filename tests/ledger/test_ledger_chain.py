@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,6 @@ from ledger.service.journal import constraint_name
 from services.common.db import get_engine, session_scope
 from tests.ledger.support import (
     Ledger,
-    ledger_client,
     payee,
     scalar,
     town_holder,
@@ -36,12 +34,6 @@ from tests.ledger.support import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-async def ledger() -> AsyncIterator[Ledger]:
-    async for http in ledger_client():
-        yield Ledger(http)
 
 
 async def superuser(*statements: str, **params: object) -> None:

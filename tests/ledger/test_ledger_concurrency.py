@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-
-import pytest
 
 from ledger.service import reconcile, verify_chain
 from services.common.db import session_scope
@@ -20,12 +17,6 @@ from tests.ledger.support import (
     village_holder,
     village_of,
 )
-
-
-@pytest.fixture
-async def ledger() -> AsyncIterator[Ledger]:
-    async for http in ledger_client():
-        yield Ledger(http)
 
 
 async def test_fifty_disbursements_against_funds_for_ten(ledger: Ledger) -> None:

@@ -4,7 +4,6 @@ holder has one code, `city`, the old spelling still read."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
@@ -19,7 +18,6 @@ from tests.ledger.support import (
     assert_problem,
     city,
     key,
-    ledger_client,
     new_town,
     scalar,
     town_holder,
@@ -28,12 +26,6 @@ from tests.ledger.support import (
 )
 
 LEGACY_CITY = {"holder_type": "city", "holder_code": "441900000000"}
-
-
-@pytest.fixture
-async def ledger() -> AsyncIterator[Ledger]:
-    async for http in ledger_client():
-        yield Ledger(http)
 
 
 async def commands_with_key(idem: str) -> int:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-import pytest
 from sqlalchemy import text
 
 from ledger.jobs import consumer, expire_reservations
@@ -26,19 +24,12 @@ from services.contracts.events import (
 )
 from tests.ledger.support import (
     Ledger,
-    ledger_client,
     new_town,
     scalar,
     town_holder,
     village_holder,
     village_of,
 )
-
-
-@pytest.fixture
-async def ledger() -> AsyncIterator[Ledger]:
-    async for http in ledger_client():
-        yield Ledger(http)
 
 
 def context() -> JobContext:

@@ -20,7 +20,6 @@ from tests.ledger.support import (
     assert_problem,
     city,
     key,
-    ledger_client,
     new_town,
     payee,
     town_holder,
@@ -44,12 +43,6 @@ async def gateway() -> AsyncIterator[httpx.AsyncClient]:
         if saved is not None:
             gateway_client._clients["ledger"] = saved
         await upstream.aclose()
-
-
-@pytest.fixture
-async def ledger() -> AsyncIterator[Ledger]:
-    async for http in ledger_client():
-        yield Ledger(http)
 
 
 async def post(

@@ -4,7 +4,6 @@ chains each exactly once, in commit order, however it is interrupted or repeated
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
@@ -15,13 +14,7 @@ from ledger.schemas import AllocationCommand, FundHolder
 from ledger.service import EntryBatcher, link_all, reconcile, rules, verify_chain
 from ledger.service.journal import EntrySpec, command_item
 from services.common.db import get_engine, get_sessionmaker, session_scope
-from tests.ledger.support import Ledger, key, ledger_client, scalar, town_holder, village_holder, village_of
-
-
-@pytest.fixture
-async def ledger() -> AsyncIterator[Ledger]:
-    async for http in ledger_client():
-        yield Ledger(http)
+from tests.ledger.support import Ledger, key, scalar, town_holder, village_holder, village_of
 
 
 async def links_of(entry_ids: list[str]) -> dict[str, int]:

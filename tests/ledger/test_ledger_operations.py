@@ -4,11 +4,8 @@ disbursements and which sources pay, donors, reversals, point-in-time balances, 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import pytest
 
 from ledger.service import expire_due
 from services.common.db import session_scope
@@ -16,7 +13,6 @@ from tests.ledger.support import (
     Ledger,
     assert_problem,
     key,
-    ledger_client,
     new_town,
     payee,
     scalar,
@@ -24,12 +20,6 @@ from tests.ledger.support import (
     village_holder,
     village_of,
 )
-
-
-@pytest.fixture
-async def ledger() -> AsyncIterator[Ledger]:
-    async for http in ledger_client():
-        yield Ledger(http)
 
 
 def by_source(entry: dict[str, Any], holder_type: str) -> dict[str, int]:

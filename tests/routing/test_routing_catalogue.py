@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 
 from tests.fixtures import auth, received
-from tests.routing.support import CITY, HUMEN_TOWN, NANCHENG, empty_queue, feed, routing_client, triage_row
+from tests.routing.support import CITY, HUMEN_TOWN, NANCHENG, feed, triage_row
 
 HEATING = {
     "name": "困难群众冬季取暖补贴",
@@ -21,13 +18,6 @@ HEATING = {
     "keywords": ["取暖", "冬天太冷", "电暖器"],
     "aliases": ["取暖补贴"],
 }
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    await empty_queue()
-    async with routing_client() as client:
-        yield client
 
 
 async def test_the_seeded_catalogue_has_17_departments_and_42_policies(http: httpx.AsyncClient) -> None:

@@ -4,12 +4,10 @@ intake), passing, the public notice, an objection sending it back, approval and 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import update
 
 from routing.models import ClaimListing, Consultation
@@ -22,11 +20,9 @@ from tests.routing.support import (
     HUMEN_TOWN,
     HUMENZHAI,
     STREET_LIGHTS,
-    empty_queue,
     events_of,
     feed,
     hops,
-    routing_client,
 )
 
 VILLAGE = staff("village_staff", BEIZHA)
@@ -54,13 +50,6 @@ def minutes(appeal_id: uuid.UUID, **override: Any) -> dict[str, Any]:
     }
     body.update(override)
     return body
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    await empty_queue()
-    async with routing_client() as client:
-        yield client
 
 
 async def _project() -> uuid.UUID:

@@ -4,10 +4,8 @@ the town decides (bindingly), escalation to the city, joint meetings; every hop 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 
 from tests.fixtures import auth, received
 from tests.routing.support import (
@@ -18,22 +16,13 @@ from tests.routing.support import (
     HRSS,
     NANCHENG,
     NANCHENG_TOWN,
-    empty_queue,
     events_of,
     feed,
     hops,
     queue_items,
-    routing_client,
 )
 
 BASIS = "《社会救助暂行办法》第九条：申请人家庭人均收入高于当地低保标准，不属于本单位受理范围"
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    await empty_queue()
-    async with routing_client() as client:
-        yield client
 
 
 async def _dibao() -> uuid.UUID:

@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select, update
 
 from routing.models import Claim, ClaimListing, commands
@@ -25,23 +23,14 @@ from tests.routing.support import (
     NANCHENG,
     NANCHENG_TOWN,
     approve_plan,
-    empty_queue,
     events_of,
     feed,
     hops,
-    routing_client,
 )
 
 SCHOOL_BAG = "孩子上学没有书包和文具，家里困难"
 COURT = "村里想建一个篮球场，年轻人下班后没地方运动"
 CREDIT = "91441900MA4UXXXX1X"
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    await empty_queue()
-    async with routing_client() as client:
-        yield client
 
 
 async def donor(

@@ -4,7 +4,6 @@ by the town), service records, and their confirmation by the beneficiary or staf
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -19,11 +18,9 @@ from tests.routing.support import (
     HUMENZHAI,
     NANCHENG,
     NANCHENG_TOWN,
-    empty_queue,
     events_of,
     feed,
     hops,
-    routing_client,
     triage_row,
 )
 
@@ -42,13 +39,6 @@ def station_body(town: str, village: str | None, services: list[str]) -> dict[st
             {"role": "volunteer", "name": "北栅志愿服务队", "count": 35},
         ],
     }
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    await empty_queue()
-    async with routing_client() as client:
-        yield client
 
 
 async def _register(http: httpx.AsyncClient, town: str, village: str | None, who: object) -> str:

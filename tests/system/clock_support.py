@@ -1,5 +1,5 @@
-"""Helpers of `test_injected_clock.py`: who acts, how the test moves the system's clock, and the
-requests every step makes."""
+"""Helpers of `test_injected_clock.py`: who acts, how the test moves the system's clock, the
+requests every step makes, and the waits for what the workers do in the meantime."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import httpx
 
 from services.common.auth import Principal
 from services.common.queue import connect, queue_name
+from tests.fakes.wechat_code2session import FakeCode2Session
 from tests.fixtures import bearer
 from tests.system.harness import RunningSystem, hotline_body, signed_headers
 
@@ -94,6 +95,11 @@ def public(client: httpx.Client, accepted: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def wait_status(client: httpx.Client, accepted: dict[str, Any], status: str) -> None:
+    """Wait until the appeal's public status reads `status`."""
+    wait_for(lambda: public(client, accepted)["status"] == status, what=status)
+
+
 def street_lights(client: httpx.Client, system: RunningSystem, where: str) -> dict[str, Any]:
     """A micro-project of 北栅社区 by the hotline, in consultation at the community."""
     accepted = call(
@@ -102,7 +108,7 @@ def street_lights(client: httpx.Client, system: RunningSystem, where: str) -> di
         address=f"东莞市虎门镇北栅社区{where}",
     )
     try:
-        wait_for(lambda: public(client, accepted)["status"] == "consulting", what="consulting")
+        wait_status(client, accepted, "consulting")
     except AssertionError:
         raise AssertionError(f"{public(client, accepted)}\n{system.logs()}") from None
     return accepted
@@ -130,3 +136,72 @@ def problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
     body: dict[str, Any] = r.json()
     assert body["code"] == code, body
     return body
+
+
+def wait_note(client: httpx.Client, who: Principal, ticket: str, kind: str) -> list[dict[str, Any]]:
+    """Wait for `who`'s notifications of `kind` about the appeal `ticket`, and return them."""
+    return wait_for(
+        lambda: [n for n in notes(client, who, ticket) if n["kind"] == kind], what=f"{kind} notice"
+    )
+
+
+def minutes(
+    appeal_id: str,
+    where: str,
+    *,
+    budget_fen: int,
+    residents: int,
+    track: str = "direct",
+    present: int = 20,
+    votes: dict[str, dict[str, int]] | None = None,
+) -> dict[str, Any]:
+    """The minutes of a 北栅社区 residents' council on street lights at `where` (25 eligible), by
+    default passing on every point."""
+    return {
+        "appeal_id": appeal_id,
+        "form": "residents_council",
+        "held_at": "2026-12-05T19:30:00+08:00",
+        "eligible_count": 25,
+        "present_count": present,
+        "attendees": [{"name": "陈伯", "role": "居民代表"}],
+        "necessity": f"{where}路灯损坏多盏，夜间出行不安全",
+        "feasibility": "线路可利用原有杆件，施工一周",
+        "budget_fen": budget_fen,
+        "beneficiaries": {"count": residents, "group": f"{where}居民"},
+        "implementer": "北栅社区居委会",
+        "votes": votes or {p: {"yes": 16, "no": 3, "abstain": 1} for p in POINTS},
+        "track": track,
+        "holder_type": "village",
+        "holder_code": BEIZHA,
+    }
+
+
+def verified_donor(client: httpx.Client) -> tuple[dict[str, Any], str]:
+    """A donor who applied and whom the city verified: the donor and its key."""
+    joined = client.post(
+        "/api/v1/donors", json={"kind": "individual", "name": f"爱心人士{uuid.uuid4().hex[:4]}"}
+    )
+    assert joined.status_code == 201, joined.text
+    donor: dict[str, Any] = joined.json()["donor"]
+    key: str = joined.json()["key"]
+    verified = client.post(
+        f"/api/v1/donors/{donor['id']}/state", json={"state": "verified"}, headers=bearer(CITY)
+    )
+    assert verified.status_code == 200, verified.text
+    return donor, key
+
+
+def listings_of(client: httpx.Client, key: str, appeal_id: str) -> list[dict[str, Any]]:
+    """The donor's listings of the appeal `appeal_id` (none, or one)."""
+    r = client.get("/api/v1/donors/listings", headers={"X-Donor-Key": key})
+    assert r.status_code == 200, r.text
+    return [x for x in r.json() if x["appeal_id"] == appeal_id]
+
+
+def resident(client: httpx.Client, wechat: FakeCode2Session) -> dict[str, str]:
+    """A new resident's session through the mini-program's WeChat login: its bearer header."""
+    session = client.post(
+        "/api/v1/miniprogram/session", json={"code": wechat.issue_code("o" + uuid.uuid4().hex[:27])}
+    )
+    assert session.status_code == 200, session.text
+    return {"Authorization": f"Bearer {session.json()['access_token']}"}

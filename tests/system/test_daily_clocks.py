@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from services.common.auth import Principal, mint_staff_token
+from services.common.auth import Principal
+from tests.fixtures import bearer
 from tests.system.harness import RunningSystem, db_scalar, hotline_body, signed_headers, start_system
 
 T = TypeVar("T")
@@ -49,10 +50,6 @@ def wait_for(predicate: Callable[[], T | None], timeout: float = 40.0) -> T:
             return last
         time.sleep(0.3)
     raise AssertionError(f"not within {timeout}s (last: {last!r})")
-
-
-def bearer(who: Principal) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_staff_token(who)[0]}"}
 
 
 def clocks(appeal_id: str, clock: str) -> list[tuple[int, str, int]] | None:

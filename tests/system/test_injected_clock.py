@@ -34,7 +34,6 @@ from tests.fakes.sms_gateway import FakeSmsGateway
 from tests.fakes.wechat_code2session import FakeCode2Session
 from tests.fixtures import bearer
 from tests.system.clock_support import (
-    BEIZHA,
     CITY,
     DEPARTMENT,
     HUMEN,
@@ -44,12 +43,18 @@ from tests.system.clock_support import (
     advance,
     call,
     enqueue,
+    listings_of,
+    minutes,
     notes,
     person,
     problem,
     public,
+    resident,
     street_lights,
+    verified_donor,
     wait_for,
+    wait_note,
+    wait_status,
 )
 from tests.system.harness import RunningSystem, db_scalar, start_system
 
@@ -108,25 +113,8 @@ class State:
 def test_before_time_passes(system: RunningSystem, client: httpx.Client) -> None:
     # 公示: the council's plan passes on all five points and is noticed for 5 days.
     noticed = street_lights(client, system, "东方路")
-    votes = {"yes": 16, "no": 3, "abstain": 1}
-    minutes = {
-        "appeal_id": noticed["appeal_id"],
-        "form": "residents_council",
-        "held_at": "2026-12-05T19:30:00+08:00",
-        "eligible_count": 25,
-        "present_count": 20,
-        "attendees": [{"name": "陈伯", "role": "居民代表"}],
-        "necessity": "东方路一带路灯损坏多盏，夜间出行不安全",
-        "feasibility": "线路可利用原有杆件，施工一周",
-        "budget_fen": 3_600_000,
-        "beneficiaries": {"count": 1200, "group": "东方路一带居民"},
-        "implementer": "北栅社区居委会",
-        "votes": {p: votes for p in POINTS},
-        "track": "direct",
-        "holder_type": "village",
-        "holder_code": BEIZHA,
-    }
-    r = client.post("/api/v1/consultations", json=minutes, headers=bearer(VILLAGE))
+    plan = minutes(noticed["appeal_id"], "东方路一带", budget_fen=3_600_000, residents=1200)
+    r = client.post("/api/v1/consultations", json=plan, headers=bearer(VILLAGE))
     assert r.status_code == 201, r.text
     assert r.json()["state"] == "notice" and r.json()["notice_days"] == 5
     State.noticed, State.consultation_id = noticed, r.json()["id"]
@@ -156,15 +144,15 @@ def test_before_time_passes(system: RunningSystem, client: httpx.Client) -> None
         address="东莞市南城街道",
     )
     appeal = f"/api/v1/staff/appeals/{accepted['appeal_id']}"
-    wait_for(lambda: public(client, accepted)["status"] == "approved", what="approved")
+    wait_status(client, accepted, "approved")
     signed = client.post(
         f"/api/v1/routing/assignments/{accepted['appeal_id']}/sign-off", headers=bearer(DEPARTMENT)
     )
     assert signed.status_code == 200, signed.text
-    wait_for(lambda: public(client, accepted)["status"] == "in_progress", what="in progress")
+    wait_status(client, accepted, "in_progress")
     done = client.post(f"{appeal}/complete", json={"reason": "已审核发放"}, headers=bearer(DEPARTMENT))
     assert done.status_code == 200, done.text
-    wait_for(lambda: public(client, accepted)["status"] == "completed", what="completed")
+    wait_status(client, accepted, "completed")
     State.completed = accepted["appeal_id"]
 
 
@@ -189,13 +177,9 @@ def test_twenty_days_later(system: RunningSystem, client: httpx.Client) -> None:
 
     # Overdue: the community hears of it, the town of the escalation; the work list flags it.
     ticket = State.idle["ticket_no"]
-    overdue = wait_for(
-        lambda: [n for n in notes(client, VILLAGE, ticket) if n["kind"] == "overdue"], what="overdue notice"
-    )
+    overdue = wait_note(client, VILLAGE, ticket, "overdue")
     assert ticket in overdue[0]["text"]
-    escalated = wait_for(
-        lambda: [n for n in notes(client, TOWN, ticket) if n["kind"] == "escalated"], what="escalation notice"
-    )
+    escalated = wait_note(client, TOWN, ticket, "escalated")
     assert ticket in escalated[0]["text"]
     r = client.get("/api/v1/staff/appeals", params={"q": ticket, "overdue": "true"}, headers=bearer(VILLAGE))
     assert r.status_code == 200, r.text
@@ -242,24 +226,9 @@ def test_twenty_days_later(system: RunningSystem, client: httpx.Client) -> None:
 def test_a_pledge_expires(system: RunningSystem, client: httpx.Client) -> None:
     if not State.consultation_id:
         pytest.skip("the first step failed")
-    joined = client.post(
-        "/api/v1/donors", json={"kind": "individual", "name": f"爱心人士{uuid.uuid4().hex[:4]}"}
-    )
-    assert joined.status_code == 201, joined.text
-    donor, key = joined.json()["donor"], joined.json()["key"]
-    verified = client.post(
-        f"/api/v1/donors/{donor['id']}/state", json={"state": "verified"}, headers=bearer(CITY)
-    )
-    assert verified.status_code == 200, verified.text
+    _, key = verified_donor(client)
     appeal_id = State.noticed["appeal_id"]
-    listings = wait_for(
-        lambda: [
-            x
-            for x in client.get("/api/v1/donors/listings", headers={"X-Donor-Key": key}).json()
-            if x["appeal_id"] == appeal_id
-        ],
-        what="the approved plan listed",
-    )
+    listings = wait_for(lambda: listings_of(client, key, appeal_id), what="the approved plan listed")
     assert listings[0]["target_fen"] == 3_600_000
     pledged = client.post(
         "/api/v1/donors/claims",
@@ -280,11 +249,7 @@ def test_a_pledge_expires(system: RunningSystem, client: httpx.Client) -> None:
     assert claim["id"] in [c["id"] for c in r.json()]
     mine = client.get("/api/v1/donors/claims", headers={"X-Donor-Key": key})
     assert [(c["id"], c["state"]) for c in mine.json()] == [(claim["id"], "expired")], mine.text
-    listing = next(
-        x
-        for x in client.get("/api/v1/donors/listings", headers={"X-Donor-Key": key}).json()
-        if x["appeal_id"] == appeal_id
-    )
+    (listing,) = listings_of(client, key, appeal_id)
     assert listing["pledged_fen"] == 0, listing
 
 
@@ -292,24 +257,15 @@ def test_no_quorum_is_not_claimable_and_a_rejected_plan_stays_disclosed(
     system: RunningSystem, client: httpx.Client
 ) -> None:
     filed = street_lights(client, system, "北栅大道")
-    minutes: dict[str, Any] = {
-        "appeal_id": filed["appeal_id"],
-        "form": "residents_council",
-        "held_at": "2026-12-05T19:30:00+08:00",
-        "eligible_count": 25,
-        "present_count": 10,
-        "attendees": [{"name": "陈伯", "role": "居民代表"}],
-        "necessity": "北栅大道路灯损坏多盏，夜间出行不安全",
-        "feasibility": "线路可利用原有杆件，施工一周",
-        "budget_fen": 2_000_000,
-        "beneficiaries": {"count": 800, "group": "北栅大道一带居民"},
-        "implementer": "北栅社区居委会",
-        "votes": {p: {"yes": 9, "no": 1, "abstain": 0} for p in POINTS},
-        "track": "direct",
-        "holder_type": "village",
-        "holder_code": BEIZHA,
-    }
-    short = client.post("/api/v1/consultations", json=minutes, headers=bearer(VILLAGE))
+    plan = minutes(
+        filed["appeal_id"],
+        "北栅大道",
+        budget_fen=2_000_000,
+        residents=800,
+        present=10,
+        votes={p: {"yes": 9, "no": 1, "abstain": 0} for p in POINTS},
+    )
+    short = client.post("/api/v1/consultations", json=plan, headers=bearer(VILLAGE))
     assert short.status_code == 201 and short.json()["state"] == "no_quorum", short.text
     listing = client.put(
         f"/api/v1/donors/listings/{filed['appeal_id']}",
@@ -317,15 +273,8 @@ def test_no_quorum_is_not_claimable_and_a_rejected_plan_stays_disclosed(
         headers=bearer(TOWN),
     )
     problem(listing, 409, "not_claimable")
-    joined = client.post(
-        "/api/v1/donors", json={"kind": "individual", "name": f"爱心人士{uuid.uuid4().hex[:4]}"}
-    )
-    key = {"X-Donor-Key": joined.json()["key"]}
-    client.post(
-        f"/api/v1/donors/{joined.json()['donor']['id']}/state",
-        json={"state": "verified"},
-        headers=bearer(CITY),
-    )
+    _, donor_key = verified_donor(client)
+    key = {"X-Donor-Key": donor_key}
     pledge = client.post(
         "/api/v1/donors/claims",
         json={"appeal_id": filed["appeal_id"], "kind": "money", "amount_fen": 100_000},
@@ -335,14 +284,14 @@ def test_no_quorum_is_not_claimable_and_a_rejected_plan_stays_disclosed(
 
     # The next meeting rejects the budget: the appeal ends, disclosed with its reason.
     tie = {"yes": 10, "no": 10, "abstain": 0}
-    minutes.update(
+    plan.update(
         present_count=20,
         held_at="2026-12-06T19:30:00+08:00",
         votes={p: tie if p == "budget" else {"yes": 16, "no": 4} for p in POINTS},
     )
-    rejected = client.post("/api/v1/consultations", json=minutes, headers=bearer(VILLAGE))
+    rejected = client.post("/api/v1/consultations", json=plan, headers=bearer(VILLAGE))
     assert rejected.status_code == 201 and rejected.json()["state"] == "rejected", rejected.text
-    wait_for(lambda: public(client, filed)["status"] == "rejected", what="rejected")
+    wait_status(client, filed, "rejected")
     disclosed = client.get(f"/api/v1/public/disclosure/{filed['ticket_no']}")
     assert disclosed.status_code == 200, disclosed.text
     assert "预算" in disclosed.json()["rejection_reason"]
@@ -409,33 +358,14 @@ def test_a_calendar_upload_must_stay_in_its_year(client: httpx.Client) -> None:
 def test_a_resident_objects_to_a_notice_from_the_mini_program(
     system: RunningSystem, client: httpx.Client
 ) -> None:
-    openid = "o" + uuid.uuid4().hex[:27]
-    session = client.post("/api/v1/miniprogram/session", json={"code": WECHAT.issue_code(openid)})
-    assert session.status_code == 200, session.text
-    resident = {"Authorization": f"Bearer {session.json()['access_token']}"}
+    session = resident(client, WECHAT)
     filed = street_lights(client, system, "北栅新村")
-    minutes = {
-        "appeal_id": filed["appeal_id"],
-        "form": "residents_council",
-        "held_at": "2026-12-05T19:30:00+08:00",
-        "eligible_count": 25,
-        "present_count": 20,
-        "attendees": [{"name": "陈伯", "role": "居民代表"}],
-        "necessity": "北栅新村路灯损坏多盏，夜间出行不安全",
-        "feasibility": "线路可利用原有杆件，施工一周",
-        "budget_fen": 1_200_000,
-        "beneficiaries": {"count": 500, "group": "北栅新村居民"},
-        "implementer": "北栅社区居委会",
-        "votes": {p: {"yes": 16, "no": 3, "abstain": 1} for p in POINTS},
-        "track": "express",
-        "holder_type": "village",
-        "holder_code": BEIZHA,
-    }
-    made = client.post("/api/v1/consultations", json=minutes, headers=bearer(VILLAGE))
+    plan = minutes(filed["appeal_id"], "北栅新村", budget_fen=1_200_000, residents=500, track="express")
+    made = client.post("/api/v1/consultations", json=plan, headers=bearer(VILLAGE))
     assert made.status_code == 201 and made.json()["state"] == "notice", made.text
     path = f"/api/v1/miniprogram/notices/{made.json()['id']}/objections"
     reason = {"reason": "巷子里的路灯更暗，应该先修巷内的"}
-    key = {**resident, "Idempotency-Key": f"obj-{uuid.uuid4().hex[:12]}"}
+    key = {**session, "Idempotency-Key": f"obj-{uuid.uuid4().hex[:12]}"}
     objected = client.post(path, json=reason, headers=key)
     assert objected.status_code == 201, objected.text
     assert (objected.json()["state"], objected.json()["ticket_no"]) == ("objected", filed["ticket_no"])
@@ -443,11 +373,7 @@ def test_a_resident_objects_to_a_notice_from_the_mini_program(
     assert replay.status_code == 200 and replay.json()["objection_id"] == objected.json()["objection_id"]
 
     # The community hears of it (without the resident's words in public), the notice shows it.
-    heard = wait_for(
-        lambda: [n for n in notes(client, VILLAGE, filed["ticket_no"]) if n["kind"] == "objection"],
-        what="objection notice",
-    )
-    assert heard
+    assert wait_note(client, VILLAGE, filed["ticket_no"], "objection")
 
     def shown() -> list[dict[str, Any]] | None:
         r = client.get("/api/v1/public/notices", params={"ticket_no": filed["ticket_no"]})
@@ -522,17 +448,14 @@ def test_a_calendar_correction_recomputes_the_clocks_it_moves(
 
 
 def test_a_policy_benefit_topped_up_by_donors(system: RunningSystem, client: httpx.Client) -> None:
-    openid = "o" + uuid.uuid4().hex[:27]
-    session = client.post("/api/v1/miniprogram/session", json={"code": WECHAT.issue_code(openid)})
-    assert session.status_code == 200, session.text
-    resident = {"Authorization": f"Bearer {session.json()['access_token']}"}
+    session = resident(client, WECHAT)
     filed = client.post(
         "/api/v1/miniprogram/appeals",
         json={
             "description": f"我老公去年去世，我一个人带两个孩子，没有收入，想申请低保（{uuid.uuid4().hex[:4]}）",
             "town_code": HUMEN,
         },
-        headers={**resident, "Idempotency-Key": f"sys16-{uuid.uuid4().hex[:20]}"},
+        headers={**session, "Idempotency-Key": f"sys16-{uuid.uuid4().hex[:20]}"},
     )
     assert filed.status_code == 201, filed.text
     accepted = filed.json()

@@ -6,7 +6,7 @@ status, which shows public steps only. Now an insert or delete counts only for a
 update only when the row was or becomes public.
 
 Revision ID: 4fae27c7ee73
-Revises: c14d0c5a7e11
+Revises: 2b7e9c4d1a58
 Create Date: 2026-12-06 17:00:00.000000
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "4fae27c7ee73"
-down_revision: str | Sequence[str] | None = "c14d0c5a7e11"
+down_revision: str | Sequence[str] | None = "2b7e9c4d1a58"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
