@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.config import RoutingSettings
 from routing.errors import AlreadyClaimed, ClaimState, DonorNotVerified, ListingClosed, OverClaim
-from routing.models import Claim, ClaimListing, Donor, commands
+from routing.models import Claim, ClaimListing, Donor, TriageResult, commands
 from routing.service.common import may_act_for, publish, unit_name
 from routing.service.donors import NO_KEY, require_claimable, visible
 from services.common.auth import Principal
@@ -117,7 +117,11 @@ async def _pledge(
         raise DonorNotVerified()
     listing = await session.get(ClaimListing, appeal_id)
     if listing is None:
-        await require_claimable(session, appeal_id)  # say why an appeal donors cannot claim is not listed
+        # Say why an appeal of the donor's own pool cannot be claimed (e.g. no quorum); of any
+        # other appeal a donor learns nothing, not even that it exists.
+        triage = await session.get(TriageResult, appeal_id)
+        if triage is not None and (donor.pool == "city" or triage.town_code == donor.town_code):
+            await require_claimable(session, appeal_id)
         raise NotFound()
     if not visible(donor, listing):
         raise NotFound()

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.errors import ListingClosed, NotClaimable
 from routing.models import ClaimListing, Consultation, Donor, TriageResult
-from routing.service import facts
+from routing.service import dispositions, facts
 from routing.service.common import acts_for_town
 from services.common.auth import Principal
 from services.common.errors import (
@@ -219,14 +219,14 @@ async def publish_listing(
     needs_service: str | None,
 ) -> ClaimListing:
     """Staff publish (or correct) an appeal's listing: anonymised words, the sum, the service."""
+    triage = await session.get(TriageResult, appeal_id)
+    # Who may act is checked before anything about the appeal is read: outside one's scope the
+    # appeal does not exist (404), inside it a unit that may not list it is refused (403).
+    if triage is None or not (principal.role == "city_admin" or acts_for_town(principal, triage.town_code)):
+        raise await dispositions.refusal(session, principal, appeal_id) if triage is not None else NotFound()
     listing = await session.get(ClaimListing, appeal_id, with_for_update=NO_KEY)
     if listing is None:
-        triage = await session.get(TriageResult, appeal_id)
-        if triage is None:
-            raise NotFound()
         listing = await ensure_listing(session, triage)
-    if principal.role != "city_admin" and not acts_for_town(principal, listing.town_code):
-        raise Forbidden()
     await facts.ensure_open(session, appeal_id)  # never for an appeal merged away (issue 15.8)
     await require_claimable(session, appeal_id)
     if listing.state in ("closed",):

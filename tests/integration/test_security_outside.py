@@ -70,10 +70,7 @@ WRITES = (
 
 
 def _writes(appeal_id: str) -> list[Command]:
-    commands = appeal_commands(appeal_id, "越权测试")
-    # The listing keeps the body it always had here, which lacks its summary (422 either way): with
-    # a whole body another town is told 403 for a real appeal and 404 for an unknown one.
-    commands["listing"] = commands["listing"]._replace(body={"target_fen": 10_000})
+    commands = appeal_commands(appeal_id, "越权测试")  # the listing with a whole, valid body
     return [commands[name] for name in WRITES]
 
 

@@ -18,6 +18,7 @@ from services.common.db import session_scope
 from tests.fixtures import auth, received
 from tests.routing.support import (
     CITY,
+    DIBAO,
     HUMEN,
     HUMEN_TOWN,
     NANCHENG,
@@ -48,7 +49,7 @@ async def donor(
     assert made.status_code == 201, made.text
     key: str = made.json()["key"]
     if verify:
-        verifier = CITY if pool == "city" else HUMEN_TOWN
+        verifier = HUMEN_TOWN if pool == "town" and town == HUMEN else CITY
         ok = await http.post(
             f"/internal/donors/{made.json()['donor']['id']}/state",
             json={"state": "verified"},
@@ -159,7 +160,7 @@ async def test_donors_browse_their_pool_anonymised(http: httpx.AsyncClient) -> N
             json={"summary": "x" * 5, "target_fen": 1},
             headers=auth(NANCHENG_TOWN),
         )
-    ).status_code == 403
+    ).status_code == 404  # another town's appeal does not exist for it
     for key in (city_key, humen_key):
         seen = (
             await http.get("/internal/listings", params={"kind": "micro_wish"}, headers=as_donor(key))
@@ -398,3 +399,19 @@ async def test_concurrent_requests_with_one_key_make_one_claim(http: httpx.Async
     assert (await listing(appeal_id)).pledged_fen == 300_000
     made = [e for e in await events_of(appeal_id) if e["type"] == "claim.made"]
     assert len(made) == 1
+
+
+async def test_a_donor_learns_why_only_of_an_appeal_in_its_own_pool(http: httpx.AsyncClient) -> None:
+    """An appeal donors cannot claim (here a policy benefit, never listed): a donor of its town's
+    pool is told why (409 not_claimable); a donor of another town's pool learns nothing, not even
+    that it exists (404, as for an unknown appeal)."""
+    appeal_id = await feed(received(DIBAO, town_code=HUMEN))
+    humen, nancheng = (
+        await donor(http, pool="town", town=HUMEN),
+        await donor(http, pool="town", town=NANCHENG),
+    )
+    told = await claim(http, humen, appeal_id, 10_000)
+    assert told.status_code == 409 and told.json()["code"] == "not_claimable", told.text
+    for probe in (appeal_id, uuid.uuid4()):
+        hidden = await claim(http, nancheng, probe, 10_000)
+        assert hidden.status_code == 404 and hidden.json()["code"] == "not_found", hidden.text
