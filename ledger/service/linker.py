@@ -5,7 +5,8 @@ COMMIT (`ledger.chain_queue`, in commit order) and `ledger.chain_link()` appends
 to the chain, many per transaction (see the migration `5c1e7a2b9d40`). Who calls it:
 - every ledger command, after its unit of work commits and before it answers (`ChainLinker.settle`),
   so an answered entry is already chained; requests that finish together share one linking
-  transaction;
+  transaction (the batched one-entry commands are usually chained already, in their own
+  transaction, by `ledger.write_batch`: the round then finds nothing queued and writes nothing);
 - a loop in the API and in the worker (`ChainLinker.run`), every few seconds, for entries
   written elsewhere (event handlers, jobs, the CLI) and for any link a crash left undone;
 - the audits, before they read (`link_all`), so a verification covers every committed entry.
@@ -23,6 +24,7 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledger.service.journal import AUTOCOMMIT
 from services.common.db import get_sessionmaker
 
 log = structlog.get_logger(__name__)
@@ -41,7 +43,9 @@ async def link_all(maker: async_sessionmaker[AsyncSession], batch: int = BATCH) 
     """Link every queued entry, one transaction per batch; how many were linked."""
     total = 0
     while True:
-        async with maker() as session, session.begin():
+        # Each call of `ledger.chain_link` is its own transaction: one round trip.
+        async with maker() as session:
+            await session.connection(execution_options=AUTOCOMMIT)
             linked = await link_pending(session, batch)
         total += linked
         if linked < batch:
