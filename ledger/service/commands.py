@@ -27,6 +27,7 @@ from ledger.service.journal import (
     post_entry,
     refusal,
 )
+from ledger.service.linker import note_chained
 from services.common import idempotency
 from services.common.db import get_sessionmaker
 from services.common.errors import DomainError
@@ -112,6 +113,8 @@ async def run_entry_command(
         answer = await settle_refusal(session, spec, answer)
     else:
         answer = await batcher.submit(item, spec)
+        if answer.get("chained"):
+            note_chained()
     if answer.get("replay"):
         return await idempotency.replay(session, STORE.commands, key, digest)
     return Outcome(status=int(answer["status"]), body=dict(answer["body"]), replayed=False)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from contextvars import ContextVar
 
 import structlog
 from sqlalchemy import text
@@ -28,6 +29,17 @@ from ledger.service.journal import AUTOCOMMIT
 from services.common.db import get_sessionmaker
 
 log = structlog.get_logger(__name__)
+
+# Set when the entry this context just wrote was chained in its own transaction, with nothing
+# left queued behind it (`ledger.write_batch`): its next `settle` has nothing to wait for.
+_CHAINED: ContextVar[bool] = ContextVar("ledger_chained_in_transaction", default=False)
+
+
+def note_chained() -> None:
+    """The command this context just ran committed its entry already chained, and left nothing
+    queued before it: the context's next `ChainLinker.settle` returns at once."""
+    _CHAINED.set(True)
+
 
 BATCH = 1000
 POLL_SECONDS = 2.0
@@ -68,7 +80,12 @@ class ChainLinker:
         A round already running may have read the queue before our COMMIT, so we wait for the
         next round to start; everyone who arrives meanwhile waits for that same round. A failure
         is logged, not raised: the entry is committed and queued, and the loop links it later.
+        No round after a command whose transaction chained its entry and left nothing queued
+        (`note_chained`): everything committed before that COMMIT is chained.
         """
+        if _CHAINED.get():
+            _CHAINED.set(False)
+            return
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new event loop (tests): nothing of the old one carries over
             self._loop, self._next, self._runner = loop, None, None

@@ -20,7 +20,8 @@ Issue 14.5, measured (backend CPU time, `pg_stat_user_functions`, the bench's ow
    account lock of the batch is held by then, and kept to COMMIT, so tickets keep the order in
    which the accounts passed, as at COMMIT) and chained in the same transaction when no linker
    holds the linkers' lock (`pg_try_advisory_xact_lock`: never waits), so a batch costs one
-   WAL flush, not two; the after-commit round finds nothing left. `whole`: the call is its
+   WAL flush, not two. When nothing is left queued, each written command's answer says
+   `"chained": true`, and its caller skips its linking round (`ChainLinker.settle`). `whole`: the call is its
    own transaction (autocommit, one round trip), so a refused command, whose claim must be
    settled in the transaction that claims it, fails the call (SQLSTATE `LB001`, nothing
    written) and the caller writes the batch again in a transaction of its own.
@@ -183,6 +184,14 @@ WRITE_BATCH = f"""
         -- backlog is the linkers' work, not the account locks' holder's.
         IF pg_try_advisory_xact_lock({LINKER_LOCK}) THEN
             PERFORM ledger.chain_link(2 * jsonb_array_length(p_items));
+            -- Nothing left queued: once this commits, every entry committed before it is
+            -- chained, so its commands' callers need no linking round of their own.
+            IF NOT EXISTS (SELECT 1 FROM ledger.chain_queue) THEN
+                SELECT jsonb_agg(CASE WHEN a ? 'status' THEN a || '{{"chained": true}}' ELSE a END
+                                 ORDER BY n)
+                  INTO v_answers
+                  FROM jsonb_array_elements(v_answers) WITH ORDINALITY AS t(a, n);
+            END IF;
         END IF;
         RETURN v_answers;
     END $$
