@@ -30,7 +30,8 @@ Issue 14.5, measured (backend CPU time, `pg_stat_user_functions`, the bench's ow
    it runs, so a posting written while its entry's check is still to come (the entry
    `stamp_entry` last stamped, kept in the transaction-local setting `ledger.unchecked_entry`,
    cleared once that check ran) queues no check of its own. A posting added after its
-   entry's check ran still queues one.
+   entry's check ran still queues one. (A client that set that setting by hand could spare a
+   late posting its check, as one that disabled the triggers could: both are the ledger's own.)
 
 Revision ID: e3a91c5d7f20
 Revises: b8d2f4a61c37
