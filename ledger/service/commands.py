@@ -19,7 +19,15 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ledger.models import Command, messaging
-from ledger.service.journal import EntrySpec, command_item, post_command_entries, post_entry, refusal
+from ledger.service.journal import (
+    EntrySpec,
+    command_item,
+    post_command_batch,
+    post_command_entries,
+    post_entry,
+    refusal,
+)
+from ledger.service.linker import note_chained
 from services.common import idempotency
 from services.common.db import get_sessionmaker
 from services.common.errors import DomainError
@@ -105,6 +113,8 @@ async def run_entry_command(
         answer = await settle_refusal(session, spec, answer)
     else:
         answer = await batcher.submit(item, spec)
+        if answer.get("chained"):
+            note_chained()
     if answer.get("replay"):
         return await idempotency.replay(session, STORE.commands, key, digest)
     return Outcome(status=int(answer["status"]), body=dict(answer["body"]), replayed=False)
@@ -135,16 +145,19 @@ class EntryBatcher:
     """Writes the one-entry commands that arrive together in one transaction (组提交).
 
     A hot account's commands otherwise pass its row lock one COMMIT at a time, each waiting for
-    its own WAL flush; written together they share one. Batches run one at a time per process
-    (so they never wait on each other's locks), in arrival order, each command in its own
-    exception block inside `ledger.run_entry_commands`, so one command's refusal is its own. If
-    a batch fails as a whole (a deadlock with another process, a refusal nobody foresaw), each
-    of its commands is written again alone, so one cannot take the others down with it.
+    its own WAL flush; written together they share one, and their entries are chained in the
+    same transaction (`ledger.write_batch`, one statement, autocommit). Batches run one at a
+    time per process (so they never wait on each other's locks), in arrival order. A batch has
+    no subtransactions (on a hot account each would cost every later command of the batch
+    dearly): an overdraft is judged before the command writes anything, and answered; when a
+    command is refused, nothing of the batch is kept and it is written again in a transaction
+    that settles each refusal as its command's answer. If a batch fails as a whole (a deadlock
+    with another process, a refusal nobody foresaw), each of its commands is written again
+    alone, so one cannot take the others down with it.
     """
 
-    # Each command runs in a PL/pgSQL exception block, a subtransaction: PostgreSQL keeps 64 of
-    # them per transaction in shared memory, beyond which every snapshot in the database gets
-    # slower, so a batch stays well under that.
+    # A batch holds its accounts' locks until it commits, and a command written alone after a
+    # failed batch runs in a subtransaction: a bounded batch bounds both.
     def __init__(self, maker: async_sessionmaker[AsyncSession] | None = None, limit: int = 32) -> None:
         self._maker = maker
         self._limit = limit
@@ -178,8 +191,16 @@ class EntryBatcher:
                         waiting.answer.set_result(answer)
 
     async def _write(self, batch: list[_Waiting]) -> list[dict[str, Any]]:
-        async with (self._maker or get_sessionmaker())() as session, session.begin():
-            answers = await post_command_entries(session, [w.item for w in batch])
+        maker = self._maker or get_sessionmaker()
+        items = [w.item for w in batch]
+        # One statement, one round trip, when nothing is refused (the usual case); a refusal
+        # undoes it, and the batch is written again with its refusals settled.
+        async with maker() as session:
+            answers = await post_command_batch(session, items)
+        if answers is not None:
+            return answers
+        async with maker() as session, session.begin():
+            answers = await post_command_entries(session, items, chain=True)
             return [await settle_refusal(session, w.spec, a) for w, a in zip(batch, answers, strict=True)]
 
     async def _alone(self, waiting: _Waiting) -> None:

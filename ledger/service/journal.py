@@ -26,7 +26,7 @@ from uuid import UUID
 
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.errors import InsufficientFunds, UnknownSource
@@ -103,15 +103,49 @@ def command_item(spec: EntrySpec, command: dict[str, str]) -> dict[str, Any]:
 
 
 async def post_command_entries(
-    session: AsyncSession, items: Sequence[dict[str, Any]]
+    session: AsyncSession, items: Sequence[dict[str, Any]], *, chain: bool = False
 ) -> list[dict[str, Any]]:
     """Claim each command's key, post its one entry and settle it, in order, in one round trip
     (`ledger.run_entry_commands`): per item `{"status", "body"}`, `{"replay": true}` or
-    `{"error", …}` (its claim left pending for the caller to settle)."""
+    `{"error", …}` (its claim left pending for the caller to settle).
+
+    `chain`: also chain the entries in this transaction when no linker is at work
+    (`ledger.write_batch`), for a transaction that ends right after, as the batcher's does."""
+    function = "write_batch" if chain else "run_entry_commands"
     answers = await session.scalar(
-        text("SELECT ledger.run_entry_commands(CAST(:items AS jsonb))"),
+        text(f"SELECT ledger.{function}(CAST(:items AS jsonb))"),
         {"items": json.dumps(list(items), ensure_ascii=False)},
     )
+    assert isinstance(answers, list) and len(answers) == len(items)
+    return answers
+
+
+BATCH_REFUSED = "LB001"
+"""The SQLSTATE of `ledger.write_batch(items, true)` undone for a refused command."""
+
+AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+"""A session's connection on which each statement is its own transaction (one round trip
+instead of BEGIN, the statement and COMMIT)."""
+
+
+async def post_command_batch(
+    session: AsyncSession, items: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]] | None:
+    """Write these commands and chain their entries as one transaction of one statement
+    (`ledger.write_batch(items, true)`, autocommit); None, with nothing written, if a command
+    was refused: its claim must be settled in the transaction that claims it, so the caller
+    writes them again in a transaction of its own (`post_command_entries`). `session` must
+    not have begun."""
+    connection = await session.connection(execution_options=AUTOCOMMIT)
+    try:
+        answers = await connection.scalar(
+            text("SELECT ledger.write_batch(CAST(:items AS jsonb), true)"),
+            {"items": json.dumps(list(items), ensure_ascii=False)},
+        )
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == BATCH_REFUSED:
+            return None
+        raise
     assert isinstance(answers, list) and len(answers) == len(items)
     return answers
 

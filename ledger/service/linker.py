@@ -5,7 +5,8 @@ COMMIT (`ledger.chain_queue`, in commit order) and `ledger.chain_link()` appends
 to the chain, many per transaction (see the migration `5c1e7a2b9d40`). Who calls it:
 - every ledger command, after its unit of work commits and before it answers (`ChainLinker.settle`),
   so an answered entry is already chained; requests that finish together share one linking
-  transaction;
+  transaction (the batched one-entry commands are usually chained already, in their own
+  transaction, by `ledger.write_batch`: the round then finds nothing queued and writes nothing);
 - a loop in the API and in the worker (`ChainLinker.run`), every few seconds, for entries
   written elsewhere (event handlers, jobs, the CLI) and for any link a crash left undone;
 - the audits, before they read (`link_all`), so a verification covers every committed entry.
@@ -18,14 +19,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from contextvars import ContextVar
 
 import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ledger.service.journal import AUTOCOMMIT
 from services.common.db import get_sessionmaker
 
 log = structlog.get_logger(__name__)
+
+# Set when the entry this context just wrote was chained in its own transaction, with nothing
+# left queued behind it (`ledger.write_batch`): its next `settle` has nothing to wait for.
+_CHAINED: ContextVar[bool] = ContextVar("ledger_chained_in_transaction", default=False)
+
+
+def note_chained() -> None:
+    """The command this context just ran committed its entry already chained, and left nothing
+    queued before it: the context's next `ChainLinker.settle` returns at once."""
+    _CHAINED.set(True)
+
 
 BATCH = 1000
 POLL_SECONDS = 2.0
@@ -41,7 +55,9 @@ async def link_all(maker: async_sessionmaker[AsyncSession], batch: int = BATCH) 
     """Link every queued entry, one transaction per batch; how many were linked."""
     total = 0
     while True:
-        async with maker() as session, session.begin():
+        # Each call of `ledger.chain_link` is its own transaction: one round trip.
+        async with maker() as session:
+            await session.connection(execution_options=AUTOCOMMIT)
             linked = await link_pending(session, batch)
         total += linked
         if linked < batch:
@@ -64,7 +80,12 @@ class ChainLinker:
         A round already running may have read the queue before our COMMIT, so we wait for the
         next round to start; everyone who arrives meanwhile waits for that same round. A failure
         is logged, not raised: the entry is committed and queued, and the loop links it later.
+        No round after a command whose transaction chained its entry and left nothing queued
+        (`note_chained`): everything committed before that COMMIT is chained.
         """
+        if _CHAINED.get():
+            _CHAINED.set(False)
+            return
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new event loop (tests): nothing of the old one carries over
             self._loop, self._next, self._runner = loop, None, None

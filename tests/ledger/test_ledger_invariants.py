@@ -121,6 +121,45 @@ class TestBalancedEntries:
         error = await refused_at_commit([(city_money, -100), (charity_village, 100)])
         assert constraint_name(error) == "entry_balanced" and "per source" in str(error)
 
+    async def test_a_leg_added_after_the_entry_was_checked_is_checked_again(self) -> None:
+        # An entry's postings are checked by the entry's own deferred check; one added after
+        # that check has run (here forced early by SET CONSTRAINTS) queues a check of its own.
+        town, village = await funded("town", 1_000), await open_account("village")
+        async with get_engine().connect() as conn:
+            transaction = await conn.begin()
+            entry_id = await write_entry(conn, [(town, -100), (village, 100)])
+            await conn.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
+            await conn.execute(text("SET CONSTRAINTS ALL DEFERRED"))
+            await conn.execute(INSERT_POSTING, {"e": entry_id, "a": village, "x": 5})
+            with pytest.raises(IntegrityError) as info:
+                await transaction.commit()
+        assert constraint_name(info.value) == "entry_balanced"
+        assert not await entry_exists(entry_id)
+        assert await balance(town) == 1_000 and await balance(village) == 0
+
+    async def test_interleaved_entries_are_each_checked(self) -> None:
+        # Two entries written before either's legs: the first one's unbalanced legs are still
+        # judged, whichever entry was written last.
+        town, village = await funded("town", 1_000), await open_account("village")
+        async with get_engine().connect() as conn:
+            transaction = await conn.begin()
+            first, second = uuid.uuid4(), uuid.uuid4()
+            for entry_id in (first, second):
+                await conn.execute(
+                    text(
+                        "INSERT INTO ledger.journal_entries (id, kind, idempotency_key, request_hash, created_by)"
+                        " VALUES (:id, 'allocation', :key, :hash, 'test')"
+                    ),
+                    {"id": entry_id, "key": f"raw-{entry_id}", "hash": "0" * 64},
+                )
+            for entry_id, amount in ((second, 10), (first, 9)):
+                await conn.execute(INSERT_POSTING, {"e": entry_id, "a": town, "x": -10})
+                await conn.execute(INSERT_POSTING, {"e": entry_id, "a": village, "x": amount})
+            with pytest.raises(IntegrityError) as info:
+                await transaction.commit()
+        assert constraint_name(info.value) == "entry_balanced" and str(first) in str(info.value)
+        assert await balance(town) == 1_000
+
     async def test_balanced_entry_moves_balances_and_records_them(self) -> None:
         town, village = await funded("town", 1_000), await open_account("village")
         entry_id = await post([(town, -250), (village, 250)])

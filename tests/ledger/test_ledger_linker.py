@@ -226,3 +226,40 @@ async def test_a_batch_that_fails_whole_is_written_again_one_by_one(ledger: Ledg
         )
         == 0
     )
+
+
+async def test_a_batch_chains_its_entries_in_its_own_transaction(ledger: Ledger) -> None:
+    # Commands written together by the batcher are chained by the batch's own transaction (one
+    # statement, one COMMIT): each is linked by the time the batcher answers, before any
+    # linking round, and its answer says so, so the caller's `settle` has nothing to wait for.
+    town = await ledger.funded_town(100)
+    await link_all(get_sessionmaker())
+    batcher = EntryBatcher()
+
+    def item(index: int) -> tuple[dict[str, object], EntrySpec]:
+        idem = key()
+        spec = EntrySpec(
+            kind="allocation",
+            idempotency_key=idem,
+            digest="0" * 64,
+            legs=rules.transfer_legs(
+                ("town", town), ("village", village_of(town, 201 + index)), [("city_finance", 1)]
+            ),
+            actor="test",
+            holder=("town", town),
+        )
+        row = {
+            "idempotency_key": idem,
+            "operation": "allocation",
+            "request_hash": "0" * 64,
+            "created_by": "test",
+        }
+        return command_item(spec, row), spec
+
+    answers = await asyncio.gather(*(batcher.submit(*item(i)) for i in range(6)))
+    assert [(a["status"], a.get("chained")) for a in answers] == [(201, True)] * 6
+    ids = [str(a["body"]["id"]) for a in answers]
+    assert await links_of(ids) == dict.fromkeys(ids, 1)
+    assert await queued(ids) == 0
+    async with session_scope() as session:
+        assert (await verify_chain(session)).ok and (await reconcile(session)).ok
