@@ -115,9 +115,7 @@ def doc_from_stored(
         conditions=frozenset(conditions),
         words=frozenset(words),
         places=frozenset(stored_places),
-        # Each character joined to the next, in C: the same bigrams as slicing, at a candidate's
-        # rebuild (up to sixty per lookup).
-        bigrams=frozenset(map(str.__add__, chars, chars[1:])),
+        bigrams=frozenset(chars[i : i + 2] for i in range(len(chars) - 1)),
         text=text,
         persons=frozenset(persons),
         kin=frozenset(kin),
