@@ -29,6 +29,9 @@ BASELINE_ASKS = 20
 NO_INDEX_ASKS = 3  # each reads every fingerprint: about a minute at 1,000,000
 _KEYS_RE = re.compile(r"'\{[-0-9,]+\}'")  # an array of keys in EXPLAIN's output
 Ask = tuple[Appeal, Doc]
+# The settings `find_candidates` sends the statement under: no sequential scan, no JIT, no
+# parallel workers.
+_AS_THE_LOOKUP = "SET enable_seqscan = off; SET jit = off; SET max_parallel_workers_per_gather = 0"
 
 
 async def lookup_ms(maker: async_sessionmaker[Any], ask: Ask) -> tuple[float, list[Candidate]]:
@@ -117,17 +120,21 @@ async def explain(engine: AsyncEngine, ask: Ask, plan: str) -> list[str]:
         if plan == "generic":
             raw = (await conn.get_raw_connection()).driver_connection
             assert raw is not None
-            await raw.execute("SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off")
+            await raw.execute(f"SET plan_cache_mode = force_generic_plan; {_AS_THE_LOOKUP}")
             await raw.execute(f"PREPARE bench_lookup AS {statement}")
             args = ", ".join(_literal(v) for v in parameters)
             rows = await raw.fetch(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_lookup({args})")
-            await raw.execute("DEALLOCATE bench_lookup; RESET plan_cache_mode; RESET enable_seqscan")
+            await raw.execute(
+                "DEALLOCATE bench_lookup; RESET plan_cache_mode; RESET enable_seqscan; RESET jit; "
+                "RESET max_parallel_workers_per_gather"
+            )
             lines = [str(r[0]) for r in rows]
         else:
             if plan == "no_index":
                 await conn.execute(text("DROP INDEX intake.ix_fingerprints_keys"))
             else:  # as `find_candidates` sends it
-                await conn.execute(text("SET LOCAL enable_seqscan = off"))
+                for setting in _AS_THE_LOOKUP.split("; "):
+                    await conn.exec_driver_sql(setting.replace("SET ", "SET LOCAL "))
             how = "EXPLAIN " if plan == "no_index" else "EXPLAIN (ANALYZE, BUFFERS) "
             lines = [str(r[0]) for r in (await conn.exec_driver_sql(how + statement, parameters)).all()]
             await conn.rollback()

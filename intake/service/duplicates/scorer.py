@@ -22,11 +22,10 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-from intake.service.duplicates.lexicon import GENERIC_OBJECTS, GENERIC_PLACES, PERSONAL_FAMILIES
 from intake.service.duplicates.similarity import (
     Doc,
     dice,
@@ -35,7 +34,6 @@ from intake.service.duplicates.similarity import (
     idf_overlap,
     jaccard,
     location_score,
-    place_kind,
     same_persons,
     text_score,
 )
@@ -87,10 +85,10 @@ def numbers(text: str) -> frozenset[float]:
     return frozenset(n for n in out if n > 1)
 
 
-def _specific(a: frozenset[str], b: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+def _specific(a: Doc, b: Doc) -> tuple[frozenset[str], frozenset[str]]:
     # 房屋 alone says "a building"; when both name something more specific, compare that.
-    sa, sb = a - GENERIC_OBJECTS, b - GENERIC_OBJECTS
-    return (sa, sb) if sa and sb else (a, b)
+    sa, sb = a.specific_objects, b.specific_objects
+    return (sa, sb) if sa and sb else (a.objects, b.objects)
 
 
 def features(
@@ -103,22 +101,25 @@ def features(
 ) -> dict[str, float]:
     """What the model sees of a pair (every value a float, most in [0, 1]); `likeness` is
     (text_score, location_score) when the caller has them already."""
+    # A lookup scores dozens of pairs per arrival: what depends on one side only is kept on its
+    # Doc, and what the features use twice is worked out once (the values are the same).
     text, place = likeness if likeness is not None else (text_score(a, b)[0], location_score(a, b)[0])
     both_obj = bool(a.objects and b.objects)
     fam_a, fam_b = a.families, b.families
     both_fam = bool(fam_a and fam_b)
-    personal = bool((fam_a | fam_b) & PERSONAL_FAMILIES)
+    fam_share = _share(fam_a, fam_b)
+    personal = a.personal or b.personal
     both_cond = bool(a.conditions and b.conditions)
+    cond_jaccard = jaccard(a.conditions, b.conditions) if both_cond else None
     dist = distance_m(a, b)
-    spec_a, spec_b = a.places - GENERIC_PLACES, b.places - GENERIC_PLACES
+    spec_a, spec_b = a.specific_places, b.specific_places
     conflict = bool(spec_a and spec_b and not spec_a & spec_b)
-    kinds_a = frozenset(place_kind(p) for p in spec_a)
-    kinds_b = frozenset(place_kind(p) for p in spec_b)
+    same_kind_conflict = conflict and a.specific_place_kinds & b.specific_place_kinds != frozenset()
     persons_both = bool(a.persons and b.persons)
     same_named = bool(persons_both and same_persons(a.persons, b.persons))
     same_village = a.village_code is not None and a.village_code == b.village_code
     same_town = a.town_code is not None and a.town_code == b.town_code
-    obj_a, obj_b = _specific(a.objects, b.objects)
+    obj_a, obj_b = _specific(a, b)
     obj_share = _share(obj_a, obj_b)
     both_kin, both_ages = bool(a.kin and b.kin), bool(a.ages and b.ages)
     age_match = any(abs(x - y) <= 1 for x in a.ages for y in b.ages)
@@ -127,6 +128,7 @@ def features(
     near = (dist is not None and dist <= 500) or same_village
     nums_a, nums_b = numbers(a.text), numbers(b.text)
     both_nums = bool(nums_a and nums_b)
+    bigram_dice = dice(a.bigrams, b.bigrams)
     out = {
         "text_score": text,
         "place_score": place,
@@ -136,12 +138,12 @@ def features(
         "obj_share": obj_share,
         "obj_conflict": float(both_obj and not obj_a & obj_b),
         "obj_one_missing": float(bool(a.objects) != bool(b.objects)),
-        "fam_share": _share(fam_a, fam_b),
+        "fam_share": fam_share,
         "fam_conflict": float(both_fam and not fam_a & fam_b),
-        "cond_jaccard": jaccard(a.conditions, b.conditions) if both_cond else 0.0,
+        "cond_jaccard": cond_jaccard if cond_jaccard is not None else 0.0,
         "cond_conflict": float(both_cond and not a.conditions & b.conditions),
         "words_jaccard": jaccard(a.words, b.words),
-        "bigram_dice": dice(a.bigrams, b.bigrams),
+        "bigram_dice": bigram_dice,
         "personal": float(personal),
         "persons_same": float(same_named),
         "persons_other": float(persons_both and not same_named),
@@ -163,8 +165,8 @@ def features(
         "place_shared": float(bool(spec_a & spec_b)),
         # Two roads, or two estates, that differ are two spots; a park gate and the road
         # junction beside it may be one spot described two ways.
-        "place_conflict_same_kind": float(conflict and kinds_a & kinds_b != frozenset()),
-        "place_conflict_other_kind": float(conflict and not kinds_a & kinds_b),
+        "place_conflict_same_kind": float(same_kind_conflict),
+        "place_conflict_other_kind": float(conflict and not same_kind_conflict),
         "spot_same": float(bool(a.spots & b.spots)),
         "spot_other": float(bool(a.spots and b.spots and not a.spots & b.spots)),
         "kin_same": float(bool(a.kin & b.kin)),
@@ -178,20 +180,18 @@ def features(
         "words_idf_share": idf_share,
         "rare_words_shared": min(rare_shared, 3) / 3,
         "near_x_obj_share": float(near) * obj_share,
-        "near_x_fam_share": float(near) * _share(fam_a, fam_b),
+        "near_x_fam_share": float(near) * fam_share,
         # Carried across writers: the numbers they give (a count, an age, a sum, a house number).
         # The same words about another named road or estate: another spot with the same problem
         # (another street light in the same village), whoever wrote it.
-        "text_x_spot_conflict": text * float(conflict and kinds_a & kinds_b != frozenset()),
-        "bigram_x_spot_conflict": dice(a.bigrams, b.bigrams)
-        * float(conflict and kinds_a & kinds_b != frozenset()),
+        "text_x_spot_conflict": text * float(same_kind_conflict),
+        "bigram_x_spot_conflict": bigram_dice * float(same_kind_conflict),
         "num_same": float(both_nums and bool(nums_a & nums_b)),
         "num_other": float(both_nums and not nums_a & nums_b),
         "obj_none": float(not a.objects and not b.objects),
         "near_x_text": float(near) * text,
         "same_town_x_obj_share": float(same_town) * obj_share,
-        "fam_share_x_cond": _share(fam_a, fam_b)
-        * (jaccard(a.conditions, b.conditions) if both_cond else 0.5),
+        "fam_share_x_cond": fam_share * (cond_jaccard if cond_jaccard is not None else 0.5),
     }
     return {k: float(v) for k, v in out.items()}
 
@@ -230,11 +230,19 @@ class Model:
     suggest_at: float
     raw: dict[str, Any]
 
+    @cached_property
+    def _terms(self) -> tuple[tuple[str, float, float, float], ...]:
+        # (name, mean, scale, weight) per feature, zipped once rather than on every pair.
+        return tuple(
+            (name, mu, sd or 1.0, w)
+            for name, mu, sd, w in zip(self.names, self.mean, self.scale, self.coef, strict=True)
+        )
+
     def probability(self, feats: dict[str, float]) -> float:
         """P(one matter | features)."""
         z = self.intercept
-        for name, mu, sd, w in zip(self.names, self.mean, self.scale, self.coef, strict=True):
-            z += w * (feats.get(name, 0.0) - mu) / (sd or 1.0)
+        for name, mu, sd, w in self._terms:
+            z += w * (feats.get(name, 0.0) - mu) / sd
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from intake.service.duplicates.lexicon import FAMILIES
+from intake.service.duplicates.lexicon import FAMILIES, GENERIC_OBJECTS, GENERIC_PLACES, PERSONAL_FAMILIES
+from intake.service.duplicates.similarity.places import place_kind
 from intake.service.duplicates.similarity.text import KEEP_RE
 from services.common.reference.locate import gcj02_to_wgs84
 
@@ -31,10 +33,34 @@ class Doc:
     lng: float | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
-    @property
+    # The values below depend on the fields only, and one Doc is compared with dozens of others
+    # (an arrival with every candidate; a remembered candidate with arrival after arrival), so
+    # each is worked out once per Doc (`cached_property` writes past the frozen fields).
+
+    @cached_property
     def families(self) -> frozenset[str]:
         """The families of the objects named (照明交通, 排水, 医疗…)."""
         return frozenset(FAMILIES[o] for o in self.objects if o in FAMILIES)
+
+    @cached_property
+    def personal(self) -> bool:
+        """Whether a family of personal need (医疗, 教育…) is named."""
+        return bool(self.families & PERSONAL_FAMILIES)
+
+    @cached_property
+    def specific_objects(self) -> frozenset[str]:
+        """The objects without the generic ones (房屋)."""
+        return self.objects - GENERIC_OBJECTS
+
+    @cached_property
+    def specific_places(self) -> frozenset[str]:
+        """The places named without the generic ones (市场, 小区…)."""
+        return self.places - GENERIC_PLACES
+
+    @cached_property
+    def specific_place_kinds(self) -> frozenset[str]:
+        """The kinds (路, 市场…) of the specific places named."""
+        return frozenset(place_kind(p) for p in self.specific_places)
 
     @property
     def tokens(self) -> list[str]:
@@ -70,18 +96,16 @@ def doc_from_stored(
     spots: set[str] = set()
     ages: set[int] = set()
     stored_places: set[str] = set(places)
+    into = {"o": objects, "c": conditions, "w": words, "p": stored_places, "n": persons, "k": kin, "s": spots}
     for t in tokens:
         sort, _, value = t.partition(":")
-        if sort == "k":
-            kin.add(value)
-        elif sort == "s":
-            spots.add(value)
-        elif sort == "a" and value.isdigit():
-            ages.add(int(value))
+        if sort == "a":
+            if value.isdigit():
+                ages.add(int(value))
+            else:
+                words.add(value)
         else:
-            {"o": objects, "c": conditions, "w": words, "p": stored_places, "n": persons}.get(
-                sort, words
-            ).add(value)
+            into.get(sort, words).add(value)
     chars = "".join(KEEP_RE.findall(text))
     wlat, wlng = lat, lng
     if lat is not None and lng is not None and datum == "gcj02":

@@ -44,9 +44,16 @@ def idf_overlap(a: frozenset[str], b: frozenset[str]) -> tuple[float, float]:
     if not a or not b:
         return 0.0, 0.0
     shared = sum(idf(w) for w in a & b)
-    total_a, total_b = sum(idf(w) for w in a), sum(idf(w) for w in b)
+    total_a, total_b = _idf_total(a), _idf_total(b)
     union = total_a + total_b - shared
     return (shared / union if union else 0.0), shared / min(total_a, total_b)
+
+
+@lru_cache(maxsize=8192)
+def _idf_total(words: frozenset[str]) -> float:
+    # One side of every pair a lookup scores is the arrival, and candidates recur from arrival to
+    # arrival; a frozenset keeps its hash, so finding the total again costs no pass over the words.
+    return sum(idf(w) for w in words)
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:

@@ -7,6 +7,7 @@ so that "the same place, another problem" does not look alike just because both 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from intake.service.duplicates.lexicon import NOT_PLACES, PLACE_SUFFIXES, PLACE_WORDS, STOPWORDS
 from intake.service.duplicates.lexicon import (
@@ -49,9 +50,13 @@ def _base(name: str) -> str:
     return "" if name in PLACE_WORDS else name
 
 
+_SUFFIXES_LONGEST_FIRST = tuple(sorted(_SUFFIXES, key=len, reverse=True))
+
+
+@lru_cache(maxsize=8192)
 def place_kind(place: str) -> str:
     """The kind of place a name ends with (路, 市场, 公园…), or the name itself."""
-    return next((s for s in sorted(_SUFFIXES, key=len, reverse=True) if place.endswith(s)), place)
+    return next((s for s in _SUFFIXES_LONGEST_FIRST if place.endswith(s)), place)
 
 
 def merge_places(tokens: list[str]) -> list[str]:
