@@ -63,6 +63,9 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
     sa_exc.DisconnectionError,
+    # A connection lost in the middle of the job's transaction (a restart, a stop) leaves the
+    # session "invalid" until rolled back; the next try has a session of its own.
+    sa_exc.PendingRollbackError,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     httpx.TransportError,

@@ -46,4 +46,8 @@ def test_a_job_retries_when_the_database_is_full_and_parks_a_bug() -> None:
     assert _is_transient(_wrapped(TooManyConnectionsError("sorry, too many clients already")))
     assert _is_transient(_wrapped(DeadlockDetectedError("deadlock detected")))
     assert not _is_transient(_wrapped(ValueError("bad")))
+    # The connection went away mid-transaction (a stop or a restart): the next try will do.
+    assert _is_transient(
+        sa_exc.PendingRollbackError("Can't reconnect until invalid transaction is rolled back.")
+    )
     assert not _is_transient(sa_exc.IntegrityError("INSERT", {}, Exception("duplicate key")))
