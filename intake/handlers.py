@@ -25,6 +25,7 @@ from services.common.jobs import EventHandler, JobContext, NotYet
 from services.common.text import label_of
 from services.common.timeutil import to_local
 from services.contracts.events import (
+    CLOCK_CHANGES,
     HANDOVER_REASON,
     AppealAssigned,
     AppealReturned,
@@ -325,20 +326,7 @@ HANDLERS: dict[str, EventHandler] = {
     "consultation.decided": on_consultation_decided,
     "consultation.changed": on_consultation_changed,
     "funds.disbursed": on_funds_disbursed,
-    **{
-        t: on_deadline
-        for t in (
-            "deadline.started",
-            "deadline.warning",
-            "deadline.overdue",
-            "deadline.extended",
-            "deadline.met",
-            "deadline.paused",
-            "deadline.resumed",
-            "deadline.escalated",
-            "deadline.stopped",
-        )
-    },
+    **dict.fromkeys(CLOCK_CHANGES, on_deadline),
 }
 
 

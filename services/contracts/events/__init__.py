@@ -55,6 +55,7 @@ from services.contracts.vocabulary import (
 from services.contracts.vocabulary import UnitType as UnitType
 
 __all__ = [
+    "CLOCK_CHANGES",
     "DATA_MODELS",
     "HANDOVER_REASON",
     "SELF_DELIVERED",
@@ -140,6 +141,20 @@ EventType = Literal[
 ]
 
 Service = Literal["gateway", "intake", "routing", "deadlines", "ledger"]
+
+# What a clock (时限) went through, each carrying the clock as it now stands: who keeps a copy of
+# the clocks (intake's work list and public status) hears every one of them.
+CLOCK_CHANGES: tuple[EventType, ...] = (
+    "deadline.started",
+    "deadline.warning",
+    "deadline.overdue",
+    "deadline.extended",
+    "deadline.met",
+    "deadline.paused",
+    "deadline.resumed",
+    "deadline.escalated",
+    "deadline.stopped",
+)
 
 
 DATA_MODELS: dict[str, type[_Data]] = {
@@ -237,15 +252,7 @@ SUBSCRIPTIONS: dict[Service, frozenset[str]] = {
             "consultation.decided",
             # The public notices (公示) on disclosure and the public status (intake.service.notices).
             "consultation.changed",
-            "deadline.started",
-            "deadline.warning",
-            "deadline.overdue",
-            "deadline.extended",
-            "deadline.met",
-            "deadline.paused",
-            "deadline.resumed",
-            "deadline.escalated",
-            "deadline.stopped",
+            *CLOCK_CHANGES,
             # Funds used per appeal and source, for disclosure and statistics (the ledger emits it).
             "funds.disbursed",
         }
