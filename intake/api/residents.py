@@ -19,11 +19,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from intake.api.deps import LockedAppeal
 from intake.errors import AlreadyEvaluated, NotAwaitingEvaluation, WorkStarted
-from intake.models import Appeal
 from intake.schemas import (
     CodeEvaluation,
     CodeWithdrawal,
@@ -32,7 +30,7 @@ from intake.schemas import (
     OwnAppeal,
     ResidentWithdrawal,
 )
-from intake.service import access, commands, evaluations
+from intake.service import access, commands, evaluations, records
 from intake.service.residents import own_appeals
 from services.common.auth import InternalCaller
 from services.common.db import DbSession as Db
@@ -110,9 +108,7 @@ async def withdraw_by_resident(
     summary="The resident withdraws their appeal with its query code (查询码), before work starts",
 )
 async def withdraw_by_code(body: CodeWithdrawal, db: Db, caller: InternalCaller) -> Moved:
-    appeal = await db.scalar(select(Appeal).where(Appeal.ticket_no == body.ticket_no).with_for_update())
-    if appeal is None:
-        raise NotFound()
+    appeal = await records.get_by_ticket(db, body.ticket_no, lock=True)
     await commands.withdraw_by_code(
         db, appeal, code=body.query_code, reason=body.reason, caller=caller.service
     )
@@ -126,9 +122,7 @@ async def withdraw_by_code(body: CodeWithdrawal, db: Db, caller: InternalCaller)
     summary="The resident rates with the query code (查询码), as in the mini-program; a resend answers the same",
 )
 async def evaluate_by_code(body: CodeEvaluation, db: Db, caller: InternalCaller) -> Moved:
-    appeal = await db.scalar(select(Appeal).where(Appeal.ticket_no == body.ticket_no).with_for_update())
-    if appeal is None:
-        raise NotFound()
+    appeal = await records.get_by_ticket(db, body.ticket_no, lock=True)
     await evaluations.evaluate_by_code(
         db,
         appeal,

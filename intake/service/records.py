@@ -409,9 +409,10 @@ async def get_appeal(session: AsyncSession, appeal_id: uuid.UUID, *, lock: bool 
     return appeal
 
 
-async def get_by_ticket(session: AsyncSession, ticket_no: str) -> Appeal:
-    """An appeal by its ticket number; NotFound otherwise."""
-    appeal = await session.scalar(select(Appeal).where(Appeal.ticket_no == ticket_no))
+async def get_by_ticket(session: AsyncSession, ticket_no: str, *, lock: bool = False) -> Appeal:
+    """An appeal by its ticket number (locked for a command when `lock`); NotFound otherwise."""
+    stmt = select(Appeal).where(Appeal.ticket_no == ticket_no)
+    appeal = await session.scalar(stmt.with_for_update() if lock else stmt)
     if appeal is None:
         raise NotFound()
     return appeal
