@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.service import facts, handover
 from routing.service.triage import Decision
@@ -18,7 +19,8 @@ from services.common.reference import load_reference
 from tests.fixtures import received
 from tests.routing.support import CITY, HUMEN, STREET_LIGHTS, empty_queue, feed, hops
 
-Step = Callable[[], Coroutine[Any, Any, object]]
+# One command's work inside a transaction that the test opens and commits.
+Step = Callable[[AsyncSession], Coroutine[Any, Any, object]]
 
 
 async def _appeal() -> uuid.UUID:
@@ -26,22 +28,13 @@ async def _appeal() -> uuid.UUID:
     return await feed(received(STREET_LIGHTS, town_code=HUMEN))
 
 
-async def _hand_to_town(appeal_id: uuid.UUID) -> Step:
-    async def step() -> object:
-        async with session_scope() as session:
-            return await handover.decide(
-                session, CITY, appeal_id, Decision(unit_type="town", unit_code=HUMEN, reason="镇街办理")
-            )
-
-    return step
+def _hand_to_town(appeal_id: uuid.UUID) -> Step:
+    decision = Decision(unit_type="town", unit_code=HUMEN, reason="镇街办理")
+    return lambda session: handover.decide(session, CITY, appeal_id, decision)
 
 
-async def _complain_about_town(appeal_id: uuid.UUID) -> Step:
-    async def step() -> object:
-        async with session_scope() as session:
-            return await handover.note_complaint(session, appeal_id, "town", HUMEN)
-
-    return step
+def _complain_about_town(appeal_id: uuid.UUID) -> Step:
+    return lambda session: handover.note_complaint(session, appeal_id, "town", HUMEN)
 
 
 async def _waiting_on_a_lock() -> None:
@@ -60,46 +53,40 @@ async def _waiting_on_a_lock() -> None:
     raise AssertionError("the second transaction never waited for the first one's locks")
 
 
-async def test_a_hand_over_racing_the_complaint_ends_with_the_city() -> None:
-    appeal_id = await _appeal()
+async def _race(first: Step, second: Step) -> None:
+    """`first` writes and holds its transaction open; `second` starts and waits for its locks;
+    then `first` commits and `second` goes on."""
     release, entered = asyncio.Event(), asyncio.Event()
 
-    async def decide_and_hold() -> None:
+    async def hold() -> None:
         async with session_scope() as session:
-            await handover.decide(
-                session, CITY, appeal_id, Decision(unit_type="town", unit_code=HUMEN, reason="镇街办理")
-            )
+            await first(session)
             entered.set()
-            await release.wait()  # the hand-over is written, not yet committed
+            await release.wait()
 
-    first = asyncio.create_task(decide_and_hold())
+    async def run() -> None:
+        async with session_scope() as session:
+            await second(session)
+
+    holder = asyncio.create_task(hold())
     await entered.wait()
-    second = asyncio.create_task((await _complain_about_town(appeal_id))())
+    other = asyncio.create_task(run())
     await _waiting_on_a_lock()
     release.set()
-    await first
-    await second
+    await holder
+    await other
+
+
+async def test_a_hand_over_racing_the_complaint_ends_with_the_city() -> None:
+    appeal_id = await _appeal()
+    await _race(_hand_to_town(appeal_id), _complain_about_town(appeal_id))
     latest = (await hops(appeal_id))[-1]
     assert (latest.unit_type, latest.unit_code, latest.state) == ("city", "city", "assigned")
 
 
 async def test_a_complaint_racing_the_hand_over_ends_with_the_city() -> None:
     appeal_id = await _appeal()
-    release, entered = asyncio.Event(), asyncio.Event()
-
-    async def complain_and_hold() -> None:
-        async with session_scope() as session:
-            await handover.note_complaint(session, appeal_id, "town", HUMEN)
-            entered.set()
-            await release.wait()  # the complaint is written, not yet committed
-
-    first = asyncio.create_task(complain_and_hold())
-    await entered.wait()
-    second = asyncio.create_task((await _hand_to_town(appeal_id))())
-    await _waiting_on_a_lock()
-    release.set()
-    await first
-    await second
+    await _race(_complain_about_town(appeal_id), _hand_to_town(appeal_id))
     latest = (await hops(appeal_id))[-1]
     assert (latest.unit_type, latest.unit_code) == ("city", "city")
 
