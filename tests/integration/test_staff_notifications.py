@@ -9,189 +9,40 @@ holder's staff hear of the overdue, the unit above of the escalation, and the wo
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from deadlines.models import Clock
 from deadlines.service.sweep import sweep_once
 from routing.models import messaging as routing_messaging
-from services.common.auth import Principal
-from services.common.crypto import decrypt_pii
 from services.common.db import session_scope
-from services.common.errors import InvalidInput
 from services.common.messaging import utcnow
-from services.common.queue import connect, queue_name
-from services.common.settings import get_settings
 from services.contracts.events import Event
-from services.gateway.config import feedback_settings
 from services.gateway.jobs import worker as gateway_worker
-from services.gateway.models import StaffAccount, StaffNotification
-from services.gateway.service.identity import create_staff
-from tests.fakes.sms_gateway import FakeSmsGateway
+from services.gateway.models import StaffNotification
 from tests.fixtures import drain, enqueue
+from tests.integration.notifications_support import (
+    NOTES,
+    World,
+    holder_of,
+    notes,
+    notify,
+    ticket_of,
+)
+from tests.integration.notifications_support import world as world  # the module's fixture
 from tests.integration.security_support import (
     AUDITOR,
     CITY,
-    HUMEN,
     OTHER_VILLAGE,
     PROBLEM,
     TOWN,
     VILLAGE,
-    System,
     bearer,
     person,
-    running_system,
-    settle,
 )
-from tests.integration.test_security_scope import FAMILY_PHONE, file, visit
-
-NOTES = "/api/v1/staff/notifications"
-CONTACT = "/api/v1/staff/me/contact"
-VILLAGE_PHONE = "13926640001"
-TOWN_PHONE = "13926640002"
-
-
-@dataclass
-class World:
-    system: System
-    sms: FakeSmsGateway
-    own: str  # 北栅社区's appeal
-    other: str  # 虎门寨社区's appeal (same town)
-    project: str  # 北栅社区's micro-project, for its community to consult on
-    holder: Principal  # a member of the unit that holds `own`
-    holder_phone: str | None
-    tag: str = ""
-    town_login: dict[str, str] | None = None  # a real 虎门 account that set its own phone
-
-
-@contextmanager
-def sms_url(url: str) -> Iterator[None]:
-    """Point the SMS sender at the fake, without dropping the in-process service clients."""
-    saved = os.environ.get("GUANJIA_SMS_URL")
-    os.environ["GUANJIA_SMS_URL"] = url
-    get_settings.cache_clear()
-    feedback_settings.cache_clear()
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("GUANJIA_SMS_URL", None)
-        else:
-            os.environ["GUANJIA_SMS_URL"] = saved
-        get_settings.cache_clear()
-        feedback_settings.cache_clear()
-
-
-async def notify() -> None:
-    """Every event to its consumers, then the gateway's worker (notifications, pushes)."""
-    await settle()
-    await drain(gateway_worker(burst=True))
-
-
-async def holder_of(system: System, appeal_id: str) -> dict[str, Any]:
-    r = await system.gateway.get(
-        "/api/v1/staff/appeals", params={"q": await ticket_of(system, appeal_id)}, headers=bearer(CITY)
-    )
-    assert r.status_code == 200, r.text
-    (item,) = r.json()["items"]
-    holder: dict[str, Any] = item["holder"]
-    return holder
-
-
-async def ticket_of(system: System, appeal_id: str) -> str:
-    r = await system.gateway.get(f"/api/v1/staff/appeals/{appeal_id}", headers=bearer(CITY))
-    ticket: str = r.json()["ticket_no"]
-    return ticket
-
-
-ROLE = {
-    "village": "village_staff",
-    "town": "town_staff",
-    "station": "station_staff",
-    "department": "department_staff",
-}
-
-
-@pytest.fixture(scope="module")
-async def world() -> AsyncIterator[World]:
-    redis = await connect()
-    await redis.delete(queue_name("gateway"))  # nothing of another module's in our worker's way
-    await redis.aclose()
-    sms = FakeSmsGateway().start()
-    try:
-        with sms_url(sms.url):
-            async with running_system("10.8.0.16") as system:
-                tag = uuid.uuid4().hex[:6]
-                gw = system.gateway
-                own = await file(
-                    gw,
-                    VILLAGE,
-                    "village-visit",
-                    visit(f"北栅社区荔枝路{tag}号楼道灯坏了，老人上下楼摔倒过。"),
-                )
-                other = await file(
-                    gw,
-                    OTHER_VILLAGE,
-                    "village-visit",
-                    visit(f"虎门寨社区寨前街{tag}号排水沟堵塞，下雨就积水。"),
-                )
-                project = await file(
-                    gw,
-                    VILLAGE,
-                    "village-visit",
-                    visit(
-                        f"北栅社区东方路{tag}号一带的路灯坏了好几盏，晚上黑漆漆的，居民出行很不安全，希望尽快修好"
-                    ),
-                )
-                await settle()
-                unit = await holder_of(system, own)
-                holder = person(ROLE[unit["type"]], unit["type"], unit["code"])  # type: ignore[arg-type]
-                phone = None
-                if unit["type"] in ROLE:
-                    # A real account with a phone: the notifications to its unit are texted to it.
-                    async with session_scope() as session:
-                        await create_staff(
-                            session,
-                            f"notify.{tag}",
-                            "a-long-password",
-                            ROLE[unit["type"]],
-                            unit["code"],
-                            phone=VILLAGE_PHONE,
-                        )
-                    phone = "+86" + VILLAGE_PHONE
-                await drain(gateway_worker(burst=True))
-                yield World(system, sms, own, other, project, holder, phone, tag)
-                async with session_scope() as session:
-                    # Later modules' appeals in 北栅 and 虎门 are not these accounts' to be texted about.
-                    await session.execute(
-                        update(StaffAccount)
-                        .where(StaffAccount.username.in_([f"notify.{tag}", f"contact.{tag}"]))
-                        .values(active=False)
-                    )
-    finally:
-        sms.stop()
-
-
-async def notes(gw: httpx.AsyncClient, who: Principal, **params: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        query = {**params, **({"cursor": cursor} if cursor else {})}
-        r = await gw.get(NOTES, params=query, headers=bearer(who))
-        assert r.status_code == 200, r.text
-        items += r.json()["items"]
-        cursor = r.json()["next_cursor"]
-        if cursor is None:
-            return items
 
 
 async def test_an_assignment_reaches_the_holding_units_staff_and_no_one_else(world: World) -> None:
@@ -286,178 +137,6 @@ async def test_a_send_back_reaches_the_unit_above(world: World) -> None:
     assert all(n["kind"] != "returned" for n in await notes(gw, VILLAGE) if n["ticket_no"] == ticket)
 
 
-def family_texts(world: World, ticket: str) -> list[str]:
-    return [s.params["text"] for s in world.sms.sent_to("+86" + FAMILY_PHONE) if ticket in s.params["text"]]
-
-
-async def test_extension_requests_and_decisions_reach_approver_holder_and_resident(world: World) -> None:
-    gw = world.system.gateway
-    ticket = await ticket_of(world.system, world.own)
-    clocks = (await gw.get(f"/api/v1/staff/appeals/{world.own}/clocks", headers=bearer(CITY))).json()
-    held = [
-        c for c in clocks if c["state"] == "running" and (c["unit_type"], c["unit_code"]) == (
-            world.holder.org_type, world.holder.org_code)
-    ]  # fmt: skip
-    if not held or world.holder.org_type != "village":
-        pytest.skip("no running clock of the village")
-    clock_id = held[0]["id"]
-
-    async def ask() -> str:
-        r = await gw.post(
-            f"/api/v1/deadlines/clocks/{clock_id}/extensions",
-            json={"days": 2, "reason": "等待住户配合入户维修"},
-            headers={**bearer(world.holder), "Idempotency-Key": uuid.uuid4().hex},
-        )
-        assert r.status_code == 201, r.text
-        return str(r.json()["id"])
-
-    async def decide(extension_id: str, decision: str) -> None:
-        r = await gw.post(
-            f"/api/v1/deadlines/extensions/{extension_id}/decision",
-            json={"decision": decision},
-            headers=bearer(TOWN),
-        )
-        assert r.status_code == 200, r.text
-
-    await decide(await ask(), "reject")
-    await notify()
-    asked = [
-        n for n in await notes(gw, TOWN) if n["kind"] == "extension_requested" and n["ticket_no"] == ticket
-    ]
-    assert len(asked) == 1 and "2天" in asked[0]["text"]
-    refused = [
-        n
-        for n in await notes(gw, world.holder)
-        if n["kind"] == "extension_decided" and n["ticket_no"] == ticket
-    ]
-    assert len(refused) == 1 and "未获批准" in refused[0]["text"]
-    assert not [t for t in family_texts(world, ticket) if "延期" in t], "a refusal is not the resident's news"
-
-    await decide(await ask(), "approve")
-    await notify()
-    decided = [
-        n
-        for n in await notes(gw, world.holder)
-        if n["kind"] == "extension_decided" and n["ticket_no"] == ticket
-    ]
-    assert len(decided) == 2 and any("已批准" in n["text"] for n in decided)
-    assert (
-        len(
-            [
-                n
-                for n in await notes(gw, TOWN)
-                if n["kind"] == "extension_requested" and n["ticket_no"] == ticket
-            ]
-        )
-        == 2
-    )
-    told = [t for t in family_texts(world, ticket) if "延期" in t]
-    assert len(told) == 1, family_texts(world, ticket)
-
-
-async def test_a_member_sets_their_own_phone_and_openid(world: World) -> None:
-    gw = world.system.gateway
-    username = f"contact.{world.tag}"
-    async with session_scope() as session:
-        await create_staff(session, username, "a-long-password", "town_staff", HUMEN)
-    login = await gw.post("/api/v1/auth/staff", json={"username": username, "password": "a-long-password"})
-    assert login.status_code == 200, login.text
-    me = {"Authorization": f"Bearer {login.json()['access_token']}"}
-    assert (await gw.get(CONTACT, headers=me)).json() == {"phone_masked": None, "openid_masked": None}
-
-    # A landline takes no SMS, a short number is no phone: 422, and nothing is written.
-    for bad in ("0769-22221234", "12345"):
-        r = await gw.put(CONTACT, json={"phone": bad}, headers=me)
-        assert r.status_code == 422 and r.json()["code"] == "invalid_phone", r.text
-        assert "手机号码" in r.json()["detail"]
-    r = await gw.put(CONTACT, json={"phone": TOWN_PHONE, "openid": "bad openid!"}, headers=me)
-    assert r.status_code == 422
-    assert (await gw.get(CONTACT, headers=me)).json()["phone_masked"] is None
-
-    r = await gw.put(CONTACT, json={"phone": "139 2664 0002", "openid": "oTownOpenid_0123456789"}, headers=me)
-    assert r.status_code == 200, r.text
-    assert r.json() == {"phone_masked": "139****0002", "openid_masked": "oTow****6789"}
-    again = await gw.put(CONTACT, json={"phone": TOWN_PHONE, "openid": "oTownOpenid_0123456789"}, headers=me)
-    assert again.json() == r.json()
-    async with session_scope() as session:
-        account = await session.scalar(select(StaffAccount).where(StaffAccount.username == username))
-    assert account is not None and account.phone_enc is not None
-    assert (
-        TOWN_PHONE.encode() not in account.phone_enc and decrypt_pii(account.phone_enc) == "+86" + TOWN_PHONE
-    )
-    assert account.openid == "oTownOpenid_0123456789"
-    # Null clears the openid; the phone stays where the member put it.
-    cleared = await gw.put(CONTACT, json={"phone": TOWN_PHONE, "openid": None}, headers=me)
-    assert cleared.json()["openid_masked"] is None and cleared.json()["phone_masked"] == "139****0002"
-    # Only one's own account: no field names another; an auditor is addressed nothing and sets nothing.
-    other = await gw.put(CONTACT, json={"phone": TOWN_PHONE, "username": "someone"}, headers=me)
-    assert other.status_code == 422
-    assert (await gw.put(CONTACT, json={"phone": TOWN_PHONE}, headers=bearer(AUDITOR))).status_code == 403
-    assert (await gw.put(CONTACT, json={"phone": TOWN_PHONE})).status_code == 401
-    world.town_login = me
-
-
-async def test_public_notice_and_objection_reach_the_resident_and_the_community(world: World) -> None:
-    gw = world.system.gateway
-    ticket = await ticket_of(world.system, world.project)
-    holder = await holder_of(world.system, world.project)
-    if (holder["type"], holder["code"]) != ("village", VILLAGE.org_code):
-        pytest.skip("the micro-project was not given to its community")
-    minutes = {
-        "appeal_id": world.project,
-        "form": "residents_council",
-        "held_at": utcnow().isoformat(),
-        "eligible_count": 25,
-        "present_count": 20,
-        "attendees": [{"name": "陈伯", "role": "居民代表"}],
-        "necessity": "路灯损坏多盏，夜间出行不安全",
-        "feasibility": "利用原有杆件，施工一周",
-        "budget_fen": 3_600_000,
-        "beneficiaries": {"count": 1200, "group": "东方路一带居民"},
-        "implementer": "北栅社区居委会",
-        "votes": {
-            p: {"yes": 16, "no": 3, "abstain": 1}
-            for p in ("necessity", "feasibility", "budget", "beneficiaries", "implementer")
-        },
-        "track": "express",
-        "holder_type": "village",
-        "holder_code": VILLAGE.org_code,
-    }
-    r = await gw.post(
-        "/api/v1/consultations",
-        json=minutes,
-        headers={**bearer(VILLAGE), "Idempotency-Key": uuid.uuid4().hex},
-    )
-    assert r.status_code == 201, r.text
-    assert r.json()["state"] == "notice"
-    await notify()
-    noticed = [t for t in family_texts(world, ticket) if "公示至" in t]
-    assert len(noticed) == 1, family_texts(world, ticket)
-    # The community that consulted and its town hear of the 公示; no other community does.
-    for who in (VILLAGE, TOWN):
-        got = [n for n in await notes(gw, who) if n["kind"] == "noticed" and n["ticket_no"] == ticket]
-        assert len(got) == 1 and "公示期至" in got[0]["text"], who.org_code
-    assert not [n for n in await notes(gw, OTHER_VILLAGE) if n["kind"] == "noticed"]
-    if world.town_login is not None:
-        # The town's member who set their own phone through the API is texted.
-        texted = [s for s in world.sms.sent_to("+86" + TOWN_PHONE) if ticket in s.params["text"]]
-        assert [s.params["status"] for s in texted] == ["方案公示"], texted
-    objected = await gw.post(
-        f"/api/v1/consultations/{r.json()['id']}/objections",
-        json={"summary": "部分居民认为应优先维修巷内路灯"},
-        headers=bearer(TOWN),
-    )
-    assert objected.status_code == 200, objected.text
-    await notify()
-    for who in (VILLAGE, TOWN):
-        got = [n for n in await notes(gw, who) if n["kind"] == "objection" and n["ticket_no"] == ticket]
-        assert len(got) == 1 and "异议" in got[0]["text"], who.org_code
-    assert not [n for n in await notes(gw, OTHER_VILLAGE) if n["ticket_no"] == ticket]
-    assert len([t for t in family_texts(world, ticket) if "收到异议" in t]) == 1
-    # Residents' words never reach an event or a notification: the objection's summary stays in routing.
-    assert all("巷内路灯" not in n["text"] for n in await notes(gw, TOWN))
-
-
 async def test_a_deadline_warning_reaches_the_holder_with_an_injected_clock(world: World) -> None:
     gw = world.system.gateway
     async with session_scope() as session:
@@ -513,16 +192,3 @@ async def test_overdue_and_escalation_with_an_injected_clock(world: World) -> No
     await notify()
     async with session_scope() as session:
         assert len((await session.scalars(select(StaffNotification.id))).all()) == count
-
-
-async def test_a_staff_phone_must_be_a_phone_and_is_kept_encrypted(world: World) -> None:
-    async with session_scope() as session:
-        with pytest.raises(InvalidInput):
-            await create_staff(
-                session, f"bad.{uuid.uuid4().hex[:6]}", "a-long-password", "town_staff", HUMEN, phone="12345"
-            )
-    async with session_scope() as session:
-        stored = await session.scalar(
-            select(StaffAccount.phone_enc).where(StaffAccount.phone_enc.is_not(None))
-        )
-    assert stored is not None and VILLAGE_PHONE.encode() not in stored
