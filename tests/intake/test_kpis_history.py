@@ -36,8 +36,8 @@ from services.contracts.events import (
 )
 from services.contracts.vocabulary import Track, UnitType
 from tests.fixtures import auth, staff
+from tests.intake.projection_support import feed as feed_together
 from tests.intake.support import create, draft, force, post, row
-from tests.intake.test_projection import feed as feed_together
 
 TOWN = "441900121000"  # 虎门镇
 VILLAGE = "441900121012"  # 村头社区: no other test files appeals here

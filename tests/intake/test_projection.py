@@ -3,206 +3,34 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal, cast
+from typing import cast
 
-import pytest
-from arq.worker import Worker
 from sqlalchemy import func, select
 
-from intake.models import Appeal, AppealDeadline, TimelineEntry, messaging
+from intake.models import messaging
 from intake.service import moves, records
 from intake.service.lifecycle import Status
-from intake.service.public import public_status
 from services.common.db import session_scope
-from services.common.queue import connect, queue_name
-from services.contracts.appeals import AppealDraft, PublicAppeal
-from services.contracts.events import (
-    HANDOVER_REASON,
-    AppealAssigned,
-    AppealReturned,
-    AppealSignedOff,
-    AppealTriaged,
-    DeadlineChanged,
-    Event,
-    EventType,
-    PlanApproved,
-    make_event,
-)
-from services.contracts.vocabulary import Kind, Track, Urgency
+from services.contracts.events import AppealReturned, make_event
+from services.contracts.vocabulary import Kind
 from tests.fixtures import drain, enqueue
-
-TOWN = "441900121000"  # 虎门镇
-VILLAGE = "441900121001"  # 北栅社区
-ClockState = Literal["running", "paused", "met", "overdue", "stopped"]
-
-
-@pytest.fixture(autouse=True)
-async def _empty_queue() -> AsyncIterator[None]:
-    """Each test starts on an empty intake queue: nothing left by another test runs inside it."""
-    redis = await connect()
-    try:
-        await redis.delete(queue_name("intake"))
-    finally:
-        await redis.aclose()
-    yield
-
-
-async def new_appeal(
-    description: str = "东方路的路灯坏了好几盏，晚上出行很不安全",
-) -> tuple[uuid.UUID, str, str]:
-    """A freshly received appeal: (id, ticket_no, query_code)."""
-    draft = AppealDraft.model_validate(
-        {
-            "channel": "grid_inspector",
-            "channel_ref": f"grid-{uuid.uuid4().hex}",
-            "reporter": {"name": "网格员小王", "phone": "+8613712345678", "role": "inspector"},
-            "description": description,
-            "location": {"address": "虎门镇北栅社区东方路", "town_code": TOWN, "village_code": VILLAGE},
-        }
-    )
-    async with session_scope() as session:
-        accepted, created = await records.create_appeal(session, draft)
-    assert created
-    return accepted.appeal_id, accepted.ticket_no, accepted.query_code
-
-
-def at(event: Event, when: datetime) -> Event:
-    """make_event stamps "now"; pin when the thing happened."""
-    return event.model_copy(update={"occurred_at": when})
-
-
-def triaged(
-    appeal_id: uuid.UUID,
-    kind: Kind = "micro_project",
-    category: str = "facility",
-    track: Track = "express",
-    urgency: Urgency = "normal",
-) -> Event:
-    data = AppealTriaged(
-        kind=kind,
-        category=category,
-        urgency=urgency,
-        track=track,
-        town_code=TOWN,
-        village_code=VILLAGE,
-        catalogue_version="2026.1",
-        confidence=0.9,
-    )
-    return make_event("appeal.triaged", "routing", data, appeal_id=appeal_id)
-
-
-def assigned(
-    appeal_id: uuid.UUID,
-    purpose: Literal["handle", "consult"],
-    kind: Kind = "micro_project",
-    track: Track = "express",
-    urgency: Urgency = "normal",
-    hop: int = 1,
-) -> Event:
-    data = AppealAssigned(
-        unit_type="village",
-        unit_code=VILLAGE,
-        purpose=purpose,
-        kind=kind,
-        urgency=urgency,
-        track=track,
-        hop=hop,
-    )
-    return make_event("appeal.assigned", "routing", data, appeal_id=appeal_id)
-
-
-def signed_off(appeal_id: uuid.UUID, hop: int = 1) -> Event:
-    data = AppealSignedOff(unit_type="village", unit_code=VILLAGE, hop=hop)
-    return make_event("appeal.signed_off", "routing", data, appeal_id=appeal_id)
-
-
-def plan_approved(appeal_id: uuid.UUID) -> Event:
-    data = PlanApproved(amount_fen=500_000, track="express", unit_type="village", unit_code=VILLAGE)
-    return make_event("plan.approved", "routing", data, appeal_id=appeal_id)
-
-
-def deadline(
-    type_: EventType,
-    appeal_id: uuid.UUID,
-    clock_id: uuid.UUID,
-    when: datetime,
-    *,
-    clock: str = "triage",
-    state: ClockState = "running",
-    due_date: date = date(2026, 12, 1),
-    provisional: bool = False,
-) -> Event:
-    data = DeadlineChanged(
-        clock_id=clock_id,
-        clock=clock,
-        unit_type="city",
-        unit_code="city",
-        due_at=datetime.combine(due_date, datetime.max.time(), tzinfo=UTC).replace(microsecond=0),
-        due_date=due_date,
-        provisional=provisional,
-        state=state,
-        original_due_date=due_date,
-    )
-    return at(make_event(type_, "deadlines", data, appeal_id=appeal_id), when)
-
-
-async def feed(*events: Event) -> Worker:
-    await enqueue("intake", *events)
-    return await drain("intake")
-
-
-async def appeal_row(appeal_id: uuid.UUID) -> Appeal:
-    async with session_scope() as session:
-        appeal = await session.get(Appeal, appeal_id)
-    assert appeal is not None
-    return appeal
-
-
-async def timeline(appeal_id: uuid.UUID) -> list[TimelineEntry]:
-    async with session_scope() as session:
-        rows = await session.scalars(
-            select(TimelineEntry)
-            .where(TimelineEntry.appeal_id == appeal_id)
-            .order_by(TimelineEntry.at, TimelineEntry.id)
-        )
-        return list(rows.all())
-
-
-async def status_changes(appeal_id: uuid.UUID) -> list[tuple[str, str]]:
-    outbox = messaging.outbox
-    async with session_scope() as session:
-        rows = await session.execute(
-            select(outbox.c.payload)
-            .where(outbox.c.appeal_id == appeal_id, outbox.c.type == "appeal.status_changed")
-            .order_by(outbox.c.seq)
-        )
-        return [(r.payload["data"]["from_status"], r.payload["data"]["to_status"]) for r in rows]
-
-
-async def dead_letters_of(appeal_id: uuid.UUID) -> list[dict[str, Any]]:
-    dead = messaging.dead_letters
-    async with session_scope() as session:
-        rows = await session.execute(
-            select(dead.c.args, dead.c.error).where(
-                dead.c.args["args"][0]["appeal_id"].astext == str(appeal_id)
-            )
-        )
-        return [{"args": r.args, "error": r.error} for r in rows]
-
-
-async def public(ticket_no: str, code: str) -> PublicAppeal:
-    async with session_scope() as session:
-        return await public_status(session, ticket_no, code)
-
-
-async def clock_row(clock_id: uuid.UUID) -> AppealDeadline:
-    async with session_scope() as session:
-        row = await session.get(AppealDeadline, clock_id)
-    assert row is not None
-    return row
-
+from tests.intake.projection_support import (
+    VILLAGE,
+    appeal_row,
+    assigned,
+    clock_row,
+    dead_letters_of,
+    deadline,
+    feed,
+    new_appeal,
+    public,
+    signed_off,
+    status_changes,
+    timeline,
+    triaged,
+)
+from tests.intake.projection_support import _empty_queue as _empty_queue  # each test on an empty queue
 
 # --- the happy paths -----------------------------------------------------------------------------
 
@@ -461,59 +289,3 @@ async def test_a_send_back_during_consultation_returns_the_appeal() -> None:
     )
     await feed(make_event("appeal.returned", "routing", data, appeal_id=appeal_id))
     assert (await appeal_row(appeal_id)).status == "returned"
-
-
-@pytest.mark.parametrize(
-    "order",
-    [
-        pytest.param(("signed_off", "assigned", "approved"), id="sign-off before its hop"),
-        pytest.param(("assigned", "signed_off", "approved"), id="sign-off before the plan's approval"),
-    ],
-)
-async def test_the_plans_hop_signed_off_early_still_starts_the_work(order: tuple[str, ...]) -> None:
-    """The village consulted (hop 1) and carries out the approved plan (hop 2, signed off at once by
-    routing): whatever order routing's events reach intake in, the work starts (签收 → 办理中),
-    never an appeal left approved that no one can start."""
-    appeal_id, _, _ = await new_appeal("北栅社区东方路想加装一段无障碍坡道，方便轮椅出入")
-    await feed(triaged(appeal_id), assigned(appeal_id, "consult"), signed_off(appeal_id))
-    assert (await appeal_row(appeal_id)).status == "consulting"
-    events = {
-        "signed_off": signed_off(appeal_id, hop=2),
-        "assigned": assigned(appeal_id, "handle", hop=2),
-        "approved": plan_approved(appeal_id),
-    }
-    await feed(*(events[name] for name in order))
-    appeal = await appeal_row(appeal_id)
-    assert (appeal.status, appeal.holder_hop) == ("in_progress", 2)
-    assert [t.to_status for t in await timeline(appeal_id)][-2:] == ["approved", "in_progress"]
-
-
-async def test_an_older_hops_assignment_arriving_late_does_not_take_the_appeal_back() -> None:
-    """The town handed the appeal on (hop 2) right after hop 1; intake hears of hop 2 first: the
-    appeal stays with hop 2's unit, not the one that gave it up."""
-    appeal_id, _, _ = await new_appeal()
-    await feed(triaged(appeal_id))
-    newer = AppealAssigned(
-        unit_type="town", unit_code=TOWN, purpose="handle", kind="micro_project", urgency="normal",
-        track="express", hop=2,
-    )  # fmt: skip
-    await feed(make_event("appeal.assigned", "routing", newer, appeal_id=appeal_id))
-    await feed(assigned(appeal_id, "handle", hop=1))
-    appeal = await appeal_row(appeal_id)
-    assert (appeal.holder_type, appeal.holder_code, appeal.holder_hop) == ("town", TOWN, 2)
-
-
-async def test_a_hand_overs_take_back_heard_after_the_new_hop_changes_nothing() -> None:
-    appeal_id, _, _ = await new_appeal()
-    await feed(triaged(appeal_id), assigned(appeal_id, "handle"))
-    newer = AppealAssigned(
-        unit_type="town", unit_code=TOWN, purpose="handle", kind="micro_project", urgency="normal",
-        track="express", hop=2,
-    )  # fmt: skip
-    await feed(make_event("appeal.assigned", "routing", newer, appeal_id=appeal_id))
-    took_back = AppealReturned(
-        unit_type="village", unit_code=VILLAGE, reason_code=HANDOVER_REASON, policy_basis="镇街改派", hop=1
-    )
-    await feed(make_event("appeal.returned", "routing", took_back, appeal_id=appeal_id))
-    appeal = await appeal_row(appeal_id)
-    assert (appeal.status, appeal.holder_code, appeal.returns_count) == ("approved", TOWN, 0)

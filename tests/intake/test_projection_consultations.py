@@ -11,7 +11,7 @@ import pytest
 
 from services.common.queue import connect, queue_name
 from services.contracts.events import ConsultationDecided, Event, PlanApproved, make_event
-from tests.intake.test_projection import (
+from tests.intake.projection_support import (
     VILLAGE,
     appeal_row,
     assigned,

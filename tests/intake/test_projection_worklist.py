@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from tests.intake.test_projection import _empty_queue as _empty_queue  # each test on an empty queue
-from tests.intake.test_projection import appeal_row, deadline, feed, new_appeal
+from tests.intake.projection_support import _empty_queue as _empty_queue  # each test on an empty queue
+from tests.intake.projection_support import appeal_row, deadline, feed, new_appeal
 
 T0 = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import httpx
 
 from tests.fixtures import auth, staff
+from tests.intake.projection_support import VILLAGE, assigned, feed, new_appeal, public, signed_off, triaged
 from tests.intake.support import post, row, timeline
-from tests.intake.test_projection import VILLAGE, assigned, feed, new_appeal, public, signed_off, triaged
 
 VILLAGE_STAFF = staff("village_staff", VILLAGE)
 
