@@ -195,7 +195,8 @@ async def drain(system: RunningSystem, limit_s: float = 180) -> float:
         # queue with a future score and is no backlog.
         now_ms = int(time.time() * 1000)
         for service in SERVICES:
-            queued += cast(int, queues.zcount(f"guanjia:{service}", "-inf", now_ms))
+            for queue in (f"guanjia:{service}", f"guanjia:{service}:first"):
+                queued += cast(int, queues.zcount(queue, "-inf", now_ms))
         return queued + int(db_scalar(f"SELECT {unpublished}") or 0)
 
     quiet = 0

@@ -16,7 +16,7 @@ from intake.service.duplicates.similarity import warm_up
 from intake.service.evaluations import close_unrated
 from intake.service.stats.recorder import fold
 from services.common.db import session_scope
-from services.common.jobs import JobContext, build_worker, event_consumer, job, periodic
+from services.common.jobs import JobContext, build_worker, event_consumer, first_lane_worker, job, periodic
 
 public_marks.install()  # every change to a public status is marked before it commits
 
@@ -66,3 +66,8 @@ def worker(burst: bool = False) -> Worker:
         burst=burst,
         on_startup=_startup,
     )
+
+
+def first_lane() -> Worker:
+    """The arq worker for queue `<prefix>:intake:first`: the events intake takes first."""
+    return first_lane_worker("intake", messaging, HANDLERS)

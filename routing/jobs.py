@@ -13,7 +13,7 @@ from routing.models import messaging
 from routing.service import claims, consultations
 from routing.service.classifier.triage import triage
 from services.common.db import session_scope
-from services.common.jobs import JobContext, build_worker, event_consumer, periodic
+from services.common.jobs import JobContext, build_worker, event_consumer, first_lane_worker, periodic
 
 log = structlog.get_logger(__name__)
 
@@ -45,3 +45,8 @@ def worker(burst: bool = False) -> Worker:
         burst=burst,
         on_startup=_warm_up,
     )
+
+
+def first_lane() -> Worker:
+    """The arq worker for queue `<prefix>:routing:first`: the events routing takes first."""
+    return first_lane_worker("routing", messaging, HANDLERS)

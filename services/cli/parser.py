@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run one service's arq worker")
     worker.add_argument("service", choices=SERVICES)
     worker.add_argument("--burst", action="store_true")
+    worker.add_argument(
+        "--lane", choices=["first"], help="run the service's first lane (the events it takes first)"
+    )
     worker.set_defaults(fn=cmd_worker)
 
     staff = sub.add_parser("staff", help="staff accounts").add_subparsers(dest="staff_command", required=True)

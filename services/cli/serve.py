@@ -10,7 +10,9 @@ import argparse
 import os
 import socket
 
+from services.common.queue import FIRST_LANE
 from services.common.settings import ServiceName, get_settings
+from services.contracts.events import TAKEN_FIRST
 
 APPS: dict[ServiceName, str] = {
     "gateway": "services.gateway.api.app:app",
@@ -73,7 +75,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import importlib
 
     module = importlib.import_module(WORKERS[args.service])
-    os.nice(get_settings().worker_nice)
-    worker = module.worker(burst=args.burst)
+    settings = get_settings()
+    if args.lane == FIRST_LANE:
+        if args.service not in TAKEN_FIRST:
+            raise SystemExit(f"{args.service} takes no event first: it has no first lane")
+        os.nice(settings.critical_nice)
+        worker = module.first_lane()
+    else:
+        os.nice(settings.worker_nice)
+        worker = module.worker(burst=args.burst)
     worker.run()
     return 0

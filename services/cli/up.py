@@ -20,6 +20,7 @@ import httpx
 
 from services.cli.database import migrate, reference_help, register_counts, seed
 from services.common.settings import DEFAULT_PORTS, SERVICES, ServiceName
+from services.contracts.events import TAKEN_FIRST
 
 URL_VARS: dict[ServiceName, str] = {
     "intake": "GUANJIA_INTAKE_URL",
@@ -95,6 +96,8 @@ def _internal_env(host: str) -> dict[str, str]:
     internal: tuple[ServiceName, ...] = ("intake", "routing", "deadlines", "ledger")
     for offset, svc in enumerate(internal, start=1):
         env.setdefault(URL_VARS[svc], f"http://{host}:{base + offset}")
+    # The path from a call to its unit runs in lanes of its own (see `Settings.first_lane`).
+    env.setdefault("GUANJIA_FIRST_LANE", "1")
     return env
 
 
@@ -134,9 +137,12 @@ def cmd_up(args: argparse.Namespace) -> int:
             # each a supervised child of its own: one killed, the others answer while it restarts.
             for i in range(gateways):
                 commands["gateway" if i == 0 else f"gateway-{i + 1}"] = [*command, "--reuse-port"]
+        lanes = env["GUANJIA_FIRST_LANE"].strip().lower() in {"1", "true", "yes", "on"}
         for svc in SERVICES:
             for i in range(args.workers):
                 commands[f"{svc}-worker-{i + 1}"] = [sys.executable, "-m", "services.cli", "worker", svc]
+                if lanes and svc in TAKEN_FIRST:
+                    commands[f"{svc}-first-{i + 1}"] = [*commands[f"{svc}-worker-{i + 1}"], "--lane", "first"]
         supervisor = Supervisor(commands, env, data_dir / "logs")
         supervisor.start_all()
         gateway = f"http://{host}:{port}"

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.common.db import get_engine, get_sessionmaker, session_scope
 from services.common.errors import is_unavailable
 from services.common.messaging import MessagingTables, claim, park
-from services.common.queue import queue_name, redis_settings
+from services.common.queue import FIRST_LANE, queue_name, redis_settings
 from services.common.reference import store as reference_store
 from services.common.relay import run_relay
 from services.common.settings import Settings, get_settings
@@ -213,8 +213,10 @@ def build_worker(
     burst: bool = False,
     max_jobs: int = 10,
     on_startup: Callable[[], Awaitable[None]] | None = None,
+    lane: str | None = None,
 ) -> Worker:
-    """A worker for one service's queue, which also runs that service's outbox relay."""
+    """A worker for one service's queue (or one of its lanes'), which also runs that service's
+    outbox relay (several relays of one service share its outbox: each row is taken once)."""
     settings = get_settings()
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
@@ -226,7 +228,7 @@ def build_worker(
         tasks.append(asyncio.create_task(run_relay(ctx["db"], tables, ctx["redis"], service, settings, stop)))
         # The villages the city imported, in this worker too (and kept fresh).
         tasks.append(asyncio.create_task(reference_store.keep_fresh(stop)))
-        log.info("worker_started", service=service, queue=queue_name(service, settings))
+        log.info("worker_started", service=service, queue=queue_name(service, settings, lane))
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         stop.set()
@@ -237,17 +239,30 @@ def build_worker(
     return Worker(
         functions=list(functions),
         cron_jobs=list(cron_jobs),
-        queue_name=queue_name(service, settings),
+        queue_name=queue_name(service, settings, lane),
         redis_settings=redis_settings(settings),
         on_startup=startup,
         on_shutdown=shutdown,
         job_timeout=settings.job_timeout_s,
         max_tries=settings.job_max_tries + 1,
         max_jobs=max_jobs,
+        # Read no more of the queue than can start: what was read waits in the worker in that
+        # order, so a job the consumer takes first (relay.AHEAD) enqueued meanwhile would wait
+        # behind a hundred others instead of starting at the next free slot.
+        queue_read_limit=max_jobs,
         keep_result=3600,
         # Two hops (intake -> routing -> intake) lie between a call and its triage: poll often.
         poll_delay=settings.worker_poll_s,
         burst=burst,
         handle_signals=not burst,
-        health_check_key=f"{queue_name(service, settings)}:health",
+        health_check_key=f"{queue_name(service, settings, lane)}:health",
     )
+
+
+def first_lane_worker(
+    service: Service, tables: MessagingTables, handlers: Mapping[str, EventHandler]
+) -> Worker:
+    """The worker of a service's first lane (`guanjia worker SERVICE --lane first`): only the
+    events the service takes first (`TAKEN_FIRST`), run at `GUANJIA_CRITICAL_NICE`, so its other
+    work, however much of it waits, delays none of them."""
+    return build_worker(service, tables, [event_consumer(service, handlers)], lane=FIRST_LANE)

@@ -19,9 +19,14 @@ def redis_settings(settings: Settings | None = None) -> RedisSettings:
     return rs
 
 
-def queue_name(service: str, settings: Settings | None = None) -> str:
-    """The arq queue a service's worker reads."""
-    return f"{(settings or get_settings()).queue_prefix}:{service}"
+# The lane of the events a consumer takes first (`TAKEN_FIRST`), where its first-lane worker runs.
+FIRST_LANE = "first"
+
+
+def queue_name(service: str, settings: Settings | None = None, lane: str | None = None) -> str:
+    """The arq queue a service's worker reads (`<prefix>:<service>`), or one of its lanes'."""
+    base = f"{(settings or get_settings()).queue_prefix}:{service}"
+    return f"{base}:{lane}" if lane else base
 
 
 async def connect(settings: Settings | None = None) -> ArqRedis:

@@ -13,22 +13,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.messaging import MessagingTables, utcnow
-from services.common.queue import queue_name
+from services.common.queue import FIRST_LANE, queue_name
 from services.common.settings import Settings
-from services.contracts.events import Service, consumers_of
+from services.contracts.events import Service, consumers_of, taken_first
 
 log = structlog.get_logger(__name__)
 
 # A job not started within this time is still wanted: appeals may wait out a long Redis outage.
 JOB_EXPIRY = timedelta(days=30)
+# How far ahead of the queue a job the consumer takes first is placed, when the consumer runs no
+# first lane (`Settings.first_lane`). arq runs a queue in the order of its scores (the enqueue
+# time); such a job is scored as if enqueued this long ago, so it passes any backlog younger than
+# that while keeping the order of its own kind.
+AHEAD = timedelta(hours=1)
+REDELIVERY_BATCH = 500
+# (event id, type, payload) of an event to hand on.
+Outgoing = tuple[str, str, Any]
 
 
 def event_job_id(event_id: str, consumer: str) -> str:
@@ -58,8 +71,7 @@ async def relay_once(
         ).all()
         if not rows:
             return 0
-        for row in rows:
-            await _enqueue(redis, producer, settings, str(row.event_id), row.type, row.payload)
+        await _enqueue(redis, producer, settings, [(str(r.event_id), r.type, r.payload) for r in rows])
         await session.execute(
             update(outbox)
             .where(outbox.c.seq.in_([r.seq for r in rows]))
@@ -73,17 +85,45 @@ def epoch_key(producer: str, settings: Settings) -> str:
     return f"{settings.queue_prefix}:relay-epoch:{producer}"
 
 
+# arq's own enqueue, for a batch in one round trip: a job is added unless its key or its result
+# is still there (as `ArqRedis.enqueue_job` decides, atomically here instead of under WATCH).
+# arq's takes three round trips a job; a relay moving a burst's events to four consumers spent
+# its time on them, inside a worker whose jobs share its event loop.
+_ENQUEUE_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('PSETEX', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], KEYS[4])
+return 1
+"""
+
+
 async def _enqueue(
-    redis: ArqRedis, producer: Service, settings: Settings, event_id: str, type_: str, payload: object
+    redis: ArqRedis, producer: Service, settings: Settings, events: Sequence[Outgoing]
 ) -> None:
-    for consumer in consumers_of(type_, producer):
-        await redis.enqueue_job(
-            f"{consumer}.handle_event",
-            payload,
-            _job_id=event_job_id(event_id, consumer),
-            _queue_name=queue_name(consumer, settings),
-            _expires=JOB_EXPIRY,
-        )
+    """Hand each event to each of its consumers' queues (one arq job per event and consumer), in
+    the outbox's order: arq runs a queue by score, and events of one batch would otherwise tie (an
+    appeal's `appeal.assigned` taken before its `appeal.triaged`, only to wait and be retried)."""
+    script = redis.register_script(_ENQUEUE_LUA)
+    jobs = [
+        (event_id, type_, payload, c)
+        for event_id, type_, payload in events
+        for c in consumers_of(type_, producer)
+    ]
+    # One millisecond apart, the last one now: none of them waits for a score still to come.
+    first = timestamp_ms() - len(jobs)
+    expires = int(JOB_EXPIRY.total_seconds() * 1000)
+    ahead = int(AHEAD.total_seconds() * 1000)
+    async with redis.pipeline(transaction=False) as pipe:
+        for i, (event_id, type_, payload, consumer) in enumerate(jobs):
+            job_id = event_job_id(event_id, consumer)
+            urgent = taken_first(type_, consumer)
+            lane = FIRST_LANE if urgent and settings.first_lane else None
+            score = first + i - (ahead if urgent and lane is None else 0)
+            job = serialize_job(f"{consumer}.handle_event", (payload,), {}, None, first + i)
+            queue = queue_name(consumer, settings, lane)
+            keys = [job_key_prefix + job_id, result_key_prefix + job_id, queue, job_id]
+            await script(keys=keys, args=[expires, job, score], client=pipe)
+        await pipe.execute()
 
 
 async def redeliver_if_redis_lost(
@@ -106,9 +146,15 @@ async def redeliver_if_redis_lost(
             .where(outbox.c.published_at.is_not(None), outbox.c.published_at >= since)
             .order_by(outbox.c.seq)
         )
+        batch: list[Outgoing] = []
         async for row in rows:
-            await _enqueue(redis, producer, settings, str(row.event_id), row.type, row.payload)
-            sent += 1
+            batch.append((str(row.event_id), row.type, row.payload))
+            if len(batch) == REDELIVERY_BATCH:
+                await _enqueue(redis, producer, settings, batch)
+                sent, batch = sent + len(batch), []
+        if batch:
+            await _enqueue(redis, producer, settings, batch)
+            sent += len(batch)
     # Set only after re-sending: a crash midway re-sends again next time, never skips.
     await redis.set(key, utcnow().isoformat())
     if sent:

@@ -71,6 +71,16 @@ class Settings(BaseSettings):
     # Workers run at this CPU niceness: the work after a commit (triage, duplicates, clocks) yields
     # the cores to the requests that answer callers, and catches up when a burst has passed.
     worker_nice: int = Field(default=10, ge=0, le=19, alias="GUANJIA_WORKER_NICE")
+    # The workers of the services on the path from a call to the unit that handles it (分拨: routing
+    # triages, intake records where the appeal went; `TAKEN_FIRST` in the contract) run less niced
+    # than the others: they still yield to the requests that answer callers, but not to the other
+    # workers' follow-up work (clocks, notifications, pushes), which catches up after a burst.
+    critical_nice: int = Field(default=5, ge=0, le=19, alias="GUANJIA_CRITICAL_NICE")
+    # Whether the services of TAKEN_FIRST run a first-lane worker (`guanjia worker SERVICE --lane
+    # first`, as `guanjia up` and the compose file do): the relay then queues those events for it,
+    # so a consumer's follow-up work (intake's duplicate analysis) never holds them up. Without it
+    # they go ahead of the consumer's one queue.
+    first_lane: bool = Field(default=False, alias="GUANJIA_FIRST_LANE")
     hotline_window_s: int = Field(default=300, alias="GUANJIA_HOTLINE_WINDOW")
     # How long an official-account push may wait for its ticket before the passive reply says
     # the ticket follows by message (WeChat itself gives up after 5 s).

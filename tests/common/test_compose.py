@@ -10,6 +10,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from services.contracts.events import TAKEN_FIRST
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -46,6 +48,10 @@ def test_compose_has_the_topology_of_guanjia_up() -> None:
         assert services[name]["command"][:3] == ["guanjia", "serve", name]
         assert services[f"{name}-worker"]["command"] == ["guanjia", "worker", name]
     assert services["migrate"]["command"] == ["guanjia", "migrate"]
+    # Every service that takes events first runs its first lane, and the relays know it.
+    for name in TAKEN_FIRST:
+        assert services[f"{name}-first"]["command"] == ["guanjia", "worker", name, "--lane", "first"]
+    assert str(services["gateway"]["environment"]["GUANJIA_FIRST_LANE"]).lower() == "true"
 
 
 def test_secrets_have_no_usable_default() -> None:

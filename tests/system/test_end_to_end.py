@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from services.cli import gateway_processes
+from services.contracts.events import TAKEN_FIRST
 from tests.system.harness import RunningSystem, db_scalar, hotline_body, signed_headers, start_system
 
 SECRET = os.environ["GUANJIA_HOTLINE_SECRET"]
@@ -264,8 +265,9 @@ def test_calendar_due_through_the_gateway(client: httpx.Client) -> None:
 def test_stop_leaves_no_orphans(tmp_path: Path) -> None:
     running = start_system(tmp_path)
     pids = running.child_pids()
-    # Four services, five workers and the gateway's processes (one per core, at most four).
-    assert len(pids) == 9 + gateway_processes()
+    # Four services, five workers, the first lanes and the gateway's processes (one per core, at
+    # most four).
+    assert len(pids) == 9 + len(TAKEN_FIRST) + gateway_processes()
     assert running.stop() == 0
 
     def alive(pid: int) -> bool:

@@ -52,7 +52,8 @@ def test_routing_worker_killed_before_commit_triages_exactly_once(tmp_path: Path
         )
         time.sleep(1.5)  # routing has taken the job and sits before its commit
         assert scalar("SELECT count(*) FROM routing.triage_results WHERE appeal_id = :a", a=appeal_id) == 0
-        os.kill(system.pid_of("routing-worker-1"), signal.SIGKILL)
+        # Triage runs in routing's first lane (`guanjia up` runs one): kill the worker holding the job.
+        os.kill(system.pid_of("routing-first-1"), signal.SIGKILL)
 
         # The supervisor restarts the worker; arq re-runs the job when its lease lapses.
         wait_for(

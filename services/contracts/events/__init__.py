@@ -60,6 +60,7 @@ __all__ = [
     "HANDOVER_REASON",
     "SELF_DELIVERED",
     "SUBSCRIPTIONS",
+    "TAKEN_FIRST",
     "AppealAssigned",
     "AppealClosed",
     "AppealCompleted",
@@ -98,6 +99,7 @@ __all__ = [
     "_Data",  # the payloads' base, typed against by producers and tests
     "consumers_of",
     "make_event",
+    "taken_first",
 ]
 
 EventType = Literal[
@@ -309,6 +311,22 @@ SUBSCRIPTIONS: dict[Service, frozenset[str]] = {
 # Events a producer also hands to its own worker: its follow-up work after the commit, done once
 # (inbox) and never lost (outbox), like any other consumer's. Every other event skips its producer.
 SELF_DELIVERED: dict[Service, frozenset[str]] = {"intake": frozenset({"appeal.received"})}
+
+
+# The path from a call to the unit that handles it (分拨): triage, and intake recording where the
+# appeal went. A consumer takes these ahead of the rest of its queue (its follow-up work: duplicate
+# analysis, clocks, notifications, counters), so a burst of that work delays no appeal's routing.
+# Per consumer: intake's own `appeal.received` (the duplicate analysis) is follow-up work, routing's
+# (triage) is not.
+TAKEN_FIRST: dict[Service, frozenset[str]] = {
+    "routing": frozenset({"appeal.received"}),
+    "intake": frozenset({"appeal.triaged", "appeal.assigned"}),
+}
+
+
+def taken_first(event_type: str, consumer: Service) -> bool:
+    """Whether `consumer` takes `event_type` ahead of the rest of its queue (see TAKEN_FIRST)."""
+    return event_type in TAKEN_FIRST.get(consumer, frozenset())
 
 
 def consumers_of(event_type: str, producer: Service) -> list[Service]:
