@@ -63,6 +63,10 @@ WRITE_COMMANDS = f"""
     DECLARE
         v_item record;
         v_claimed bigint[];
+        v_leg_n bigint[];
+        v_leg_account bigint[];
+        v_leg_amount bigint[];
+        v_leg_key jsonb[];
         v_postings jsonb;
         v_answers jsonb[] := array_fill(NULL::jsonb, ARRAY[jsonb_array_length(p_items)]);
         v_keys text[] := '{{}}';
@@ -96,27 +100,35 @@ WRITE_COMMANDS = f"""
                   JOIN jsonb_array_elements(p_items) WITH ORDINALITY AS t(i, n)
                     ON t.i->'command'->>'idempotency_key' = c.idempotency_key
                  GROUP BY c.idempotency_key) AS f;
-        -- Every account of the batch locked once, in id order (every writer's order), and the
-        -- overdrafts judged command after command; a refusal undoes the call (nothing written).
-        IF EXISTS (
-            WITH legs AS (
-                SELECT b.n, a.id, a.holder_type, (l->>'amount_fen')::bigint AS amount_fen
+        -- The claimed commands' legs with their accounts' ids, looked up once for the batch.
+        SELECT coalesce(array_agg(g.n ORDER BY g.n, g.account), '{{}}'),
+               coalesce(array_agg(g.account ORDER BY g.n, g.account), '{{}}'),
+               coalesce(array_agg(g.amount ORDER BY g.n, g.account), '{{}}'),
+               coalesce(array_agg(g.leg ORDER BY g.n, g.account), '{{}}')
+          INTO v_leg_n, v_leg_account, v_leg_amount, v_leg_key
+          FROM (SELECT b.n, a.id AS account, (l->>'amount_fen')::bigint AS amount,
+                       jsonb_build_object('holder_type', a.holder_type, 'holder_code', a.holder_code,
+                                          'source_code', a.source_code) AS leg
                   FROM jsonb_array_elements(p_items) WITH ORDINALITY AS b(item, n)
                   CROSS JOIN jsonb_array_elements(b.item->'legs') AS l
                   JOIN ledger.accounts a
                     ON a.holder_type = l->>'holder_type' AND a.holder_code = l->>'holder_code'
                    AND a.source_code = l->>'source_code'
-                 WHERE b.n = ANY (v_claimed)
-            ), locked AS MATERIALIZED (
-                SELECT a.id, a.balance_fen FROM ledger.accounts a
-                 WHERE a.id IN (SELECT id FROM legs)
+                 WHERE b.n = ANY (v_claimed)) AS g;
+        -- Every account of the batch locked once, in id order (every writer's order), and the
+        -- overdrafts judged command after command; a refusal undoes the call (nothing written).
+        IF EXISTS (
+            WITH locked AS MATERIALIZED (
+                SELECT a.id, a.holder_type, a.balance_fen FROM ledger.accounts a
+                 WHERE a.id = ANY (v_leg_account)
                  ORDER BY a.id
                    FOR NO KEY UPDATE
             ), running AS (
-                SELECT legs.holder_type,
-                       locked.balance_fen + sum(legs.amount_fen) OVER (
-                           PARTITION BY legs.id ORDER BY legs.n RANGE UNBOUNDED PRECEDING) AS after_fen
-                  FROM legs JOIN locked USING (id)
+                SELECT locked.holder_type,
+                       locked.balance_fen + sum(g.amount) OVER (
+                           PARTITION BY g.account ORDER BY g.n RANGE UNBOUNDED PRECEDING) AS after_fen
+                  FROM unnest(v_leg_n, v_leg_account, v_leg_amount) AS g(n, account, amount)
+                  JOIN locked ON locked.id = g.account
             )
             SELECT 1 FROM running WHERE holder_type <> 'external' AND after_fen < 0
         ) THEN
@@ -137,21 +149,21 @@ WRITE_COMMANDS = f"""
               FROM (SELECT v_item.item->'entry' AS e) AS x;
             WITH written AS (
                 INSERT INTO ledger.postings (entry_id, account_id, amount_fen)
-                SELECT (v_item.item->'entry'->>'id')::uuid, a.id, (l->>'amount_fen')::bigint
-                  FROM jsonb_array_elements(v_item.item->'legs') AS l
-                  JOIN ledger.accounts a
-                    ON a.holder_type = l->>'holder_type' AND a.holder_code = l->>'holder_code'
-                   AND a.source_code = l->>'source_code'
-                 ORDER BY a.id
+                SELECT (v_item.item->'entry'->>'id')::uuid, g.account, g.amount
+                  FROM unnest(v_leg_n, v_leg_account, v_leg_amount) AS g(n, account, amount)
+                 WHERE g.n = v_item.n
+                 ORDER BY g.account
                 RETURNING id, account_id, amount_fen, balance_after_fen
             )
             -- Payers first, then payees, as `entry_out` reads an entry back.
-            SELECT coalesce(jsonb_agg(jsonb_build_object(
-                       'holder_type', a.holder_type, 'holder_code', a.holder_code,
-                       'source_code', a.source_code, 'amount_fen', w.amount_fen,
-                       'balance_after_fen', w.balance_after_fen) ORDER BY w.amount_fen, w.id), '[]'::jsonb)
+            SELECT coalesce(jsonb_agg(k.leg || jsonb_build_object(
+                       'amount_fen', w.amount_fen, 'balance_after_fen', w.balance_after_fen)
+                       ORDER BY w.amount_fen, w.id), '[]'::jsonb)
               INTO v_postings
-              FROM written w JOIN ledger.accounts a ON a.id = w.account_id;
+              FROM written w
+              JOIN (SELECT DISTINCT g.account, g.leg
+                      FROM unnest(v_leg_n, v_leg_account, v_leg_key) AS g(n, account, leg)
+                     WHERE g.n = v_item.n) AS k ON k.account = w.account_id;
             v_keys := v_keys || (v_item.item->'command'->>'idempotency_key');
             v_bodies := v_bodies || (v_item.item->'body' || jsonb_build_object('postings', v_postings));
             v_answers[v_item.n] := jsonb_build_object('status', 201, 'body', v_bodies[cardinality(v_bodies)]);
