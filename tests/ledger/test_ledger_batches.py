@@ -93,3 +93,40 @@ async def test_concurrent_batchers_on_one_hot_account_keep_every_invariant(ledge
     assert after == list(range(290, -1, -10))
     await books_hold()
     assert await scalar("SELECT count(*) FROM ledger.chain_queue") == 0
+
+
+async def test_a_batch_behind_queued_entries_chains_them_first(ledger: Ledger) -> None:
+    # Entries committed elsewhere and not linked yet wait in the queue: a batch does not jump
+    # them (it queues its own behind them and links in ticket order), and when it has linked
+    # everything its answers say so.
+    town = await ledger.funded_town(100)
+    await link_all(get_sessionmaker())
+    earlier = []
+    for number in range(2):
+        async with get_sessionmaker()() as session, session.begin():
+            cmd = AllocationCommand(
+                source_code="city_finance",
+                from_holder=FundHolder(**town_holder(town)),
+                to_holder=FundHolder(**village_holder(village_of(town, 211 + number))),
+                amount_fen=5,
+            )
+            outcome = await service.allocate(session, cmd, idempotency_key=key(), actor="test")
+            earlier.append(str(outcome.body["id"]))
+    assert (
+        await scalar("SELECT count(*) FROM ledger.chain_queue WHERE entry_id::text = ANY(:ids)", ids=earlier)
+        == 2
+    )
+    batcher = EntryBatcher()
+    outcomes = await asyncio.gather(
+        *(allocate(batcher, town, village_of(town, 201 + i), 10, key()) for i in range(3))
+    )
+    assert [o.status for o in outcomes] == [201] * 3
+    ids = earlier + [str(o.body["id"]) for o in outcomes]
+    seqs = await scalar(
+        "SELECT array_agg(c.seq ORDER BY array_position(CAST(:ids AS text[]), c.entry_id::text))"
+        " FROM ledger.chain c WHERE c.entry_id::text = ANY(:ids)",
+        ids=ids,
+    )
+    assert len(seqs) == 5 and seqs[:2] == sorted(seqs[:2]) and max(seqs[:2]) < min(seqs[2:])
+    assert await scalar("SELECT count(*) FROM ledger.chain_queue") == 0
+    await books_hold()
