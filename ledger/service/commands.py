@@ -134,6 +134,11 @@ async def settle_refusal(session: AsyncSession, spec: EntrySpec, answer: dict[st
     return {"status": error.status, "body": body}
 
 
+# How many turns of the event loop a batcher waits for its callers' next commands before it
+# lets its connection go (a turn costs microseconds; a caller answered is back within three).
+FOLLOW_UP_TURNS = 8
+
+
 @dataclass
 class _Waiting:
     item: dict[str, Any]
@@ -146,8 +151,11 @@ class EntryBatcher:
 
     A hot account's commands otherwise pass its row lock one COMMIT at a time, each waiting for
     its own WAL flush; written together they share one, and their entries are chained in the
-    same transaction (`ledger.write_batch`, one statement, autocommit). Batches run one at a
-    time per process (so they never wait on each other's locks), in arrival order. A batch has
+    same transaction (`ledger.write_batch`, one statement, autocommit: the batch's accounts
+    locked once in id order, its overdrafts judged command after command, its entries appended
+    to the chain directly when nothing else is queued). Batches run one at a time per process
+    (so they never wait on each other's locks), in arrival order, on one connection while they
+    follow each other. A batch has
     no subtransactions (on a hot account each would cost every later command of the batch
     dearly): an overdraft is judged before the command writes anything, and answered; when a
     command is refused, nothing of the batch is kept and it is written again in a transaction
@@ -177,31 +185,63 @@ class EntryBatcher:
         return await waiting.answer
 
     async def _batches(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue[: self._limit], self._queue[self._limit :]
-            try:
-                answers = await self._write(batch)
-            except Exception as exc:
-                log.warning("ledger_batch_failed", size=len(batch), error=repr(exc))
-                for waiting in batch:
-                    await self._alone(waiting)
-            else:
-                for waiting, answer in zip(batch, answers, strict=True):
-                    if not waiting.answer.done():  # a caller that left has nothing to hear
-                        waiting.answer.set_result(answer)
+        # One connection for batches that follow each other: a batch that waits on the last
+        # one's answers would otherwise take the pool's next connection, whose backend has
+        # gone cold in the meantime (measured: about 8 instead of 5 ms of database CPU per
+        # batch of 8 on a hot account).
+        maker = self._maker or get_sessionmaker()
+        session: AsyncSession | None = None
+        try:
+            while True:
+                if not self._queue and not await self._follow_up():
+                    return
+                batch, self._queue = self._queue[: self._limit], self._queue[self._limit :]
+                if session is None:
+                    session = maker()
+                try:
+                    answers = await self._write(batch, session)
+                except Exception as exc:
+                    log.warning("ledger_batch_failed", size=len(batch), error=repr(exc))
+                    await session.close()  # whatever state the failure left it in goes with it
+                    session = None
+                    for waiting in batch:
+                        await self._alone(waiting)
+                else:
+                    for waiting, answer in zip(batch, answers, strict=True):
+                        if not waiting.answer.done():  # a caller that left has nothing to hear
+                            waiting.answer.set_result(answer)
+        finally:
+            if session is not None:
+                await session.close()
 
-    async def _write(self, batch: list[_Waiting]) -> list[dict[str, Any]]:
+    async def _follow_up(self) -> bool:
+        """Whether commands follow the batch just answered: its callers often send their next
+        one at once, a few turns of the event loop later (their unit of work closes first), and
+        those that arrive in the same turn go together."""
+        for _ in range(FOLLOW_UP_TURNS):
+            await asyncio.sleep(0)
+            if self._queue:
+                await asyncio.sleep(0)
+                return True
+        return False
+
+    async def _write(
+        self, batch: list[_Waiting], session: AsyncSession | None = None
+    ) -> list[dict[str, Any]]:
         maker = self._maker or get_sessionmaker()
         items = [w.item for w in batch]
         # One statement, one round trip, when nothing is refused (the usual case); a refusal
         # undoes it, and the batch is written again with its refusals settled.
-        async with maker() as session:
+        if session is None:
+            async with maker() as alone:
+                answers = await post_command_batch(alone, items)
+        else:
             answers = await post_command_batch(session, items)
         if answers is not None:
             return answers
-        async with maker() as session, session.begin():
-            answers = await post_command_entries(session, items, chain=True)
-            return [await settle_refusal(session, w.spec, a) for w, a in zip(batch, answers, strict=True)]
+        async with maker() as again, again.begin():
+            answers = await post_command_entries(again, items, chain=True)
+            return [await settle_refusal(again, w.spec, a) for w, a in zip(batch, answers, strict=True)]
 
     async def _alone(self, waiting: _Waiting) -> None:
         try:

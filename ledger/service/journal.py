@@ -135,8 +135,13 @@ async def post_command_batch(
     (`ledger.write_batch(items, true)`, autocommit); None, with nothing written, if a command
     was refused: its claim must be settled in the transaction that claims it, so the caller
     writes them again in a transaction of its own (`post_command_entries`). `session` must
-    not have begun."""
-    connection = await session.connection(execution_options=AUTOCOMMIT)
+    not have begun, or have begun here (the batcher keeps one for batches that follow each
+    other)."""
+    # A session kept for batches that follow each other holds its autocommit connection already.
+    if session.in_transaction():
+        connection = await session.connection()
+    else:
+        connection = await session.connection(execution_options=AUTOCOMMIT)
     try:
         answers = await connection.scalar(
             text("SELECT ledger.write_batch(CAST(:items AS jsonb), true)"),

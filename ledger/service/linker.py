@@ -6,7 +6,8 @@ to the chain, many per transaction (see the migration `5c1e7a2b9d40`). Who calls
 - every ledger command, after its unit of work commits and before it answers (`ChainLinker.settle`),
   so an answered entry is already chained; requests that finish together share one linking
   transaction (the batched one-entry commands are usually chained already, in their own
-  transaction, by `ledger.write_batch`: the round then finds nothing queued and writes nothing);
+  transaction, by `ledger.write_batch`, straight onto the chain when nothing else is queued:
+  the round then finds nothing queued and writes nothing);
 - a loop in the API and in the worker (`ChainLinker.run`), every few seconds, for entries
   written elsewhere (event handlers, jobs, the CLI) and for any link a crash left undone;
 - the audits, before they read (`link_all`), so a verification covers every committed entry.
