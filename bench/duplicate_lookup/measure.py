@@ -2,8 +2,8 @@
 
 Each ask is timed in a session of its own, as intake makes it on arrival; the baselines are
 the same lookup with the GIN index dropped in a rolled-back transaction and a naive scoring of
-every appeal of the village in the window; EXPLAIN shows the statement the function sends, as
-the cached generic plan and as a custom plan for one arrival's keys.
+every appeal of the village in the window; EXPLAIN shows the statement the lookup runs (the body
+of its database function), as the cached generic plan and as a custom plan for one arrival's keys.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ BASELINE_ASKS = 20
 NO_INDEX_ASKS = 3  # each reads every fingerprint: about a minute at 1,000,000
 _KEYS_RE = re.compile(r"'\{[-0-9,]+\}'")  # an array of keys in EXPLAIN's output
 Ask = tuple[Appeal, Doc]
-# The settings `find_candidates` sends the statement under: no sequential scan, no JIT, no
-# parallel workers.
+# The settings the lookup's function holds while it runs: no sequential scan, no JIT, no parallel
+# workers.
 _AS_THE_LOOKUP = "SET enable_seqscan = off; SET jit = off; SET max_parallel_workers_per_gather = 0"
 
 
@@ -98,16 +98,18 @@ def _literal(value: Any) -> str:
     return f"'{value}'"
 
 
-async def explain(engine: AsyncEngine, ask: Ask, plan: str) -> list[str]:
-    """EXPLAIN of the candidate query `find_candidates` sends for `ask`, planned as
-    - `generic`: the cached generic plan a connection settles on after five runs (ANALYZE);
-    - `custom`: a plan for these very keys, as each connection's first five runs get (ANALYZE);
-    - `no_index`: with the GIN index dropped in a rolled-back transaction (no ANALYZE)."""
-    captured: list[tuple[str, Any]] = []
+# The body of the lookup's function (migration 5c3e8a1d9b27): one SELECT over `$1` … `$7`.
+_BODY_RE = re.compile(r"RETURN QUERY\s+(.*?);\s*END", re.S)
+
+
+async def _lookup_statement(engine: AsyncEngine, ask: Ask) -> tuple[str, tuple[Any, ...]]:
+    """The statement `find_candidates` runs for `ask` (the body of `intake.duplicate_candidates`)
+    and its arguments, as the function receives them."""
+    captured: list[Any] = []
 
     def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-        if "&&" in statement and not captured:
-            captured.append((statement, parameters))
+        if "duplicate_candidates" in statement and not captured:
+            captured.append(parameters)
 
     maker = async_sessionmaker(engine, expire_on_commit=False)
     event.listen(engine.sync_engine, "before_cursor_execute", grab)
@@ -115,7 +117,22 @@ async def explain(engine: AsyncEngine, ask: Ask, plan: str) -> list[str]:
         await lookup_ms(maker, ask)
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", grab)
-    statement, parameters = captured[0]
+    async with engine.connect() as conn:
+        source = (
+            await conn.exec_driver_sql("SELECT prosrc FROM pg_proc WHERE proname = 'duplicate_candidates'")
+        ).scalar_one()
+    found = _BODY_RE.search(source)
+    assert found is not None, source
+    return found.group(1), tuple(captured[0])
+
+
+async def explain(engine: AsyncEngine, ask: Ask, plan: str) -> list[str]:
+    """EXPLAIN of the candidate statement `find_candidates` runs for `ask` (the function's body,
+    under the settings the function holds), planned as
+    - `generic`: the cached generic plan the function settles on after five runs (ANALYZE);
+    - `custom`: a plan for these very keys, as each session's first five runs get (ANALYZE);
+    - `no_index`: with the GIN index dropped in a rolled-back transaction (no ANALYZE)."""
+    statement, parameters = await _lookup_statement(engine, ask)
     async with engine.connect() as conn:
         if plan == "generic":
             raw = (await conn.get_raw_connection()).driver_connection
@@ -132,7 +149,7 @@ async def explain(engine: AsyncEngine, ask: Ask, plan: str) -> list[str]:
         else:
             if plan == "no_index":
                 await conn.execute(text("DROP INDEX intake.ix_fingerprints_keys"))
-            else:  # as `find_candidates` sends it
+            else:  # under the function's settings
                 for setting in _AS_THE_LOOKUP.split("; "):
                     await conn.exec_driver_sql(setting.replace("SET ", "SET LOCAL "))
             how = "EXPLAIN " if plan == "no_index" else "EXPLAIN (ANALYZE, BUFFERS) "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cachetools import LRUCache
-from sqlalchemy import ColumnElement, Select, or_, select, text, union
+from sqlalchemy import ARRAY, BigInteger, ColumnElement, Uuid, bindparam, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.config import get_intake_settings
@@ -21,6 +21,7 @@ from intake.models import Appeal, Fingerprint, Reporter
 from intake.service.duplicates import lsh, scorer
 from intake.service.duplicates.scorer import Match
 from intake.service.duplicates.similarity import Doc, analyse, doc_from_stored
+from services.common.db import UTCDateTime
 
 MAX_FINE = 30  # candidates by the selective keys (village, cell, place, person)
 MAX_COARSE = 30  # candidates by the town-wide keys (concept, family, bands)
@@ -130,32 +131,26 @@ async def _same_person_appeals(
     return set(rows.all())
 
 
-def _by_keys(appeal: Appeal, keys: list[int], cap: int) -> Select[uuid.UUID]:
-    since = appeal.received_at - timedelta(days=get_intake_settings().duplicate_window_days)
-    return (
-        select(Fingerprint.appeal_id)
-        .where(
-            Fingerprint.keys.overlap(keys),
-            Fingerprint.received_at >= since,
-            Fingerprint.received_at <= appeal.received_at,
-            Fingerprint.appeal_id != appeal.id,
-        )
-        .order_by(Fingerprint.received_at.desc())
-        .limit(cap)
+# The candidate statement is the function `intake.duplicate_candidates` (migration 5c3e8a1d9b27):
+# per tier of keys, the fingerprints sharing one in the window, newest first, capped; their union,
+# with the columns scoring needs. Its own SET clauses keep the GIN index the only path, with no JIT
+# and no parallel workers, while it runs: a plan made for one arrival's keys misjudges how many rows
+# share them (about 150,000 of 1,000,000 where 20-250 do), so it would otherwise read the whole table,
+# JIT-compile the statement (about 50 ms) and start parallel workers (about 100 ms before the first
+# row). Setting them here took a round trip before the statement and one after (README).
+_BY_KEYS = (
+    text(
+        "SELECT * FROM intake.duplicate_candidates(:fine, :fine_cap, :coarse, :coarse_cap, :since, :until, "
+        ":arrival)"
     )
-
-
-# For the lookup statement only (one round trip each way). A plan made for one arrival's keys
-# misjudges how many rows share them (about 150,000 of 1,000,000 where 20-250 do), so beyond a
-# sequential scan it would JIT-compile the statement (about 50 ms) and start parallel workers
-# (about 100 ms before the first row): the slowest lookups of the benchmark (README).
-_LOOKUP_SETTINGS = text(
-    "SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true), "
-    "set_config('max_parallel_workers_per_gather', '0', true)"
-)
-_DEFAULT_SETTINGS = text(
-    "SELECT count(set_config(name, reset_val, true)) FROM pg_settings WHERE name IN "
-    "('enable_seqscan', 'jit', 'max_parallel_workers_per_gather')"
+    .bindparams(
+        bindparam("fine", type_=ARRAY(BigInteger)),
+        bindparam("coarse", type_=ARRAY(BigInteger)),
+        bindparam("since", type_=UTCDateTime),
+        bindparam("until", type_=UTCDateTime),
+        bindparam("arrival", type_=Uuid),
+    )
+    .columns(*_EARLIER_COLUMNS)
 )
 
 
@@ -171,22 +166,27 @@ async def find_candidates(
 ) -> list[Candidate]:
     """Earlier appeals sharing a key within the window (GIN index; each tier capped) or filed by
     the same person, scored."""
-    fine, coarse = lsh.query_keys(doc, appeal.received_at, get_intake_settings().duplicate_window_days)
+    window = get_intake_settings().duplicate_window_days
+    fine, coarse = lsh.query_keys(doc, appeal.received_at, window)
     mine = await _same_person_appeals(session, appeal, people)
-    tiers = [_by_keys(appeal, k, cap) for k, cap in ((fine, MAX_FINE), (coarse, MAX_COARSE)) if k]
     rows: list[Earlier] = []
-    if tiers:
+    if fine or coarse:
         # One statement: both tiers of keys through the GIN index (each with its own cap, so a
         # flood of same-concept appeals in a big town cannot crowd out the one from the same
-        # street), then the rows by primary key. The GIN index is the only path: a plan made for
-        # one arrival's keys could otherwise misjudge how many rows share them and read the whole
-        # table (README).
-        ids = union(*tiers) if len(tiers) > 1 else tiers[0]
-        await session.execute(_LOOKUP_SETTINGS)
-        try:
-            rows += await _earlier(session, Appeal.id.in_(ids))
-        finally:
-            await session.execute(_DEFAULT_SETTINGS)
+        # street), then the rows by primary key.
+        found = await session.execute(
+            _BY_KEYS,
+            {
+                "fine": fine,
+                "fine_cap": MAX_FINE,
+                "coarse": coarse,
+                "coarse_cap": MAX_COARSE,
+                "since": appeal.received_at - timedelta(days=window),
+                "until": appeal.received_at,
+                "arrival": appeal.id,
+            },
+        )
+        rows += [Earlier(*row) for row in found]
     missing = mine - {e.id for e in rows}
     if missing:
         rows += await _earlier(session, Appeal.id.in_(missing))
