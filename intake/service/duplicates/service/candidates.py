@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cachetools import LRUCache
-from sqlalchemy import ARRAY, BigInteger, ColumnElement, Uuid, bindparam, or_, select, text
+from sqlalchemy import ARRAY, BigInteger, ColumnElement, Integer, Uuid, bindparam, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.config import get_intake_settings
@@ -131,27 +131,42 @@ async def _same_person_appeals(
     return set(rows.all())
 
 
-# The candidate statement is the function `intake.duplicate_candidates` (migration 5c3e8a1d9b27):
-# per tier of keys, the fingerprints sharing one in the window, newest first, capped; their union,
-# with the columns scoring needs. Its own SET clauses keep the GIN index the only path, with no JIT
-# and no parallel workers, while it runs: a plan made for one arrival's keys misjudges how many rows
-# share them (about 150,000 of 1,000,000 where 20-250 do), so it would otherwise read the whole table,
-# JIT-compile the statement (about 50 ms) and start parallel workers (about 100 ms before the first
-# row). Setting them here took a round trip before the statement and one after (README).
+# The candidate lookup is the function `intake.duplicate_candidates` (migration 5c3e8a1d9b27): per
+# tier of keys, the newest fingerprints within the window sharing one, capped; their union, with the
+# columns scoring needs. It reads the keys' time buckets newest first and stops once a tier has its
+# cap (a bucket's keys find only appeals that arrived within it), since at 1,000,000 appeals the
+# town-wide keys of a common need match thousands of rows over the whole window. Its own SET
+# clauses keep the GIN index the only path, with no JIT and no parallel workers, while it runs: a
+# plan made for one arrival's keys misjudges how many rows share them (about 150,000 of 1,000,000
+# where 20-250 do), so it would otherwise read the whole table, JIT-compile the statement (about
+# 50 ms) and start parallel workers (about 100 ms before the first row). Setting them here took a
+# round trip before the statement and one after (README).
 _BY_KEYS = (
     text(
-        "SELECT * FROM intake.duplicate_candidates(:fine, :fine_cap, :coarse, :coarse_cap, :since, :until, "
-        ":arrival)"
+        "SELECT * FROM intake.duplicate_candidates(:fine, :fine_ends, :fine_cap, :coarse, :coarse_ends, "
+        ":coarse_cap, :since, :until, :arrival)"
     )
     .bindparams(
         bindparam("fine", type_=ARRAY(BigInteger)),
+        bindparam("fine_ends", type_=ARRAY(Integer)),
         bindparam("coarse", type_=ARRAY(BigInteger)),
+        bindparam("coarse_ends", type_=ARRAY(Integer)),
         bindparam("since", type_=UTCDateTime),
         bindparam("until", type_=UTCDateTime),
         bindparam("arrival", type_=Uuid),
     )
     .columns(*_EARLIER_COLUMNS)
 )
+
+
+def _flattened(buckets: list[list[int]]) -> tuple[list[int], list[int]]:
+    """Keys of several buckets as one array, and where each bucket's keys end (1-based)."""
+    flat: list[int] = []
+    ends: list[int] = []
+    for keys in buckets:
+        flat += keys
+        ends.append(len(flat))
+    return flat, ends
 
 
 async def _earlier(session: AsyncSession, where: ColumnElement[bool]) -> list[Earlier]:
@@ -167,19 +182,23 @@ async def find_candidates(
     """Earlier appeals sharing a key within the window (GIN index; each tier capped) or filed by
     the same person, scored."""
     window = get_intake_settings().duplicate_window_days
-    fine, coarse = lsh.query_keys(doc, appeal.received_at, window)
+    by_bucket = lsh.query_keys_by_bucket(doc, appeal.received_at, window)
+    fine, fine_ends = _flattened([f for f, _ in by_bucket])
+    coarse, coarse_ends = _flattened([c for _, c in by_bucket])
     mine = await _same_person_appeals(session, appeal, people)
     rows: list[Earlier] = []
     if fine or coarse:
-        # One statement: both tiers of keys through the GIN index (each with its own cap, so a
-        # flood of same-concept appeals in a big town cannot crowd out the one from the same
-        # street), then the rows by primary key.
+        # One call: both tiers of keys through the GIN index (each with its own cap, so a flood
+        # of same-concept appeals in a big town cannot crowd out the one from the same street),
+        # then the rows by primary key.
         found = await session.execute(
             _BY_KEYS,
             {
                 "fine": fine,
+                "fine_ends": fine_ends,
                 "fine_cap": MAX_FINE,
                 "coarse": coarse,
+                "coarse_ends": coarse_ends,
                 "coarse_cap": MAX_COARSE,
                 "since": appeal.received_at - timedelta(days=window),
                 "until": appeal.received_at,
