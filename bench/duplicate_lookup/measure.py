@@ -2,8 +2,9 @@
 
 Each ask is timed in a session of its own, as intake makes it on arrival; the baselines are
 the same lookup with the GIN index dropped in a rolled-back transaction and a naive scoring of
-every appeal of the village in the window; EXPLAIN shows the statement the function sends, as
-the cached generic plan and as a custom plan for one arrival's keys.
+every appeal of the village in the window; EXPLAIN shows the statement the lookup runs first (a
+step of its database function: the newest time bucket of the town-wide keys), as the cached
+generic plan and as a custom plan for one arrival's keys.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bench.common import summary
 from intake.config import IntakeSettings
 from intake.models import Appeal, Fingerprint
-from intake.service.duplicates import scorer
-from intake.service.duplicates.service import Candidate, find_candidates
+from intake.service.duplicates import lsh, scorer
+from intake.service.duplicates.service import MAX_COARSE, MAX_FINE, Candidate, find_candidates
 from intake.service.duplicates.similarity import Doc, doc_from_stored
 from services.common.db import async_url
 from services.common.settings import get_settings
@@ -29,8 +30,8 @@ BASELINE_ASKS = 20
 NO_INDEX_ASKS = 3  # each reads every fingerprint: about a minute at 1,000,000
 _KEYS_RE = re.compile(r"'\{[-0-9,]+\}'")  # an array of keys in EXPLAIN's output
 Ask = tuple[Appeal, Doc]
-# The settings `find_candidates` sends the statement under: no sequential scan, no JIT, no
-# parallel workers.
+# The settings the lookup's function holds while it runs: no sequential scan, no JIT, no parallel
+# workers.
 _AS_THE_LOOKUP = "SET enable_seqscan = off; SET jit = off; SET max_parallel_workers_per_gather = 0"
 
 
@@ -98,24 +99,33 @@ def _literal(value: Any) -> str:
     return f"'{value}'"
 
 
+# What `intake.duplicate_newest` (migration 5c3e8a1d9b27) runs for each time bucket of a tier of
+# keys, newest bucket first, until the tier has its cap: the statement EXPLAIN shows.
+_PER_BUCKET = (
+    "SELECT t.appeal_id FROM intake.fingerprints t WHERE t.keys && $1 AND t.received_at >= $2 "
+    "AND t.received_at <= $3 AND t.appeal_id <> $4 ORDER BY t.received_at DESC LIMIT $5"
+)
+
+
+def _lookup_statement(ask: Ask) -> tuple[str, tuple[Any, ...]]:
+    """The statement the lookup runs first for `ask` on its town-wide (coarse) tier, the one
+    whose keys match the most rows, and its arguments: the newest bucket's keys, the window,
+    the arrival, the cap."""
+    appeal, doc = ask
+    window = get_settings(IntakeSettings).duplicate_window_days
+    fine, coarse = lsh.query_keys_by_bucket(doc, appeal.received_at, window)[0]
+    keys, cap = (coarse, MAX_COARSE) if coarse else (fine, MAX_FINE)
+    since = appeal.received_at - timedelta(days=window)
+    return _PER_BUCKET, (keys, since, appeal.received_at, appeal.id, cap)
+
+
 async def explain(engine: AsyncEngine, ask: Ask, plan: str) -> list[str]:
-    """EXPLAIN of the candidate query `find_candidates` sends for `ask`, planned as
-    - `generic`: the cached generic plan a connection settles on after five runs (ANALYZE);
-    - `custom`: a plan for these very keys, as each connection's first five runs get (ANALYZE);
+    """EXPLAIN of the candidate statement `find_candidates` runs first for `ask` (a step of its
+    database function, under the settings the function holds), planned as
+    - `generic`: the cached generic plan the function settles on after five runs (ANALYZE);
+    - `custom`: a plan for these very keys, as each session's first five runs get (ANALYZE);
     - `no_index`: with the GIN index dropped in a rolled-back transaction (no ANALYZE)."""
-    captured: list[tuple[str, Any]] = []
-
-    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-        if "&&" in statement and not captured:
-            captured.append((statement, parameters))
-
-    maker = async_sessionmaker(engine, expire_on_commit=False)
-    event.listen(engine.sync_engine, "before_cursor_execute", grab)
-    try:
-        await lookup_ms(maker, ask)
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", grab)
-    statement, parameters = captured[0]
+    statement, parameters = _lookup_statement(ask)
     async with engine.connect() as conn:
         if plan == "generic":
             raw = (await conn.get_raw_connection()).driver_connection
@@ -132,7 +142,7 @@ async def explain(engine: AsyncEngine, ask: Ask, plan: str) -> list[str]:
         else:
             if plan == "no_index":
                 await conn.execute(text("DROP INDEX intake.ix_fingerprints_keys"))
-            else:  # as `find_candidates` sends it
+            else:  # under the function's settings
                 for setting in _AS_THE_LOOKUP.split("; "):
                     await conn.exec_driver_sql(setting.replace("SET ", "SET LOCAL "))
             how = "EXPLAIN " if plan == "no_index" else "EXPLAIN (ANALYZE, BUFFERS) "

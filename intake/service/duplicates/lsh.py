@@ -181,6 +181,21 @@ def query_keys(doc: Doc, at: datetime, window_days: int) -> tuple[list[int], lis
     )
 
 
+def query_keys_by_bucket(doc: Doc, at: datetime, window_days: int) -> list[tuple[list[int], list[int]]]:
+    """The keys of `query_keys` split by time bucket, newest bucket first: (fine, coarse) each.
+
+    A stored key carries the bucket of its appeal's arrival (`keys`), so the appeals a bucket's
+    keys find arrived within that bucket, all later than any an older bucket's keys find: the
+    newest appeals sharing a key are those of the newest buckets (the lookup reads no further
+    back than its cap needs)."""
+    fine, coarse = _base_keys(doc, query=True)
+    buckets = buckets_between(at - timedelta(days=window_days), at)
+    return [
+        (sorted({hash64(f"{b}|{k}") for k in fine}), sorted({hash64(f"{b}|{k}") for k in coarse}))
+        for b in reversed(buckets)
+    ]
+
+
 def may_meet(stored: Doc, arrival: Doc, *, gap: timedelta = timedelta(days=1), window_days: int = 30) -> bool:
     """Whether a lookup by `arrival`, `gap` after `stored`, would retrieve it (offline evaluation;
     the per-tier caps of the lookup aside)."""

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -104,6 +106,9 @@ def features(
     # A lookup scores dozens of pairs per arrival: what depends on one side only is kept on its
     # Doc, and what the features use twice is worked out once (the values are the same).
     text, place = likeness if likeness is not None else (text_score(a, b)[0], location_score(a, b)[0])
+    # Every value below is a float once these two are (the rest are floats, float() of a bool or
+    # ratios), so the dictionary is returned as built, not copied through float() again.
+    text, place = float(text), float(place)
     both_obj = bool(a.objects and b.objects)
     fam_a, fam_b = a.families, b.families
     both_fam = bool(fam_a and fam_b)
@@ -193,7 +198,7 @@ def features(
         "same_town_x_obj_share": float(same_town) * obj_share,
         "fam_share_x_cond": fam_share * (cond_jaccard if cond_jaccard is not None else 0.5),
     }
-    return {k: float(v) for k, v in out.items()}
+    return out
 
 
 # Evidence with a known direction: more likeness never lowers the score, a conflict never raises
@@ -238,11 +243,24 @@ class Model:
             for name, mu, sd, w in zip(self.names, self.mean, self.scale, self.coef, strict=True)
         )
 
+    @cached_property
+    def _values(self) -> Callable[[dict[str, float]], tuple[float, ...]]:
+        # The model's features out of a pair's dictionary in one call (a lookup scores dozens).
+        if not self.names:
+            return lambda feats: ()
+        getter = operator.itemgetter(*self.names)
+        return getter if len(self.names) > 1 else lambda feats: (getter(feats),)
+
     def probability(self, feats: dict[str, float]) -> float:
         """P(one matter | features)."""
         z = self.intercept
-        for name, mu, sd, w in self._terms:
-            z += w * (feats.get(name, 0.0) - mu) / sd
+        try:
+            values = self._values(feats)
+        except KeyError:  # a feature the dictionary lacks counts as 0
+            values = tuple(feats.get(name, 0.0) for name in self.names)
+        # The same terms, added in the same order, as one per feature: the same float.
+        for value, (_, mu, sd, w) in zip(values, self._terms, strict=True):
+            z += w * (value - mu) / sd
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 

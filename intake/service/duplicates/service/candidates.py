@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cachetools import LRUCache
-from sqlalchemy import ColumnElement, Select, or_, select, text, union
+from sqlalchemy import ARRAY, BigInteger, ColumnElement, Integer, Uuid, bindparam, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.config import get_intake_settings
@@ -21,6 +21,7 @@ from intake.models import Appeal, Fingerprint, Reporter
 from intake.service.duplicates import lsh, scorer
 from intake.service.duplicates.scorer import Match
 from intake.service.duplicates.similarity import Doc, analyse, doc_from_stored
+from services.common.db import UTCDateTime
 
 MAX_FINE = 30  # candidates by the selective keys (village, cell, place, person)
 MAX_COARSE = 30  # candidates by the town-wide keys (concept, family, bands)
@@ -130,33 +131,42 @@ async def _same_person_appeals(
     return set(rows.all())
 
 
-def _by_keys(appeal: Appeal, keys: list[int], cap: int) -> Select[uuid.UUID]:
-    since = appeal.received_at - timedelta(days=get_intake_settings().duplicate_window_days)
-    return (
-        select(Fingerprint.appeal_id)
-        .where(
-            Fingerprint.keys.overlap(keys),
-            Fingerprint.received_at >= since,
-            Fingerprint.received_at <= appeal.received_at,
-            Fingerprint.appeal_id != appeal.id,
-        )
-        .order_by(Fingerprint.received_at.desc())
-        .limit(cap)
+# The candidate lookup is the function `intake.duplicate_candidates` (migration 5c3e8a1d9b27): per
+# tier of keys, the newest fingerprints within the window sharing one, capped; their union, with the
+# columns scoring needs. It reads the keys' time buckets newest first and stops once a tier has its
+# cap (a bucket's keys find only appeals that arrived within it), since at 1,000,000 appeals the
+# town-wide keys of a common need match thousands of rows over the whole window. Its own SET
+# clauses keep the GIN index the only path, with no JIT and no parallel workers, while it runs: a
+# plan made for one arrival's keys misjudges how many rows share them (about 150,000 of 1,000,000
+# where 20-250 do), so it would otherwise read the whole table, JIT-compile the statement (about
+# 50 ms) and start parallel workers (about 100 ms before the first row). Setting them here took a
+# round trip before the statement and one after (README).
+_BY_KEYS = (
+    text(
+        "SELECT * FROM intake.duplicate_candidates(:fine, :fine_ends, :fine_cap, :coarse, :coarse_ends, "
+        ":coarse_cap, :since, :until, :arrival)"
     )
+    .bindparams(
+        bindparam("fine", type_=ARRAY(BigInteger)),
+        bindparam("fine_ends", type_=ARRAY(Integer)),
+        bindparam("coarse", type_=ARRAY(BigInteger)),
+        bindparam("coarse_ends", type_=ARRAY(Integer)),
+        bindparam("since", type_=UTCDateTime),
+        bindparam("until", type_=UTCDateTime),
+        bindparam("arrival", type_=Uuid),
+    )
+    .columns(*_EARLIER_COLUMNS)
+)
 
 
-# For the lookup statement only (one round trip each way). A plan made for one arrival's keys
-# misjudges how many rows share them (about 150,000 of 1,000,000 where 20-250 do), so beyond a
-# sequential scan it would JIT-compile the statement (about 50 ms) and start parallel workers
-# (about 100 ms before the first row): the slowest lookups of the benchmark (README).
-_LOOKUP_SETTINGS = text(
-    "SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true), "
-    "set_config('max_parallel_workers_per_gather', '0', true)"
-)
-_DEFAULT_SETTINGS = text(
-    "SELECT count(set_config(name, reset_val, true)) FROM pg_settings WHERE name IN "
-    "('enable_seqscan', 'jit', 'max_parallel_workers_per_gather')"
-)
+def _flattened(buckets: list[list[int]]) -> tuple[list[int], list[int]]:
+    """Keys of several buckets as one array, and where each bucket's keys end (1-based)."""
+    flat: list[int] = []
+    ends: list[int] = []
+    for keys in buckets:
+        flat += keys
+        ends.append(len(flat))
+    return flat, ends
 
 
 async def _earlier(session: AsyncSession, where: ColumnElement[bool]) -> list[Earlier]:
@@ -171,22 +181,31 @@ async def find_candidates(
 ) -> list[Candidate]:
     """Earlier appeals sharing a key within the window (GIN index; each tier capped) or filed by
     the same person, scored."""
-    fine, coarse = lsh.query_keys(doc, appeal.received_at, get_intake_settings().duplicate_window_days)
+    window = get_intake_settings().duplicate_window_days
+    by_bucket = lsh.query_keys_by_bucket(doc, appeal.received_at, window)
+    fine, fine_ends = _flattened([f for f, _ in by_bucket])
+    coarse, coarse_ends = _flattened([c for _, c in by_bucket])
     mine = await _same_person_appeals(session, appeal, people)
-    tiers = [_by_keys(appeal, k, cap) for k, cap in ((fine, MAX_FINE), (coarse, MAX_COARSE)) if k]
     rows: list[Earlier] = []
-    if tiers:
-        # One statement: both tiers of keys through the GIN index (each with its own cap, so a
-        # flood of same-concept appeals in a big town cannot crowd out the one from the same
-        # street), then the rows by primary key. The GIN index is the only path: a plan made for
-        # one arrival's keys could otherwise misjudge how many rows share them and read the whole
-        # table (README).
-        ids = union(*tiers) if len(tiers) > 1 else tiers[0]
-        await session.execute(_LOOKUP_SETTINGS)
-        try:
-            rows += await _earlier(session, Appeal.id.in_(ids))
-        finally:
-            await session.execute(_DEFAULT_SETTINGS)
+    if fine or coarse:
+        # One call: both tiers of keys through the GIN index (each with its own cap, so a flood
+        # of same-concept appeals in a big town cannot crowd out the one from the same street),
+        # then the rows by primary key.
+        found = await session.execute(
+            _BY_KEYS,
+            {
+                "fine": fine,
+                "fine_ends": fine_ends,
+                "fine_cap": MAX_FINE,
+                "coarse": coarse,
+                "coarse_ends": coarse_ends,
+                "coarse_cap": MAX_COARSE,
+                "since": appeal.received_at - timedelta(days=window),
+                "until": appeal.received_at,
+                "arrival": appeal.id,
+            },
+        )
+        rows += [Earlier(*row) for row in found]
     missing = mine - {e.id for e in rows}
     if missing:
         rows += await _earlier(session, Appeal.id.in_(missing))

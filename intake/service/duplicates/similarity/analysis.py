@@ -10,7 +10,7 @@ import gc
 import re
 
 from intake.service.duplicates.lexicon import STOPWORDS, WORD_SYNONYMS
-from intake.service.duplicates.similarity.doc import Doc
+from intake.service.duplicates.similarity.doc import Doc, bigrams_of
 from intake.service.duplicates.similarity.measures import idf_table
 from intake.service.duplicates.similarity.places import fine_places, is_place, merge_places, village_named
 from intake.service.duplicates.similarity.text import KEEP_RE, concept_re, kin_re, place_names, segment
@@ -111,7 +111,7 @@ def analyse(
     for place in sorted(places | {p for p in place_names() if p in text}, key=len, reverse=True):
         stripped = stripped.replace(place, " ")
     chars = "".join(KEEP_RE.findall(stripped))
-    bigrams = frozenset(chars[i : i + 2] for i in range(len(chars) - 1))
+    bigrams = bigrams_of(chars)
     wlat, wlng = lat, lng
     if lat is not None and lng is not None and datum == "gcj02":
         wlat, wlng = gcj02_to_wgs84(lat, lng)
