@@ -98,12 +98,13 @@ async def test_routing_takes_an_arrival_ahead_of_its_queue_and_a_done_job_is_not
     _, event = _event()
     event_id = str(event.id)  # type: ignore[attr-defined]
     routing_job, intake_job = event_job_id(event_id, "routing"), event_job_id(event_id, "intake")
+    backlog = f"backlog-{uuid.uuid4()}"
     try:
         # Work already waiting in routing's queue, enqueued just now.
-        backlog = await redis.enqueue_job(
-            "routing.handle_event", {}, _queue_name=queue_name("routing", settings)
+        queued = await redis.enqueue_job(
+            "routing.handle_event", {}, _job_id=backlog, _queue_name=queue_name("routing", settings)
         )
-        assert backlog is not None
+        assert queued is not None
         async with session_scope() as session:
             await emit(session, messaging, event)  # type: ignore[arg-type]
         while await relay_once(maker, messaging, redis, "intake", settings):
@@ -111,7 +112,7 @@ async def test_routing_takes_an_arrival_ahead_of_its_queue_and_a_done_job_is_not
         routing_queue = queue_name("routing", settings)
         assert await Job(routing_job, redis, _queue_name=routing_queue).info() is not None
         ours = await redis.zscore(routing_queue, routing_job)
-        theirs = await redis.zscore(routing_queue, backlog.job_id)
+        theirs = await redis.zscore(routing_queue, backlog)
         assert ours is not None and theirs is not None and ours < theirs
         own = await redis.zscore(queue_name("intake", settings), intake_job)
         assert own is not None and own > ours + 30 * 60 * 1000  # intake's analysis is not ahead
@@ -129,8 +130,8 @@ async def test_routing_takes_an_arrival_ahead_of_its_queue_and_a_done_job_is_not
             job_id = event_job_id(event_id, consumer)
             await redis.delete(f"arq:job:{job_id}", f"arq:result:{job_id}")
             await redis.zrem(queue_name(consumer, settings), job_id)
-        await redis.zrem(queue_name("routing", settings), backlog.job_id)
-        await redis.delete(f"arq:job:{backlog.job_id}")
+        await redis.zrem(queue_name("routing", settings), backlog)
+        await redis.delete(f"arq:job:{backlog}")
         await redis.aclose()
 
 
