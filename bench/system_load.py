@@ -34,6 +34,7 @@ import redis
 import yaml
 
 from bench import rawhttp
+from services.common.queue import FIRST_LANE, queue_name
 from tests.system.harness import RunningSystem, db_scalar, hotline_body, signed_headers, start_system
 
 SECRET = secrets.token_hex(16)
@@ -195,7 +196,7 @@ async def drain(system: RunningSystem, limit_s: float = 180) -> float:
         # queue with a future score and is no backlog.
         now_ms = int(time.time() * 1000)
         for service in SERVICES:
-            for queue in (f"guanjia:{service}", f"guanjia:{service}:first"):
+            for queue in (queue_name(service), queue_name(service, lane=FIRST_LANE)):
                 queued += cast(int, queues.zcount(queue, "-inf", now_ms))
         return queued + int(db_scalar(f"SELECT {unpublished}") or 0)
 

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import httpx
+from pydantic import TypeAdapter
 
 from services.cli.database import migrate, reference_help, register_counts, seed
 from services.common.settings import DEFAULT_PORTS, SERVICES, ServiceName
@@ -137,7 +138,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             # each a supervised child of its own: one killed, the others answer while it restarts.
             for i in range(gateways):
                 commands["gateway" if i == 0 else f"gateway-{i + 1}"] = [*command, "--reuse-port"]
-        lanes = env["GUANJIA_FIRST_LANE"].strip().lower() in {"1", "true", "yes", "on"}
+        # Parsed by the rules `Settings.first_lane` applies in the workers this starts.
+        lanes = TypeAdapter(bool).validate_python(env["GUANJIA_FIRST_LANE"].strip())
         for svc in SERVICES:
             for i in range(args.workers):
                 commands[f"{svc}-worker-{i + 1}"] = [sys.executable, "-m", "services.cli", "worker", svc]
