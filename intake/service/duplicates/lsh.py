@@ -20,7 +20,8 @@ from the same street):
 - fine, also: each family of concepts (排水, 医疗…) in the village;
 - coarse: each object concept and each family in the town (two wordings of one problem that share no words meet
   here, also when one names the village by a landmark the reference data does not know); MinHash
-  bands in the town (texts with no known object).
+  bands in the town (texts with no known object); and in the village, the appeals whose words the
+  lexicon could not read for one whose words it could, and every appeal for one it could not.
 
 MinHash: `BANDS` × `ROWS` = 32 hash functions over the concept and word set (objects counted
 twice); two sets of Jaccard similarity s share a band with probability 1 − (1 − s²)^16 — 0.78 at
@@ -136,6 +137,15 @@ def _base_keys(doc: Doc, *, query: bool) -> tuple[set[str], set[str]]:
         fine.update(f"v:{doc.village_code}|b{i}|{band}" for i, band in enumerate(bands))
         fine.update(f"v:{doc.village_code}|o|{o}" for o in doc.objects)
         fine.update(f"v:{doc.village_code}|f|{f}" for f in families)
+        # Whichever side the lexicon could not read still meets the other in its village (as an
+        # appeal without a town meets through "u" / "c" below): every appeal is stored under the
+        # village's "any" key, which an arrival of no known family asks; an arrival of a known
+        # family asks the village's "-" (the appeals of no known family). Both in the coarse
+        # tier, so a busy village fills that tier's cap, never the selective one's.
+        if query:
+            coarse.add(f"v:{doc.village_code}|f|-" if doc.families else f"v:{doc.village_code}|any")
+        else:
+            coarse.add(f"v:{doc.village_code}|any")
     if doc.lat is not None and doc.lng is not None:
         row, col = cell_of(doc.lat, doc.lng)
         spread = (-1, 0, 1) if query else (0,)
@@ -156,6 +166,10 @@ def _base_keys(doc: Doc, *, query: bool) -> tuple[set[str], set[str]]:
         coarse.update(f"{scope}|f|{f}" for f in families)
         if scope.startswith("t:"):
             coarse.update(f"{scope}|b{i}|{band}" for i, band in enumerate(bands))
+    if query and doc.families and not doc.village_code:
+        # No village to meet in: the town's appeals of no known family instead (an arrival of no
+        # known family already asks them; all of a town would crowd out its bands).
+        coarse.update(f"t:{t}|f|-" for t in towns)
     if not query:
         fine.update(f"c|p|{p}" for p in doc.places - GENERIC_PLACES)
         fine.update(f"c|n|{n}" for n in doc.persons)
