@@ -160,3 +160,20 @@ async def test_a_batch_answers_each_command_with_its_own_running_balances(ledger
         assert (again.status, again.replayed, again.body) == (201, True, outcome.body)
     assert await scalar("SELECT count(*) FROM ledger.commands WHERE idempotency_key = ANY(:k)", k=keys) == 4
     await books_hold()
+
+
+async def test_a_batch_of_replays_only_writes_nothing_and_answers_each(ledger: Ledger) -> None:
+    # A client retrying two answered commands at once: a batch whose every key is claimed
+    # already writes no entry and no posting, and each caller hears its key's first answer.
+    town = await ledger.funded_town(100)
+    batcher = EntryBatcher()
+    keys = [key(), key()]
+    first = [await allocate(batcher, town, village_of(town, 201 + i), 10, keys[i]) for i in range(2)]
+    entries = await scalar("SELECT count(*) FROM ledger.journal_entries")
+    again = await asyncio.gather(
+        *(allocate(batcher, town, village_of(town, 201 + i), 10, keys[i]) for i in range(2))
+    )
+    assert [(o.status, o.replayed, o.body) for o in again] == [(201, True, o.body) for o in first]
+    assert await scalar("SELECT count(*) FROM ledger.journal_entries") == entries
+    assert (await ledger.balances(town_holder(town)))["city_finance"] == 80
+    await books_hold()
