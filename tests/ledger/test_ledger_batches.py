@@ -130,3 +130,50 @@ async def test_a_batch_behind_queued_entries_chains_them_first(ledger: Ledger) -
     assert len(seqs) == 5 and seqs[:2] == sorted(seqs[:2]) and max(seqs[:2]) < min(seqs[2:])
     assert await scalar("SELECT count(*) FROM ledger.chain_queue") == 0
     await books_hold()
+
+
+async def test_a_batch_answers_each_command_with_its_own_running_balances(ledger: Ledger) -> None:
+    # A batch's entries and postings are written at once (`ledger.write_commands`): each
+    # command's answer names its own postings, payer first, with the balances after it,
+    # command after command in arrival order (the town's, and each village's), as the entry
+    # reads back and as its key's replay answers.
+    town = await ledger.funded_town(100)
+    batcher = EntryBatcher()
+    keys = [key() for _ in range(4)]
+    outcomes = await asyncio.gather(
+        *(allocate(batcher, town, village_of(town, 201 + i % 2), 10 + i, keys[i]) for i in range(4))
+    )
+    assert [o.status for o in outcomes] == [201] * 4
+    assert [[p["balance_after_fen"] for p in o.body["postings"]] for o in outcomes] == [
+        [90, 10],
+        [79, 11],
+        [67, 22],
+        [54, 24],
+    ]
+    for outcome, idem in zip(outcomes, keys, strict=True):
+        read = await ledger.get(f"/entries/{outcome.body['id']}")
+        assert read.status_code == 200, read.text
+        assert read.json()["postings"] == outcome.body["postings"]
+        again = await allocate(
+            batcher, town, village_of(town, 201 + keys.index(idem) % 2), 10 + keys.index(idem), idem
+        )
+        assert (again.status, again.replayed, again.body) == (201, True, outcome.body)
+    assert await scalar("SELECT count(*) FROM ledger.commands WHERE idempotency_key = ANY(:k)", k=keys) == 4
+    await books_hold()
+
+
+async def test_a_batch_of_replays_only_writes_nothing_and_answers_each(ledger: Ledger) -> None:
+    # A client retrying two answered commands at once: a batch whose every key is claimed
+    # already writes no entry and no posting, and each caller hears its key's first answer.
+    town = await ledger.funded_town(100)
+    batcher = EntryBatcher()
+    keys = [key(), key()]
+    first = [await allocate(batcher, town, village_of(town, 201 + i), 10, keys[i]) for i in range(2)]
+    entries = await scalar("SELECT count(*) FROM ledger.journal_entries")
+    again = await asyncio.gather(
+        *(allocate(batcher, town, village_of(town, 201 + i), 10, keys[i]) for i in range(2))
+    )
+    assert [(o.status, o.replayed, o.body) for o in again] == [(201, True, o.body) for o in first]
+    assert await scalar("SELECT count(*) FROM ledger.journal_entries") == entries
+    assert (await ledger.balances(town_holder(town)))["city_finance"] == 80
+    await books_hold()
