@@ -64,9 +64,11 @@ def score_all(model: scorer.Model, pairs: list[Pair]) -> list[Scored]:
     for p in pairs:
         a, b = doc_of(p.a), doc_of(p.b)
         met = may_meet(a, b, gap=timedelta(hours=max(p.gap_hours, 0.1)))
-        s = model.probability(training.pair_features(p)) if met else 0.0
-        if _same_phone(p):
-            # The same person is never merged (service.arrival._linkable): at most suggested, as a repeat.
+        feats = training.pair_features(p)
+        s = model.probability(feats) if met else 0.0
+        if not scorer.may_link(feats):
+            # The same person, or another need of one family, is never merged
+            # (service.arrival._linkable): at most suggested.
             s = min(s, model.link_at - 1e-4)
         out.append(Scored(p, s))
     return out
@@ -115,10 +117,6 @@ def test_validation_split(capsys: pytest.CaptureFixture[str]) -> None:
         assert got[name] >= floor, (name, got)
     # Nothing labelled a repeat (the same person or family, another need) would be merged.
     assert not [r.pair.id for r in rows if r.pair.label == "repeat" and r.score >= link_at]
-
-
-def _same_phone(pair: Pair) -> bool:
-    return pair.a.phone is not None and pair.a.phone == pair.b.phone
 
 
 def test_thresholds_follow_the_rule() -> None:

@@ -222,6 +222,19 @@ MORE_IS_OTHER: frozenset[str] = frozenset(
 )  # fmt: skip
 
 
+def may_link(feats: dict[str, float]) -> bool:
+    """Whether a pair may be merged without a person at all, whatever its score.
+
+    A person's or family's need (`personal`) is merged on its own only when every need the two
+    name agrees (`obj_share` 1): the same old man asking for a wheelchair and then for day care is
+    the same family with another need (a repeat), to be shown to staff, never folded into the
+    first. One phone behind both is never merged either (`same_person`: see
+    `service.arrival._linkable`)."""
+    if feats.get("same_person", 0.0):
+        return False
+    return not (feats.get("personal", 0.0) and feats.get("obj_share", 0.0) < 1.0)
+
+
 @dataclass(frozen=True)
 class Model:
     """A fitted logistic model over `features`, with the thresholds chosen for it."""

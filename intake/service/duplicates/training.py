@@ -276,7 +276,7 @@ def fit(pairs: Sequence[Pair], *, folds: int = 5) -> dict[str, Any]:
     oof = cross_val_predict(pipe, x, y, cv=cv, method="predict_proba")[:, 1]
     scored = [(round(float(s), 4), bool(d)) for s, d in zip(oof, y, strict=True)]
     groups = [p.source for p in pairs]
-    linkable = [not p.same_person for p in pairs]
+    linkable = [scorer.may_link(f) for f in feats]
     link_at, suggest_at = thresholds(scored, groups, linkable)
     pipe.fit(x, y)
     scaler, lr = pipe.named_steps["standardscaler"], pipe.named_steps["logisticregression"]

@@ -54,8 +54,9 @@ async def recompute(session: AsyncSession, *, actor: str = "cli:tune-duplicates"
     scored = [(float(r[0]), bool(r[1])) for r in shipped]
     scored += [(round(model.probability(f), 4), same) for f, same in decided]
     groups = [str(r[2]) for r in shipped] + ["staff decisions"] * len(decided)
-    # A decided suggestion between two appeals of one person was a repeat: never linkable.
-    linkable = [bool(r[3]) for r in shipped] + [f.get("same_person", 0.0) == 0.0 for f, _ in decided]
+    # A decided suggestion between two appeals of one person, or two needs of one family, is
+    # never linkable (`scorer.may_link`).
+    linkable = [bool(r[3]) for r in shipped] + [scorer.may_link(f) for f, _ in decided]
     link_at, suggest_at = training.thresholds(scored, groups, linkable)
     row = DuplicateThresholds(
         link_at=link_at,

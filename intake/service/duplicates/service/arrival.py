@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.models import Appeal, DuplicateLink, Fingerprint, Reporter
-from intake.service.duplicates import lsh
+from intake.service.duplicates import lsh, scorer
 from intake.service.duplicates.service.candidates import Candidate, doc_of, find_candidates
 from intake.service.duplicates.service.linking import link, root_of, rounded
 from intake.service.duplicates.service.thresholds import current_thresholds
@@ -65,8 +65,9 @@ async def on_arrival(session: AsyncSession, appeal: Appeal, people: Sequence[Rep
 
 def _linkable(c: Candidate, link_at: float) -> bool:
     # The same person again (重复诉求) is never merged, even about the very same thing: it usually
-    # says the first appeal was not answered well enough, which staff should see.
-    return c.match.score >= link_at and not c.same_person
+    # says the first appeal was not answered well enough, which staff should see; nor is one
+    # family's need merged with another need of theirs (`scorer.may_link`).
+    return c.match.score >= link_at and not c.same_person and scorer.may_link(c.match.features)
 
 
 async def _flag_repeat(session: AsyncSession, appeal: Appeal, earlier: Candidate) -> None:
