@@ -6,14 +6,16 @@ commits on success and rolls back on error, so a failure never leaves anything h
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
@@ -54,9 +56,41 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def ping_when_idle(engine: AsyncEngine, idle_s: float) -> None:
+    """Ping a pooled connection at checkout only when it has been idle `idle_s` or longer.
+
+    SQLAlchemy's `pool_pre_ping` pings at every checkout: a round trip before each unit of work
+    (two of a channel call's four in the gateway). A connection handed back moments ago is
+    alive; one idle across a PostgreSQL restart is not, and is replaced here before use. A
+    connection that dies while in steady use fails its unit of work instead (rolled back, a
+    `503`: nothing recorded), and SQLAlchemy then invalidates the pool's older connections."""
+    sync = engine.sync_engine
+
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def on_checkin(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is not None and time.monotonic() - since < idle_s:
+            return
+        try:
+            sync.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards the connection and checks out another (up to three times).
+            raise sa_exc.DisconnectionError() from exc
+
+    event.listen(sync, "connect", on_connect)
+    event.listen(sync, "checkin", on_checkin)
+    event.listen(sync, "checkout", on_checkout)
+
+
 @lru_cache(maxsize=1)
 def get_engine() -> AsyncEngine:
-    """The process-wide engine. pool_pre_ping lets services ride out a PostgreSQL restart."""
+    """The process-wide engine; a connection idle a while is pinged before use, so services ride
+    out a PostgreSQL restart (`ping_when_idle`)."""
     settings = get_settings()
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set (the embedded launcher sets it for its children)")
@@ -66,15 +100,16 @@ def get_engine() -> AsyncEngine:
         "lock_timeout": str(int(settings.db_lock_timeout_s * 1000)),
         "statement_timeout": str(int(settings.db_statement_timeout_s * 1000)),
     }
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(settings.database_url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_s,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={"server_settings": server_settings},
     )
+    ping_when_idle(engine, settings.db_ping_idle_s)
+    return engine
 
 
 @lru_cache(maxsize=1)

@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     db_pool_timeout_s: float = Field(default=5.0, gt=0, alias="GUANJIA_DB_POOL_TIMEOUT")
     db_lock_timeout_s: float = Field(default=10.0, ge=0, alias="GUANJIA_DB_LOCK_TIMEOUT")
     db_statement_timeout_s: float = Field(default=60.0, ge=0, alias="GUANJIA_DB_STATEMENT_TIMEOUT")
+    # A pooled connection idle this long is pinged before use (services.common.db.ping_when_idle).
+    db_ping_idle_s: float = Field(default=1.0, ge=0, alias="GUANJIA_DB_PING_IDLE")
     # How long the gateway waits for a service's answer to a write: longer than any bounded wait
     # above, so the answer it relays is the service's own (recorded, or rolled back).
     write_wait_s: float = Field(default=120.0, gt=0, alias="GUANJIA_WRITE_WAIT")

@@ -12,10 +12,7 @@ import structlog
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from services.common.db import session_scope
 from services.common.errors import (
     IdempotencyConflict,
     InvalidInput,
@@ -26,7 +23,6 @@ from services.common.errors import (
 )
 from services.common.settings import get_settings
 from services.contracts.appeals import AppealAccepted
-from services.gateway.models import InboundMessage
 from services.gateway.service.channels.hotline import (
     CHANNEL,
     BadSignature,
@@ -35,6 +31,7 @@ from services.gateway.service.channels.hotline import (
     verify_signature,
 )
 from services.gateway.service.client import call, recorded_new
+from services.gateway.service.inbound import first_answer, remember
 from services.gateway.service.normalise import redact
 
 router = APIRouter(prefix="/api/v1/channels", tags=["channels"])
@@ -161,16 +158,8 @@ async def hotline_call(
     # The raw message, extras included, is what we keep and compare on a replay.
     digest = canonical_hash(payload)
 
-    async with session_scope() as session:
-        seen = await session.scalar(
-            select(InboundMessage).where(
-                InboundMessage.channel == CHANNEL, InboundMessage.channel_ref == hotline.call_id
-            )
-        )
-    if seen is not None and seen.response is not None:
-        if seen.body_hash != digest:
-            raise IdempotencyConflict()
-        return _answer(seen.response, 200)
+    if (first := await first_answer(CHANNEL, hotline.call_id, digest)) is not None:
+        return _answer(first, 200)
 
     try:
         draft = to_draft(hotline)
@@ -187,7 +176,8 @@ async def hotline_call(
     accepted = AppealAccepted.model_validate_json(upstream.content)
     body = accepted.model_dump(mode="json")
     try:
-        await _keep_inbound(hotline.call_id, digest, payload, accepted)
+        # Kept for audit with the caller's number masked: it is encrypted at rest in intake.
+        await remember(CHANNEL, hotline.call_id, digest, redact(payload), accepted.appeal_id, body)
     except Exception as exc:
         if not is_unavailable(exc):
             raise
@@ -196,21 +186,3 @@ async def hotline_call(
         log.warning("hotline_inbound_not_kept", call_id=hotline.call_id, error=repr(exc))
     # A call intake recorded on the gateway's own re-send (the first answer lost) is still new.
     return _answer(body, 202 if recorded_new(upstream) else 200)
-
-
-async def _keep_inbound(call_id: str, digest: str, payload: Any, accepted: AppealAccepted) -> None:
-    body = accepted.model_dump(mode="json")
-    async with session_scope() as session:
-        await session.execute(
-            pg_insert(InboundMessage)
-            .values(
-                channel=CHANNEL,
-                channel_ref=call_id,
-                body_hash=digest,
-                # Kept for audit with the caller's number masked: it is encrypted at rest in intake.
-                body=redact(payload),
-                appeal_id=accepted.appeal_id,
-                response=body,
-            )
-            .on_conflict_do_nothing()
-        )

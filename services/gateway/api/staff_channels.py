@@ -16,11 +16,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.common.auth import Principal, StaffPrincipal
-from services.common.db import session_scope
 from services.common.errors import (
     IdempotencyConflict,
     IdempotencyKeyRequired,
@@ -32,10 +29,10 @@ from services.common.errors import (
 from services.contracts.appeals import AppealAccepted, AppealDraft
 from services.contracts.channels import MaskedPerson, MinutesFiled, StaffFiled
 from services.contracts.vocabulary import ROLE_NAMES, ROLES
-from services.gateway.models import InboundMessage
 from services.gateway.service.channels import consultation, staff
 from services.gateway.service.channels.staff import OutOfScope, StaffChannel, WrongRole
 from services.gateway.service.client import call, recorded_new
+from services.gateway.service.inbound import first_answer, remember
 from services.gateway.service.normalise import (
     InvalidIdNumberProblem,
     InvalidPhoneProblem,
@@ -87,36 +84,6 @@ def _filed(accepted: AppealAccepted, draft: AppealDraft) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-async def _replay(channel: str, ref: str, digest: str) -> dict[str, Any] | None:
-    async with session_scope() as session:
-        seen = await session.scalar(
-            select(InboundMessage).where(InboundMessage.channel == channel, InboundMessage.channel_ref == ref)
-        )
-    if seen is None or seen.response is None:
-        return None
-    if seen.body_hash != digest:
-        raise IdempotencyConflict()
-    return seen.response
-
-
-async def _remember(
-    channel: str, ref: str, digest: str, body: dict[str, Any], appeal_id: Any, response: dict[str, Any]
-) -> None:
-    async with session_scope() as session:
-        await session.execute(
-            pg_insert(InboundMessage)
-            .values(
-                channel=channel,
-                channel_ref=ref,
-                body_hash=digest,
-                body=body,
-                appeal_id=appeal_id,
-                response=response,
-            )
-            .on_conflict_do_nothing()
-        )
-
-
 def _upstream_error(status: int) -> Exception:
     if status == 409:
         return IdempotencyConflict()
@@ -138,7 +105,7 @@ async def _file(
     if ref is not None:
         _key(key)
     digest = body_digest(body)
-    if (first := await _replay(channel, channel_ref, digest)) is not None:
+    if (first := await first_answer(channel, channel_ref, digest)) is not None:
         return JSONResponse(first, status_code=200)
     draft = staff.prepared(principal, build(channel_ref))
     upstream = await call(
@@ -149,7 +116,7 @@ async def _file(
     accepted = AppealAccepted.model_validate_json(upstream.content)
     answer = _filed(accepted, draft)
     kept = {"idempotency_key": key, "body": redact(body.model_dump(mode="json"))}
-    await _remember(channel, channel_ref, digest, kept, accepted.appeal_id, answer)
+    await remember(channel, channel_ref, digest, kept, accepted.appeal_id, answer)
     return JSONResponse(answer, status_code=201 if recorded_new(upstream) else 200)
 
 
@@ -316,7 +283,7 @@ async def consultation_meeting(
     channel: StaffChannel = "consultation_meeting"
     meeting_ref = staff.staff_ref(principal, _key(idempotency_key))
     digest = body_digest(body)
-    if (first := await _replay(channel, meeting_ref, digest)) is not None:
+    if (first := await first_answer(channel, meeting_ref, digest)) is not None:
         return JSONResponse(first, status_code=200)
     # Every item is normalised and scope-checked before anything is sent: one bad item, no appeal.
     drafts = [staff.prepared(principal, d) for d in consultation.meeting_drafts(meeting_ref, principal, body)]
@@ -334,5 +301,5 @@ async def consultation_meeting(
         {"appeals": [_filed(a, d) for a, d in zip(accepted, drafts, strict=True)]}
     ).model_dump(mode="json")
     kept = {"idempotency_key": idempotency_key, "body": redact(body.model_dump(mode="json"))}
-    await _remember(channel, meeting_ref, digest, kept, None, answer)
+    await remember(channel, meeting_ref, digest, kept, None, answer)
     return JSONResponse(answer, status_code=201 if upstream.status_code == 201 else 200)

@@ -1,0 +1,70 @@
+"""The gateway's record of inbound channel messages (`gateway.inbound_messages`): a replayed
+message gets its first answer back without reaching intake.
+
+Each is one statement on a connection in autocommit: one round trip, where a unit of work would
+add a BEGIN and a COMMIT around it (a channel call makes both, on the path the caller waits on).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.common.db import get_engine
+from services.common.errors import IdempotencyConflict
+from services.gateway.models import InboundMessage
+
+
+@asynccontextmanager
+async def _autocommit() -> AsyncIterator[AsyncConnection]:
+    async with get_engine().connect() as conn:
+        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+async def first_answer(channel: str, ref: str, digest: str) -> dict[str, Any] | None:
+    """The answer already given to this message, if any; IdempotencyConflict when the same
+    reference came with another body."""
+    async with _autocommit() as conn:
+        row = (
+            await conn.execute(
+                select(InboundMessage.body_hash, InboundMessage.response).where(
+                    InboundMessage.channel == channel, InboundMessage.channel_ref == ref
+                )
+            )
+        ).first()
+    if row is None or row.response is None:
+        return None
+    if row.body_hash != digest:
+        raise IdempotencyConflict()
+    response: dict[str, Any] = row.response
+    return response
+
+
+async def remember(
+    channel: str,
+    ref: str,
+    digest: str,
+    body: Any,
+    appeal_id: uuid.UUID | None,
+    response: dict[str, Any],
+) -> None:
+    """Keep a message (masked body) and its answer; the first kept wins."""
+    async with _autocommit() as conn:
+        await conn.execute(
+            pg_insert(InboundMessage)
+            .values(
+                channel=channel,
+                channel_ref=ref,
+                body_hash=digest,
+                body=body,
+                appeal_id=appeal_id,
+                response=response,
+            )
+            .on_conflict_do_nothing()
+        )
