@@ -7,10 +7,9 @@ import json
 import secrets
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnDefault, Table, insert, literal, select, text, union_all
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.models import (
@@ -26,6 +25,7 @@ from intake.models import (
 from intake.service.duplicates import service as duplicates
 from intake.service.lifecycle import DESCRIPTIONS
 from intake.service.privacy import redact_text
+from intake.service.recording import column_values, record_rows, table_of
 from intake.service.stats.cells import Facts
 from intake.service.stats.recorder import count
 from services.common.crypto import encrypt_pii, lookup_hash
@@ -211,7 +211,7 @@ async def create_appeal(session: AsyncSession, draft: AppealDraft) -> tuple[Appe
     `quoted_numbers`), attachments, the first timeline entry and `appeal.received`. The counters
     and duplicate detection follow after the commit (`after_received`, intake's own worker).
 
-    Two statements: the ticket's sequence number, then every row at once (`_record`). A message
+    Two statements: the ticket's sequence number, then every row at once (`recording.record_rows`). A message
     already recorded (or a concurrent twin that commits first) inserts nothing and is answered
     as recorded, or refused when its content differs.
     """
@@ -234,15 +234,15 @@ async def create_appeal(session: AsyncSession, draft: AppealDraft) -> tuple[Appe
     )
     event = make_event("appeal.received", "intake", _received_event(appeal, draft), appeal_id=appeal.id)
     children: list[tuple[Table, list[dict[str, Any]]]] = [
-        (_table(Reporter), [_values(p) for p in people]),
-        (_table(QuotedNumber), [_values(q) for q in _quoted_rows(appeal.id, draft)]),
+        (table_of(Reporter), [column_values(p) for p in people]),
+        (table_of(QuotedNumber), [column_values(q) for q in _quoted_rows(appeal.id, draft)]),
         (
-            _table(Attachment),
+            table_of(Attachment),
             [{"id": uuid.uuid4(), "appeal_id": appeal.id, **att.model_dump()} for att in draft.attachments],
         ),
-        (_table(TimelineEntry), [_values(entry)]),
+        (table_of(TimelineEntry), [column_values(entry)]),
         (
-            _table(PendingArrival),
+            table_of(PendingArrival),
             [
                 {
                     "appeal_id": appeal.id,
@@ -266,61 +266,12 @@ async def create_appeal(session: AsyncSession, draft: AppealDraft) -> tuple[Appe
             ],
         ),
     ]
-    if not await _record(session, _values(appeal), children):
+    if not await record_rows(session, column_values(appeal), children):
         known = await _existing(session, draft, digest)
         if known is None:
             raise IdempotencyConflict()  # never reached: the conflicting row is committed
         return known, False
     return AppealAccepted(appeal_id=appeal.id, ticket_no=appeal.ticket_no, query_code=appeal.query_code), True
-
-
-def _table(model: type[Any]) -> Table:
-    return cast("Table", model.__table__)
-
-
-def _values(row: Any) -> dict[str, Any]:
-    """The column values of a new ORM object, with the columns' Python-side defaults (which an
-    INSERT inside a CTE does not apply); the rest are left to the database's defaults."""
-    out: dict[str, Any] = {}
-    for column in _table(type(row)).columns:
-        value = getattr(row, column.key)
-        default = column.default
-        if value is None and isinstance(default, ColumnDefault):
-            value = default.arg(None) if default.is_callable else default.arg
-        if value is not None:
-            out[column.key] = value
-    return out
-
-
-async def _record(
-    session: AsyncSession, appeal: dict[str, Any], children: list[tuple[Table, list[dict[str, Any]]]]
-) -> bool:
-    """Insert the appeal and its rows in one statement (one round trip); False when the appeal's
-    (channel, channel_ref) is already recorded, and then nothing is inserted.
-
-    The appeal's INSERT ... ON CONFLICT DO NOTHING is a CTE; every other table's rows are selected
-    from it, so they exist exactly when it returned its row."""
-    appeals = _table(Appeal)
-    inserted = (
-        pg_insert(appeals)
-        .values(appeal)
-        .on_conflict_do_nothing(index_elements=[appeals.c.channel, appeals.c.channel_ref])
-        .returning(appeals.c.id)
-        .cte("recorded")
-    )
-    ctes = []
-    for n, (table, rows) in enumerate(children):
-        if not rows:
-            continue
-        names = sorted({k for r in rows for k in r}, key=lambda k: list(table.c.keys()).index(k))
-        selects = [
-            select(*[literal(r.get(k), type_=table.c[k].type).label(k) for k in names]).select_from(inserted)
-            for r in rows
-        ]
-        source = selects[0] if len(selects) == 1 else union_all(*selects)
-        ctes.append(insert(table).from_select(names, source, include_defaults=False).cte(f"rows_{n}"))
-    found = await session.execute(select(inserted.c.id).add_cte(*ctes))
-    return found.first() is not None
 
 
 async def after_received(session: AsyncSession, appeal_id: uuid.UUID) -> int:
