@@ -66,8 +66,9 @@ async def on_arrival(session: AsyncSession, appeal: Appeal, people: Sequence[Rep
 def _linkable(c: Candidate, link_at: float) -> bool:
     # The same person again (重复诉求) is never merged, even about the very same thing: it usually
     # says the first appeal was not answered well enough, which staff should see; nor is one
-    # family's need merged with another need of theirs (`scorer.may_link`).
-    return c.match.score >= link_at and not c.same_person and scorer.may_link(c.match.features)
+    # family's need merged with another need of theirs. `scorer.may_link` judges both from the
+    # pair's features, whose `same_person` is the candidate's own.
+    return c.match.score >= link_at and scorer.may_link(c.match.features)
 
 
 async def _flag_repeat(session: AsyncSession, appeal: Appeal, earlier: Candidate) -> None:
