@@ -66,10 +66,7 @@ def ping_when_idle(engine: AsyncEngine, idle_s: float) -> None:
     `503`: nothing recorded), and SQLAlchemy then invalidates the pool's older connections."""
     sync = engine.sync_engine
 
-    def on_connect(dbapi_connection: Any, record: Any) -> None:
-        record.info["idle_since"] = time.monotonic()
-
-    def on_checkin(dbapi_connection: Any, record: Any) -> None:
+    def mark_idle(dbapi_connection: Any, record: Any) -> None:
         record.info["idle_since"] = time.monotonic()
 
     def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
@@ -82,8 +79,8 @@ def ping_when_idle(engine: AsyncEngine, idle_s: float) -> None:
             # The pool discards the connection and checks out another (up to three times).
             raise sa_exc.DisconnectionError() from exc
 
-    event.listen(sync, "connect", on_connect)
-    event.listen(sync, "checkin", on_checkin)
+    event.listen(sync, "connect", mark_idle)  # a new connection is as good as one just used
+    event.listen(sync, "checkin", mark_idle)
     event.listen(sync, "checkout", on_checkout)
 
 
