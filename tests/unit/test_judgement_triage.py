@@ -15,19 +15,20 @@ import pytest
 from bench import judgement_triage as bench
 from services.common.reference import load_reference
 
-# Measured on 2026-12-06 (`python -m bench.judgement_triage`, 320 appeals): kind 0.997, category
-# 0.969, urgency 0.897, emergency recall 1.000, town 0.946, automatic 0.584 (0.989 right),
-# confident 0.966 (0.974 right). Issue 12's targets where they are met; the measured figure, rounded
-# down, where they are not yet: town (target 0.97) and automatic (target 0.85: appeals that name no
-# place wait in the city's queue for a person to place them, whatever the model's confidence).
-# As filed (staff doors placing their appeals in the filer's unit): automatic 0.691 (0.991 right).
+# Measured on 2026-12-07 (`python -m bench.judgement_triage`, 620 appeals of four files by four
+# writers): kind 0.997, category 0.974, urgency 0.897, emergency recall 1.000, town 0.985,
+# automatic 0.614 (0.989 right), confident 0.964 (0.983 right). Issue 12's targets where they are
+# met; the measured figure, rounded down, where it is not yet: automatic (target 0.85: appeals that
+# name no place wait in the city's queue for a person to place them, whatever the model's
+# confidence). As filed (staff doors placing their appeals in the filer's unit): automatic 0.716
+# (0.991 right).
 FLOORS: dict[str, float] = {
     "kind": 0.97,
     "category": 0.90,
     "urgency": 0.85,
     "emergency_recall": 0.95,
-    "town": 0.94,
-    "automatic": 0.58,
+    "town": 0.97,
+    "automatic": 0.61,
     "automatic_right": 0.97,
     "confident": 0.85,
     "confident_right": 0.97,
@@ -41,11 +42,11 @@ def test_the_independent_set_meets_the_floors() -> None:
     if not files:
         pytest.skip(f"the independent evaluation set is absent ({bench.DEFAULT_GLOB})")
     result = bench.run(files)
-    assert result["n"] >= 300
+    assert result["n"] >= 600
     below = {k: result[k] for k, floor in FLOORS.items() if result[k] is None or result[k] < floor}
     assert not below, {"below": below, "floors": FLOORS, "files": result["files"]}
     filed = result["as_filed"]
-    assert filed["automatic"] >= 0.69 and filed["automatic_right"] >= 0.97, filed
+    assert filed["automatic"] >= 0.71 and filed["automatic_right"] >= 0.97, filed
 
 
 def test_as_filed_a_staff_door_places_the_appeal_in_the_filers_unit() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -253,9 +255,11 @@ def test_a_named_town_outweighs_a_short_place_of_another(ref: Reference) -> None
 
 
 def test_every_place_is_in_a_known_town_and_named_once(ref: Reference) -> None:
-    names = [n for p in ref.places for n in (p.name, *p.aliases)]
+    names = [n for p in ref.places if p.kind != "shared" for n in (p.name, *p.aliases)]
     assert len(names) >= 140
     assert len(names) == len(set(names))
+    shared = Counter(p.name for p in ref.places if p.kind == "shared")  # one row per town bearing it
+    assert shared and min(shared.values()) >= 2
     assert all(ref.town_by_code(p.town_code) is not None for p in ref.places)
     assert all(ref.town_by_name(n) is None for n in names)
 
@@ -283,3 +287,47 @@ def test_the_town_followed_by_its_village_beats_a_village_named_like_the_town() 
     match = resolve_location(None, text="走访记录：横沥村头村低保户张某")
     assert match.town_code == HENGLI
     assert resolve_location(None, text="望牛墩横沥村的河涌很臭").town_code == WANGNIUDUN
+
+
+def _with_places(ref: Reference, csv_rows: str) -> Reference:
+    from services.common.reference import parse_places_csv
+
+    places = parse_places_csv("name,town,kind,note\n" + csv_rows, ref.towns)
+    return Reference(ref.towns, ref.villages, ref.departments, (*ref.places, *places))
+
+
+def test_a_name_borne_in_two_towns_places_no_appeal(ref: Reference) -> None:
+    # A shared row, or two towns' names that only meet in a derived form (鹊桥湾 of 虎门 and
+    # 鹊桥湾村 of 长安 both give 鹊桥湾社区): "unknown" sends the appeal to a person, a guess would
+    # send it to the wrong office.
+    both = _with_places(ref, "鹊桥湾,虎门,village,\n鹊桥湾村,长安,village,\n雁鸣坊,虎门|长安,shared,\n")
+    for text in ("鹊桥湾社区路灯坏了", "雁鸣坊那边路灯坏了", "雁鸣坊村水闸", "雁鸣坊社区门口"):
+        assert resolve_location(text, ref=both).town_code is None, text
+    # A form a table wrote down outweighs one derived from the other town's name.
+    assert resolve_location("鹊桥湾村水闸旁的河涌发臭", ref=both).town_code == CHANGAN
+    assert resolve_location("鹊桥湾那边", ref=both).town_code == HUMEN
+    # The town named beside it still decides.
+    assert resolve_location("长安镇雁鸣坊村水闸", ref=both).town_code == CHANGAN
+    # Alone in the table, every suffix form places it.
+    alone = _with_places(ref, "鹊桥湾村,长安,village,\n")
+    for text in ("鹊桥湾村水闸", "鹊桥湾社区居委会门口", "鹊桥湾那边"):
+        assert resolve_location(text, ref=alone).town_code == CHANGAN, text
+
+
+def test_a_place_and_a_village_of_different_towns_cancel_out(ref: Reference) -> None:
+    beizha = _village(ref, HUMEN, "北栅社区")
+    clash = _with_places(ref, f"{beizha.name},长安,village,\n")
+    assert resolve_location("北栅社区门口井盖没了", ref=clash).town_code is None
+    assert resolve_location("虎门镇北栅社区门口", ref=clash).village_code == beizha.code
+
+
+def test_a_bare_stem_nobody_wrote_is_no_place(ref: Reference) -> None:
+    # 上截 of a village 上截村 is "以上截肢" in speech: only the forms with 村 / 社区 place it.
+    with_village = _with_places(ref, "上截村,企石,village,\n")
+    assert resolve_location(None, text="左腿膝盖以上截肢，想装假肢", ref=with_village).town_code is None
+    assert resolve_location("上截社区", ref=with_village).town_code is not None
+
+
+def test_an_everyday_word_is_a_place_when_speech_makes_it_one(ref: Reference) -> None:
+    assert resolve_location(None, text="我在太平那边一家湘菜馆做服务员").town_code == HUMEN
+    assert resolve_location(None, text="只求一家人平平安安，天下太平").town_code is None

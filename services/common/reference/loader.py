@@ -45,8 +45,10 @@ __all__ = [
 
 TownType = Literal["subdistrict", "town", "zone"]
 VillageType = Literal["community", "village"]
-PlaceKind = Literal["old_name", "landmark", "road", "village"]
-_PLACE_KINDS: frozenset[str] = frozenset({"old_name", "landmark", "road", "village"})
+# ``shared``: a village name borne in several towns (新基 of 南城 and of 麻涌); one row per town, so
+# the name tells none of them on its own.
+PlaceKind = Literal["old_name", "landmark", "road", "village", "shared"]
+_PLACE_KINDS: frozenset[str] = frozenset({"old_name", "landmark", "road", "village", "shared"})
 
 VILLAGE_CSV_COLUMNS: tuple[str, ...] = (
     "code",
@@ -190,6 +192,8 @@ class Reference:
                 key = _key(name)
                 if key in self._towns_by_name:
                     raise ReferenceDataError(f"place {name!r} is spelled like a town")
+                if place.kind == "shared":
+                    continue
                 if place_town.setdefault(key, place.town_code) != place.town_code:
                     raise ReferenceDataError(f"place {name!r} is given to two towns")
 
@@ -373,7 +377,9 @@ def parse_villages_csv(text: str, source: str = "<villages>") -> list[Village]:
 
 
 def parse_places_csv(text: str, towns: Iterable[Town], source: str = "<places>") -> list[Place]:
-    """Parse the places file: ``#`` comment lines (its source), then ``name,town,kind,note``."""
+    """Parse the places file: ``#`` comment lines (its source), then ``name,town,kind,note``.
+
+    A ``shared`` row names several towns (``南城|麻涌``) and gives one place per town."""
     by_name = {t.name: t.code for t in towns}
     lines = [line for line in text.removeprefix("\ufeff").splitlines() if not line.startswith("#")]
     reader = csv.reader(lines)
@@ -387,10 +393,12 @@ def parse_places_csv(text: str, towns: Iterable[Town], source: str = "<places>")
         if len(row) != 4:
             raise ReferenceDataError(f"{source}: row {number}: expected 4 fields, got {len(row)}")
         names = [n.strip() for n in row[0].split("|") if n.strip()]
-        town, kind = row[1].strip(), row[2].strip()
-        if not names or town not in by_name or kind not in _PLACE_KINDS:
-            raise ReferenceDataError(f"{source}: row {number}: bad name, town {town!r} or kind {kind!r}")
-        places.append(Place(names[0], by_name[town], cast(PlaceKind, kind), tuple(names[1:])))
+        kind = row[2].strip()
+        towns_named = [t.strip() for t in row[1].split("|")] if kind == "shared" else [row[1].strip()]
+        bad = [t for t in towns_named if t not in by_name]
+        if not names or bad or kind not in _PLACE_KINDS or (kind == "shared" and len(towns_named) < 2):
+            raise ReferenceDataError(f"{source}: row {number}: bad name, town {row[1]!r} or kind {kind!r}")
+        places += [Place(names[0], by_name[t], cast(PlaceKind, kind), tuple(names[1:])) for t in towns_named]
     return places
 
 

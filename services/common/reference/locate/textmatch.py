@@ -73,6 +73,11 @@ _COMMON_WORDS = frozenset(
 )
 
 
+# Words that make the name before them a place in speech ("我在太平那边"): an everyday word is
+# not followed by them.
+_LOCATIVES = ("那边", "这边", "那里", "这里", "附近", "一带", "那一带")
+
+
 @dataclass(frozen=True, slots=True)
 class _TextMatch:
     town_code: str
@@ -87,7 +92,8 @@ def _best(hits: list[_Hit]) -> _Hit:
 
 def _match_text(raw: str, index: _Index, context_town: str | None = None) -> _TextMatch | None:
     """Match town and village names in ``raw``; with ``context_town`` only look for its villages."""
-    hits = _find_hits(_prepare(raw, index), index)
+    text = _prepare(raw, index)
+    hits = _find_hits(text, index)
     if not hits:
         return None
 
@@ -99,7 +105,7 @@ def _match_text(raw: str, index: _Index, context_town: str | None = None) -> _Te
             strong.setdefault(hit.term.codes[0], []).append(hit)
         elif hit.term.kind == "town_short":
             weak.setdefault(hit.term.codes[0], []).append(hit)
-        else:
+        elif hit.term.kind == "village":
             village_hits.append(hit)
 
     def towns_of(hit: _Hit) -> set[str]:
@@ -108,10 +114,11 @@ def _match_text(raw: str, index: _Index, context_town: str | None = None) -> _Te
     def is_unique(hit: _Hit) -> bool:
         # On its own, a name identifies a village only if exactly one village bears it and it
         # is more than a two-character word, or a two-character name that is no everyday word
-        # (蛤地, 樟村, 雁田 are only places; 太平, 光明, 白沙 are words too).
-        if len(hit.term.codes) != 1:
+        # (蛤地, 樟村, 雁田 are only places; 太平, 光明, 白沙 are words too), and no other town
+        # has a place of that name.
+        if len(hit.term.codes) != 1 or hit.term.text in index.contested:
             return False
-        return hit.length >= 3 or (hit.length == 2 and hit.term.text not in _COMMON_WORDS)
+        return hit.length >= 3 or hit.term.text not in _COMMON_WORDS or text.startswith(_LOCATIVES, hit.end)
 
     named = set(strong) | set(weak)
     if context_town is not None:
