@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import Annotated, Any
 
 import jwt
@@ -47,22 +48,41 @@ class ServiceCaller(BaseModel):
 def mint_service_token(service: str, actor: Principal | None = None, ttl_s: int = SERVICE_TOKEN_TTL_S) -> str:
     """A token for calling another service's /internal API."""
     now = int(time.time())
+    secret = get_settings().require("internal_secret")
+    if actor is None:
+        return _plain_service_token(service, now, ttl_s, secret)
     claims: dict[str, Any] = {"sub": service, "aud": INTERNAL_AUDIENCE, "iat": now, "exp": now + ttl_s}
-    if actor is not None:
-        claims["act"] = actor.model_dump()
-    return jwt.encode(claims, get_settings().require("internal_secret"), algorithm="HS256")
+    claims["act"] = actor.model_dump()
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+@lru_cache(maxsize=64)
+def _plain_service_token(service: str, now: int, ttl_s: int, secret: str) -> str:
+    # The same claims within one second make the same token, so a burst of calls signs it once.
+    claims = {"sub": service, "aud": INTERNAL_AUDIENCE, "iat": now, "exp": now + ttl_s}
+    return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def verify_service_token(token: str) -> ServiceCaller:
     """Check an internal token; any defect is a 401."""
     try:
-        claims = jwt.decode(
-            token, get_settings().require("internal_secret"), algorithms=["HS256"], audience=INTERNAL_AUDIENCE
-        )
+        caller, expires = _verified_service_token(token, get_settings().require("internal_secret"))
     except jwt.PyJWTError as exc:
         raise Unauthorized() from exc
+    # A token checked before is not checked again, but its expiry is, on every call (as PyJWT does).
+    if expires <= time.time():
+        raise Unauthorized()
+    return caller
+
+
+@lru_cache(maxsize=1024)
+def _verified_service_token(token: str, secret: str) -> tuple[ServiceCaller, int]:
+    # A burst of calls carries the same few tokens (one per caller and second): the signature and
+    # claims are checked once per token, not once per call. Only a valid token is kept.
+    claims = jwt.decode(token, secret, algorithms=["HS256"], audience=INTERNAL_AUDIENCE)
     act = claims.get("act")
-    return ServiceCaller(service=str(claims["sub"]), actor=Principal.model_validate(act) if act else None)
+    caller = ServiceCaller(service=str(claims["sub"]), actor=Principal.model_validate(act) if act else None)
+    return caller, int(claims["exp"])
 
 
 def mint_staff_token(principal: Principal) -> tuple[str, int]:

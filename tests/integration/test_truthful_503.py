@@ -143,3 +143,31 @@ async def test_a_new_call_whose_answer_was_lost_is_still_answered_202(gateway: h
         from_intake = await gateway.post(HOTLINE, content=body, headers=signed_headers(secret, body))
         assert (from_intake.status_code, from_intake.json()) == (200, first.json())
         assert await recorded(call_id) == 1
+
+
+async def test_a_replay_is_answered_the_first_time_and_other_words_are_refused(
+    gateway: httpx.AsyncClient,
+) -> None:
+    # The gateway asks intake first and keeps the answer after: a replay is answered by intake (or
+    # by the kept answer), a call_id sent again with other words is refused, also when the other
+    # words are only fields the draft does not carry, which intake alone cannot tell apart.
+    call_id = f"replayed-{uuid.uuid4().hex}"
+    secret = get_settings().require("hotline_secret")
+    body = hotline_body(call_id)
+    first = await gateway.post(HOTLINE, content=body, headers=signed_headers(secret, body))
+    assert first.status_code == 202, first.text
+    again = await gateway.post(HOTLINE, content=body, headers=signed_headers(secret, body))
+    assert (again.status_code, again.json()) == (200, first.json())
+    for other in (
+        hotline_body(call_id, summary="来电反映另一件事：小区门口的井盖丢失。"),
+        hotline_body(call_id, line_quality="poor"),  # a field the draft ignores
+    ):
+        refused = await gateway.post(HOTLINE, content=other, headers=signed_headers(secret, other))
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["code"] == "idempotency_key_reused"
+    assert await recorded(call_id) == 1
+    async with session_scope() as session:
+        kept = await session.scalar(
+            text("SELECT count(*) FROM gateway.inbound_messages WHERE channel_ref = :ref"), {"ref": call_id}
+        )
+    assert kept == 1

@@ -31,7 +31,7 @@ from services.gateway.service.channels.hotline import (
     verify_signature,
 )
 from services.gateway.service.client import call, recorded_new
-from services.gateway.service.inbound import first_answer, remember
+from services.gateway.service.inbound import keep_answer
 from services.gateway.service.normalise import redact
 
 router = APIRouter(prefix="/api/v1/channels", tags=["channels"])
@@ -158,9 +158,9 @@ async def hotline_call(
     # The raw message, extras included, is what we keep and compare on a replay.
     digest = canonical_hash(payload)
 
-    if (first := await first_answer(CHANNEL, hotline.call_id, digest)) is not None:
-        return _answer(first, 200)
-
+    # No look at the gateway's own record first: intake answers a replay with the first answer
+    # (or 409 for other words), and the record below catches a replay whose other body made the
+    # same draft. A new call, nearly every call, then costs the gateway one statement, not two.
     try:
         draft = to_draft(hotline)
     except ValidationError as exc:  # what the call became breaks an appeal's own limits
@@ -177,7 +177,9 @@ async def hotline_call(
     body = accepted.model_dump(mode="json")
     try:
         # Kept for audit with the caller's number masked: it is encrypted at rest in intake.
-        await remember(CHANNEL, hotline.call_id, digest, redact(payload), accepted.appeal_id, body)
+        first = await keep_answer(CHANNEL, hotline.call_id, digest, redact(payload), accepted.appeal_id, body)
+        if first is not None:
+            return _answer(first, 200)
     except Exception as exc:
         if not is_unavailable(exc):
             raise

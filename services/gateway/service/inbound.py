@@ -1,5 +1,5 @@
 """The gateway's record of inbound channel messages (`gateway.inbound_messages`): a replayed
-message gets its first answer back without reaching intake.
+message gets its first answer back (a staff channel's without reaching intake).
 
 Each is one statement on a connection in autocommit: one round trip, where a unit of work would
 add a BEGIN and a COMMIT around it (a channel call makes both, on the path the caller waits on).
@@ -68,3 +68,34 @@ async def remember(
             )
             .on_conflict_do_nothing()
         )
+
+
+async def keep_answer(
+    channel: str,
+    ref: str,
+    digest: str,
+    body: Any,
+    appeal_id: uuid.UUID | None,
+    response: dict[str, Any],
+) -> dict[str, Any] | None:
+    """Keep a message and its answer, for a channel that asks intake first (intake answers a
+    replay itself). Returns the first answer when this reference was kept before (None when this
+    message is the first kept); IdempotencyConflict when that was another body. A new message
+    costs one statement."""
+    async with _autocommit() as conn:
+        kept = (
+            await conn.execute(
+                pg_insert(InboundMessage)
+                .values(
+                    channel=channel,
+                    channel_ref=ref,
+                    body_hash=digest,
+                    body=body,
+                    appeal_id=appeal_id,
+                    response=response,
+                )
+                .on_conflict_do_nothing()
+                .returning(InboundMessage.channel_ref)
+            )
+        ).first()
+    return None if kept is not None else await first_answer(channel, ref, digest)
