@@ -53,35 +53,8 @@ async def remember(
     body: Any,
     appeal_id: uuid.UUID | None,
     response: dict[str, Any],
-) -> None:
-    """Keep a message (masked body) and its answer; the first kept wins."""
-    async with _autocommit() as conn:
-        await conn.execute(
-            pg_insert(InboundMessage)
-            .values(
-                channel=channel,
-                channel_ref=ref,
-                body_hash=digest,
-                body=body,
-                appeal_id=appeal_id,
-                response=response,
-            )
-            .on_conflict_do_nothing()
-        )
-
-
-async def keep_answer(
-    channel: str,
-    ref: str,
-    digest: str,
-    body: Any,
-    appeal_id: uuid.UUID | None,
-    response: dict[str, Any],
-) -> dict[str, Any] | None:
-    """Keep a message and its answer, for a channel that asks intake first (intake answers a
-    replay itself). Returns the first answer when this reference was kept before (None when this
-    message is the first kept); IdempotencyConflict when that was another body. A new message
-    costs one statement."""
+) -> bool:
+    """Keep a message (masked body) and its answer; the first kept wins. Whether this one was."""
     async with _autocommit() as conn:
         kept = (
             await conn.execute(
@@ -98,4 +71,21 @@ async def keep_answer(
                 .returning(InboundMessage.channel_ref)
             )
         ).first()
-    return None if kept is not None else await first_answer(channel, ref, digest)
+    return kept is not None
+
+
+async def keep_answer(
+    channel: str,
+    ref: str,
+    digest: str,
+    body: Any,
+    appeal_id: uuid.UUID | None,
+    response: dict[str, Any],
+) -> dict[str, Any] | None:
+    """Keep a message and its answer, for a channel that asks intake first (intake answers a
+    replay itself). Returns the first answer when this reference was kept before (None when this
+    message is the first kept); IdempotencyConflict when that was another body. A new message
+    costs one statement."""
+    if await remember(channel, ref, digest, body, appeal_id, response):
+        return None
+    return await first_answer(channel, ref, digest)
