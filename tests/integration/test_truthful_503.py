@@ -9,6 +9,7 @@ delivery."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,7 +22,9 @@ from sqlalchemy import delete, text
 from services.common.db import session_scope
 from services.common.settings import get_settings
 from services.gateway.api.app import app as gateway_app
+from services.gateway.api.hotline import canonical_hash
 from services.gateway.models import InboundMessage
+from services.gateway.service.inbound import remember
 from tests.fakes.live_service import environment, live_service
 from tests.fakes.lossy_network import first_recording_answer_lost
 from tests.system.harness import hotline_body, signed_headers
@@ -171,3 +174,19 @@ async def test_a_replay_is_answered_the_first_time_and_other_words_are_refused(
             text("SELECT count(*) FROM gateway.inbound_messages WHERE channel_ref = :ref"), {"ref": call_id}
         )
     assert kept == 1
+
+
+async def test_the_recorded_delivery_is_202_though_a_concurrent_replay_kept_the_answer_first(
+    gateway: httpx.AsyncClient,
+) -> None:
+    # Twenty identical deliveries at once all reach intake; one is recorded, and a replay may keep
+    # its answer in the gateway before the recorded one does. The recorded one is still the 202.
+    call_id = f"raced-{uuid.uuid4().hex}"
+    secret = get_settings().require("hotline_secret")
+    body = hotline_body(call_id)
+    digest = canonical_hash(json.loads(body))
+    assert await remember("hotline_12345", call_id, digest, {}, None, {"kept": "by a replay"})
+    first = await gateway.post(HOTLINE, content=body, headers=signed_headers(secret, body))
+    assert first.status_code == 202, first.text
+    assert await recorded(call_id) == 1
+    assert first.json()["ticket_no"]

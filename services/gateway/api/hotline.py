@@ -31,7 +31,7 @@ from services.gateway.service.channels.hotline import (
     verify_signature,
 )
 from services.gateway.service.client import call, recorded_new
-from services.gateway.service.inbound import keep_answer
+from services.gateway.service.inbound import keep_answer, remember
 from services.gateway.service.normalise import redact
 
 router = APIRouter(prefix="/api/v1/channels", tags=["channels"])
@@ -177,9 +177,13 @@ async def hotline_call(
     body = accepted.model_dump(mode="json")
     try:
         # Kept for audit with the caller's number masked: it is encrypted at rest in intake.
-        first = await keep_answer(CHANNEL, hotline.call_id, digest, redact(payload), accepted.appeal_id, body)
-        if first is not None:
-            return _answer(first, 200)
+        kept = (CHANNEL, hotline.call_id, digest, redact(payload), accepted.appeal_id, body)
+        if recorded_new(upstream):
+            # The delivery intake recorded is the first one, whichever of its concurrent replays
+            # kept the answer first.
+            await remember(*kept)
+        elif (first := await keep_answer(*kept)) is not None:
+            return _answer(first, 200)  # a replay: the first answer, or 409 for other words
     except Exception as exc:
         if not is_unavailable(exc):
             raise
