@@ -28,8 +28,18 @@ from tests.fixtures import bearer, staff
 from tests.system.harness import ROOT
 
 PROBLEM = "application/problem+json"
-CITY = bearer(staff("city_admin", "city"))
-TOWN = bearer(staff("town_staff", "441900121000"))
+
+
+def as_city() -> dict[str, str]:
+    # Minted when sent: one minted at collection expires in a suite longer than its life (30 min).
+    return bearer(staff("city_admin", "city"))
+
+
+def as_town() -> dict[str, str]:
+    # Minted when sent: one minted at collection expires in a suite longer than its life (30 min).
+    return bearer(staff("town_staff", "441900121000"))
+
+
 R = "/api/v1/reference"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -66,7 +76,7 @@ def stations_csv(code: str, name: str, village: str = "441900121001") -> bytes:
 async def upload(
     gw: httpx.AsyncClient, kind: str, data: bytes, name: str = "register.csv", **params: Any
 ) -> httpx.Response:
-    return await gw.post(f"{R}/{kind}/file", files={"file": (name, data)}, headers=CITY, params=params)
+    return await gw.post(f"{R}/{kind}/file", files={"file": (name, data)}, headers=as_city(), params=params)
 
 
 async def station(code: str) -> Any:
@@ -144,7 +154,9 @@ class TestStations:
                 {"code": code, "name": f"测试驿站{code}", "town_code": "441900121000", "services": ["living"]}
             ]
         }
-        answers = await asyncio.gather(*(gw.post(f"{R}/stations", json=rows, headers=CITY) for _ in range(4)))
+        answers = await asyncio.gather(
+            *(gw.post(f"{R}/stations", json=rows, headers=as_city()) for _ in range(4))
+        )
         statuses = [r.status_code for r in answers]
         assert set(statuses) <= {200, 409} and 200 in statuses, [r.text for r in answers]
         for refused in (r for r in answers if r.status_code == 409):
@@ -154,14 +166,14 @@ class TestStations:
 
     async def test_city_staff_only(self, gw: httpx.AsyncClient) -> None:
         data = stations_csv(f"T{tag()}", "测试驿站")
-        town = await gw.post(f"{R}/stations/file", files={"file": ("s.csv", data)}, headers=TOWN)
+        town = await gw.post(f"{R}/stations/file", files={"file": ("s.csv", data)}, headers=as_town())
         assert town.status_code == 403
         anonymous = await gw.post(f"{R}/stations/file", files={"file": ("s.csv", data)})
         assert anonymous.status_code == 401
         rows = {
             "rows": [{"code": "X", "name": "测试驿站", "town_code": "441900121000", "services": ["living"]}]
         }
-        assert (await gw.post(f"{R}/stations", json=rows, headers=TOWN)).status_code == 403
+        assert (await gw.post(f"{R}/stations", json=rows, headers=as_town())).status_code == 403
 
 
 class TestVillagesAndDonors:
@@ -175,7 +187,7 @@ class TestVillagesAndDonors:
         data = io.BytesIO()
         book.save(data)
         r = await gw.post(
-            f"{R}/villages/file", content=data.getvalue(), headers={**CITY, "Content-Type": XLSX}
+            f"{R}/villages/file", content=data.getvalue(), headers={**as_city(), "Content-Type": XLSX}
         )
         assert r.status_code == 200, r.text
         assert r.json()["created"] == 1
@@ -188,7 +200,7 @@ class TestVillagesAndDonors:
         assert village is not None and village.town_code == "441900121000"
         assert load_reference().village_by_code("441900121001") is not None  # the shipped ones stay
         again = await gw.post(
-            f"{R}/villages/file", content=data.getvalue(), headers={**CITY, "Content-Type": XLSX}
+            f"{R}/villages/file", content=data.getvalue(), headers={**as_city(), "Content-Type": XLSX}
         )
         assert again.json()["unchanged"] == 1
 
@@ -201,16 +213,16 @@ class TestVillagesAndDonors:
                  "town_code": "441900121000"},
             ]
         }  # fmt: skip
-        r = await gw.post(f"{R}/donors", json=rows, headers=CITY)
+        r = await gw.post(f"{R}/donors", json=rows, headers=as_city())
         assert r.status_code == 200, r.text
         keys = {k["register_code"]: k["key"] for k in r.json()["issued_keys"]}
         assert set(keys) == {reg, f"{reg}-2"}
         me = await gw.get("/api/v1/donors/me", headers={"X-Donor-Key": keys[reg]})
         assert me.status_code == 200 and me.json()["state"] == "verified"
-        again = await gw.post(f"{R}/donors", json=rows, headers=CITY)
+        again = await gw.post(f"{R}/donors", json=rows, headers=as_city())
         assert (again.json()["unchanged"], again.json()["issued_keys"]) == (2, [])
         bad = {"rows": [{**rows["rows"][0], "credit_code": "91441900000000000A"}]}
-        refused = await gw.post(f"{R}/donors", json=bad, headers=CITY)
+        refused = await gw.post(f"{R}/donors", json=bad, headers=as_city())
         assert refused.status_code == 422
         assert refused.json()["errors"] == [
             {"row": 1, "column": "credit_code", "message": "统一社会信用代码校验位不正确"}
@@ -221,7 +233,7 @@ class TestVillagesAndDonors:
     ) -> None:
         reg = f"D{tag()}"
         rows = {"rows": [{"register_code": reg, "kind": "individual", "name": "测试人士丙"}]}
-        keyed = {**CITY, "Idempotency-Key": f"import-{reg}"}
+        keyed = {**as_city(), "Idempotency-Key": f"import-{reg}"}
         first = await gw.post(f"{R}/donors", json=rows, headers=keyed)
         assert first.status_code == 200, first.text
         [issued] = first.json()["issued_keys"]
@@ -243,7 +255,7 @@ class TestVillagesAndDonors:
         other = {"rows": [{**rows["rows"][0], "name": "测试人士丁"}]}
         reused = await gw.post(f"{R}/donors", json=other, headers=keyed)
         assert reused.status_code == 409 and reused.json()["code"] == "idempotency_key_reused"
-        plain = await gw.post(f"{R}/donors", json=rows, headers=CITY)
+        plain = await gw.post(f"{R}/donors", json=rows, headers=as_city())
         assert (plain.json()["unchanged"], plain.json()["issued_keys"]) == (1, [])
         # A file import under a key replays alike.
         csv = f"register_code,kind,name,credit_code,pool,town_code\nF{reg},个人,测试人士戊,,市级,\n".encode()

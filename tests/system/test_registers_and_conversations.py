@@ -27,8 +27,18 @@ WECHAT = WeChatServer(
     token=secrets.token_hex(16), app_id="wx1a2b3c4d5e6f7a8b", encoding_aes_key=new_encoding_aes_key()
 )
 HUMEN = "441900121000"  # 虎门镇
-CITY = bearer(staff("city_admin", "city"))
-HUMEN_TOWN = bearer(staff("town_staff", HUMEN))
+
+
+def city() -> dict[str, str]:
+    # Minted when sent: one minted at collection expires in a suite longer than its life (30 min).
+    return bearer(staff("city_admin", "city"))
+
+
+def humen_town() -> dict[str, str]:
+    # Minted when sent: one minted at collection expires in a suite longer than its life (30 min).
+    return bearer(staff("town_staff", HUMEN))
+
+
 TICKET = re.compile(r"受理编号[:：]\s*(MS\d{14})")
 
 
@@ -89,7 +99,7 @@ def _village_with_a_station(client: httpx.Client) -> tuple[str, str, str]:
             break
     villages = f"code,town_code,name,type,aliases,lat,lng,grid_prefix\n{code},{HUMEN},{name},village,,22.84,113.67,{code}\n"
     r = client.post(
-        "/api/v1/reference/villages/file", files={"file": ("v.csv", villages.encode())}, headers=CITY
+        "/api/v1/reference/villages/file", files={"file": ("v.csv", villages.encode())}, headers=city()
     )
     assert r.status_code == 200 and r.json()["created"] == 1, r.text
     # Routing (its own process) places a station in the new village.
@@ -98,7 +108,7 @@ def _village_with_a_station(client: httpx.Client) -> tuple[str, str, str]:
         f"code,name,town_code,village_code,services\n{station},测试驿站{station},{HUMEN},{code},养老服务\n"
     )
     r = client.post(
-        "/api/v1/reference/stations/file", files={"file": ("s.csv", stations.encode())}, headers=CITY
+        "/api/v1/reference/stations/file", files={"file": ("s.csv", stations.encode())}, headers=city()
     )
     assert r.status_code == 200 and r.json()["created"] == 1, r.text
     return code, name, station
@@ -179,7 +189,7 @@ def test_a_hand_over_to_the_towns_station_is_a_hop_not_a_return(client: httpx.Cl
     decided = client.post(
         f"/api/v1/routing/triage/{appeal_id}/decision",
         json={"unit_type": "village", "unit_code": code, "reason": "属地办理"},
-        headers=HUMEN_TOWN,
+        headers=humen_town(),
     )
     assert decided.status_code == 200, decided.text
     wait_for(
@@ -191,7 +201,7 @@ def test_a_hand_over_to_the_towns_station_is_a_hop_not_a_return(client: httpx.Cl
     sent = client.post(
         f"/api/v1/stations/{station}/assignments",
         json={"appeal_id": appeal_id, "note": "转本镇驿站上门服务"},
-        headers=HUMEN_TOWN,
+        headers=humen_town(),
     )
     assert sent.status_code == 200, sent.text
     wait_for(
@@ -204,7 +214,7 @@ def test_a_hand_over_to_the_towns_station_is_a_hop_not_a_return(client: httpx.Cl
     )
     assert db_scalar("SELECT returns_count FROM intake.appeals WHERE id = CAST(:a AS uuid)", a=appeal_id) == 0
     report = client.get(
-        "/api/v1/stats/kpis", params={"level": "village", "code": code, "by": "all"}, headers=HUMEN_TOWN
+        "/api/v1/stats/kpis", params={"level": "village", "code": code, "by": "all"}, headers=humen_town()
     )
     assert report.status_code == 200, report.text
     (row,) = report.json()["rows"]
