@@ -57,11 +57,15 @@ async def gateway(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[htt
             yield gw
 
 
-async def send(gw: httpx.AsyncClient, call_id: str) -> int:
-    body = hotline_body(call_id)
-    r = await gw.post(
+async def deliver(gw: httpx.AsyncClient, body: bytes) -> httpx.Response:
+    """The hotline's signed delivery of one call body."""
+    return await gw.post(
         HOTLINE, content=body, headers=signed_headers(get_settings().require("hotline_secret"), body)
     )
+
+
+async def send(gw: httpx.AsyncClient, call_id: str) -> int:
+    r = await deliver(gw, hotline_body(call_id))
     assert r.status_code in (200, 202, 503), (r.status_code, r.text)
     return r.status_code
 
@@ -129,9 +133,8 @@ async def test_calls_racing_for_the_pool_are_answered_the_truth(gateway: httpx.A
 async def test_a_new_call_whose_answer_was_lost_is_still_answered_202(gateway: httpx.AsyncClient) -> None:
     call_id = f"answer-lost-{uuid.uuid4().hex}"
     body = hotline_body(call_id)
-    secret = get_settings().require("hotline_secret")
     async with first_recording_answer_lost() as lossy:
-        first = await gateway.post(HOTLINE, content=body, headers=signed_headers(secret, body))
+        first = await deliver(gateway, body)
         # Intake recorded the call on the first attempt; the gateway's second answered "existing".
         assert lossy.lost == 1
         assert first.status_code == 202, first.text
@@ -139,11 +142,11 @@ async def test_a_new_call_whose_answer_was_lost_is_still_answered_202(gateway: h
 
         # The hotline delivering the same call again is a replay: 200 with the first answer,
         # from the gateway's own record or, without it, from intake.
-        again = await gateway.post(HOTLINE, content=body, headers=signed_headers(secret, body))
+        again = await deliver(gateway, body)
         assert (again.status_code, again.json()) == (200, first.json())
         async with session_scope() as session:
             await session.execute(delete(InboundMessage).where(InboundMessage.channel_ref == call_id))
-        from_intake = await gateway.post(HOTLINE, content=body, headers=signed_headers(secret, body))
+        from_intake = await deliver(gateway, body)
         assert (from_intake.status_code, from_intake.json()) == (200, first.json())
         assert await recorded(call_id) == 1
 
@@ -155,17 +158,16 @@ async def test_a_replay_is_answered_the_first_time_and_other_words_are_refused(
     # by the kept answer), a call_id sent again with other words is refused, also when the other
     # words are only fields the draft does not carry, which intake alone cannot tell apart.
     call_id = f"replayed-{uuid.uuid4().hex}"
-    secret = get_settings().require("hotline_secret")
     body = hotline_body(call_id)
-    first = await gateway.post(HOTLINE, content=body, headers=signed_headers(secret, body))
+    first = await deliver(gateway, body)
     assert first.status_code == 202, first.text
-    again = await gateway.post(HOTLINE, content=body, headers=signed_headers(secret, body))
+    again = await deliver(gateway, body)
     assert (again.status_code, again.json()) == (200, first.json())
     for other in (
         hotline_body(call_id, summary="来电反映另一件事：小区门口的井盖丢失。"),
         hotline_body(call_id, line_quality="poor"),  # a field the draft ignores
     ):
-        refused = await gateway.post(HOTLINE, content=other, headers=signed_headers(secret, other))
+        refused = await deliver(gateway, other)
         assert refused.status_code == 409, refused.text
         assert refused.json()["code"] == "idempotency_key_reused"
     assert await recorded(call_id) == 1
@@ -182,11 +184,10 @@ async def test_the_recorded_delivery_is_202_though_a_concurrent_replay_kept_the_
     # Twenty identical deliveries at once all reach intake; one is recorded, and a replay may keep
     # its answer in the gateway before the recorded one does. The recorded one is still the 202.
     call_id = f"raced-{uuid.uuid4().hex}"
-    secret = get_settings().require("hotline_secret")
     body = hotline_body(call_id)
     digest = canonical_hash(json.loads(body))
     assert await remember("hotline_12345", call_id, digest, {}, None, {"kept": "by a replay"})
-    first = await gateway.post(HOTLINE, content=body, headers=signed_headers(secret, body))
+    first = await deliver(gateway, body)
     assert first.status_code == 202, first.text
     assert await recorded(call_id) == 1
     assert first.json()["ticket_no"]
