@@ -49,4 +49,4 @@ def worker(burst: bool = False) -> Worker:
 
 def first_lane() -> Worker:
     """The arq worker for queue `<prefix>:routing:first`: the events routing takes first."""
-    return first_lane_worker("routing", messaging, HANDLERS)
+    return first_lane_worker("routing", messaging, HANDLERS, on_startup=_warm_up)

@@ -88,6 +88,12 @@ def backoff_seconds(job_try: int, base: float = 0.5, cap: float = 60.0) -> float
 
 JobFn = Callable[..., Awaitable[Any]]
 
+# arq's own job timeout fails a job for good: no retry, no dead letter, the event silently gone.
+# Our wrapper enforces `job_timeout_s` itself (a timeout is transient, so retried, then parked);
+# arq's is set this much later, only as a backstop, and it also delays the re-run of a job whose
+# worker died (arq re-runs it when its in-progress key expires), so it stays short.
+ARQ_TIMEOUT_GRACE_S = 5
+
 
 def job(name: str, fn: JobFn, *, max_tries: int | None = None) -> Function:
     """Wrap a job function with our retry and dead-letter policy; register it as `name`."""
@@ -98,7 +104,8 @@ def job(name: str, fn: JobFn, *, max_tries: int | None = None) -> Function:
         tries = ctx.get("job_try", 1)
         structlog.contextvars.bind_contextvars(job=name, job_id=ctx.get("job_id"), job_try=tries)
         try:
-            return await fn(ctx, *args, **kwargs)
+            async with asyncio.timeout(settings.job_timeout_s):
+                return await fn(ctx, *args, **kwargs)
         except Exception as exc:
             if _is_transient(exc) and tries < limit:
                 delay = backoff_seconds(tries)
@@ -243,7 +250,7 @@ def build_worker(
         redis_settings=redis_settings(settings),
         on_startup=startup,
         on_shutdown=shutdown,
-        job_timeout=settings.job_timeout_s,
+        job_timeout=settings.job_timeout_s + ARQ_TIMEOUT_GRACE_S,
         max_tries=settings.job_max_tries + 1,
         max_jobs=max_jobs,
         # Read no more of the queue than can start: what was read waits in the worker in that
@@ -260,9 +267,16 @@ def build_worker(
 
 
 def first_lane_worker(
-    service: Service, tables: MessagingTables, handlers: Mapping[str, EventHandler]
+    service: Service,
+    tables: MessagingTables,
+    handlers: Mapping[str, EventHandler],
+    *,
+    on_startup: Callable[[], Awaitable[None]] | None = None,
 ) -> Worker:
     """The worker of a service's first lane (`guanjia worker SERVICE --lane first`): only the
     events the service takes first (`TAKEN_FIRST`), run at `GUANJIA_CRITICAL_NICE`, so its other
-    work, however much of it waits, delays none of them."""
-    return build_worker(service, tables, [event_consumer(service, handlers)], lane=FIRST_LANE)
+    work, however much of it waits, delays none of them. `on_startup` warms what its first job
+    would otherwise load inside its time limit."""
+    return build_worker(
+        service, tables, [event_consumer(service, handlers)], lane=FIRST_LANE, on_startup=on_startup
+    )

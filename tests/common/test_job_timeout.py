@@ -1,0 +1,90 @@
+"""A job that outlives its time limit is tried again, and parked when it never finishes: never
+dropped. (arq's own timeout fails a job for good, without a dead letter: an event lost.)
+
+A real arq worker on the test session's Redis and PostgreSQL, on a queue of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from arq.jobs import Job, JobStatus
+from sqlalchemy import select
+
+from ledger.models import messaging
+from services.common.db import session_scope
+from services.common.jobs import JobContext, build_worker, job
+from services.common.queue import connect, queue_name
+from services.common.settings import get_settings
+from tests.fixtures import drain
+
+LANE = "timeout-test"
+
+
+@pytest.fixture
+def short_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = get_settings()
+    monkeypatch.setattr(settings, "job_timeout_s", 1)
+    monkeypatch.setattr(settings, "job_max_tries", 3)
+
+
+async def _run(fn: Any, name: str) -> Job:
+    worker = build_worker("ledger", messaging, [job(name, fn)], burst=True, lane=LANE)
+    redis = await connect()
+    try:
+        queued = await redis.enqueue_job(name, _queue_name=queue_name("ledger", lane=LANE), _job_id=name)
+        assert queued is not None
+        await drain(worker)
+        return Job(name, redis, _queue_name=queue_name("ledger", lane=LANE))
+    finally:
+        await redis.aclose()
+
+
+async def _status(job_: Job) -> tuple[JobStatus, Any]:
+    redis = await connect()
+    try:
+        again = Job(job_.job_id, redis, _queue_name=queue_name("ledger", lane=LANE))
+        info = await again.result_info()
+        return await again.status(), (info.result if info else None)
+    finally:
+        await redis.aclose()
+
+
+async def test_a_job_past_its_time_limit_is_tried_again(short_limit: None) -> None:
+    tries: list[int] = []
+
+    async def slow_once(ctx: JobContext) -> str:
+        tries.append(ctx["job_try"])
+        if len(tries) == 1:
+            await asyncio.sleep(3)  # past the 1 s limit, short of arq's own backstop
+        return "done"
+
+    name = f"test.slow_once.{uuid.uuid4().hex[:8]}"
+    ran = await _run(slow_once, name)
+    assert tries == [1, 2]
+    assert await _status(ran) == (JobStatus.complete, "done")
+
+
+async def test_a_job_that_never_finishes_in_time_is_parked(short_limit: None) -> None:
+    tries: list[int] = []
+
+    async def always_slow(ctx: JobContext) -> str:
+        tries.append(ctx["job_try"])
+        await asyncio.sleep(3)
+        return "never"
+
+    name = f"test.always_slow.{uuid.uuid4().hex[:8]}"
+    await _run(always_slow, name)
+    assert tries == [1, 2, 3]
+    async with session_scope() as session:
+        parked = (
+            await session.execute(
+                select(messaging.dead_letters.c.job_name, messaging.dead_letters.c.error).where(
+                    messaging.dead_letters.c.job_id == name
+                )
+            )
+        ).all()
+    assert [(r.job_name, r.error) for r in parked] == [(name, "TimeoutError()")]
