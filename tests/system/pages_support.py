@@ -169,6 +169,38 @@ def _fund(client: httpx.Client, seeded: Seeded) -> None:
     assert paid.status_code == 201, paid.text
 
 
+def _settle(client: httpx.Client, seeded: Seeded, timeout: float = 120) -> None:
+    """Wait until the work that follows each call (counting, linking, triage) has reached the
+    public figures: every seeded appeal past `received`, and the figures the pages read the same
+    on two reads a few seconds apart. A page and the endpoint read after it then agree, however
+    slow the machine."""
+
+    def status(appeal: dict[str, Any]) -> str:
+        url = f"/api/v1/public/appeals/{appeal['ticket_no']}"
+        return str(client.get(url, params={"code": appeal["query_code"]}).json()["status"])
+
+    def figures() -> list[Any]:
+        read = [
+            client.get("/api/v1/stats/public", params={"period": period, "by": by}).json()["rows"]
+            for period in ("month", "year")
+            for by in ("all", "kind")
+        ]
+        funds = client.get("/api/v1/public/funds").json()
+        funds.pop("generated_at")  # the time of the answer, not a figure
+        return [*read, funds]
+
+    wait_for(lambda: all(status(a) != "received" for a in seeded.appeals), timeout=timeout)
+    deadline = time.monotonic() + timeout
+    previous = figures()
+    while True:
+        time.sleep(3)  # the intake worker folds counters every second
+        now = figures()
+        if now == previous:
+            return
+        assert time.monotonic() < deadline, "the public figures never settled"
+        previous = now
+
+
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     system = start_system(tmp_path_factory.mktemp("pages"))
@@ -195,6 +227,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
             )
             assert closed.status_code == 200, closed.text
             _fund(client, seeded)
+            _settle(client, seeded)
         yield seeded
     finally:
         system.stop()

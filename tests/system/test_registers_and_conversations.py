@@ -213,6 +213,13 @@ def test_a_hand_over_to_the_towns_station_is_a_hop_not_a_return(client: httpx.Cl
         timeout=120,
     )
     assert db_scalar("SELECT returns_count FROM intake.appeals WHERE id = CAST(:a AS uuid)", a=appeal_id) == 0
+    # The arrival is counted after the caller had the ticket (intake's worker), perhaps after triage.
+    wait_for(
+        lambda: db_scalar(
+            "SELECT count(*) = 0 FROM intake.pending_arrivals WHERE appeal_id = CAST(:a AS uuid)", a=appeal_id
+        ),
+        timeout=120,
+    )
     report = client.get(
         "/api/v1/stats/kpis", params={"level": "village", "code": code, "by": "all"}, headers=humen_town()
     )
