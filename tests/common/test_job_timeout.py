@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from arq.jobs import Job, JobStatus
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ledger.models import messaging
 from services.common.db import session_scope
@@ -79,12 +79,10 @@ async def test_a_job_that_never_finishes_in_time_is_parked(short_limit: None) ->
     name = f"test.always_slow.{uuid.uuid4().hex[:8]}"
     await _run(always_slow, name)
     assert tries == [1, 2, 3]
+    dead = messaging.dead_letters
     async with session_scope() as session:
         parked = (
-            await session.execute(
-                select(messaging.dead_letters.c.job_name, messaging.dead_letters.c.error).where(
-                    messaging.dead_letters.c.job_id == name
-                )
-            )
+            await session.execute(select(dead.c.job_name, dead.c.error).where(dead.c.job_id == name))
         ).all()
+        await session.execute(delete(dead).where(dead.c.job_id == name))  # the database is shared
     assert [(r.job_name, r.error) for r in parked] == [(name, "TimeoutError()")]
