@@ -163,7 +163,9 @@ async def measure(url: str, asks: list[Ask], *, baselines: bool) -> dict[str, An
         for ask in asks:
             ms, candidates = await lookup_ms(maker, ask)
             samples.append(ms)
-            found.append(candidates)
+            # Only the ids: kept whole, the scored candidates (feature dictionaries and all) grew
+            # the heap until a full garbage collection walked them inside one lookup (the max).
+            found.append([c.appeal.id for c in candidates])
         out["lookup"] = summary(samples) | {"max_ms": round(max(samples), 3)}
         counts = sorted(len(c) for c in found)
         out["candidates_scored"] = {"p50": counts[len(counts) // 2], "max": counts[-1]}
