@@ -193,7 +193,7 @@ def _settle(client: httpx.Client, seeded: Seeded, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     previous = figures()
     while True:
-        time.sleep(3)  # the intake worker folds counters every second
+        time.sleep(3)  # long enough for the workers' next change to reach the figures
         now = figures()
         if now == previous:
             return
