@@ -121,13 +121,18 @@ def _staff_create(system: RunningSystem) -> None:
         )
 
 
+def _public_status(client: httpx.Client, appeal: dict[str, Any]) -> str:
+    """An appeal's status as the resident reads it with the query code."""
+    url = f"/api/v1/public/appeals/{appeal['ticket_no']}"
+    return str(client.get(url, params={"code": appeal["query_code"]}).json()["status"])
+
+
 def _walk_to_completed(client: httpx.Client, token: str, appeal: dict[str, Any]) -> None:
     """triaged / consulting → approved → in_progress → completed, as city staff would."""
     auth = {"Authorization": f"Bearer {token}"}
-    url = f"/api/v1/public/appeals/{appeal['ticket_no']}"
 
     def status() -> str:
-        return str(client.get(url, params={"code": appeal["query_code"]}).json()["status"])
+        return _public_status(client, appeal)
 
     wait_for(lambda: status() in ("triaged", "consulting", "approved"))
     base = f"/api/v1/staff/appeals/{appeal['appeal_id']}"
@@ -175,10 +180,6 @@ def _settle(client: httpx.Client, seeded: Seeded, timeout: float = 120) -> None:
     on two reads a few seconds apart. A page and the endpoint read after it then agree, however
     slow the machine."""
 
-    def status(appeal: dict[str, Any]) -> str:
-        url = f"/api/v1/public/appeals/{appeal['ticket_no']}"
-        return str(client.get(url, params={"code": appeal["query_code"]}).json()["status"])
-
     def figures() -> list[Any]:
         read = [
             client.get("/api/v1/stats/public", params={"period": period, "by": by}).json()["rows"]
@@ -189,7 +190,7 @@ def _settle(client: httpx.Client, seeded: Seeded, timeout: float = 120) -> None:
         funds.pop("generated_at")  # the time of the answer, not a figure
         return [*read, funds]
 
-    wait_for(lambda: all(status(a) != "received" for a in seeded.appeals), timeout=timeout)
+    wait_for(lambda: all(_public_status(client, a) != "received" for a in seeded.appeals), timeout=timeout)
     deadline = time.monotonic() + timeout
     previous = figures()
     while True:
