@@ -24,6 +24,7 @@ from services.common.settings import get_settings
 from services.gateway.api.app import app as gateway_app
 from services.gateway.api.hotline import canonical_hash
 from services.gateway.models import InboundMessage
+from services.gateway.service.channels.hotline import CHANNEL
 from services.gateway.service.inbound import remember
 from tests.fakes.live_service import environment, live_service
 from tests.fakes.lossy_network import first_recording_answer_lost
@@ -186,7 +187,7 @@ async def test_the_recorded_delivery_is_202_though_a_concurrent_replay_kept_the_
     call_id = f"raced-{uuid.uuid4().hex}"
     body = hotline_body(call_id)
     digest = canonical_hash(json.loads(body))
-    assert await remember("hotline_12345", call_id, digest, {}, None, {"kept": "by a replay"})
+    assert await remember(CHANNEL, call_id, digest, {}, None, {"kept": "by a replay"})
     first = await deliver(gateway, body)
     assert first.status_code == 202, first.text
     assert await recorded(call_id) == 1
