@@ -52,7 +52,9 @@ def auth(actor: Principal | None = None, service: str = "gateway") -> dict[str, 
 
 
 def bearer(principal: Principal) -> dict[str, str]:
-    """A staff bearer token for ``principal``, as the gateway's clients send it."""
+    """A staff bearer token for ``principal``, as the gateway's clients send it. Mint it when the
+    request is sent (a module's helper function, not a module constant): a token minted at
+    collection expires (30 min) in a suite that runs longer."""
     return {"Authorization": f"Bearer {mint_staff_token(principal)[0]}"}
 
 

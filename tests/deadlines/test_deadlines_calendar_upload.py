@@ -26,7 +26,6 @@ from tests.fixtures import bearer, staff
 
 
 def city() -> dict[str, str]:
-    # Minted when sent: one minted at collection expires in a suite longer than its life (30 min).
     return bearer(staff("city_admin"))
 
 

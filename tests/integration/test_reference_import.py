@@ -31,12 +31,10 @@ PROBLEM = "application/problem+json"
 
 
 def as_city() -> dict[str, str]:
-    # Minted when sent: one minted at collection expires in a suite longer than its life (30 min).
     return bearer(staff("city_admin", "city"))
 
 
 def as_town() -> dict[str, str]:
-    # Minted when sent: one minted at collection expires in a suite longer than its life (30 min).
     return bearer(staff("town_staff", "441900121000"))
 
 

@@ -30,12 +30,10 @@ HUMEN = "441900121000"  # 虎门镇
 
 
 def city() -> dict[str, str]:
-    # Minted when sent: one minted at collection expires in a suite longer than its life (30 min).
     return bearer(staff("city_admin", "city"))
 
 
 def humen_town() -> dict[str, str]:
-    # Minted when sent: one minted at collection expires in a suite longer than its life (30 min).
     return bearer(staff("town_staff", HUMEN))
 
 
