@@ -104,6 +104,21 @@ FILER_LEVEL: dict[str, str] = {
     "leader_station": "town",
 }
 FALLBACK_TOWN = "虎门"
+# A walk-in is filed by a 莞家驿站's worker; routing places one whose words name no place in the
+# station's community. "As filed" puts the station in a village of the labelled town.
+BENCH_STATION = "BENCH-STATION"
+
+
+def station_of(item: Item) -> tuple[str, str | None] | None:
+    """The (town, village) of the station a walk-in would be filed at, as the station register
+    gives it to routing: None for any other door."""
+    if item.channel != "station_walk_in":
+        return None
+    ref = load_reference()
+    town = ref.town_by_name(item.town or FALLBACK_TOWN) or ref.town_by_name(FALLBACK_TOWN)
+    assert town is not None, "the reference data lost 虎门镇"
+    villages = ref.villages_of(town.code)
+    return town.code, (min(villages, key=lambda v: v.code).code if villages else None)
 
 
 def filer_of(item: Item, placed: Location) -> Principal | None:
@@ -159,6 +174,7 @@ def draft_of(item: Item, *, as_filed: bool = False) -> AppealDraft:
         title=row.get("title"),
         description=str(row.get("text") or ""),
         location=Location(address=row.get("address")),
+        channel_extra={"station_code": BENCH_STATION} if item.channel == "station_walk_in" else {},
     )
     normalised = normalise_draft(draft)
     filer = filer_of(item, normalised.location) if as_filed else None
@@ -190,7 +206,10 @@ def judge(items: Iterable[Item], model: TriageModel | None = None, *, as_filed: 
     out = []
     for item in items:
         draft = draft_of(item, as_filed=as_filed)
-        decided = decide_received(received_of(draft), model=model, catalogue=SEED_CATALOGUE)
+        station = station_of(item) if as_filed else None
+        decided = decide_received(
+            received_of(draft), model=model, catalogue=SEED_CATALOGUE, station_place=station
+        )
         town = ref.town_by_code(decided.town_code) if decided.town_code else None
         out.append(
             Judged(
@@ -200,7 +219,7 @@ def judge(items: Iterable[Item], model: TriageModel | None = None, *, as_filed: 
                 urgency=decided.urgency,
                 town=town.name if town else None,
                 needs_manual=decided.needs_manual,
-                unsure=decided.triage.needs_manual,
+                unsure=decided.unsure,
             )
         )
     return out
@@ -300,7 +319,9 @@ def run(files: Sequence[Path], model: TriageModel | None = None) -> dict[str, An
     # Every figure is read from the words alone (the town above all: reading it is what is
     # judged); "as filed" repeats the automatic share with staff doors placing their appeals.
     as_filed = figures(filed)
-    staff_doors = sum(1 for j in filed if j.item.channel in FILER_LEVEL)
+    staff_doors = sum(
+        1 for j in filed if j.item.channel in FILER_LEVEL or j.item.channel == "station_walk_in"
+    )
     return {
         **overall,
         "as_filed": {

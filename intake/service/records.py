@@ -200,7 +200,17 @@ def _received_event(appeal: Appeal, draft: AppealDraft) -> AppealReceived:
         urgency_hint=draft.urgency,
         beneficiary_count=draft.beneficiary_count,
         estimated_amount_fen=draft.estimated_amount_fen,
+        station_code=_station_of(draft),
     )
+
+
+def _station_of(draft: AppealDraft) -> str | None:
+    # Only a station's own door names its station: the gateway writes it from the worker's
+    # account, never from the body.
+    if draft.channel != "station_walk_in":
+        return None
+    code = draft.channel_extra.get("station_code")
+    return code if isinstance(code, str) and code else None
 
 
 async def create_appeal(session: AsyncSession, draft: AppealDraft) -> tuple[AppealAccepted, bool]:

@@ -49,6 +49,10 @@ class TriageResult(Base):
     policy_codes: Mapped[list[str]] = mapped_column(JSONB, default=list)
     confidence: Mapped[float] = mapped_column(Float)
     needs_manual: Mapped[bool] = mapped_column(Boolean)
+    # The model's kind or category confidence was below the thresholds when it arrived: a person
+    # had to classify it. False when it waited only to be placed (no known town), so that the
+    # share classified automatically can be read apart from the share placed automatically.
+    unsure: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     explanations: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     catalogue_version: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
@@ -67,6 +71,15 @@ class TriageResult(Base):
     beneficiary_count: Mapped[int | None] = mapped_column(Integer)
     estimated_amount_fen: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def manual_reasons(self) -> list[str]:
+        """Why the machine's own triage, on arrival, waited for a person: ``low_confidence``
+        (classify it), ``no_location`` (place it); empty when it was decided on its own."""
+        reasons = ["low_confidence"] if self.unsure else []
+        if self.location_method == "none":
+            reasons.append("no_location")
+        return reasons
 
 
 class ManualTriageItem(Base):

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing.errors import NotInQueue, UnknownPolicy
-from routing.models import Assignment, ManualTriageItem, TriageCorrection, TriageResult
+from routing.models import Assignment, ManualTriageItem, Station, TriageCorrection, TriageResult
 from routing.service import catalogue as catalogue_service
 from routing.service.classifier.model import KIND_OF
 from routing.service.classifier.triage import decide_received
@@ -45,7 +45,9 @@ async def record_received(
     Announcing and assigning a confident one is the hand-over's (`routing.service.handover`)."""
     model = await current_model(session)
     catalogue = await catalogue_service.current_catalogue(session)
-    decided = decide_received(data, model=model, catalogue=catalogue)
+    decided = decide_received(
+        data, model=model, catalogue=catalogue, station_place=await _station_place(session, data)
+    )
     result, urgency, needs_manual = decided.triage, decided.urgency, decided.needs_manual
     town_code, village_code, method = decided.town_code, decided.village_code, decided.location_method
     location_confidence, evidence = decided.location_confidence, decided.location_evidence
@@ -73,6 +75,7 @@ async def record_received(
             policy_codes=[p.policy_code for p in result.policies],
             confidence=min(result.kind_confidence, result.category_confidence),
             needs_manual=needs_manual,
+            unsure=decided.unsure,
             explanations=explanations,
             catalogue_version=catalogue.version,
             state="pending" if needs_manual else "auto",
@@ -106,6 +109,14 @@ async def record_received(
         )
         await session.flush()
     return row
+
+
+async def _station_place(session: AsyncSession, data: AppealReceived) -> tuple[str, str | None] | None:
+    """The (town, village) of the 莞家驿站 a walk-in was filed at, from the station register."""
+    if data.channel != "station_walk_in" or not data.station_code:
+        return None
+    station = await session.get(Station, data.station_code)
+    return (station.town_code, station.village_code) if station is not None else None
 
 
 # --- the queue -------------------------------------------------------------------------------------

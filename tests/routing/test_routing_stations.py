@@ -168,3 +168,31 @@ async def test_the_town_dispatches_to_a_station(http: httpx.AsyncClient) -> None
         headers=auth(NANCHENG_TOWN),
     )
     assert again.status_code == 409
+
+
+async def test_a_walk_in_that_names_no_place_is_placed_at_its_station(http: httpx.AsyncClient) -> None:
+    code = await _register(http, HUMEN, BEIZHA, HUMEN_TOWN)
+    # Classified surely, placed by nothing in its words: the station's community is its place.
+    walk_in = await feed(received(LONELY, channel="station_walk_in", station_code=code))
+    row = await triage_row(walk_in)
+    assert row is not None
+    assert (row.town_code, row.village_code, row.location_method) == (HUMEN, BEIZHA, "station")
+    assert (row.needs_manual, row.unsure, row.state) == (False, False, "auto")
+    view = await http.get(f"/internal/triage/{walk_in}", headers=auth(HUMEN_TOWN))
+    assert view.status_code == 200, view.text
+    assert (view.json()["unsure"], view.json()["manual_reasons"]) == (False, [])
+    assert any(e["rule"] == "location.station" and e["matched"] == [f"station:{code}"] for e in row.explanations)
+
+    # The words win where they name a place; only the station's own door names a station.
+    elsewhere = await feed(
+        received(LONELY + "，佢住南城石鼓社区", channel="station_walk_in", station_code=code)
+    )
+    assert (row := await triage_row(elsewhere)) is not None and row.town_code == NANCHENG
+    other_door = await feed(received(LONELY, channel="wechat_miniprogram", station_code=code))
+    row = await triage_row(other_door)
+    assert row is not None and row.town_code is None and row.needs_manual and not row.unsure
+    view = await http.get(f"/internal/triage/{other_door}", headers=auth(CITY))
+    assert (view.json()["unsure"], view.json()["manual_reasons"]) == (False, ["no_location"])
+    # A station no register holds places nothing.
+    unknown = await feed(received(LONELY, channel="station_walk_in", station_code="GJYZ-NOSUCH"))
+    assert (row := await triage_row(unknown)) is not None and row.town_code is None

@@ -143,6 +143,8 @@ async def test_an_appeal_from_nowhere_waits_in_the_citys_manual_queue() -> None:
     assert await events_of(appeal_id) == []
     (item,) = await queue_items(appeal_id)
     assert (item.level, item.town_code, item.reason, item.state) == ("city", None, "no_location", "open")
+    # Words that say nothing: a person must both classify and place it, and staff read both.
+    assert triage.unsure and triage.manual_reasons == ["low_confidence", "no_location"]
 
 
 async def test_a_replay_triages_once() -> None:
@@ -263,6 +265,7 @@ async def test_an_unsure_appeal_waits_in_its_towns_queue(http: httpx.AsyncClient
         if x["appeal_id"] == str(appeal_id)
     )
     assert entry["description"] == UNSURE and entry["triage"]["needs_manual"] is True
+    assert (entry["triage"]["unsure"], entry["triage"]["manual_reasons"]) == (True, ["low_confidence"])
 
 
 async def test_the_towns_decision_is_announced_recorded_and_resolves_the_queue(

@@ -20,8 +20,8 @@ from services.common.reference import load_reference
 # automatic 0.614 (0.989 right), confident 0.964 (0.983 right). Issue 12's targets where they are
 # met; the measured figure, rounded down, where it is not yet: automatic (target 0.85: appeals that
 # name no place wait in the city's queue for a person to place them, whatever the model's
-# confidence). As filed (staff doors placing their appeals in the filer's unit): automatic 0.716
-# (0.991 right).
+# confidence). As filed (staff doors placing their appeals in the filer's unit, walk-ins at
+# their station's): automatic 0.746 (0.989 right).
 FLOORS: dict[str, float] = {
     "kind": 0.97,
     "category": 0.90,
@@ -46,7 +46,7 @@ def test_the_independent_set_meets_the_floors() -> None:
     below = {k: result[k] for k, floor in FLOORS.items() if result[k] is None or result[k] < floor}
     assert not below, {"below": below, "floors": FLOORS, "files": result["files"]}
     filed = result["as_filed"]
-    assert filed["automatic"] >= 0.71 and filed["automatic_right"] >= 0.97, filed
+    assert filed["automatic"] >= 0.74 and filed["automatic_right"] >= 0.97, filed
 
 
 def test_as_filed_a_staff_door_places_the_appeal_in_the_filers_unit() -> None:
@@ -60,6 +60,15 @@ def test_as_filed_a_staff_door_places_the_appeal_in_the_filers_unit() -> None:
     wechat = bench.Item("w1", "wechat_official", {"text": "我家老人独居，行动不便，需要上门照护。"},
                         "micro_wish", "elderly_care", "normal", "虎门", "fixture")  # fmt: skip
     assert bench.draft_of(wechat, as_filed=True).location.town_code is None
+
+
+def test_as_filed_a_walk_in_is_placed_at_its_station() -> None:
+    walk_in = bench.Item("s1", "station_walk_in", {"text": "阿伯一个人住，腿脚不便，想有人上门帮手打扫。"},
+                         "micro_wish", "elderly_care", "normal", "虎门", "fixture")  # fmt: skip
+    (words,) = bench.judge([walk_in])
+    (filed,) = bench.judge([walk_in], as_filed=True)
+    assert words.town is None and words.needs_manual
+    assert filed.town == "虎门" and not filed.needs_manual
 
 
 def test_the_harness_presents_each_channel_as_the_system_receives_it() -> None:

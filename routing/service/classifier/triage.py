@@ -368,6 +368,11 @@ def _choose_track(
     return "direct", None, (category,)
 
 
+# Where a walk-in's words name no place, the station's community is where it is most likely
+# from, but not as sure as a place the words or the channel gave.
+STATION_PLACE_CONFIDENCE = 0.8
+
+
 @dataclass(frozen=True)
 class ReceivedTriage:
     """What the routing worker decides for a received appeal: the triage, the place, the queue."""
@@ -381,15 +386,27 @@ class ReceivedTriage:
     location_evidence: str | None
     needs_manual: bool  # unsure, or no known town: the manual triage queue
 
+    @property
+    def unsure(self) -> bool:
+        """The model's kind or category confidence is below the thresholds: a person classifies.
+        (An appeal classified surely but placed nowhere waits only to be placed.)"""
+        return self.triage.needs_manual
+
 
 def decide_received(
-    data: AppealReceived, *, model: TriageModel | None = None, catalogue: Catalogue = SEED_CATALOGUE
+    data: AppealReceived,
+    *,
+    model: TriageModel | None = None,
+    catalogue: Catalogue = SEED_CATALOGUE,
+    station_place: tuple[str, str | None] | None = None,
 ) -> ReceivedTriage:
     """The whole decision on an ``appeal.received`` event (pure): rules, model, place, policies.
 
     The routing worker stores and announces it (``routing.service.triage``); the judgement bench
     (``bench.judgement_triage``) scores it. The place the channel settled wins; else it is read
-    from the address, the words, the coordinates or the grid code.
+    from the address, the words, the coordinates or the grid code; else, for a walk-in, it is
+    the (town, village) of the 莞家驿站 where it was filed (`station_place`): the station serves
+    its own community, and its worker files for the people who walk in.
     """
     result = triage(
         data.title,
@@ -412,6 +429,9 @@ def decide_received(
         )
         town_code, village_code, method = loc.town_code, loc.village_code, loc.method
         confidence, evidence = loc.confidence, loc.evidence
+        if town_code is None and station_place is not None:
+            (town_code, village_code), method = station_place, "station"
+            confidence, evidence = STATION_PLACE_CONFIDENCE, f"station:{data.station_code}"
     urgency: Urgency = "emergency" if data.urgency_hint == "emergency" else result.urgency
     return ReceivedTriage(
         triage=result,

@@ -43,6 +43,9 @@ class AppealReceived(_Data):
     urgency_hint: Urgency | None = None
     beneficiary_count: int | None = None
     estimated_amount_fen: int | None = None
+    # The 莞家驿站 whose worker filed a walk-in (``station_walk_in`` only): where to place it when
+    # its words name no place.
+    station_code: str | None = None
 
 
 class AppealTriaged(_Data):

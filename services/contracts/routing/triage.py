@@ -39,6 +39,15 @@ class TriageView(BaseModel):
     category_confidence: float | None = None
     urgency_confidence: float | None = None
     needs_manual: bool
+    unsure: bool = Field(
+        default=False,
+        description="the model's kind or category confidence was below the thresholds on arrival: "
+        "a person classified it (false when it only waited to be placed)",
+    )
+    manual_reasons: list[Literal["low_confidence", "no_location"]] = Field(
+        default_factory=list,
+        description="why the machine's own triage waited for a person on arrival: classify it, place it, or both",
+    )
     explanations: list[dict[str, Any]]
     catalogue_version: str
     model_version: str | None = None
