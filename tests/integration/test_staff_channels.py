@@ -25,6 +25,7 @@ from services.gateway.api.app import app as gateway_app
 from services.gateway.models import InboundMessage
 from tests.fakes.live_service import environment, live_service
 from tests.fakes.lossy_network import first_recording_answer_lost
+from tests.intake.support import events
 
 PROBLEM = "application/problem+json"
 HUMEN, BEIZHA, HUMENZHAI = "441900121000", "441900121001", "441900121016"
@@ -247,6 +248,10 @@ async def test_each_staff_channel_files_with_the_right_role_only(
         kept = await session.scalar(select(InboundMessage.body).where(InboundMessage.appeal_id == appeal.id))
     assert kept is not None and ID_NUMBER not in str(kept) and "13923456781" not in str(kept)
 
+    # Routing hears which station a walk-in was filed at (to place it when its words do not), from
+    # the worker's account; no other door names a station.
+    (received,) = await events(appeal.id, "appeal.received")
+    assert received["data"]["station_code"] == (STATION.org_code if channel == "station_walk_in" else None)
     if channel == "grid_inspector":
         assert appeal.grid_code == "441900121001-07" and appeal.datum == "gcj02"
         assert [(f.kind, f.media_type) for f in files] == [("photo", "image/jpeg")]

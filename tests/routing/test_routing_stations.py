@@ -181,7 +181,9 @@ async def test_a_walk_in_that_names_no_place_is_placed_at_its_station(http: http
     view = await http.get(f"/internal/triage/{walk_in}", headers=auth(HUMEN_TOWN))
     assert view.status_code == 200, view.text
     assert (view.json()["unsure"], view.json()["manual_reasons"]) == (False, [])
-    assert any(e["rule"] == "location.station" and e["matched"] == [f"station:{code}"] for e in row.explanations)
+    assert any(
+        e["rule"] == "location.station" and e["matched"] == [f"station:{code}"] for e in row.explanations
+    )
 
     # The words win where they name a place; only the station's own door names a station.
     elsewhere = await feed(
