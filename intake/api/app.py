@@ -20,8 +20,10 @@ from intake.api import (
 )
 from intake.api.additions import router as additions_router
 from intake.api.appeals import router
+from intake.models.base import messaging
 from intake.service import public_marks
 from intake.service.duplicates.similarity import warm_up
+from services.common import dead_letters
 from services.common.app import create_service_app
 
 public_marks.install()  # every change to a public status is marked before it commits
@@ -47,6 +49,7 @@ app = create_service_app(
         archive.router,
         worklist.router,
         additions_router,
+        dead_letters.router("intake", messaging),
     ],
     title="民生大莞家 intake (internal)",
     on_startup=[_warm],

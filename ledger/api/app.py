@@ -11,7 +11,9 @@ import asyncio
 from fastapi import FastAPI
 
 from ledger.api import router
+from ledger.models import messaging
 from ledger.service import PROCESS_LINKER
+from services.common import dead_letters
 from services.common.app import create_service_app
 
 _stop = asyncio.Event()
@@ -33,7 +35,7 @@ async def stop_linker(app: FastAPI) -> None:
 
 app = create_service_app(
     "ledger",
-    [router],
+    [router, dead_letters.router("ledger", messaging)],
     title="民生大莞家 ledger (资金台账)",
     on_startup=[start_linker],
     on_shutdown=[stop_linker],

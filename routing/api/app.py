@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from routing.api import ROUTERS
+from routing.models.base import messaging
 from routing.service.catalogue import ensure_seeded
+from services.common import dead_letters
 from services.common.app import create_service_app
 from services.common.db import session_scope
 
@@ -16,4 +18,9 @@ async def _seed(app: FastAPI) -> None:
         await ensure_seeded(session)
 
 
-app = create_service_app("routing", list(ROUTERS), title="民生大莞家 routing (internal)", on_startup=[_seed])
+app = create_service_app(
+    "routing",
+    [*ROUTERS, dead_letters.router("routing", messaging)],
+    title="民生大莞家 routing (internal)",
+    on_startup=[_seed],
+)

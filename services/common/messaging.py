@@ -15,6 +15,7 @@ from uuid import UUID
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Identity,
     Index,
@@ -84,6 +85,13 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("tries", Integer, nullable=False),
         Column("failed_at", UTCDateTime, nullable=False, server_default=func.now()),
         Column("resolved_at", UTCDateTime, nullable=True),
+        # Whether the job can be run again as it was: false when masking the personal numbers in
+        # its arguments changed them (a replay would act on the masked copy).
+        Column("replayable", Boolean, nullable=False, server_default=text("false")),
+        # How a person resolved it (``replayed`` or ``dismissed``), who, and why.
+        Column("resolution", String(16), nullable=True),
+        Column("resolved_by", String(100), nullable=True),
+        Column("note", Text, nullable=True),
     )
     return MessagingTables(schema=schema, outbox=outbox, inbox=inbox, dead_letters=dead_letters)
 
@@ -129,13 +137,15 @@ async def park(
 ) -> None:
     """Keep a job that will not succeed by retrying, for a person to look at. Phone and ID numbers
     in its arguments and error (a database error quotes its parameters) are masked (DESIGN §7)."""
+    masked = mask_numbers_in(args)
     await session.execute(
         insert(tables.dead_letters).values(
             job_name=job_name,
             job_id=job_id,
-            args=mask_numbers_in(args),
+            args=masked,
             error=mask_numbers(error)[:4000],
             tries=tries,
+            replayable=masked == args,
         )
     )
 

@@ -177,6 +177,9 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/staff/archive/export"): staff(CITY_READ),
     ("GET", "/api/v1/staff/audit/reveals"): staff(CITY_READ),
     ("PUT", "/api/v1/calendar/years/{year}"): staff(frozenset({"city_admin"})),
+    # -- staff: operations, every service's dead letters
+    ("GET", "/api/v1/admin/dead-letters"): staff(CITY_READ),
+    ("POST", "/api/v1/admin/dead-letters/{service}/{letter_id}/resolution"): staff(frozenset({"city_admin"})),
     # -- staff: the city's registers (issue 16.12)
     **{
         ("POST", f"/api/v1/reference/{k}"): staff(frozenset({"city_admin"}))

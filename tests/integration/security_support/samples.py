@@ -26,6 +26,8 @@ def sample_path(path: str, who: Principal | None = None, ids: dict[str, str] | N
         "payee_type": "beneficiary",
         "payee_code": "A-security",
         "donor_code": "D-security",
+        "service": "routing",
+        "letter_id": "1",
         **(ids or {}),
     }
     out = path

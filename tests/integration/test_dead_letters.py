@@ -1,0 +1,160 @@
+"""Dead letters (死信) seen and resolved by the city's administrators through the gateway.
+
+Real routing and intake processes on the test database; routing's real worker runs a replayed
+job. A parked job is kept by `services.common.messaging.park`, the function the job wrapper
+parks with (its own path is tested in `tests/common/test_job_timeout.py`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from intake.models.base import messaging as intake_messaging
+from routing.models import TriageResult
+from routing.models.base import messaging as routing_messaging
+from services.common.db import session_scope
+from services.common.messaging import MessagingTables, park
+from services.gateway.api.app import app as gateway_app
+from services.gateway.models import messaging as gateway_messaging
+from tests.fakes.live_service import environment, live_service
+from tests.fixtures import bearer, drain, received, staff
+from tests.routing.support import empty_queue, events_of
+from tests.system.harness import free_port
+
+CITY = staff("city_admin", "city")
+AUDITOR = staff("auditor", "city")
+TOWN = staff("town_staff", "441900121000")
+PROBLEM = "application/problem+json"
+ROUTE = "/api/v1/admin/dead-letters"
+
+
+@pytest.fixture(scope="module")
+async def gw(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.AsyncClient]:
+    logs: Path = tmp_path_factory.mktemp("dead-letters")
+    # Deadlines and ledger are not running: their letters cannot be counted, and the answer says so.
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    with live_service("routing", logs) as routing_url, live_service("intake", logs) as intake_url:
+        urls = {
+            "GUANJIA_ROUTING_URL": routing_url,
+            "GUANJIA_INTAKE_URL": intake_url,
+            "GUANJIA_DEADLINES_URL": nowhere,
+            "GUANJIA_LEDGER_URL": nowhere,
+        }
+        async with (
+            environment(urls),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway_app), base_url="http://gw") as client,
+        ):
+            yield client
+
+
+async def _parked(tables: MessagingTables, job_name: str, args: dict[str, Any], error: str) -> int:
+    async with session_scope() as session:
+        await park(
+            session, tables, job_name=job_name, job_id=uuid.uuid4().hex, args=args, error=error, tries=8
+        )
+        return int(await session.scalar(select(func.max(tables.dead_letters.c.id))) or 0)
+
+
+def _mine(overview: dict[str, Any], service: str, letter_id: int) -> dict[str, Any] | None:
+    return next((i for i in overview["items"] if (i["service"], i["id"]) == (service, letter_id)), None)
+
+
+async def test_a_parked_event_is_seen_replayed_once_and_closed(gw: httpx.AsyncClient) -> None:
+    await empty_queue()
+    event = received("北栅社区东方路的路灯坏了一个月，晚上很黑", address="虎门镇北栅社区东方路12号")
+    payload = event.model_dump(mode="json")
+    letter = await _parked(
+        routing_messaging, "routing.handle_event", {"args": [payload], "kwargs": {}}, "RuntimeError('bug')"
+    )
+    seen = await gw.get(ROUTE, headers=bearer(CITY))
+    assert seen.status_code == 200, seen.text
+    body = seen.json()
+    assert body["unavailable"] == ["deadlines", "ledger"] and body["by_service"]["routing"] >= 1
+    mine = _mine(body, "routing", letter)
+    assert mine is not None
+    assert (mine["event_type"], mine["appeal_id"], mine["replayable"]) == (
+        "appeal.received",
+        str(event.appeal_id),
+        True,
+    )
+    assert mine["resolution"] is None and mine["error"] == "RuntimeError('bug')"
+    # Auditors read; only the city's administrators act; nobody else reads.
+    assert (await gw.get(ROUTE, headers=bearer(AUDITOR))).status_code == 200
+    assert (await gw.get(ROUTE, headers=bearer(TOWN))).status_code == 403
+    assert (await gw.get(ROUTE)).status_code == 401
+    replay = {"action": "replay", "note": "路由服务修复后重放"}
+    refused = await gw.post(f"{ROUTE}/routing/{letter}/resolution", json=replay, headers=bearer(AUDITOR))
+    assert refused.status_code == 403
+
+    done = await gw.post(f"{ROUTE}/routing/{letter}/resolution", json=replay, headers=bearer(CITY))
+    assert done.status_code == 200, done.text
+    assert (done.json()["resolution"], done.json()["resolved_by"]) == ("replayed", CITY.staff_id)
+    # A second replay (a double click, a resent request) answers the same and enqueues nothing new.
+    again = await gw.post(f"{ROUTE}/routing/{letter}/resolution", json=replay, headers=bearer(CITY))
+    assert again.status_code == 200 and again.json()["resolved_at"] == done.json()["resolved_at"]
+    await drain("routing")
+    assert event.appeal_id is not None
+    async with session_scope() as session:
+        triaged = await session.scalar(
+            select(func.count()).select_from(TriageResult).where(TriageResult.appeal_id == event.appeal_id)
+        )
+    assert triaged == 1
+    assert [e["type"] for e in await events_of(event.appeal_id)] == ["appeal.triaged", "appeal.assigned"]
+    # Closed: gone from the open list, kept in the full one.
+    after = (await gw.get(ROUTE, headers=bearer(CITY))).json()
+    assert _mine(after, "routing", letter) is None
+    everything = (await gw.get(ROUTE, params={"include_resolved": "true"}, headers=bearer(CITY))).json()
+    assert _mine(everything, "routing", letter) is not None
+    # The other action on a closed letter is refused, in words a person understands.
+    dismiss = {"action": "dismiss", "note": "误操作"}
+    late = await gw.post(f"{ROUTE}/routing/{letter}/resolution", json=dismiss, headers=bearer(CITY))
+    assert late.status_code == 409 and late.headers["content-type"].startswith(PROBLEM)
+    assert late.json()["code"] == "dead_letter_resolved" and "已由他人处理" in late.json()["detail"]
+
+
+async def test_a_job_whose_numbers_were_masked_is_dismissed_not_replayed(gw: httpx.AsyncClient) -> None:
+    # A job whose arguments held a phone number keeps only the masked copy: running it again
+    # would act on the mask.
+    letter = await _parked(
+        intake_messaging, "intake.send_sms", {"args": ["13912345678", "您的诉求已受理"], "kwargs": {}}, "boom"
+    )
+    overview = (await gw.get(ROUTE, headers=bearer(CITY))).json()
+    mine = _mine(overview, "intake", letter)
+    assert mine is not None and mine["replayable"] is False and "13912345678" not in str(mine)
+    replay = {"action": "replay", "note": "重试"}
+    refused = await gw.post(f"{ROUTE}/intake/{letter}/resolution", json=replay, headers=bearer(CITY))
+    assert refused.status_code == 409 and refused.json()["code"] == "dead_letter_not_replayable"
+    dismiss = {"action": "dismiss", "note": "已电话通知来电人"}
+    closed = await gw.post(f"{ROUTE}/intake/{letter}/resolution", json=dismiss, headers=bearer(CITY))
+    assert closed.status_code == 200 and closed.json()["resolution"] == "dismissed"
+    assert closed.json()["note"] == "已电话通知来电人"
+
+
+async def test_the_gateways_own_letters_and_bad_requests(gw: httpx.AsyncClient) -> None:
+    letter = await _parked(
+        gateway_messaging, "gateway.handle_event", {"args": [{}], "kwargs": {}}, "ValueError()"
+    )
+    overview = (await gw.get(ROUTE, headers=bearer(CITY))).json()
+    assert _mine(overview, "gateway", letter) is not None
+    dismiss = {"action": "dismiss", "note": "空事件，无需处理"}
+    closed = await gw.post(f"{ROUTE}/gateway/{letter}/resolution", json=dismiss, headers=bearer(CITY))
+    assert closed.status_code == 200 and closed.json()["resolution"] == "dismissed"
+    for path, body in (
+        (f"{ROUTE}/routing/999999999/resolution", dismiss),  # no such letter
+        (f"{ROUTE}/nosuch/1/resolution", dismiss),  # no such service
+        (f"{ROUTE}/routing/{2**63}/resolution", dismiss),  # past any id
+        (f"{ROUTE}/routing/1/resolution", {"action": "replay"}),  # no note
+        (f"{ROUTE}/routing/1/resolution", {"action": "burn", "note": "试试"}),
+    ):
+        r = await gw.post(path, json=body, headers=bearer(CITY))
+        assert r.status_code in (404, 422), (path, r.status_code, r.text)
+        assert r.headers["content-type"].startswith(PROBLEM) and r.json()["code"], r.text
+    missing = await gw.post(f"{ROUTE}/routing/999999999/resolution", json=dismiss, headers=bearer(CITY))
+    assert missing.json()["code"] == "dead_letter_not_found"
