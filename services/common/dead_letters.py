@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common.auth import Principal, Role, StaffActor, require_role
 from services.common.db import DbSession
 from services.common.errors import Conflict, Forbidden, NotFound, Unauthorized, problem_responses
-from services.common.messaging import MessagingTables, utcnow
+from services.common.messaging import MessagingTables, carried_event, utcnow
 from services.common.queue import connect, queue_name
 from services.contracts.events import Service
 from services.contracts.ops import DeadLetterList, DeadLetterResolutionIn, DeadLetterView, Resolution
@@ -45,9 +45,9 @@ class NotReplayable(Conflict):
 
 def _view(service: Service, row: Any) -> DeadLetterView:
     args = row.args if isinstance(row.args, dict) else {}
-    payload = (args.get("args") or [None])[0] if isinstance(args.get("args"), list) else None
+    payload = carried_event(row.job_name, args)
     event_type = appeal_id = None
-    if row.job_name.endswith(".handle_event") and isinstance(payload, dict):
+    if payload is not None:
         event_type = payload.get("type") if isinstance(payload.get("type"), str) else None
         try:
             appeal_id = uuid.UUID(str(payload["appeal_id"])) if payload.get("appeal_id") else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import (
@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common import clock
 from services.common.db import UTCDateTime
 from services.common.personal import mask_numbers, mask_numbers_in
-from services.contracts.events import Event
+from services.contracts.events import Event, JobParked, Service, make_event
 
 
 @dataclass(frozen=True)
@@ -136,18 +136,60 @@ async def park(
     tries: int,
 ) -> None:
     """Keep a job that will not succeed by retrying, for a person to look at. Phone and ID numbers
-    in its arguments and error (a database error quotes its parameters) are masked (DESIGN §7)."""
+    in its arguments and error (a database error quotes its parameters) are masked (DESIGN §7).
+
+    In the same transaction, ``ops.job_parked`` tells the city's administrators (the gateway's
+    notifications), naming the appeal of the event the job carried: nobody has to find it in a
+    table. A job that carried that very event is parked silently, so a failing notifier cannot
+    feed itself."""
     masked = mask_numbers_in(args)
-    await session.execute(
-        insert(tables.dead_letters).values(
-            job_name=job_name,
-            job_id=job_id,
-            args=masked,
-            error=mask_numbers(error)[:4000],
-            tries=tries,
-            replayable=masked == args,
+    letter_id = (
+        await session.execute(
+            insert(tables.dead_letters)
+            .values(
+                job_name=job_name,
+                job_id=job_id,
+                args=masked,
+                error=mask_numbers(error)[:4000],
+                tries=tries,
+                replayable=masked == args,
+            )
+            .returning(tables.dead_letters.c.id)
         )
+    ).scalar_one()
+    carried = carried_event(job_name, args)
+    if carried is not None and carried.get("type") == "ops.job_parked":
+        return
+    appeal_id = _uuid_or_none(carried.get("appeal_id")) if carried is not None else None
+    parked = JobParked(
+        service=cast("Service", tables.schema),
+        letter_id=letter_id,
+        job_name=job_name,
+        event_type=str(carried["type"]) if carried is not None and carried.get("type") else None,
     )
+    await emit(
+        session,
+        tables,
+        make_event("ops.job_parked", parked.service, parked, appeal_id=appeal_id),
+    )
+
+
+def _uuid_or_none(value: Any) -> UUID | None:
+    # A payload parked for being malformed may carry anything here.
+    try:
+        return UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def carried_event(job_name: str, args: Any) -> dict[str, Any] | None:
+    """The event payload an event consumer's job (``<service>.handle_event``) was given, if any."""
+    if not job_name.endswith(".handle_event") or not isinstance(args, dict):
+        return None
+    positional = args.get("args")
+    if isinstance(positional, list) and positional and isinstance(positional[0], dict):
+        return positional[0]
+    return None
 
 
 def utcnow() -> datetime:

@@ -111,6 +111,8 @@ NotificationKind = Literal[
     "extension_decided",
     "objection",
     "noticed",
+    # A job parked as a dead letter (死信), to the city's administrators.
+    "job_parked",
 ]
 
 

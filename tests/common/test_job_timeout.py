@@ -77,4 +77,10 @@ async def test_a_job_that_never_finishes_in_time_is_parked(short_limit: None) ->
             await session.execute(select(dead.c.job_name, dead.c.error).where(dead.c.job_id == name))
         ).all()
         await session.execute(delete(dead).where(dead.c.job_id == name))  # the database is shared
+        told = messaging.outbox.c.payload["data"]["job_name"].astext == name
+        notices = (
+            await session.execute(delete(messaging.outbox).where(told).returning(messaging.outbox.c.type))
+        ).all()
     assert [(r.job_name, r.error) for r in parked] == [(name, "TimeoutError()")]
+    # The city's administrators were told, once.
+    assert [r.type for r in notices] == ["ops.job_parked"]

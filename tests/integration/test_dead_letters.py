@@ -21,10 +21,12 @@ from routing.models import TriageResult
 from routing.models.base import messaging as routing_messaging
 from services.common.db import session_scope
 from services.common.messaging import MessagingTables, park
+from services.contracts.events import Event
 from services.gateway.api.app import app as gateway_app
+from services.gateway.jobs import worker as gateway_worker
 from services.gateway.models import messaging as gateway_messaging
 from tests.fakes.live_service import environment, live_service
-from tests.fixtures import bearer, drain, received, staff
+from tests.fixtures import bearer, drain, enqueue, received, staff
 from tests.routing.support import empty_queue, events_of
 from tests.system.harness import free_port
 
@@ -62,6 +64,13 @@ async def _parked(tables: MessagingTables, job_name: str, args: dict[str, Any], 
         return int(await session.scalar(select(func.max(tables.dead_letters.c.id))) or 0)
 
 
+async def _outbox(tables: MessagingTables, type_: str, letter_id: int) -> list[dict[str, Any]]:
+    outbox = tables.outbox
+    async with session_scope() as session:
+        rows = await session.scalars(select(outbox.c.payload).where(outbox.c.type == type_))
+        return [dict(p) for p in rows if p["data"]["letter_id"] == letter_id]
+
+
 def _mine(overview: dict[str, Any], service: str, letter_id: int) -> dict[str, Any] | None:
     return next((i for i in overview["items"] if (i["service"], i["id"]) == (service, letter_id)), None)
 
@@ -73,6 +82,16 @@ async def test_a_parked_event_is_seen_replayed_once_and_closed(gw: httpx.AsyncCl
     letter = await _parked(
         routing_messaging, "routing.handle_event", {"args": [payload], "kwargs": {}}, "RuntimeError('bug')"
     )
+    # Parking told the city's administrators, in the same transaction: an ops.job_parked event
+    # naming the stuck appeal, which the gateway turns into their notification.
+    (told,) = await _outbox(routing_messaging, "ops.job_parked", letter)
+    assert told["appeal_id"] == str(event.appeal_id) and told["data"]["event_type"] == "appeal.received"
+    await enqueue("gateway", Event.model_validate(told))
+    await drain(gateway_worker(burst=True))
+    notices = (await gw.get("/api/v1/staff/notifications", headers=bearer(CITY))).json()["items"]
+    (notice,) = [n for n in notices if n["kind"] == "job_parked" and f"编号{letter}）" in n["text"]]
+    assert "分拣交办服务未能处理" in notice["text"] and notice["appeal_id"] == str(event.appeal_id)
+
     seen = await gw.get(ROUTE, headers=bearer(CITY))
     assert seen.status_code == 200, seen.text
     body = seen.json()
@@ -106,7 +125,12 @@ async def test_a_parked_event_is_seen_replayed_once_and_closed(gw: httpx.AsyncCl
             select(func.count()).select_from(TriageResult).where(TriageResult.appeal_id == event.appeal_id)
         )
     assert triaged == 1
-    assert [e["type"] for e in await events_of(event.appeal_id)] == ["appeal.triaged", "appeal.assigned"]
+    # The notice of the parking, then the triage's two events, once.
+    assert [e["type"] for e in await events_of(event.appeal_id)] == [
+        "ops.job_parked",
+        "appeal.triaged",
+        "appeal.assigned",
+    ]
     # Closed: gone from the open list, kept in the full one.
     after = (await gw.get(ROUTE, headers=bearer(CITY))).json()
     assert _mine(after, "routing", letter) is None
@@ -141,6 +165,10 @@ async def test_the_gateways_own_letters_and_bad_requests(gw: httpx.AsyncClient) 
     letter = await _parked(
         gateway_messaging, "gateway.handle_event", {"args": [{}], "kwargs": {}}, "ValueError()"
     )
+    (told,) = await _outbox(gateway_messaging, "ops.job_parked", letter)
+    # A notifier that fails on the very notice of a parked job is parked without another notice.
+    silent = await _parked(gateway_messaging, "gateway.handle_event", {"args": [told], "kwargs": {}}, "boom")
+    assert await _outbox(gateway_messaging, "ops.job_parked", silent) == []
     overview = (await gw.get(ROUTE, headers=bearer(CITY))).json()
     assert _mine(overview, "gateway", letter) is not None
     dismiss = {"action": "dismiss", "note": "空事件，无需处理"}

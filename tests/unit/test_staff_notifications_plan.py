@@ -20,6 +20,7 @@ from services.contracts.events import (
     Event,
     EventType,
     ExtensionChanged,
+    JobParked,
     StatusChanged,
     _Data,
     make_event,
@@ -214,3 +215,21 @@ def test_a_notice_is_pushed_by_sms_and_subscribe_message_where_a_member_has_them
     data = push.content["data"]
     assert data["character_string1"]["value"] == TICKET and data["phrase2"]["value"] == "超期提醒"
     assert len(data["thing3"]["value"]) <= 20 and data["time4"]["value"] == "2026-12-19 09:00"
+
+
+def test_a_parked_job_is_told_to_the_citys_administrators() -> None:
+    parked = JobParked(
+        service="routing", letter_id=42, job_name="routing.handle_event", event_type="appeal.received"
+    )
+    event = make_event("ops.job_parked", "routing", parked, appeal_id=uuid.uuid4())
+    (notice,) = notices_for(event, "MS2026120700000001", "441900121000")
+    assert (notice.kind, notice.unit) == ("job_parked", Unit("city", "city"))
+    assert (
+        "分拣交办服务未能处理诉求MS2026120700000001的appeal.received事件" in notice.text
+        and "编号42" in notice.text
+    )
+    # A job that carried no event is named by its job.
+    other = make_event(
+        "ops.job_parked", "ledger", JobParked(service="ledger", letter_id=7, job_name="ledger.link")
+    )
+    assert "资金台账服务未能处理任务ledger.link" in notices_for(other, None, None)[0].text

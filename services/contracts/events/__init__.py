@@ -39,6 +39,7 @@ from services.contracts.events.data import (
     ExtensionChanged,
     FundsEvent,
     Generic,
+    JobParked,
     PlanApproved,
     StatusChanged,
     _Data,
@@ -87,6 +88,7 @@ __all__ = [
     "ExtensionChanged",
     "FundsEvent",
     "Generic",
+    "JobParked",
     "Kind",
     "PlanApproved",
     "Rating",
@@ -140,6 +142,8 @@ EventType = Literal[
     "appeal.evaluated",
     "appeal.reopened",
     "appeal.closed",
+    # Operations: a job parked as a dead letter, for the city's administrators.
+    "ops.job_parked",
 ]
 
 Service = Literal["gateway", "intake", "routing", "deadlines", "ledger"]
@@ -196,6 +200,7 @@ DATA_MODELS: dict[str, type[_Data]] = {
     "claim.made": ClaimChanged,
     "claim.confirmed": ClaimChanged,
     "claim.expired": ClaimChanged,
+    "ops.job_parked": JobParked,
 }
 
 D = TypeVar("D", bound=_Data)
@@ -303,6 +308,8 @@ SUBSCRIPTIONS: dict[Service, frozenset[str]] = {
             "consultation.objected",
             # Residents hear that their micro-project's plan is on public notice (公示).
             "consultation.noticed",
+            # The city's administrators hear of every job parked as a dead letter, in any service.
+            "ops.job_parked",
         }
     ),
 }
@@ -310,7 +317,10 @@ SUBSCRIPTIONS: dict[Service, frozenset[str]] = {
 
 # Events a producer also hands to its own worker: its follow-up work after the commit, done once
 # (inbox) and never lost (outbox), like any other consumer's. Every other event skips its producer.
-SELF_DELIVERED: dict[Service, frozenset[str]] = {"intake": frozenset({"appeal.received"})}
+SELF_DELIVERED: dict[Service, frozenset[str]] = {
+    "intake": frozenset({"appeal.received"}),
+    "gateway": frozenset({"ops.job_parked"}),
+}
 
 
 # The path from a call to the unit that handles it (分拨): triage, and intake recording where the

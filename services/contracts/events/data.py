@@ -353,3 +353,13 @@ class Generic(_Data):
     """Types whose data is not yet pinned down by a later issue."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class JobParked(_Data):
+    """A job failed for good and was parked as a dead letter (死信) in `service`: until a person
+    replays or dismisses it, the appeal it carried (the event's `appeal_id`) may be stuck."""
+
+    service: Literal["gateway", "intake", "routing", "deadlines", "ledger"]
+    letter_id: int
+    job_name: str
+    event_type: str | None = None  # the event the job carried, for an event consumer's job

@@ -66,6 +66,7 @@ async def overview(
     "/{service}/{letter_id}/resolution",
     response_model=DeadLetterView,
     summary="Replay a parked job (its consumer is idempotent) or dismiss it, with a note",
+    openapi_extra={"x-roles": ["city_admin"]},
     responses=problem_responses(
         Unauthorized,
         Forbidden,

@@ -7,7 +7,8 @@ Each notice goes to the members of staff of one unit (单位):
 - an escalation (升级督办) to the unit it is escalated to (one level up);
 - an extension request (延期申请) to the unit that decides it; its decision to the unit that asked;
 - a plan put on public notice (公示) to the community that consulted, and to its town;
-- an objection (异议) during 公示 to the community that consulted, and to its town.
+- an objection (异议) during 公示 to the community that consulted, and to its town;
+- a job parked as a dead letter (死信), in any service, to the city's administrators.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from services.common.scope import Unit, parent_of, unit_town
+from services.common.scope import CITY, Unit, parent_of, unit_town
 from services.common.timeutil import to_local
 from services.contracts.events import (
     AppealAssigned,
@@ -28,6 +29,7 @@ from services.contracts.events import (
     DeadlineEscalated,
     Event,
     ExtensionChanged,
+    JobParked,
 )
 from services.contracts.vocabulary import SEND_BACK_REASON_NAMES, UNIT_NAMES
 from services.contracts.worklist import NotificationKind
@@ -43,6 +45,13 @@ CLOCK_NAMES: Final[dict[str, str]] = {
 }
 # routing's reason code of a hop it closed by reassigning the appeal (改派), not a send-back.
 REASSIGNED: Final = "reassigned"
+SERVICE_NAMES: Final[dict[str, str]] = {
+    "gateway": "接入网关",
+    "intake": "受理服务",
+    "routing": "分拣交办服务",
+    "deadlines": "时限服务",
+    "ledger": "资金台账服务",
+}
 # The events that make notices; the rest of the gateway's subscriptions are the residents'.
 NOTIFYING: Final = frozenset(
     {
@@ -56,6 +65,7 @@ NOTIFYING: Final = frozenset(
         "deadline.extension_rejected",
         "consultation.noticed",
         "consultation.objected",
+        "ops.job_parked",
     }
 )
 
@@ -171,6 +181,14 @@ def notices_for(event: Event, ticket_no: str | None, town_code: str | None) -> l
             end = to_local(n.notice_ends_at).date()
             words = f"{t}的办理方案已公示，公示期至{_cn(end)}，期间请留意居民异议。"
             return _community_and_town("noticed", community, unit_town(community, town_code), words)
+        case "ops.job_parked":
+            p = event.data_as(JobParked)
+            carried = f"{t}的{p.event_type}事件" if p.event_type else f"任务{p.job_name}"
+            words = (
+                f"{SERVICE_NAMES.get(p.service, p.service)}未能处理{carried}，已转入失败任务（死信，"
+                f"编号{p.letter_id}）。请在失败任务列表中重放或处理后关闭，以免诉求停滞。"
+            )
+            return [Notice("job_parked", CITY, words)]
     return []
 
 

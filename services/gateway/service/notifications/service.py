@@ -51,6 +51,7 @@ KIND_PHRASE: Final[dict[str, str]] = {
     "extension_decided": "延期结果",
     "objection": "公示异议",
     "noticed": "方案公示",
+    "job_parked": "任务失败",
 }
 
 
