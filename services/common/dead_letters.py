@@ -15,12 +15,20 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from redis.exceptions import RedisError
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, Role, StaffActor, require_role
 from services.common.db import DbSession
-from services.common.errors import Conflict, Forbidden, NotFound, Unauthorized, problem_responses
+from services.common.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    Unauthorized,
+    problem_responses,
+)
 from services.common.messaging import MessagingTables, carried_event, utcnow
 from services.common.queue import connect, queue_name
 from services.contracts.events import Service
@@ -92,6 +100,25 @@ def replay_job_id(service: Service, letter_id: int, failed_at: datetime) -> str:
     return f"replay:{service}:dead-letter:{letter_id}:{failed_at.isoformat()}"
 
 
+async def _enqueue_again(service: Service, letter_id: int, row: Any) -> None:
+    args = row.args if isinstance(row.args, dict) else {}
+    try:
+        redis = await connect()
+        try:
+            await redis.enqueue_job(
+                row.job_name,
+                *(args.get("args") or []),
+                _job_id=replay_job_id(service, letter_id, row.failed_at),
+                _queue_name=queue_name(service),
+                **(args.get("kwargs") or {}),
+            )
+        finally:
+            await redis.aclose()
+    except (RedisError, OSError) as exc:
+        # Nothing enqueued and nothing marked: the letter stays open, to be replayed later.
+        raise ServiceUnavailable() from exc
+
+
 async def resolve(
     session: AsyncSession,
     tables: MessagingTables,
@@ -115,18 +142,7 @@ async def resolve(
     if command.action == "replay":
         if not row.replayable:
             raise NotReplayable()
-        args = row.args if isinstance(row.args, dict) else {}
-        redis = await connect()
-        try:
-            await redis.enqueue_job(
-                row.job_name,
-                *(args.get("args") or []),
-                _job_id=replay_job_id(service, letter_id, row.failed_at),
-                _queue_name=queue_name(service),
-                **(args.get("kwargs") or {}),
-            )
-        finally:
-            await redis.aclose()
+        await _enqueue_again(service, letter_id, row)
     done = (
         await session.execute(
             update(t)
@@ -156,7 +172,7 @@ def router(service: Service, tables: MessagingTables) -> APIRouter:
         "/{letter_id}/resolution",
         response_model=DeadLetterView,
         responses=problem_responses(
-            Unauthorized, Forbidden, DeadLetterNotFound, DeadLetterResolved, NotReplayable
+            Unauthorized, Forbidden, DeadLetterNotFound, DeadLetterResolved, NotReplayable, ServiceUnavailable
         ),
     )
     async def resolve_dead_letter(
