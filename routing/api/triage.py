@@ -41,9 +41,10 @@ async def triage_queue(
     db: Db,
     actor: Actor,
     town_code: Annotated[str | None, Query(pattern=r"^4419\d{8}$")] = None,
+    unsure: Annotated[bool | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[QueueItemView]:
-    entries = await service.queue(db, actor, town_code=town_code, limit=limit)
+    entries = await service.queue(db, actor, town_code=town_code, unsure=unsure, limit=limit)
     return [
         QueueItemView(
             id=e.item.id,

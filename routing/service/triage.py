@@ -131,9 +131,16 @@ class QueueEntry:
 
 
 async def queue(
-    session: AsyncSession, principal: Principal, *, town_code: str | None = None, limit: int = 100
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    town_code: str | None = None,
+    unsure: bool | None = None,
+    limit: int = 100,
 ) -> list[QueueEntry]:
-    """Open items the member of staff may decide: the town's own, or (city) any, oldest first."""
+    """Open items the member of staff may decide: the town's own, or (city) any, oldest first;
+    with `unsure`, only those the model could (not) classify surely, so that staff can place the
+    surely classified ones at a glance and read the others closely."""
     stmt = (
         select(ManualTriageItem, TriageResult)
         .join(TriageResult, TriageResult.appeal_id == ManualTriageItem.appeal_id)
@@ -141,6 +148,8 @@ async def queue(
         .order_by(ManualTriageItem.created_at)
         .limit(limit)
     )
+    if unsure is not None:
+        stmt = stmt.where(TriageResult.unsure.is_(unsure))
     if principal.role == "city_admin":
         if town_code:
             stmt = stmt.where(ManualTriageItem.town_code == town_code)

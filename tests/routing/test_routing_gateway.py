@@ -97,6 +97,15 @@ async def test_staff_route_triage_and_send_back_through_the_gateway(gw: httpx.As
     assert anonymous.status_code == 401 and anonymous.headers["content-type"].startswith(PROBLEM)
     village = await gw.get("/api/v1/routing/queue", headers=bearer(staff("village_staff", "441900121001")))
     assert village.status_code == 403
+    # Only the appeals the model classified surely (waiting to be placed) reach the city's page.
+    unplaced = await feed(received(DIBAO))
+    sure = await gw.get("/api/v1/routing/queue", params={"unsure": "false"}, headers=bearer(CITY))
+    assert sure.status_code == 200 and all(not x["triage"]["unsure"] for x in sure.json())
+    assert str(unplaced) in {x["appeal_id"] for x in sure.json()}
+    unsure = await gw.get("/api/v1/routing/queue", params={"unsure": "true"}, headers=bearer(CITY))
+    assert str(unplaced) not in {x["appeal_id"] for x in unsure.json()}
+    bad = await gw.get("/api/v1/routing/queue", params={"unsure": "maybe"}, headers=bearer(CITY))
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith(PROBLEM)
 
     appeal_id = await feed(received(DIBAO, town_code=NANCHENG))
     seen = await gw.get(f"/api/v1/routing/triage/{appeal_id}", headers=bearer(NANCHENG_TOWN))

@@ -266,6 +266,10 @@ async def test_an_unsure_appeal_waits_in_its_towns_queue(http: httpx.AsyncClient
     )
     assert entry["description"] == UNSURE and entry["triage"]["needs_manual"] is True
     assert (entry["triage"]["unsure"], entry["triage"]["manual_reasons"]) == (True, ["low_confidence"])
+    # The town can read the appeals the model could not classify apart from those it could.
+    for unsure, listed_here in (("true", True), ("false", False)):
+        page = await http.get("/internal/triage-queue", params={"unsure": unsure}, headers=auth(HUMEN_TOWN))
+        assert (str(appeal_id) in listed(page)) is listed_here, unsure
 
 
 async def test_the_towns_decision_is_announced_recorded_and_resolves_the_queue(

@@ -14,6 +14,11 @@ class QueueQuery(BaseModel):
     """Whose manual triage queue: a town's (city staff name it; town staff get their own)."""
 
     town_code: str | None = Field(default=None, pattern=r"^4419\d{8}$")
+    unsure: bool | None = Field(
+        default=None,
+        description="true: only appeals the model could not classify surely; false: only those it "
+        "classified surely (waiting to be placed, sent back or escalated); absent: all",
+    )
     limit: int = Field(default=100, ge=1, le=500)
 
 
