@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
+from services.migrations.steps import add_dead_letter_resolution, drop_dead_letter_resolution
 
 revision: str = "e1a2b3c4d5f6"
 down_revision: str | Sequence[str] | None = "5c3e8a1d9b27"
@@ -19,19 +18,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column(
-        "dead_letters",
-        sa.Column("replayable", sa.Boolean(), server_default=sa.text("false"), nullable=False),
-        schema="intake",
-    )
-    op.add_column("dead_letters", sa.Column("resolution", sa.String(length=16), nullable=True), schema="intake")
-    op.add_column("dead_letters", sa.Column("resolved_by", sa.String(length=100), nullable=True), schema="intake")
-    op.add_column("dead_letters", sa.Column("note", sa.Text(), nullable=True), schema="intake")
-    # Events carry no personal numbers (free text leaves intake masked), so a parked event can run
-    # again as kept; whether any other job's arguments were changed by masking is not known.
-    op.execute("UPDATE intake.dead_letters SET replayable = true WHERE job_name LIKE '%.handle_event'")
+    add_dead_letter_resolution("intake")
 
 
 def downgrade() -> None:
-    for column in ("note", "resolved_by", "resolution", "replayable"):
-        op.drop_column("dead_letters", column, schema="intake")
+    drop_dead_letter_resolution("intake")

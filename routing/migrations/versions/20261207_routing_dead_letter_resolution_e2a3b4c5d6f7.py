@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
+from services.migrations.steps import add_dead_letter_resolution, drop_dead_letter_resolution
 
 revision: str = "e2a3b4c5d6f7"
 down_revision: str | Sequence[str] | None = "b7c1d9e3f5a2"
@@ -19,19 +18,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column(
-        "dead_letters",
-        sa.Column("replayable", sa.Boolean(), server_default=sa.text("false"), nullable=False),
-        schema="routing",
-    )
-    op.add_column("dead_letters", sa.Column("resolution", sa.String(length=16), nullable=True), schema="routing")
-    op.add_column("dead_letters", sa.Column("resolved_by", sa.String(length=100), nullable=True), schema="routing")
-    op.add_column("dead_letters", sa.Column("note", sa.Text(), nullable=True), schema="routing")
-    # Events carry no personal numbers (free text leaves intake masked), so a parked event can run
-    # again as kept; whether any other job's arguments were changed by masking is not known.
-    op.execute("UPDATE routing.dead_letters SET replayable = true WHERE job_name LIKE '%.handle_event'")
+    add_dead_letter_resolution("routing")
 
 
 def downgrade() -> None:
-    for column in ("note", "resolved_by", "resolution", "replayable"):
-        op.drop_column("dead_letters", column, schema="routing")
+    drop_dead_letter_resolution("routing")
