@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -228,6 +228,30 @@ def test_a_parked_job_is_told_to_the_citys_administrators() -> None:
         "分拣交办服务未能处理诉求MS2026120700000001的appeal.received事件" in notice.text
         and "编号42" in notice.text
     )
+
+    # A dependency away parks hundreds alike: one notice an hour per service, job and event type.
+    def told(letter: int, event_type: str = "appeal.received", service: str = "routing") -> Notice:
+        data = JobParked.model_validate(
+            {
+                "service": service,
+                "letter_id": letter,
+                "job_name": f"{service}.handle_event",
+                "event_type": event_type,
+            }
+        )
+        (one,) = notices_for(
+            make_event("ops.job_parked", "routing", data, appeal_id=uuid.uuid4()), None, None
+        )
+        return one
+
+    def nid(n: Notice) -> uuid.UUID:
+        return notification_id(uuid.uuid4(), n.kind, n.unit, n.key)  # each its own event
+
+    assert nid(told(1)) == nid(told(2))
+    assert len({nid(told(1)), nid(told(3, "appeal.triaged")), nid(told(4, service="intake"))}) == 3
+    later = make_event("ops.job_parked", "routing", JobParked.model_validate({"service": "routing", "letter_id": 5, "job_name": "routing.handle_event", "event_type": "appeal.received"}))  # fmt: skip
+    next_hour = later.model_copy(update={"occurred_at": later.occurred_at + timedelta(hours=1)})
+    assert nid(notices_for(later, None, None)[0]) != nid(notices_for(next_hour, None, None)[0])
     # A job that carried no event is named by its job.
     other = make_event(
         "ops.job_parked", "ledger", JobParked(service="ledger", letter_id=7, job_name="ledger.link")

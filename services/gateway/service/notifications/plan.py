@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from typing import Final
 
 from services.common.scope import CITY, Unit, parent_of, unit_town
@@ -72,16 +72,19 @@ NOTIFYING: Final = frozenset(
 
 @dataclass(frozen=True)
 class Notice:
-    """One notification to write: what, to which unit, in which words."""
+    """One notification to write: what, to which unit, in which words; `key`, when given, stands
+    for the event in the notification's identity, so that events sharing it make one notice."""
 
     kind: NotificationKind
     unit: Unit
     text: str
+    key: str | None = None
 
 
-def notification_id(event_id: uuid.UUID, kind: str, unit: Unit) -> uuid.UUID:
-    """Stable per (event, kind, unit): a replayed event finds the notification it made."""
-    return uuid.uuid5(_NAMESPACE, f"{event_id}|{kind}|{unit.type}|{unit.code}")
+def notification_id(event_id: uuid.UUID, kind: str, unit: Unit, key: str | None = None) -> uuid.UUID:
+    """Stable per (event, kind, unit), or per (key, kind, unit): a replayed event finds the
+    notification it made."""
+    return uuid.uuid5(_NAMESPACE, f"{key or event_id}|{kind}|{unit.type}|{unit.code}")
 
 
 def _cn(day: date | None) -> str:
@@ -186,9 +189,14 @@ def notices_for(event: Event, ticket_no: str | None, town_code: str | None) -> l
             carried = f"{t}的{p.event_type}事件" if p.event_type else f"任务{p.job_name}"
             words = (
                 f"{SERVICE_NAMES.get(p.service, p.service)}未能处理{carried}，已转入失败任务（死信，"
-                f"编号{p.letter_id}）。请在失败任务列表中重放或处理后关闭，以免诉求停滞。"
+                f"编号{p.letter_id}）。同一服务同类失败每小时只提醒一次，请在失败任务列表中查看全部，"
+                "重放或处理后关闭，以免诉求停滞。"
             )
-            return [Notice("job_parked", CITY, words)]
+            # One notice (and one push) per service, job and event type an hour: a dependency
+            # away parks hundreds alike, and the list has them all.
+            hour = event.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H")
+            key = f"job_parked|{p.service}|{p.job_name}|{p.event_type}|{hour}"
+            return [Notice("job_parked", CITY, words, key)]
     return []
 
 

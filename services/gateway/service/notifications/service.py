@@ -138,7 +138,7 @@ async def on_event(session: AsyncSession, event: Event, ctx: JobContext) -> None
     notices = notices_for(event, ticket_no, brief.town_code if brief else None)
     made = 0
     for notice in notices:
-        nid = notification_id(event.id, notice.kind, notice.unit)
+        nid = notification_id(event.id, notice.kind, notice.unit, notice.key)
         inserted = await session.execute(
             pg_insert(Row)
             .values(
