@@ -213,6 +213,12 @@
       : "暂无超时或临期的办理时限。");
   }
 
+  const QUEUE_REASONS = {
+    low_confidence: "类别不确定", no_location: "地点不明", returned: "退回重新分拣",
+    cap_reached: "退单次数已满", escalated: "上报市级",
+  };
+  const SERVICES = { gateway: "接入网关", intake: "受理服务", routing: "分拣交办服务", deadlines: "时限服务", ledger: "资金台账服务" };
+
   async function loadQueue(holder) {
     if (!["city_admin", "town_staff"].includes(viewer.role)) {
       holder.append(GJ.el("li", { className: "card" }, "人工分拣队列由市、镇街处理。"));
@@ -222,17 +228,43 @@
     if (answer.status !== 200) throw new Error("queue");
     const items = answer.data;
     card(holder, "待人工分拣", "queue", GJ.count(items.length), items.length, "机器无法确定类别或承办单位");
-    lists.queue = {
-      title: "人工分拣队列",
-      source: "/api/v1/routing/queue",
-      columns: ["编号", "层级", "镇街", "原因", "进入队列"],
-      rows: items.map((q) => [{ text: q.ticket_no, work: { q: q.ticket_no } }, q.level, q.town_code ? townName(q.town_code) : "—", q.reason, GJ.when(q.created_at)]),
+    // Classified surely by the model, waiting only for a person to place it: quick to clear.
+    const toPlace = items.filter((q) => !q.triage.unsure && q.reason === "no_location");
+    card(holder, "仅待定位", "place", GJ.count(toPlace.length), toPlace.length, "类别已确定，只缺镇街或村（社区）");
+    const columns = ["编号", "层级", "镇街", "原因", "进入队列"];
+    // On arrival the triage says every reason (both, when neither class nor place was sure).
+    const why = (q) => (["low_confidence", "no_location"].includes(q.reason) && q.triage.manual_reasons.length
+      ? q.triage.manual_reasons : [q.reason]).map((r) => QUEUE_REASONS[r] || r).join("、");
+    const rows = (list) => list.map((q) => [
+      { text: q.ticket_no, work: { q: q.ticket_no } }, q.level, q.town_code ? townName(q.town_code) : "—", why(q), GJ.when(q.created_at),
+    ]);
+    lists.queue = { title: "人工分拣队列", source: "/api/v1/routing/queue", columns, rows: rows(items) };
+    lists.place = { title: "仅待定位的诉求", source: "/api/v1/routing/queue?unsure=false", columns, rows: rows(toPlace) };
+  }
+
+  /** Jobs that failed for good in any service (死信): each may leave an appeal stuck. */
+  async function loadDeadLetters(holder) {
+    if (!["city_admin", "auditor"].includes(viewer.role)) return;
+    const answer = await staffGet("/api/v1/admin/dead-letters?limit=200");
+    if (answer.status !== 200) throw new Error("dead letters");
+    const d = answer.data;
+    const silent = d.unavailable.map((s) => SERVICES[s] || s);
+    const note = silent.length ? `未响应：${silent.join("、")}（未计入）` : "后台任务失败，相关诉求可能停滞，请重放或关闭";
+    card(holder, "失败任务", "deadletters", GJ.count(d.open), d.open, note);
+    lists.deadletters = {
+      title: "待处理的失败任务（死信）",
+      source: "/api/v1/admin/dead-letters",
+      columns: ["服务", "编号", "事件或任务", "诉求ID", "失败时间", "错误"],
+      rows: d.items.map((x) => [
+        SERVICES[x.service] || x.service, String(x.id), x.event_type || x.job_name,
+        x.appeal_id || "—", GJ.when(x.failed_at), x.error.slice(0, 80),
+      ]),
     };
   }
 
   async function loadDemand() {
     const holder = GJ.clear($("demand-cards"));
-    const tasks = [loadQueue(holder)];
+    const tasks = [loadQueue(holder), loadDeadLetters(holder)];
     if (!["city_admin", "auditor", "town_staff"].includes(viewer.role)) {
       GJ.describe($("demand-summary"), "需求分析面向市、镇街两级。");
       await Promise.all(tasks);
