@@ -21,9 +21,11 @@ from routing.models import TriageResult
 from routing.models.base import messaging as routing_messaging
 from services.common.db import session_scope
 from services.common.messaging import MessagingTables, park
+from services.common.queue import connect, queue_name
 from services.contracts.events import Event
 from services.gateway.api.app import app as gateway_app
 from services.gateway.jobs import worker as gateway_worker
+from services.gateway.models import StaffNotification
 from services.gateway.models import messaging as gateway_messaging
 from tests.fakes.live_service import environment, live_service
 from tests.fixtures import bearer, drain, enqueue, received, staff
@@ -158,6 +160,39 @@ async def test_a_parked_event_is_seen_replayed_once_and_closed(gw: httpx.AsyncCl
     late = await gw.post(f"{ROUTE}/routing/{letter}/resolution", json=dismiss, headers=bearer(CITY))
     assert late.status_code == 409 and late.headers["content-type"].startswith(PROBLEM)
     assert late.json()["code"] == "dead_letter_resolved" and "已由他人处理" in late.json()["detail"]
+
+
+async def test_the_alert_of_a_parked_job_does_not_wait_for_intake(gw: httpx.AsyncClient) -> None:
+    # Intake away (the failure the letter may be reporting): the notice goes out without a ticket.
+    event = received("北栅社区东方路的路灯坏了", address="虎门镇北栅社区东方路12号")
+    # An event type of its own: parked jobs alike make one notice an hour, and the first test's
+    # letter made the notice of parked appeal.received jobs.
+    payload = {**event.model_dump(mode="json"), "type": "appeal.complaint_noted"}
+    letter = await _parked(
+        routing_messaging, "routing.handle_event", {"args": [payload], "kwargs": {}}, "NotYet('intake away')"
+    )
+    (told,) = await _outbox(routing_messaging, "ops.job_parked", letter)
+    redis = await connect()
+    try:
+        await redis.delete(queue_name("gateway"))  # only this notice, not other tests' leftovers
+    finally:
+        await redis.aclose()
+    async with environment({"GUANJIA_INTAKE_URL": f"http://127.0.0.1:{free_port()}"}):
+        await enqueue("gateway", Event.model_validate(told))
+        await drain(gateway_worker(burst=True))
+    async with session_scope() as session:
+        rows = (
+            await session.execute(
+                select(
+                    StaffNotification.ticket_no, StaffNotification.appeal_id, StaffNotification.text
+                ).where(
+                    StaffNotification.kind == "job_parked",
+                    StaffNotification.event_id == uuid.UUID(told["id"]),
+                )
+            )
+        ).all()
+    assert [(r.ticket_no, r.appeal_id) for r in rows] == [(None, event.appeal_id)]
+    assert "分拣交办服务未能处理诉求的appeal.complaint_noted事件" in rows[0].text
 
 
 async def test_a_job_whose_numbers_were_masked_is_dismissed_not_replayed(gw: httpx.AsyncClient) -> None:

@@ -133,7 +133,15 @@ async def on_event(session: AsyncSession, event: Event, ctx: JobContext) -> None
     """Event handler: write the event's notices (once each) and queue their pushes."""
     if event.type not in NOTIFYING:
         return
-    brief = await appeal_brief(event.appeal_id) if event.appeal_id is not None else None
+    brief = None
+    if event.appeal_id is not None:
+        try:
+            brief = await appeal_brief(event.appeal_id)
+        except NotYet:
+            # A parked job may be intake's own failure: its alert goes out without the ticket
+            # rather than wait for the service it reports on.
+            if event.type != "ops.job_parked":
+                raise
     ticket_no = brief.ticket_no if brief else None
     notices = notices_for(event, ticket_no, brief.town_code if brief else None)
     made = 0
