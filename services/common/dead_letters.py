@@ -10,7 +10,6 @@ consumer's inbox makes an effect already made a no-op; dismiss closes it with a 
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -53,14 +52,7 @@ class NotReplayable(Conflict):
 
 def _view(service: Service, row: Any) -> DeadLetterView:
     args = row.args if isinstance(row.args, dict) else {}
-    payload = carried_event(row.job_name, args)
-    event_type = appeal_id = None
-    if payload is not None:
-        event_type = payload.get("type") if isinstance(payload.get("type"), str) else None
-        try:
-            appeal_id = uuid.UUID(str(payload["appeal_id"])) if payload.get("appeal_id") else None
-        except ValueError:
-            appeal_id = None
+    event_type, appeal_id = carried_event(row.job_name, args)
     return DeadLetterView(
         service=service,
         id=row.id,

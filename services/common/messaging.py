@@ -157,15 +157,14 @@ async def park(
             .returning(tables.dead_letters.c.id)
         )
     ).scalar_one()
-    carried = carried_event(job_name, args)
-    if carried is not None and carried.get("type") == "ops.job_parked":
+    event_type, appeal_id = carried_event(job_name, args)
+    if event_type == "ops.job_parked":
         return
-    appeal_id = _uuid_or_none(carried.get("appeal_id")) if carried is not None else None
     parked = JobParked(
         service=cast("Service", tables.schema),
         letter_id=letter_id,
         job_name=job_name,
-        event_type=str(carried["type"]) if carried is not None and carried.get("type") else None,
+        event_type=event_type,
     )
     await emit(
         session,
@@ -174,22 +173,22 @@ async def park(
     )
 
 
-def _uuid_or_none(value: Any) -> UUID | None:
-    # A payload parked for being malformed may carry anything here.
-    try:
-        return UUID(str(value)) if value else None
-    except ValueError:
-        return None
-
-
-def carried_event(job_name: str, args: Any) -> dict[str, Any] | None:
-    """The event payload an event consumer's job (``<service>.handle_event``) was given, if any."""
+def carried_event(job_name: str, args: Any) -> tuple[str | None, UUID | None]:
+    """The type and appeal of the event an event consumer's job (``<service>.handle_event``) was
+    given: (None, None) for any other job. A payload parked for being malformed may hold anything,
+    so what is not a string or an id reads as absent."""
     if not job_name.endswith(".handle_event") or not isinstance(args, dict):
-        return None
+        return None, None
     positional = args.get("args")
-    if isinstance(positional, list) and positional and isinstance(positional[0], dict):
-        return positional[0]
-    return None
+    if not (isinstance(positional, list) and positional and isinstance(positional[0], dict)):
+        return None, None
+    payload = positional[0]
+    event_type = payload.get("type") if isinstance(payload.get("type"), str) and payload.get("type") else None
+    try:
+        appeal_id = UUID(str(payload["appeal_id"])) if payload.get("appeal_id") else None
+    except ValueError:
+        appeal_id = None
+    return event_type, appeal_id
 
 
 def utcnow() -> datetime:
