@@ -109,16 +109,24 @@ FALLBACK_TOWN = "虎门"
 BENCH_STATION = "BENCH-STATION"
 
 
-def station_of(item: Item) -> tuple[str, str | None] | None:
-    """The (town, village) of the station a walk-in would be filed at, as the station register
-    gives it to routing: None for any other door."""
-    if item.channel != "station_walk_in":
-        return None
+def _home(item: Item, placed_town: str | None = None) -> tuple[str, str | None]:
+    """The filer's own town (where the words place the appeal, else the labelled town, else
+    虎门镇) and the first of its villages on record, if any."""
     ref = load_reference()
-    town = ref.town_by_name(item.town or FALLBACK_TOWN) or ref.town_by_name(FALLBACK_TOWN)
+    town = (
+        (ref.town_by_code(placed_town) if placed_town else None)
+        or ref.town_by_name(item.town or FALLBACK_TOWN)
+        or ref.town_by_name(FALLBACK_TOWN)
+    )
     assert town is not None, "the reference data lost 虎门镇"
     villages = ref.villages_of(town.code)
     return town.code, (min(villages, key=lambda v: v.code).code if villages else None)
+
+
+def station_of(item: Item) -> tuple[str, str | None] | None:
+    """The (town, village) of the station a walk-in would be filed at, as the station register
+    gives it to routing: None for any other door."""
+    return _home(item) if item.channel == "station_walk_in" else None
 
 
 def filer_of(item: Item, placed: Location) -> Principal | None:
@@ -128,19 +136,12 @@ def filer_of(item: Item, placed: Location) -> Principal | None:
     level = FILER_LEVEL.get(item.channel)
     if level is None:
         return None
-    ref = load_reference()
-    town = (
-        (ref.town_by_code(placed.town_code) if placed.town_code else None)
-        or ref.town_by_name(item.town or FALLBACK_TOWN)
-        or ref.town_by_name(FALLBACK_TOWN)
-    )
-    assert town is not None, "the reference data lost 虎门镇"
-    villages = ref.villages_of(town.code)
-    if level == "town" or not (placed.village_code or villages):  # no village of it on record
+    town, first_village = _home(item, placed.town_code)
+    village = placed.village_code or first_village
+    if level == "town" or village is None:  # no village of it on record
         return Principal(
-            staff_id="bench", username="bench", role="town_staff", org_type="town", org_code=town.code
+            staff_id="bench", username="bench", role="town_staff", org_type="town", org_code=town
         )
-    village = placed.village_code or min(villages, key=lambda v: v.code).code
     return Principal(
         staff_id="bench", username="bench", role="village_staff", org_type="village", org_code=village
     )
