@@ -195,6 +195,33 @@ async def test_the_alert_of_a_parked_job_does_not_wait_for_intake(gw: httpx.Asyn
     assert "分拣交办服务未能处理诉求的appeal.complaint_noted事件" in rows[0].text
 
 
+async def test_a_replay_while_redis_is_away_is_a_503_and_leaves_the_letter_open(
+    gw: httpx.AsyncClient, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # A routing process whose Redis is away (nothing listens where it looks) cannot enqueue the
+    # replay: the answer is a 503 problem and the letter stays open, nothing marked. With Redis
+    # back (the module's routing), the same replay goes.
+    event = received("东城街道的井盖丢了，晚上有人差点掉下去", address="东城街道主山社区")
+    args = {"args": [event.model_dump(mode="json")], "kwargs": {}}
+    letter = await _parked(routing_messaging, "routing.handle_event", args, "RuntimeError('bug')")
+    replay = {"action": "replay", "note": "Redis 恢复后重放"}
+    away = {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    with live_service("routing", tmp_path_factory.mktemp("redis-away"), env=away) as routing_url:
+        async with environment({"GUANJIA_ROUTING_URL": routing_url}):
+            refused = await gw.post(f"{ROUTE}/routing/{letter}/resolution", json=replay, headers=bearer(CITY))
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"].startswith(PROBLEM) and refused.json()["code"]
+    dead_letters = routing_messaging.dead_letters
+    async with session_scope() as session:
+        left = (await session.execute(select(dead_letters).where(dead_letters.c.id == letter))).one()
+    assert (left.resolution, left.resolved_at, left.resolved_by) == (None, None, None)
+    try:
+        done = await gw.post(f"{ROUTE}/routing/{letter}/resolution", json=replay, headers=bearer(CITY))
+        assert done.status_code == 200 and done.json()["resolution"] == "replayed", done.text
+    finally:
+        await empty_queue()  # the replayed job is no other test's work
+
+
 async def test_a_job_whose_numbers_were_masked_is_dismissed_not_replayed(gw: httpx.AsyncClient) -> None:
     # A job whose arguments held a phone number keeps only the masked copy: running it again
     # would act on the mask.
