@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnDefault, Select, Table, bindparam, insert, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from intake.models import Appeal
 
@@ -34,7 +34,9 @@ def column_values(row: Any) -> dict[str, Any]:
 
 
 async def record_rows(
-    session: AsyncSession, appeal: dict[str, Any], children: list[tuple[Table, list[dict[str, Any]]]]
+    session: AsyncSession | AsyncConnection,
+    appeal: dict[str, Any],
+    children: list[tuple[Table, list[dict[str, Any]]]],
 ) -> bool:
     """Insert the appeal and its rows in one statement (one round trip); False when the appeal's
     (channel, channel_ref) is already recorded, and then nothing is inserted.

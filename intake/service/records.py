@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from intake.models import (
     Appeal,
@@ -129,10 +129,16 @@ def _quoted_rows(appeal_id: uuid.UUID, draft: AppealDraft) -> list[QuotedNumber]
     return rows
 
 
-async def _existing(session: AsyncSession, draft: AppealDraft, digest: str) -> AppealAccepted | None:
-    found = await session.scalar(
-        select(Appeal).where(Appeal.channel == draft.channel, Appeal.channel_ref == draft.channel_ref)
-    )
+async def _existing(
+    session: AsyncSession | AsyncConnection, draft: AppealDraft, digest: str
+) -> AppealAccepted | None:
+    found = (
+        await session.execute(
+            select(Appeal.id, Appeal.ticket_no, Appeal.query_code, Appeal.draft_hash).where(
+                Appeal.channel == draft.channel, Appeal.channel_ref == draft.channel_ref
+            )
+        )
+    ).first()
     if found is None:
         return None
     if found.draft_hash != digest:
@@ -213,7 +219,9 @@ def _station_of(draft: AppealDraft) -> str | None:
     return code if isinstance(code, str) and code else None
 
 
-async def create_appeal(session: AsyncSession, draft: AppealDraft) -> tuple[AppealAccepted, bool]:
+async def create_appeal(
+    session: AsyncSession | AsyncConnection, draft: AppealDraft
+) -> tuple[AppealAccepted, bool]:
     """Record a draft as an appeal, once per (channel, channel_ref). Returns (answer, created).
 
     Only what the answer needs, in one short transaction: the appeal, its reporters (phone and ID
@@ -223,7 +231,9 @@ async def create_appeal(session: AsyncSession, draft: AppealDraft) -> tuple[Appe
 
     Two statements: the ticket's sequence number, then every row at once (`recording.record_rows`). A message
     already recorded (or a concurrent twin that commits first) inserts nothing and is answered
-    as recorded, or refused when its content differs.
+    as recorded, or refused when its content differs. The recording statement is atomic by
+    itself, so `session` may be a connection in autocommit (`services.common.db.autocommit`: two
+    round trips and no BEGIN or COMMIT) or a unit of work that records more (a meeting's batch).
     """
     digest = draft_hash(draft)
     now = utcnow()

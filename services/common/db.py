@@ -17,7 +17,13 @@ from fastapi import Depends
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.types import TypeDecorator
 
 from services.common.settings import get_settings
@@ -123,6 +129,15 @@ async def session_scope(
     factory = maker or get_sessionmaker()
     async with factory() as session, session.begin():
         yield session
+
+
+@asynccontextmanager
+async def autocommit() -> AsyncIterator[AsyncConnection]:
+    """A pooled connection in autocommit: each statement is its own transaction. For a write that
+    is one statement (atomic by itself) on the path a caller waits on: one round trip, where a
+    unit of work adds a BEGIN and a COMMIT around it (and its session's hooks before COMMIT)."""
+    async with get_engine().connect() as conn:
+        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 async def get_db() -> AsyncIterator[AsyncSession]:

@@ -21,6 +21,7 @@ from intake.models import Appeal
 from intake.service import notices
 from services.common import status_documents
 from services.common.db import get_engine, session_scope
+from services.common.settings import get_settings
 from services.contracts.events import ConsultationChanged, make_event
 from services.gateway.api.app import app as gateway_app
 from services.gateway.service import client as gateway_client
@@ -140,6 +141,35 @@ async def test_a_kept_status_is_one_redis_read_or_one_indexed_read(
     statements.clear()
     assert (await gw.get(url, params=code)).content == first.content
     assert statements == []
+
+
+async def test_recording_an_appeal_is_two_statements_and_leaves_no_note_to_read() -> None:
+    """The caller's answer waits on the ticket's number and one recording statement, each its own
+    transaction (no unit of work around them: nothing to mark before a COMMIT, since a new ticket
+    has no document anywhere), and a connection it used leaves no mark for the next unit of work."""
+    sent: list[str] = []
+
+    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        sent.append(statement)
+
+    sync_engine = get_engine().sync_engine
+    event.listen(sync_engine, "before_cursor_execute", grab)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=intake_app), base_url="http://intake"
+        ) as intake:
+            accepted = await new_appeal(intake)
+        recorded = list(sent)
+        # Every pooled connection, as the next units of work find them: none reads a note.
+        for _ in range(get_settings().db_pool_size + get_settings().db_max_overflow):
+            async with session_scope() as session:
+                await session.execute(text("SELECT 1"))
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", grab)
+    assert len(recorded) == 2, recorded
+    assert "ticket_seq" in recorded[0] and recorded[1].lstrip().startswith("WITH recorded"), recorded
+    assert not any("current_setting" in statement for statement in sent), sent
+    assert (await public_rev(accepted["appeal_id"])) >= 1
 
 
 async def test_a_document_never_goes_back_past_a_marked_change() -> None:

@@ -8,29 +8,20 @@ add a BEGIN and a COMMIT around it (a channel call makes both, on the path the c
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.common.db import get_engine
+from services.common.db import autocommit
 from services.common.errors import IdempotencyConflict
 from services.gateway.models import InboundMessage
-
-
-@asynccontextmanager
-async def _autocommit() -> AsyncIterator[AsyncConnection]:
-    async with get_engine().connect() as conn:
-        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 async def first_answer(channel: str, ref: str, digest: str) -> dict[str, Any] | None:
     """The answer already given to this message, if any; IdempotencyConflict when the same
     reference came with another body."""
-    async with _autocommit() as conn:
+    async with autocommit() as conn:
         row = (
             await conn.execute(
                 select(InboundMessage.body_hash, InboundMessage.response).where(
@@ -55,7 +46,7 @@ async def remember(
     response: dict[str, Any],
 ) -> bool:
     """Keep a message (masked body) and its answer; the first kept wins. Whether this one was."""
-    async with _autocommit() as conn:
+    async with autocommit() as conn:
         kept = (
             await conn.execute(
                 pg_insert(InboundMessage)
