@@ -213,7 +213,11 @@ PHASES = ("ingest", "latency")
 
 
 async def measure(
-    system: RunningSystem, baseline_url: str, seconds: float, phases: tuple[str, ...] = PHASES
+    system: RunningSystem,
+    baseline_url: str,
+    seconds: float,
+    phases: tuple[str, ...] = PHASES,
+    workers: int = 1,
 ) -> dict[str, Any]:
     hotline = system.base_url + "/api/v1/channels/hotline-12345/calls"
     results: dict[str, Any] = {}
@@ -230,6 +234,8 @@ async def measure(
         # The cores the load generator used in each phase (the same client for both).
         "client_cores": {"ours": ours["client_cores"], "baseline": base["client_cores"]},
     }
+    if not workers:
+        return results  # nothing would drain the backlog
     results["ingest"]["backlog_drained_s"] = await drain(system)
     if "latency" not in phases:
         return results
@@ -308,28 +314,42 @@ async def measure(
     return results
 
 
-def main(seconds: float = 20.0, phases: tuple[str, ...] = PHASES) -> dict[str, Any]:
+def main(seconds: float = 20.0, phases: tuple[str, ...] = PHASES, workers: int = 1) -> dict[str, Any]:
     """Start the system and the baseline, measure, stop both. `phases=("ingest",)` measures only
-    ingest against its baseline (a minute instead of several)."""
+    ingest against its baseline (a minute instead of several). `workers=0` starts no worker
+    process, so ingest measures the path a caller waits on alone, with the two cores to itself
+    (what the follow-up work's share of them costs a burst is the difference); only ingest then."""
+    if not workers:
+        phases = ("ingest",)
     with tempfile.TemporaryDirectory(prefix="guanjia-bench-") as tmp:
         os.environ["GUANJIA_HOTLINE_SECRET"] = SECRET
         # The limiter guards the public edge against abuse; the benchmark is one client by design.
         os.environ["GUANJIA_RATE_PUBLIC"] = "1000000/60"
-        system = start_system(Path(tmp), embedded=True)
+        system = start_system(Path(tmp), embedded=True, workers=workers)
         try:
             dsn = (Path(tmp) / "pg").as_posix()
             baseline, baseline_url = start_baseline(f"postgresql://postgres@/guanjia?host={dsn}")
             os.environ["DATABASE_URL"] = f"postgresql://postgres@/guanjia?host={dsn}"
             try:
-                results = asyncio.run(measure(system, baseline_url, seconds, phases))
+                results = asyncio.run(measure(system, baseline_url, seconds, phases, workers))
             finally:
                 baseline.terminate()
                 baseline.wait()
         finally:
             system.stop()
-    return {"benchmark": "system_load", "cores": os.cpu_count(), "seconds_per_phase": seconds, **results}
+    return {
+        "benchmark": "system_load",
+        "cores": os.cpu_count(),
+        "seconds_per_phase": seconds,
+        "workers_per_service": workers,
+        **results,
+    }
 
 
 if __name__ == "__main__":
+    # python -m bench.system_load [SECONDS [PHASES [WORKERS]]]
     chosen = tuple(sys.argv[2].split(",")) if len(sys.argv) > 2 else PHASES
-    print(json.dumps(main(float(sys.argv[1]) if len(sys.argv) > 1 else 20.0, chosen), ensure_ascii=False))
+    count = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    print(
+        json.dumps(main(float(sys.argv[1]) if len(sys.argv) > 1 else 20.0, chosen, count), ensure_ascii=False)
+    )

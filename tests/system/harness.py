@@ -107,10 +107,16 @@ def embedded_data_dir(name: str) -> Iterator[Path]:
 
 
 def start_system(
-    tmp: Path, extra_env: dict[str, str] | None = None, timeout: float = 120.0, *, embedded: bool = False
+    tmp: Path,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 120.0,
+    *,
+    embedded: bool = False,
+    workers: int = 1,
 ) -> RunningSystem:
     """`python -m services.cli up` with the test session's database, Redis and secrets, or with
-    its own embedded servers under `tmp` when `embedded` (as on a fresh machine)."""
+    its own embedded servers under `tmp` when `embedded` (as on a fresh machine); `workers`
+    worker processes per service (0: the HTTP services alone)."""
     port = free_port()
     env = dict(os.environ)
     if embedded:
@@ -128,7 +134,11 @@ def start_system(
     )
     out = open(tmp / "up.log", "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "up"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "services.cli", "up", "--workers", str(workers)],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
     )
     system = RunningSystem(proc=proc, output=out, base_url=f"http://127.0.0.1:{port}", data_dir=tmp, env=env)
     deadline = time.monotonic() + timeout
