@@ -16,6 +16,7 @@ from typing import Any
 BENCHMARKS = (
     "calendar_due",
     "system_load",
+    "http_clients",
     "status_polls",
     "stats_scale",
     "duplicate_lookup",
