@@ -224,7 +224,7 @@ async def create_appeal(
 ) -> tuple[AppealAccepted, bool]:
     """Record a draft as an appeal, once per (channel, channel_ref). Returns (answer, created).
 
-    Only what the answer needs, in one short transaction: the appeal, its reporters (phone and ID
+    Only what the answer needs, in one statement: the appeal, its reporters (phone and ID
     encrypted), the numbers written in the words (masked in the text, encrypted in
     `quoted_numbers`), attachments, the first timeline entry and `appeal.received`. The counters
     and duplicate detection follow after the commit (`after_received`, intake's own worker).

@@ -36,9 +36,9 @@ def write_timeout() -> httpx.Timeout:
 
 
 # httpcore's pool walks every connection it holds at each request's start and end, polling each
-# idle socket (encode/httpcore#1035): one client's CPU per call grows with the calls in flight,
-# 0.9 ms at 4 and 2.0 ms at 16 measured here, while 8 clients of 2 each cost 0.8 ms. So each
-# service gets several small pools for the life of the process, and a call takes the least busy.
+# idle socket (encode/httpcore#1035): one client's CPU per call grows with the calls in flight
+# (0.72 ms at 4, 1.56 ms at 16; spread like this, 0.60 and 0.59 ms: bench/http_clients.py). So
+# each service gets several small pools for the life of the process; a call takes the least busy.
 CLIENTS_PER_SERVICE = 8
 _LIMITS = httpx.Limits(max_connections=12, max_keepalive_connections=12)  # 96 in all, as one pool's 100
 
