@@ -318,9 +318,8 @@ def main(seconds: float = 20.0, phases: tuple[str, ...] = PHASES, workers: int =
     """Start the system and the baseline, measure, stop both. `phases=("ingest",)` measures only
     ingest against its baseline (a minute instead of several). `workers=0` starts no worker
     process, so ingest measures the path a caller waits on alone, with the two cores to itself
-    (what the follow-up work's share of them costs a burst is the difference); only ingest then."""
-    if not workers:
-        phases = ("ingest",)
+    (what the follow-up work's share of them costs a burst is the difference); only ingest then
+    (`measure` stops there: nothing would drain the backlog)."""
     with tempfile.TemporaryDirectory(prefix="guanjia-bench-") as tmp:
         os.environ["GUANJIA_HOTLINE_SECRET"] = SECRET
         # The limiter guards the public edge against abuse; the benchmark is one client by design.

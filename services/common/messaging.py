@@ -183,7 +183,8 @@ def carried_event(job_name: str, args: Any) -> tuple[str | None, UUID | None]:
     if not (isinstance(positional, list) and positional and isinstance(positional[0], dict)):
         return None, None
     payload = positional[0]
-    event_type = payload.get("type") if isinstance(payload.get("type"), str) and payload.get("type") else None
+    given_type = payload.get("type")
+    event_type = given_type if isinstance(given_type, str) and given_type else None
     try:
         appeal_id = UUID(str(payload["appeal_id"])) if payload.get("appeal_id") else None
     except ValueError:
