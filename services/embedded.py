@@ -108,6 +108,31 @@ class Embedded:
         self.database_url = str(server.get_uri(DATABASE_NAME))
         return self.database_url
 
+    def max_connections(self) -> int | None:
+        """The embedded server's `max_connections`; None when this process did not start or join
+        it (the database is somebody else's)."""
+        if self._pg is None:
+            return None
+        shown = self._pg.psql("SHOW max_connections;")  # type: ignore[attr-defined]
+        return int(next(line.strip() for line in shown.splitlines() if line.strip().isdigit()))
+
+    def make_room(self, connections: int) -> bool:
+        """Give the embedded server room for `connections` (`max_connections`, kept in its data
+        directory, so later starts have it too). The setting needs a restart, so the server is
+        stopped and started again, which only happens when this process is its only user (a
+        launcher before its children start). Returns whether the server now takes that many."""
+        current = self.max_connections()
+        if current is None:
+            return False
+        if current >= connections:
+            return True
+        self._pg.psql(f"ALTER SYSTEM SET max_connections = {int(connections)};")  # type: ignore[attr-defined]
+        self._pg.cleanup()  # type: ignore[attr-defined]  # stops it when no other process holds it
+        self._pg = None
+        os.environ["DATABASE_URL"] = self.start_postgres()
+        lock_root(self.data_dir)  # pgserver widens the path it starts under, as in prepare_environment
+        return (self.max_connections() or 0) >= connections
+
     def _redis_socket(self) -> Path:
         return (self.data_dir / "redis" / "redis.sock").resolve()
 

@@ -15,12 +15,18 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from pydantic import TypeAdapter
 
+if TYPE_CHECKING:
+    from services.embedded import Embedded
+
 from services.cli.database import migrate, reference_help, register_counts, seed
-from services.common.settings import DEFAULT_PORTS, SERVICES, ServiceName
+from services.common import connections
+from services.common.connections import Pool
+from services.common.settings import DEFAULT_PORTS, SERVICES, ServiceName, get_settings
 from services.contracts.events import TAKEN_FIRST
 
 URL_VARS: dict[ServiceName, str] = {
@@ -54,7 +60,9 @@ class Supervisor:
         log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
         self.procs[name] = subprocess.Popen(
             self.commands[name],
-            env=self.env,
+            # Its connections carry its name (`application_name`), so pg_stat_activity says who
+            # holds them.
+            env={**self.env, "GUANJIA_PROCESS": f"guanjia {name}"},
             stdout=log,
             stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent,
@@ -120,9 +128,6 @@ def cmd_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     supervisor: Supervisor | None = None
     try:
-        print("[guanjia] migrating…", flush=True)
-        migrate()
-        admin_file = seed(data_dir)
         host = os.environ.get("GUANJIA_HOST", "127.0.0.1")
         port = os.environ.get("GUANJIA_PORT", str(DEFAULT_PORTS["gateway"]))
         env = _internal_env(host)
@@ -145,6 +150,12 @@ def cmd_up(args: argparse.Namespace) -> int:
                 commands[f"{svc}-worker-{i + 1}"] = [sys.executable, "-m", "services.cli", "worker", svc]
                 if lanes and svc in TAKEN_FIRST:
                     commands[f"{svc}-first-{i + 1}"] = [*commands[f"{svc}-worker-{i + 1}"], "--lane", "first"]
+        # Room for every process's pool before any of them starts (the server may restart).
+        for line in share_connections(embedded, len(commands), env):
+            print(f"[guanjia] {line}", flush=True)
+        print("[guanjia] migrating…", flush=True)
+        migrate()
+        admin_file = seed(data_dir)
         supervisor = Supervisor(commands, env, data_dir / "logs")
         supervisor.start_all()
         gateway = f"http://{host}:{port}"
@@ -190,6 +201,47 @@ def cmd_up(args: argparse.Namespace) -> int:
         if supervisor is not None:
             supervisor.stop_all()
         embedded.stop()
+
+
+def share_connections(embedded: Embedded, processes: int, env: dict[str, str]) -> list[str]:
+    """Make the database's connections enough for `processes` pools at their fullest
+    (`services.common.connections`): the embedded server is given room for them; a server that
+    is not ours, too small for them, has each pool cut to its share in the children's `env`.
+    Returns what to tell the operator."""
+    settings = get_settings()
+    pool = Pool(settings.db_pool_size, settings.db_max_overflow)
+    want = connections.needed(processes, pool)
+    if embedded.make_room(want):
+        env["DATABASE_URL"] = os.environ["DATABASE_URL"]  # the same server, started again
+        get_settings.cache_clear()
+        return []
+    limit = embedded.max_connections() or server_max_connections()
+    share = connections.fit(limit, processes, pool)
+    if share == pool:
+        return []
+    env["GUANJIA_DB_POOL_SIZE"], env["GUANJIA_DB_MAX_OVERFLOW"] = str(share.size), str(share.overflow)
+    return [
+        f"PostgreSQL takes {limit} connections and {processes} processes would hold up to {want} "
+        f"with their reserve: each pool cut to {share.size} + {share.overflow} "
+        f"(raise max_connections to {want} to keep {pool.size} + {pool.overflow})"
+    ]
+
+
+def server_max_connections() -> int:
+    """`max_connections` of the server DATABASE_URL names."""
+    import asyncio
+
+    import asyncpg
+
+    async def ask() -> int:
+        url = str(get_settings().database_url).replace("+asyncpg", "", 1)
+        conn = await asyncpg.connect(url)
+        try:
+            return int(await conn.fetchval("SHOW max_connections"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(ask())
 
 
 def gateway_processes() -> int:

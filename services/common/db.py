@@ -102,6 +102,7 @@ def get_engine() -> AsyncEngine:
     server_settings = {
         "lock_timeout": str(int(settings.db_lock_timeout_s * 1000)),
         "statement_timeout": str(int(settings.db_statement_timeout_s * 1000)),
+        "application_name": settings.process_name,
     }
     engine = create_async_engine(
         async_url(settings.database_url),

@@ -100,8 +100,12 @@ class Settings(BaseSettings):
     rate_wrong_code: str = Field(default="10/600", alias="GUANJIA_RATE_WRONG_CODE")
     # Database pool and waits, per process. Every wait is bounded so that a service answers
     # (a `503` after rolling back: nothing recorded) well before the gateway stops waiting for it
-    # (`GUANJIA_WRITE_WAIT`); PostgreSQL's 100 connections are shared by every process of `up`.
+    # (`GUANJIA_WRITE_WAIT`). PostgreSQL's connections are shared by every process: `guanjia up`
+    # gives its embedded server room for all of them, or cuts each pool to its share of a server
+    # that is not its own (`services.common.connections`).
     db_pool_size: int = Field(default=10, ge=1, alias="GUANJIA_DB_POOL_SIZE")
+    # Who this process is, as PostgreSQL shows its connections (`application_name`).
+    process_name: str = Field(default="guanjia", max_length=63, alias="GUANJIA_PROCESS")
     db_max_overflow: int = Field(default=5, ge=0, alias="GUANJIA_DB_MAX_OVERFLOW")
     db_pool_timeout_s: float = Field(default=5.0, gt=0, alias="GUANJIA_DB_POOL_TIMEOUT")
     db_lock_timeout_s: float = Field(default=10.0, ge=0, alias="GUANJIA_DB_LOCK_TIMEOUT")

@@ -63,3 +63,24 @@ def test_secrets_have_no_usable_default() -> None:
         "GUANJIA_HOTLINE_SECRET",
     ):
         assert ":?" in env[name], f"{name} must be required, not defaulted"
+
+
+def test_postgres_takes_every_pool_at_its_fullest() -> None:
+    """Each replica of each app service keeps its own pool: the server must take them all."""
+    from services.common import connections
+    from services.common.connections import Pool
+    from services.common.settings import Settings
+
+    doc = _compose()
+    command = doc["services"]["postgres"]["command"]
+    limit = int(next(arg.split("=", 1)[1] for arg in command if arg.startswith("max_connections=")))
+    apps = [
+        spec
+        for spec in doc["services"].values()
+        if spec.get("command", [])[:1] == ["guanjia"] and spec["command"][1] in ("serve", "worker")
+    ]
+    processes = sum(int(spec.get("deploy", {}).get("replicas", 1)) for spec in apps)
+    defaults = Settings()
+    pool = Pool(defaults.db_pool_size, defaults.db_max_overflow)
+    assert processes >= 13
+    assert connections.needed(processes, pool) <= limit

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from tests.system.harness import embedded_data_dir, hotline_body, signed_headers, start_system
@@ -42,6 +44,35 @@ def _open_to_others(data_dir: Path) -> list[str]:
     return wide
 
 
+def _embedded_rows(data_dir: Path, sql: str) -> list[tuple[object, ...]]:
+    """Rows from the embedded PostgreSQL, over its socket in the data directory."""
+
+    async def run() -> list[tuple[object, ...]]:
+        conn = await asyncpg.connect(host=str(data_dir / "pg"), user="postgres", database="postgres")
+        try:
+            return [tuple(row) for row in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def _room_for_every_pool(data_dir: Path, processes: int) -> None:
+    from services.common import connections
+    from services.common.connections import Pool
+    from services.common.settings import Settings
+
+    defaults = Settings()
+    pool = Pool(defaults.db_pool_size, defaults.db_max_overflow)
+    [(limit,)] = _embedded_rows(data_dir, "SHOW max_connections")
+    assert int(str(limit)) >= connections.needed(processes, pool) > 100, limit
+    # Each child's connections say whose they are.
+    names = {
+        str(n) for (n,) in _embedded_rows(data_dir, "SELECT DISTINCT application_name FROM pg_stat_activity")
+    }
+    assert "guanjia intake" in names and any(n.startswith("guanjia gateway") for n in names), names
+
+
 def test_up_on_embedded_servers_stops_clean_and_keeps_data() -> None:
     with embedded_data_dir("embedded") as data_dir:
         _up_stops_clean_and_keeps_data(data_dir)
@@ -66,6 +97,9 @@ def _up_stops_clean_and_keeps_data(tmp_path: Path) -> None:
         accepted = r.json()
         servers = _server_pids(tmp_path)
         children = system.child_pids()
+        # Room for every process's pool at its fullest: the first start raised the server's limit
+        # (and restarted it, which the pids just read and the clean stop below account for).
+        _room_for_every_pool(tmp_path, len(children))
     finally:
         assert system.stop() == 0
 

@@ -1,0 +1,37 @@
+"""The connection budget `guanjia up` keeps (services.common.connections)."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.common import connections
+from services.common.connections import RESERVE, Pool
+
+
+def test_a_server_is_asked_for_every_pool_at_its_fullest_plus_the_reserve() -> None:
+    assert connections.needed(13, Pool(10, 5)) == 13 * 15 + RESERVE
+    assert connections.needed(0, Pool(10, 5)) == RESERVE
+
+
+def test_pools_that_fit_are_kept_as_configured() -> None:
+    pool = Pool(10, 5)
+    assert connections.fit(13 * 15 + RESERVE, 13, pool) == pool
+    assert connections.fit(1000, 13, pool) == pool
+
+
+@pytest.mark.parametrize(("limit", "processes"), [(100, 13), (100, 16), (60, 13), (25, 13), (300, 40)])
+def test_pools_that_do_not_fit_share_the_server_and_never_exceed_it(limit: int, processes: int) -> None:
+    pool = Pool(10, 5)
+    share = connections.fit(limit, processes, pool)
+    assert share.size >= 1 and share.overflow >= 0
+    assert share.size <= pool.size and share.overflow <= pool.overflow
+    if (limit - RESERVE) // processes >= 1:
+        # All of them at their fullest stay within the server, the reserve left free.
+        assert connections.needed(processes, share) <= limit
+        # And the share is used, not wasted: one more each would not fit.
+        assert processes * (share.most + 1) + RESERVE > limit or share == pool
+
+
+def test_a_server_too_small_for_one_connection_each_still_gives_each_process_one() -> None:
+    # A process without a connection cannot work at all; the launcher reports the shortfall.
+    assert connections.fit(12, 13, Pool(10, 5)) == Pool(1, 0)
