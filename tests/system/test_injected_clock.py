@@ -73,6 +73,9 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
         "GUANJIA_MINIPROGRAM_SECRET": MINI_SECRET,
         "GUANJIA_WECHAT_API_BASE": WECHAT.base,
         "GUANJIA_SMS_URL": SMS.url,
+        # Redis keys of its own too: its tickets start again at 000001 in its own database, and a
+        # status document another test's system kept for the same ticket number would answer for it.
+        "GUANJIA_QUEUE_PREFIX": f"{os.environ['GUANJIA_QUEUE_PREFIX']}-clock",
     }
     # A database of its own: moving the clock 20 days makes every clock of the shared test database
     # due at once, and a sweep would work through other tests' clocks before reaching these.
