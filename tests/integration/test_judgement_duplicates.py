@@ -17,37 +17,38 @@ from tests.conftest import PG_ADMIN_URL
 
 # Floors: issue 12's target where it is met (precision 0.95); the measured figure, rounded down,
 # where it is not yet (recall: target 0.85; link-or-suggest: target 0.95). All measured with
-# `python -m bench.judgement_duplicates FILE`.
-# Set A: 1.000 / 0.077 / 0.862 first; 1.000 / 0.200 / 0.908 after the scorer's second round; after
-# the third (tuning pairs E, the village / town keys for what the lexicon cannot read, one family's
-# other need never merged, 2026-12-06): 1.000 / 0.154 / 0.985. Seen data: regression guards only.
+# `python -m bench.judgement_duplicates FILE`. History (auto-link precision / recall /
+# link-or-suggest recall), README "Judged on pairs nobody here wrote":
+# - A: 1.000 / 0.077 / 0.862 first; 1.000 / 0.200 / 0.908 after the second round; 1.000 / 0.154 /
+#   0.985 after the third. C: 1.000 / 0.167 / 0.867 scored once, then 1.000 / 0.250 / 0.983.
+#   D: 0.850 / 0.283 / 0.983 scored once, then 1.000 / 0.267 / 0.983 (one family's other need
+#   never merged).
+# - Fourth round (2026-12-07). F scored once with the third round's detector: 0.840 / 0.350 /
+#   0.983, four look-alikes merged; then the rule that a pair naming another flat, block, floor,
+#   employer or junction is never merged (`similarity.specifics`): F 0.950 / 0.317 / 0.983 (seen).
+#   H scored once with the third round's detector: 0.833 / 0.333 / 0.983, four merged; with the
+#   rule: 0.905 / 0.317 / 0.983, two merged (seen: the rule was chosen with H's first figures in
+#   view). A, C and D did not move.
+# Every set is seen data for this detector: regression guards, not estimates.
 FLOORS: dict[str, float] = {
     "auto_link_precision": 0.95,
     "auto_link_recall": 0.15,
     "link_or_suggest_recall": 0.98,
 }
-# Set C, scored once with the second-round model frozen (1.000 / 0.167 / 0.867); third round
-# 1.000 / 0.250 / 0.983.
-FLOORS_C: dict[str, float] = {
-    "auto_link_precision": 0.95,
-    "auto_link_recall": 0.24,
-    "link_or_suggest_recall": 0.98,
-}
-# Set D, frozen before the third round and scored once after it: 0.850 / 0.283 / 0.983 with two
-# repeats (one old person's other need, named by both) merged; the rule that one family's other need is
-# never merged (`scorer.may_link`) was added after that and gives 1.000 / 0.267 / 0.983, no repeat
-# merged (seen data from then on).
-FLOORS_D: dict[str, float] = {
-    "auto_link_precision": 0.95,
-    "auto_link_recall": 0.26,
-    "link_or_suggest_recall": 0.98,
-}
+FLOORS_C = {**FLOORS, "auto_link_recall": 0.24}
+FLOORS_D = {**FLOORS, "auto_link_recall": 0.26}
+FLOORS_F = {**FLOORS, "auto_link_recall": 0.31}
+# H's precision is below the target (two of its 21 links are look-alikes, each told apart
+# only by a sentence saying so): the floor holds what was measured, not what is wanted.
+FLOORS_H = {**FLOORS, "auto_link_precision": 0.9, "auto_link_recall": 0.31}
 CEILINGS: dict[str, int] = {"repeat_pairs_merged": 0}
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 INDEPENDENT = DATA / "independent" / "pairs.yaml"
 INDEPENDENT_C = DATA / "independent" / "pairs_C.yaml"
 INDEPENDENT_D = DATA / "independent" / "pairs_D.yaml"
+INDEPENDENT_F = DATA / "independent" / "pairs_F.yaml"
+INDEPENDENT_H = DATA / "independent" / "pairs_H.yaml"
 SAMPLE = DATA / "judgement_sample.yaml"
 
 
@@ -81,8 +82,14 @@ def test_a_file_in_another_shape_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("path", "floors"),
-    [(INDEPENDENT, FLOORS), (INDEPENDENT_C, FLOORS_C), (INDEPENDENT_D, FLOORS_D)],
-    ids=["A", "C", "D"],
+    [
+        (INDEPENDENT, FLOORS),
+        (INDEPENDENT_C, FLOORS_C),
+        (INDEPENDENT_D, FLOORS_D),
+        (INDEPENDENT_F, FLOORS_F),
+        (INDEPENDENT_H, FLOORS_H),
+    ],
+    ids=["A", "C", "D", "F", "H"],
 )
 async def test_independent_sets_meet_the_floors(
     path: Path, floors: dict[str, float], monkeypatch: pytest.MonkeyPatch

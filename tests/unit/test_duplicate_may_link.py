@@ -35,3 +35,34 @@ def test_the_same_need_told_twice_may_be_merged() -> None:
 
 def test_one_phone_is_never_merged_even_about_the_same_thing() -> None:
     assert not scorer.may_link(scorer.features(STREET_LIGHT, STREET_LIGHT_AGAIN, same_person=True))
+
+
+# Written for these tests (not taken from any pair file): the same kind of problem, told apart by
+# a detail both give.
+LEAK_602 = _doc("桑园新村7栋602卫生间天花板渗水，楼上不配合检修")
+LEAK_402 = _doc("桑园新村7栋402厨房天花一直滴水，物业不管")
+LEAK_602_AGAIN = _doc("7栋602室天花渗水好多天了，请社区协调楼上维修")
+WAGES_A = _doc("厦边社区一家五金制品厂拖欠员工两个月工资")
+WAGES_B = _doc("厦边社区某塑胶制品有限公司拖欠工人工资，老板失联")
+WAGES_A_AGAIN = _doc("五金厂老板拖欠我们工资，厦边社区的")
+SIGNAL_A = _doc("厚街大道与康乐南路交叉口红绿灯不亮")
+SIGNAL_B = _doc("厚街大道与双岗路路口信号灯坏了")
+SIGNAL_A_AGAIN = _doc("康乐南路和厚街大道路口信号灯一直黑着")
+
+
+def test_another_flat_employer_or_junction_is_never_merged_on_its_own() -> None:
+    for a, b, name in (
+        (LEAK_602, LEAK_402, "unit_other"),
+        (WAGES_A, WAGES_B, "employer_other"),
+        (SIGNAL_A, SIGNAL_B, "junction_other"),
+    ):
+        feats = scorer.features(a, b)
+        assert feats[name] == 1.0, name
+        assert not scorer.may_link(feats), name
+
+
+def test_the_same_flat_employer_or_junction_told_again_may_be_merged() -> None:
+    for a, b in ((LEAK_602, LEAK_602_AGAIN), (WAGES_A, WAGES_A_AGAIN), (SIGNAL_A, SIGNAL_A_AGAIN)):
+        feats = scorer.features(a, b)
+        assert not any(feats[name] for name in scorer.TOLD_APART), feats
+        assert scorer.may_link(feats)

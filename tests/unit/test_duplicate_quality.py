@@ -125,3 +125,24 @@ def test_thresholds_follow_the_rule() -> None:
     link_at, suggest_at = thresholds(scored)
     assert link_at == 0.8  # below it the 0.7 look-alike would be linked
     assert suggest_at == 0.1  # 5 duplicates: 95% of them is all five
+
+
+def test_an_independent_evaluation_file_is_never_fitted_on() -> None:
+    """The guard `training.main` goes through, on the real evaluation files, however they are named."""
+    evaluation = sorted(training.EVALUATION_DIR.glob("pairs*.yaml"))
+    assert evaluation, "the independent pair sets are missing"
+    for path in evaluation:
+        with pytest.raises(training.EvaluationFileRefused):
+            training.training_pairs([path])
+        # The same file by a path through the folder above it is the same file.
+        with pytest.raises(training.EvaluationFileRefused):
+            training.training_pairs([path.parent / ".." / path.parent.name / path.name])
+    assert training.training_pairs(training.tuning_files())
+
+
+def test_details_both_give_and_disagree_on_stop_merges_not_duplicates() -> None:
+    """On the tuning pairs, the rule of `scorer.TOLD_APART` (another flat, employer or junction)
+    stops look-alikes and repeats and never a pair labelled one matter."""
+    stopped = [p for p in tuning_pairs() if any(training.pair_features(p)[n] for n in scorer.TOLD_APART)]
+    assert len(stopped) >= 8
+    assert not [p.id for p in stopped if p.duplicate]

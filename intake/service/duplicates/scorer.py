@@ -37,6 +37,7 @@ from intake.service.duplicates.similarity import (
     jaccard,
     location_score,
     same_persons,
+    specifics,
     text_score,
 )
 
@@ -120,6 +121,7 @@ def features(
     spec_a, spec_b = a.specific_places, b.specific_places
     conflict = bool(spec_a and spec_b and not spec_a & spec_b)
     same_kind_conflict = conflict and a.specific_place_kinds & b.specific_place_kinds != frozenset()
+    told_apart = specifics.told_apart(a.text, b.text, spec_a, spec_b)
     persons_both = bool(a.persons and b.persons)
     same_named = bool(persons_both and same_persons(a.persons, b.persons))
     same_village = a.village_code is not None and a.village_code == b.village_code
@@ -197,6 +199,11 @@ def features(
         "near_x_text": float(near) * text,
         "same_town_x_obj_share": float(same_town) * obj_share,
         "fam_share_x_cond": fam_share * (cond_jaccard if cond_jaccard is not None else 0.5),
+        # Another flat of the block, another employer, another junction of the road: read by
+        # `may_link` as a rule, never weighed by the model (`TOLD_APART`).
+        "unit_other": float("unit" in told_apart),
+        "employer_other": float("employer" in told_apart),
+        "junction_other": float("junction" in told_apart),
     }
     return out
 
@@ -222,6 +229,12 @@ MORE_IS_OTHER: frozenset[str] = frozenset(
 )  # fmt: skip
 
 
+# Details both sides give and disagree on (`similarity.specifics`). A rule, not evidence to weigh:
+# fitted, they would move the model's other weights and its thresholds for the few pairs that
+# carry them, while as a rule they only ever stop a merge.
+TOLD_APART = ("unit_other", "employer_other", "junction_other")
+
+
 def may_link(feats: dict[str, float]) -> bool:
     """Whether a pair may be merged without a person at all, whatever its score.
 
@@ -229,8 +242,13 @@ def may_link(feats: dict[str, float]) -> bool:
     name agrees (`obj_share` 1): the same old man asking for a wheelchair and then for day care is
     the same family with another need (a repeat), to be shown to staff, never folded into the
     first. One phone behind both is never merged either (`same_person`: see
-    `service.arrival._linkable`)."""
+    `service.arrival._linkable`), nor two that name different flats, employers or junctions
+    (`similarity.specifics`)."""
     if feats.get("same_person", 0.0):
+        return False
+    # Details both give and disagree on (another flat, employer or junction): two look-alike
+    # matters more often than one told wrongly, and a merge is the costly mistake.
+    if any(feats.get(name, 0.0) for name in TOLD_APART):
         return False
     return not (feats.get("personal", 0.0) and feats.get("obj_share", 0.0) < 1.0)
 

@@ -1,0 +1,86 @@
+"""The details that tell look-alikes apart (`similarity.specifics`): pure functions on text."""
+
+from __future__ import annotations
+
+import pytest
+
+from intake.service.duplicates.similarity import specifics
+
+
+@pytest.mark.parametrize(
+    ("text", "flats"),
+    [
+        ("7栋602卫生间漏水", {"602"}),
+        ("3座 1201 房门口", {"1201"}),
+        ("住在1203房的阿婆", {"1203"}),
+        ("5幢302室和402室都渗水", {"302", "402"}),
+        ("7栋楼下的路灯", set()),  # a block without a flat
+        ("2026年10月", set()),  # dates are no flats
+        ("拖欠40名员工工资", set()),
+    ],
+)
+def test_flats(text: str, flats: set[str]) -> None:
+    assert specifics.units(text) == flats
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("一家五金制品厂拖欠工资", {"五金"}),
+        ("某塑胶制品有限公司停产", {"塑胶"}),
+        ("立信电子厂老板跑路", {"立信电子"}),
+        ("这家厂欠薪", set()),  # unnamed
+        ("东莞市华美实业有限公司", {"华美"}),
+    ],
+)
+def test_employers(text: str, names: set[str]) -> None:
+    assert specifics.employers(text) == names
+
+
+def test_employers_related_by_name_are_one() -> None:
+    assert not specifics.other_employers("立信电子厂老板跑路", "立信厂拖欠工资")
+    assert specifics.other_employers("五金制品厂拖欠", "塑胶制品有限公司拖欠")
+    assert not specifics.other_employers("五金厂拖欠", "工人被拖欠工资")  # one side names none
+
+
+def test_another_junction_of_one_road() -> None:
+    assert specifics.other_junction(frozenset({"厚街大道", "康乐南路"}), frozenset({"厚街大道", "双岗路"}))
+    # One junction named both ways, or one side naming only the road: no conflict.
+    assert not specifics.other_junction(frozenset({"鸿福路", "元美路"}), frozenset({"元美路", "鸿福路"}))
+    assert not specifics.other_junction(frozenset({"厚街大道", "康乐南路"}), frozenset({"厚街大道"}))
+    # Two roads with nothing in common: another place, not another junction (the place features' work).
+    assert not specifics.other_junction(frozenset({"东城大道"}), frozenset({"鸿福路"}))
+    # Places that are not roads do not count.
+    assert not specifics.other_junction(
+        frozenset({"厚街大道", "人民公园"}), frozenset({"厚街大道", "中心市场"})
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "block", "floor"),
+    [
+        ("A座3楼楼道灯坏了", {"A"}, {3}),
+        ("b座三楼", {"B"}, {3}),
+        ("7栋602", {"7"}, set()),
+        ("十二层走廊", set(), {12}),
+        ("楼道灯和楼顶水箱", set(), set()),  # 楼道 and 楼顶 are no floors
+        ("5栋楼下", {"5"}, set()),
+    ],
+)
+def test_blocks_and_floors(text: str, block: set[str], floor: set[int]) -> None:
+    assert specifics.blocks(text) == block
+    assert specifics.floors(text) == floor
+
+
+def test_another_home_of_the_same_estate() -> None:
+    assert specifics.other_units("7栋602卫生间渗水", "7栋402厨房滴水")
+    assert specifics.other_units("A座3楼楼道灯坏", "B座三楼楼道灯不亮")
+    assert specifics.other_units("出租屋2楼的单亲妈妈", "出租屋4楼的失业工友")
+    # The same home told two ways: block 7 either way, a flat on one side and its floor on the other.
+    assert not specifics.other_units("7栋602漏水", "7座6楼漏水")
+    assert not specifics.other_units("3楼楼道灯坏", "三楼走廊的灯不亮")
+
+
+def test_a_flat_after_a_house_number_and_not_a_post_number() -> None:
+    assert specifics.units("新村路8号201租户") == {"201"}
+    assert specifics.units("编号1203的灯杆") == frozenset()
