@@ -120,12 +120,16 @@ class Embedded:
         """Give the embedded server room for `connections` (`max_connections`, kept in its data
         directory, so later starts have it too). The setting needs a restart, so the server is
         stopped and started again, which only happens when this process is its only user (a
-        launcher before its children start). Returns whether the server now takes that many."""
+        launcher before its children start; with another holder it is left alone). Returns whether
+        the server now takes that many."""
         current = self.max_connections()
         if current is None:
             return False
         if current >= connections:
             return True
+        # Another process holding the server (pgserver keeps the holders' pids) would lose it.
+        if self._pg.global_process_id_list.get() != [os.getpid()]:  # type: ignore[attr-defined]
+            return False
         self._pg.psql(f"ALTER SYSTEM SET max_connections = {int(connections)};")  # type: ignore[attr-defined]
         self._pg.cleanup()  # type: ignore[attr-defined]  # stops it when no other process holds it
         self._pg = None

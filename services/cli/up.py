@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING
 import httpx
 from pydantic import TypeAdapter
 
-if TYPE_CHECKING:
-    from services.embedded import Embedded
-
 from services.cli.database import migrate, reference_help, register_counts, seed
 from services.common import connections
 from services.common.connections import Pool
 from services.common.settings import DEFAULT_PORTS, SERVICES, ServiceName, get_settings
 from services.contracts.events import TAKEN_FIRST
+
+if TYPE_CHECKING:
+    from services.embedded import Embedded
 
 URL_VARS: dict[ServiceName, str] = {
     "intake": "GUANJIA_INTAKE_URL",
@@ -220,11 +220,14 @@ def share_connections(embedded: Embedded, processes: int, env: dict[str, str]) -
     if share == pool:
         return []
     env["GUANJIA_DB_POOL_SIZE"], env["GUANJIA_DB_MAX_OVERFLOW"] = str(share.size), str(share.overflow)
-    return [
+    told = [
         f"PostgreSQL takes {limit} connections and {processes} processes would hold up to {want} "
         f"with their reserve: each pool cut to {share.size} + {share.overflow} "
         f"(raise max_connections to {want} to keep {pool.size} + {pool.overflow})"
     ]
+    if connections.needed(processes, share) > limit:
+        told.append(f"even one connection a process leaves no reserve: raise max_connections to {want}")
+    return told
 
 
 def server_max_connections() -> int:

@@ -104,12 +104,12 @@ class Settings(BaseSettings):
     # gives its embedded server room for all of them, or cuts each pool to its share of a server
     # that is not its own (`services.common.connections`).
     db_pool_size: int = Field(default=10, ge=1, alias="GUANJIA_DB_POOL_SIZE")
-    # Who this process is, as PostgreSQL shows its connections (`application_name`).
-    process_name: str = Field(default="guanjia", max_length=63, alias="GUANJIA_PROCESS")
     db_max_overflow: int = Field(default=5, ge=0, alias="GUANJIA_DB_MAX_OVERFLOW")
     db_pool_timeout_s: float = Field(default=5.0, gt=0, alias="GUANJIA_DB_POOL_TIMEOUT")
     db_lock_timeout_s: float = Field(default=10.0, ge=0, alias="GUANJIA_DB_LOCK_TIMEOUT")
     db_statement_timeout_s: float = Field(default=60.0, ge=0, alias="GUANJIA_DB_STATEMENT_TIMEOUT")
+    # Who this process is, as PostgreSQL shows its connections (`application_name`).
+    process_name: str = Field(default="guanjia", max_length=63, alias="GUANJIA_PROCESS")
     # A pooled connection idle this long is pinged before use (services.common.db.ping_when_idle).
     db_ping_idle_s: float = Field(default=1.0, ge=0, alias="GUANJIA_DB_PING_IDLE")
     # How long the gateway waits for a service's answer to a write: longer than any bounded wait

@@ -35,3 +35,38 @@ def test_pools_that_do_not_fit_share_the_server_and_never_exceed_it(limit: int, 
 def test_a_server_too_small_for_one_connection_each_still_gives_each_process_one() -> None:
     # A process without a connection cannot work at all; the launcher reports the shortfall.
     assert connections.fit(12, 13, Pool(10, 5)) == Pool(1, 0)
+
+
+class _Server:
+    """What `share_connections` asks of the embedded handle: room, or the limit it has."""
+
+    def __init__(self, *, roomy: bool, limit: int | None) -> None:
+        self.roomy, self.limit = roomy, limit
+
+    def make_room(self, connections: int) -> bool:
+        return self.roomy
+
+    def max_connections(self) -> int | None:
+        return self.limit
+
+
+def test_up_leaves_the_pools_alone_when_the_server_has_room() -> None:
+    from services.cli.up import share_connections
+
+    env = {"DATABASE_URL": "postgresql://x"}
+    assert share_connections(_Server(roomy=True, limit=None), 13, env) == []  # type: ignore[arg-type]
+    assert "GUANJIA_DB_POOL_SIZE" not in env
+
+
+def test_up_cuts_each_childs_pool_to_its_share_of_a_server_too_small_and_says_so() -> None:
+    from services.cli.up import share_connections
+
+    env: dict[str, str] = {}
+    told = share_connections(_Server(roomy=False, limit=100), 13, env)  # type: ignore[arg-type]
+    share = Pool(int(env["GUANJIA_DB_POOL_SIZE"]), int(env["GUANJIA_DB_MAX_OVERFLOW"]))
+    assert connections.needed(13, share) <= 100 and share.size >= 1
+    assert len(told) == 1 and "max_connections" in told[0]
+    # So small that one connection each leaves no reserve: said too.
+    env = {}
+    told = share_connections(_Server(roomy=False, limit=15), 13, env)  # type: ignore[arg-type]
+    assert env["GUANJIA_DB_POOL_SIZE"] == "1" and len(told) == 2
