@@ -28,6 +28,7 @@ import pytest
 
 from deadlines.service.calendar import WorkingCalendar
 from deadlines.service.uploads import current_schedule
+from services.common.settings import get_settings
 from services.gateway.service.feedback.messages import phrase
 from tests.conftest import TEST_DB, _admin, _db_url
 from tests.fakes.sms_gateway import FakeSmsGateway
@@ -73,9 +74,6 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
         "GUANJIA_MINIPROGRAM_SECRET": MINI_SECRET,
         "GUANJIA_WECHAT_API_BASE": WECHAT.base,
         "GUANJIA_SMS_URL": SMS.url,
-        # Redis keys of its own too: its tickets start again at 000001 in its own database, and a
-        # status document another test's system kept for the same ticket number would answer for it.
-        "GUANJIA_QUEUE_PREFIX": f"{os.environ['GUANJIA_QUEUE_PREFIX']}-clock",
     }
     # A database of its own: moving the clock 20 days makes every clock of the shared test database
     # due at once, and a sweep would work through other tests' clocks before reaching these.
@@ -83,6 +81,12 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     _admin(f'CREATE DATABASE "{name}"')
     shared = os.environ["DATABASE_URL"]
     os.environ["DATABASE_URL"] = _db_url(name)  # `up` migrates it; db_scalar reads it too
+    # Redis keys of its own too: its tickets start again at 000001 in its own database, and a status
+    # document another test's system kept for the same ticket number would answer for it. The jobs
+    # this module enqueues (`clock_support.enqueue`) go to the same queues.
+    shared_prefix = os.environ["GUANJIA_QUEUE_PREFIX"]
+    os.environ["GUANJIA_QUEUE_PREFIX"] = f"{shared_prefix}-clock"
+    get_settings.cache_clear()
     WECHAT.start()
     SMS.start()
     try:
@@ -95,6 +99,8 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
         WECHAT.stop()
         SMS.stop()
         os.environ["DATABASE_URL"] = shared
+        os.environ["GUANJIA_QUEUE_PREFIX"] = shared_prefix
+        get_settings.cache_clear()
         _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
