@@ -125,7 +125,8 @@ class FeedbackDelivery(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    appeal_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    # None only for a staff push about no appeal (a job parked with none).
+    appeal_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     event_id: Mapped[uuid.UUID] = mapped_column()
     ticket_no: Mapped[str] = mapped_column(String(32))
     to_status: Mapped[str] = mapped_column(String(16))

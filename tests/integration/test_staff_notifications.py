@@ -13,16 +13,18 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from deadlines.models import Clock
+from deadlines.models import messaging as deadlines_messaging
 from deadlines.service.sweep import sweep_once
 from routing.models import messaging as routing_messaging
 from services.common.db import session_scope
-from services.common.messaging import utcnow
+from services.common.messaging import park, utcnow
 from services.contracts.events import Event
 from services.gateway.jobs import worker as gateway_worker
-from services.gateway.models import StaffNotification
+from services.gateway.models import StaffAccount, StaffNotification
+from services.gateway.service.identity import create_staff
 from tests.fixtures import drain, enqueue
 from tests.integration.notifications_support import (
     NOTES,
@@ -192,3 +194,58 @@ async def test_overdue_and_escalation_with_an_injected_clock(world: World) -> No
     await notify()
     async with session_scope() as session:
         assert len((await session.scalars(select(StaffNotification.id))).all()) == count
+
+
+async def test_a_job_parked_with_no_appeal_is_texted_to_the_city_admins_once(world: World) -> None:
+    # A sweep's or a relay's job carries no appeal; its failure still reaches the administrators'
+    # phones, and a replayed event texts nobody twice.
+    admin_phone = "13926640009"
+    async with session_scope() as session:
+        await create_staff(
+            session, f"oncall.{world.tag}", "a-long-password", "city_admin", "city", phone=admin_phone
+        )
+    job = f"deadlines.sweep_{world.tag}"  # the hour's notice of this job is this test's alone
+    outbox = deadlines_messaging.outbox
+    try:
+        async with session_scope() as session:
+            await park(
+                session,
+                deadlines_messaging,
+                job_name=job,
+                job_id=uuid.uuid4().hex,
+                args={},
+                error="boom",
+                tries=8,
+            )
+        async with session_scope() as session:
+            payload = await session.scalar(
+                select(outbox.c.payload).where(
+                    outbox.c.type == "ops.job_parked", outbox.c.payload["data"]["job_name"].astext == job
+                )
+            )
+        assert payload is not None and payload["appeal_id"] is None
+        await enqueue("gateway", Event.model_validate(payload), Event.model_validate(payload))
+        await drain(gateway_worker(burst=True))
+        texts = [s for s in world.sms.sent_to("+86" + admin_phone) if job in s.params["text"]]
+        assert len(texts) == 1, texts
+        assert "失败任务" in texts[0].params["text"] and texts[0].params["status"] == "任务失败"
+        parked = [n for n in await notes(world.system.gateway, CITY, unread="true") if job in n["text"]]
+        assert len(parked) == 1 and parked[0]["appeal_id"] is None and parked[0]["ticket_no"] is None
+        # Replayed once more after the push went out: still one text.
+        await enqueue("gateway", Event.model_validate(payload))
+        await drain(gateway_worker(burst=True))
+        assert len([s for s in world.sms.sent_to("+86" + admin_phone) if job in s.params["text"]]) == 1
+    finally:
+        async with session_scope() as session:
+            await session.execute(
+                update(StaffAccount)
+                .where(StaffAccount.username == f"oncall.{world.tag}")
+                .values(active=False)
+            )
+            letters = deadlines_messaging.dead_letters
+            await session.execute(delete(letters).where(letters.c.job_name == job))
+            await session.execute(
+                delete(outbox).where(
+                    outbox.c.type == "ops.job_parked", outbox.c.payload["data"]["job_name"].astext == job
+                )
+            )

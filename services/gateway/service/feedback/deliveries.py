@@ -42,7 +42,7 @@ async def enqueue_delivery(redis: ArqRedis, did: uuid.UUID, suffix: str = "") ->
 async def store(
     session: AsyncSession,
     event_id: uuid.UUID,
-    appeal_id: uuid.UUID,
+    appeal_id: uuid.UUID | None,
     ticket_no: str,
     to_status: str,
     planned: list[Planned],

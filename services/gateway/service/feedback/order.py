@@ -91,10 +91,10 @@ async def superseded(
 
 
 async def earlier_open(
-    session: AsyncSession, appeal_id: uuid.UUID, recipient: str, occurred_at: datetime | None
+    session: AsyncSession, appeal_id: uuid.UUID | None, recipient: str, occurred_at: datetime | None
 ) -> bool:
     """True when an earlier message of the appeal to the same recipient is not finished yet."""
-    if occurred_at is None:
+    if appeal_id is None or occurred_at is None:  # a staff push: no appeal's order to keep
         return False
     found = await session.scalar(
         select(FeedbackDelivery.id)
@@ -110,10 +110,10 @@ async def earlier_open(
 
 
 async def next_waiting(
-    session: AsyncSession, appeal_id: uuid.UUID, recipient: str, occurred_at: datetime | None
+    session: AsyncSession, appeal_id: uuid.UUID | None, recipient: str, occurred_at: datetime | None
 ) -> uuid.UUID | None:
     """The next pending message to the same recipient after one that just finished."""
-    if occurred_at is None:
+    if appeal_id is None or occurred_at is None:
         return None
     found = await session.scalar(
         select(FeedbackDelivery.id)

@@ -51,7 +51,7 @@ class DeliveryPending(NotYet):
 class _Send:
     id: uuid.UUID
     event_id: uuid.UUID
-    appeal_id: uuid.UUID
+    appeal_id: uuid.UUID | None
     channel: str
     attempt: int
     openid: str | None

@@ -41,6 +41,7 @@ log = structlog.get_logger(__name__)
 CURSOR_NAME: Final = "staff.notifications"
 # What a push's delivery row says it is about (a resident's rows say the appeal's new status).
 PUSH_STATUS: Final = "staff_notice"
+NO_TICKET: Final = "-"
 KIND_PHRASE: Final[dict[str, str]] = {
     "assigned": "新交办",
     "returned": "退单",
@@ -93,7 +94,9 @@ def push_plans(
                 )
             )
         if member.openid:
-            data = messages.subscribe_data(ticket, PUSH_STATUS, at, notice.text)
+            # 受理编号 is a character_string, which WeChat refuses empty: a notice about no appeal
+            # shows a dash there.
+            data = messages.subscribe_data(ticket or NO_TICKET, PUSH_STATUS, at, notice.text)
             data["phrase2"] = {"value": phrase[:5]}
             planned.append(
                 Planned(
@@ -166,8 +169,8 @@ async def on_event(session: AsyncSession, event: Event, ctx: JobContext) -> None
         if inserted.first() is None:
             continue  # a replay: its pushes were planned the first time
         made += 1
-        if event.appeal_id is None:
-            continue
+        # A notice about no appeal (a sweep's or a relay's parked job) is pushed too: the
+        # administrators on call hear of it on their phones like any other failure.
         planned = push_plans(await members_of(session, notice.unit), notice, ticket_no, event.occurred_at)
         for did in await store(session, nid, event.appeal_id, ticket_no or "", PUSH_STATUS, planned):
             await enqueue_delivery(ctx["redis"], did)
