@@ -48,13 +48,18 @@ WAGES_A_AGAIN = _doc("五金厂老板拖欠我们工资，厦边社区的")
 SIGNAL_A = _doc("厚街大道与康乐南路交叉口红绿灯不亮")
 SIGNAL_B = _doc("厚街大道与双岗路路口信号灯坏了")
 SIGNAL_A_AGAIN = _doc("康乐南路和厚街大道路口信号灯一直黑着")
+STAIR_1 = _doc("桑园新村6栋1单元楼道灯全坏了，晚上上楼看不见")
+STAIR_2 = _doc("桑园新村6栋2单元楼道的灯坏了，黑漆漆的")
+LEAK_OTHER = _doc("桑园新村7栋天花渗水，与602那户不是同一户，是另一家")
 
 
-def test_another_flat_employer_or_junction_is_never_merged_on_its_own() -> None:
+def test_another_flat_entrance_employer_or_junction_or_matter_said_is_never_merged_on_its_own() -> None:
     for a, b, name in (
         (LEAK_602, LEAK_402, "unit_other"),
         (WAGES_A, WAGES_B, "employer_other"),
         (SIGNAL_A, SIGNAL_B, "junction_other"),
+        (STAIR_1, STAIR_2, "unit_other"),
+        (LEAK_602, LEAK_OTHER, "said_other"),
     ):
         feats = scorer.features(a, b)
         assert feats[name] == 1.0, name

@@ -84,3 +84,55 @@ def test_another_home_of_the_same_estate() -> None:
 def test_a_flat_after_a_house_number_and_not_a_post_number() -> None:
     assert specifics.units("新村路8号201租户") == {"201"}
     assert specifics.units("编号1203的灯杆") == frozenset()
+
+
+def test_another_entrance_of_one_block() -> None:
+    assert specifics.entrances("6栋1单元3至5楼消防栓箱") == {1}
+    assert specifics.entrances("二单元楼道") == {2}
+    assert specifics.other_units("6栋1单元楼道灯坏了", "6栋2单元的楼道灯也不亮")
+    assert not specifics.other_units("6栋1单元楼道灯坏了", "六栋一单元楼梯灯黑了")
+
+
+@pytest.mark.parametrize(
+    ("text", "heading"),
+    [
+        ("万道路北往南方向辅道", {"南"}),
+        ("往北方向的辅道", {"北"}),
+        ("东行车道有坑", {"东"}),
+        ("往东莞方向", set()),  # a city, not a heading
+        ("路口南侧人行道", set()),
+    ],
+)
+def test_headings(text: str, heading: set[str]) -> None:
+    assert specifics.headings(text) == heading
+
+
+def test_the_two_sides_of_one_road() -> None:
+    assert specifics.other_side("北往南方向辅道井盖缺失", "南往北方向的辅道井盖不见了")
+    assert not specifics.other_side("北往南方向辅道井盖缺失", "往南方向辅道有个井盖没了")
+    assert not specifics.other_side("北往南方向辅道井盖缺失", "辅道上井盖不见了")  # one side says none
+
+
+@pytest.mark.parametrize(
+    ("text", "other"),
+    [
+        ("此陈伯名陈耀祖，与12栋陈伯非同一人", True),
+        ("同五金厂唔系同一间", True),
+        ("送餐已经有人送紧，呢次系另外一件事", True),
+        ("这次不是上次反映的那个井盖", True),
+        ("跟上次反映的是同一个问题，还没修好", False),
+        ("不是同一天坏的，但都在这条路上", False),  # a day is no matter or person
+        ("另外，楼下的垃圾也没人清", False),
+    ],
+)
+def test_a_writer_saying_it_is_another_matter(text: str, other: bool) -> None:
+    assert specifics.says_other(text) is other
+
+
+def test_told_apart_names_the_features_it_sets() -> None:
+    none: frozenset[str] = frozenset()
+    assert specifics.told_apart("6栋1单元", "6栋2单元", none, none) == {"unit_other"}
+    assert specifics.told_apart("北往南方向", "南往北方向", none, none) == {"junction_other"}
+    assert specifics.told_apart("路灯坏了", "与上面那盏非同一盏，另一盏", none, none) == {"said_other"}
+    assert specifics.told_apart("路灯坏了", "路灯不亮", none, none) == none
+    assert set(specifics.DETAILS) >= {"unit_other", "employer_other", "junction_other", "said_other"}

@@ -261,7 +261,9 @@ def test_a_parked_job_is_told_to_the_citys_administrators() -> None:
 
 def test_a_notice_about_no_appeal_shows_a_dash_where_wechat_wants_a_ticket() -> None:
     # 受理编号 is a character_string field, which WeChat refuses empty.
-    notice = Notice("job_parked", Unit("city", "city"), "时限服务未能处理任务deadlines.sweep，已转入失败任务。")
+    notice = Notice(
+        "job_parked", Unit("city", "city"), "时限服务未能处理任务deadlines.sweep，已转入失败任务。"
+    )
     member = StaffAccount(phone_enc=encrypt_pii("+8613800138000"), openid="o-staff-0123456789abcdef")
     sms, push = push_plans([member], notice, None, datetime(2026, 12, 19, 1, 0, tzinfo=UTC))
     assert push.content["data"]["character_string1"]["value"] == "-"

@@ -199,12 +199,11 @@ def features(
         "near_x_text": float(near) * text,
         "same_town_x_obj_share": float(same_town) * obj_share,
         "fam_share_x_cond": fam_share * (cond_jaccard if cond_jaccard is not None else 0.5),
-        # Another flat of the block, another employer, another junction of the road: read by
-        # `may_link` as a rule, never weighed by the model (`TOLD_APART`).
-        "unit_other": float("unit" in told_apart),
-        "employer_other": float("employer" in told_apart),
-        "junction_other": float("junction" in told_apart),
     }
+    # Another flat of the block, another employer, another junction of the road, or a writer
+    # saying it is another matter: read by `may_link` as a rule, never weighed by the model.
+    for detail in TOLD_APART:
+        out[detail] = float(detail in told_apart)
     return out
 
 
@@ -232,7 +231,7 @@ MORE_IS_OTHER: frozenset[str] = frozenset(
 # Details both sides give and disagree on (`similarity.specifics`). A rule, not evidence to weigh:
 # fitted, they would move the model's other weights and its thresholds for the few pairs that
 # carry them, while as a rule they only ever stop a merge.
-TOLD_APART = ("unit_other", "employer_other", "junction_other")
+TOLD_APART = specifics.DETAILS
 
 
 def may_link(feats: dict[str, float]) -> bool:
@@ -242,12 +241,13 @@ def may_link(feats: dict[str, float]) -> bool:
     name agrees (`obj_share` 1): the same old man asking for a wheelchair and then for day care is
     the same family with another need (a repeat), to be shown to staff, never folded into the
     first. One phone behind both is never merged either (`same_person`: see
-    `service.arrival._linkable`), nor two that name different flats, employers or junctions
-    (`similarity.specifics`)."""
+    `service.arrival._linkable`), nor two that name different flats, employers or junctions, nor
+    one whose writer says it is another matter (`similarity.specifics`)."""
     if feats.get("same_person", 0.0):
         return False
-    # Details both give and disagree on (another flat, employer or junction): two look-alike
-    # matters more often than one told wrongly, and a merge is the costly mistake.
+    # Details both give and disagree on (another flat, employer or junction), or words saying it
+    # is another matter: two look-alikes more often than one told wrongly, and a merge is the
+    # costly mistake.
     if any(feats.get(name, 0.0) for name in TOLD_APART):
         return False
     return not (feats.get("personal", 0.0) and feats.get("obj_share", 0.0) < 1.0)

@@ -10,6 +10,7 @@ them on its own (`scorer.may_link`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from intake.service.duplicates.similarity.places import place_kind
@@ -23,6 +24,19 @@ _UNIT_RE = re.compile(
 _BLOCK_RE = re.compile(r"(?<![\dA-Za-z])([A-Za-z]|\d{1,3})\s*(?:栋|座|幢)")
 _FLOOR_RE = re.compile(
     r"(?<![\d一二三四五六七八九十])(\d{1,2}|[一二三四五六七八九十]{1,3})\s*(?:楼|层)(?![道梯顶下上面])"
+)
+# An entrance of a block (1单元, 二单元): another entrance, another stairwell's matter.
+_ENTRANCE_RE = re.compile(r"(?<![\d一二三四五六七八九十])(\d{1,2}|[一二三四五六七八九十]{1,2})\s*单元")
+# A writer saying in words that this is not the matter or person already reported: 非同一人,
+# 唔系同一间, 另外一件事, 不是上次那个. Nobody who reports the same matter again writes that.
+_SAID_OTHER_RE = re.compile(
+    r"(?:不是|并非|并不是|非|唔系|唔係|唔是)同一(?:个|位|人|间|家|户|件|宗|处|栋|座|单位|厂|公司|地方|事|只|条|盏|辆|批)"
+    r"|另(?:外)?一(?:件|宗|单)(?:事|问题|诉求)?"
+    r"|(?:不是|唔系|唔係|并非)(?:上次|之前|前面|刚才|上回)(?:嗰|那|个|反映|说|讲)"
+)
+# The way a carriageway runs (北往南, 往南方向, 南行车道 -> 南): the other side of a road is another spot.
+_HEADING_RE = re.compile(
+    r"[东南西北]往([东南西北])|往([东南西北])(?:方向|行)|([东南西北])(?:行|向)(?:车道|辅道|方向)"
 )
 _HANZI_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
 # An employer or a business: what comes before 厂 / 公司 / 酒店 / 商场 / 超市 names it, back to the
@@ -62,6 +76,12 @@ def blocks(text: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=4096)
+def entrances(text: str) -> frozenset[int]:
+    """The entrances of a block a text names (1单元, 二单元 -> 1, 2)."""
+    return frozenset(_floor_number(e) for e in _ENTRANCE_RE.findall(text))
+
+
+@lru_cache(maxsize=4096)
 def floors(text: str) -> frozenset[int]:
     """The floors a text names (3楼, 十二层, 二楼 -> 3, 12, 2); 楼道, 楼梯, 楼顶 are not floors."""
     return frozenset(_floor_number(f) for f in _FLOOR_RE.findall(text))
@@ -96,9 +116,10 @@ def _related(a: str, b: str) -> bool:
 
 
 def other_units(a: str, b: str) -> bool:
-    """Another home of the same estate: both texts name flats (or blocks, or floors) and none of
-    one's is the other's."""
-    for part in (units, blocks, floors):
+    """Another home of the same estate: both texts name flats (or blocks, entrances, floors) and
+    none of one's is the other's."""
+    parts: tuple[Callable[[str], frozenset[str] | frozenset[int]], ...] = (units, blocks, entrances, floors)
+    for part in parts:
         pa, pb = part(a), part(b)
         if pa and pb and not pa & pb:
             return True
@@ -119,15 +140,40 @@ def other_junction(a: frozenset[str], b: frozenset[str]) -> bool:
     return bool(shared and ra - shared and rb - shared)
 
 
+@lru_cache(maxsize=4096)
+def headings(text: str) -> frozenset[str]:
+    """Which way the carriageways a text names run (北往南方向 -> 南)."""
+    return frozenset("".join(m) for m in _HEADING_RE.findall(text))
+
+
+def other_side(a: str, b: str) -> bool:
+    """Both texts say which way the carriageway runs, and they disagree: two sides of a road."""
+    ha, hb = headings(a), headings(b)
+    return bool(ha and hb and not ha & hb)
+
+
+@lru_cache(maxsize=4096)
+def says_other(text: str) -> bool:
+    """Whether a text says in words that it is not the matter or person reported before."""
+    return _SAID_OTHER_RE.search(text) is not None
+
+
+# What `told_apart` can find, each the name of the pair's feature that carries it (`scorer`).
+DETAILS = ("unit_other", "employer_other", "junction_other", "said_other")
+
+
 def told_apart(
     text_a: str, text_b: str, places_a: frozenset[str], places_b: frozenset[str]
 ) -> frozenset[str]:
-    """Which details the two give and disagree on: `unit`, `employer`, `junction`."""
+    """Which of `DETAILS` tell the two apart: another flat, employer, junction or side of the road,
+    or either text saying it is another matter."""
     out = set()
     if other_units(text_a, text_b):
-        out.add("unit")
+        out.add("unit_other")
     if other_employers(text_a, text_b):
-        out.add("employer")
-    if other_junction(places_a, places_b):
-        out.add("junction")
+        out.add("employer_other")
+    if other_junction(places_a, places_b) or other_side(text_a, text_b):
+        out.add("junction_other")
+    if says_other(text_a) or says_other(text_b):
+        out.add("said_other")
     return frozenset(out)
