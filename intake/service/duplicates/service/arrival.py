@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.models import Appeal, DuplicateLink, Fingerprint, Reporter
@@ -59,8 +59,7 @@ async def on_arrival(session: AsyncSession, appeal: Appeal, people: Sequence[Rep
     repeat = next((c for c in candidates if c.same_person), None)
     if repeat is not None:
         await _flag_repeat(session, appeal, repeat)
-    for c in candidates[:MAX_SUGGESTIONS]:
-        await _suggest(session, appeal, c)
+    await _suggest(session, appeal, candidates[:MAX_SUGGESTIONS])
 
 
 def _linkable(c: Candidate, link_at: float) -> bool:
@@ -77,23 +76,29 @@ async def _flag_repeat(session: AsyncSession, appeal: Appeal, earlier: Candidate
     await count(session, facts_of(appeal), appeal.received_at, {"repeats": 1}, dims=("all", "channel"))
 
 
-async def _suggest(session: AsyncSession, appeal: Appeal, c: Candidate) -> None:
-    exists = await session.scalar(
-        select(DuplicateLink.id).where(
-            DuplicateLink.appeal_id == appeal.id, DuplicateLink.master_id == c.appeal.id
+async def _suggest(session: AsyncSession, appeal: Appeal, shown: Sequence[Candidate]) -> None:
+    # One statement for all of them (a lookup's follow-up runs for every arrival of a burst); a
+    # pair suggested before (the arrival analysed again after a retry) is left as it is.
+    if not shown:
+        return
+    now = utcnow()
+    await session.execute(
+        pg_insert(DuplicateLink)
+        .values(
+            [
+                {
+                    "appeal_id": appeal.id,
+                    "master_id": c.appeal.id,
+                    "score": c.match.score,
+                    "reasons": list(c.match.reasons),
+                    "state": "suggested",
+                    "auto": False,
+                    "repeat": c.same_person,
+                    "created_at": now,
+                    "features": rounded(c.match.features),
+                }
+                for c in shown
+            ]
         )
+        .on_conflict_do_nothing(index_elements=["appeal_id", "master_id"])
     )
-    if exists is None:
-        session.add(
-            DuplicateLink(
-                appeal_id=appeal.id,
-                master_id=c.appeal.id,
-                score=c.match.score,
-                reasons=list(c.match.reasons),
-                state="suggested",
-                auto=False,
-                repeat=c.same_person,
-                created_at=utcnow(),
-                features=rounded(c.match.features),
-            )
-        )
