@@ -45,16 +45,25 @@ class InvalidPhone(ValueError):
     """The text is not a dialable phone number (too short, wrong length, unknown prefix...)."""
 
 
+# Dongguan's area code (区号): a landline dialled or written within the city has 8 digits and no
+# area code (85581276), and a 12345 caller id of a local call often arrives that way too.
+LOCAL_AREA_CODE: Final = "0769"
+_LOCAL_LANDLINE_RE = re.compile(r"[2-9]\d{7}")
+
+
 def normalise_phone(raw: str, region: str = "CN") -> str:
     """A phone number as E.164 (``+8613800138000``, ``+8676922221234``).
 
-    Accepts spaces, dashes, brackets, full-width digits, ``+86`` / ``0086`` prefixes and landlines
-    with their area code (``0769-22221234``). Service short numbers (``12345``, ``110``) are not
-    personal numbers and are rejected. Raises :class:`InvalidPhone`.
+    Accepts spaces, dashes, brackets, full-width digits, ``+86`` / ``0086`` prefixes, landlines
+    with their area code (``0769-22221234``) and Dongguan's own without it (``2222 1234``, read as
+    0769). Service short numbers (``12345``, ``110``) are not personal numbers and are rejected.
+    Raises :class:`InvalidPhone`.
     """
     text = fold_width(raw or "").strip()
     if not text:
         raise InvalidPhone("empty phone number")
+    if _LOCAL_LANDLINE_RE.fullmatch(re.sub(r"[\s\-()]", "", text)):
+        text = LOCAL_AREA_CODE + text
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException as exc:

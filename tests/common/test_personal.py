@@ -36,13 +36,19 @@ from services.common.text import fold_width
         ("0769-22221234", "+8676922221234"),
         ("(0769) 2222 1234", "+8676922221234"),
         ("010-12345678", "+861012345678"),
+        # Dongguan's own landlines, written or sent as a caller id without the area code.
+        ("85581276", "+8676985581276"),
+        ("2222 1234", "+8676922221234"),
+        ("8558-1276", "+8676985581276"),
     ],
 )
 def test_normalise_phone(raw: str, e164: str) -> None:
     assert normalise_phone(raw) == e164
 
 
-@pytest.mark.parametrize("raw", ["12345", "110", "95588", "1380013800", "138001380001", "phone", "", "  "])
+@pytest.mark.parametrize(
+    "raw", ["12345", "110", "95588", "1380013800", "138001380001", "phone", "", "  ", "08558127", "5558127"]
+)
 def test_invalid_phones(raw: str) -> None:
     with pytest.raises(InvalidPhone):
         normalise_phone(raw)
