@@ -31,6 +31,9 @@ def test_flats(text: str, flats: set[str]) -> None:
         ("立信电子厂老板跑路", {"立信电子"}),
         ("这家厂欠薪", set()),  # unnamed
         ("东莞市华美实业有限公司", {"华美"}),
+        ("那个金丰鞋厂十月工资没发，员工聚集厂门口", {"金丰鞋"}),  # 厂门口: the one named, not a name
+        ("【附件】厂门口照片2张", set()),
+        ("我们厂里好多人，厂方不出面", set()),
     ],
 )
 def test_employers(text: str, names: set[str]) -> None:
@@ -50,6 +53,8 @@ def test_another_junction_of_one_road() -> None:
     assert not specifics.other_junction(frozenset({"厚街大道", "康乐南路"}), frozenset({"厚街大道"}))
     # Two roads with nothing in common: another place, not another junction (the place features' work).
     assert not specifics.other_junction(frozenset({"东城大道"}), frozenset({"鸿福路"}))
+    # A kind of road names no road: 行人路 is Cantonese for the pavement.
+    assert not specifics.other_junction(frozenset({"行人路", "鸿福路"}), frozenset({"鸿福路", "元美路"}))
     # Places that are not roads do not count.
     assert not specifics.other_junction(
         frozenset({"厚街大道", "人民公园"}), frozenset({"厚街大道", "中心市场"})

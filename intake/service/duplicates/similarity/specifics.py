@@ -43,11 +43,18 @@ _HANZI_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
 # word that opens the name (一家, 某, 的, a place's suffix…).
 _ORG_SUFFIX_RE = re.compile(r"有限责任公司|股份有限公司|有限公司|公司|制品厂|工厂|厂|酒店|商场|超市")
 _ORG_OPENERS_RE = re.compile(
-    r"一家|一间|这家|那家|呢间|嗰间|该|某|的|在|社区|村|镇|街道|工业区|园区|路|街|号|[，。、：；！？\s（）()]"
+    r"一家|一间|这家|那家|呢间|嗰间|这个|那个|呢个|嗰个|该|某|的|在|社区|村|镇|街道|工业区|园区|路|街|号"
+    r"|[，。、：；！？\s（）()【】\[\]]"
 )
+# 厂 as the place of one already named (厂门口, 厂里, 厂房, 厂方): what comes before it is a clause
+# (员工聚集厂门口, 【附件】厂门口照片), not a name.
+_ORG_AS_PLACE_RE = re.compile(r"门口|门前|里|内|外|房|方|长|区")
 # What a name says of every employer: which one it is lies in the rest.
 _ORG_NOISE_RE = re.compile(r"制品|实业|科技|东莞市|东莞")
 _NOT_IN_A_NAME = frozenset("因有和了是说就都也很被把让给对从向我你他她们咪嘅啲")
+_NO_ROAD = frozenset(
+    {"行人路", "人行路", "马路", "大马路", "公路", "小路", "大路", "山路", "村路", "水泥路", "泥路"}
+)
 _ROAD_KINDS = frozenset(
     {"路", "大道", "街", "大街", "东路", "西路", "南路", "北路", "中路", "一路", "二路", "三路"}
 )
@@ -96,6 +103,8 @@ def employers(text: str) -> frozenset[str]:
     for suffix in _ORG_SUFFIX_RE.finditer(text):
         before = text[max(start, suffix.start() - 12) : suffix.start()]
         start = suffix.end()
+        if suffix.group(0) == "厂" and _ORG_AS_PLACE_RE.match(text, suffix.end()):
+            continue
         stem = _ORG_NOISE_RE.sub("", _ORG_OPENERS_RE.split(before)[-1])
         # A name is short and has no words of a sentence in it (…夫妻因工厂倒闭, 怀疑有厂偷排,
         # 留下姓名和厂名): those are clauses that happen to end before 厂.
@@ -105,8 +114,9 @@ def employers(text: str) -> frozenset[str]:
 
 
 def roads(places: frozenset[str]) -> frozenset[str]:
-    """The roads and streets among place names."""
-    return frozenset(p for p in places if place_kind(p) in _ROAD_KINDS)
+    """The roads and streets among place names; a kind of road (行人路, Cantonese for the
+    pavement; 马路; 村道) names no road."""
+    return frozenset(p for p in places if place_kind(p) in _ROAD_KINDS and p not in _NO_ROAD)
 
 
 def _related(a: str, b: str) -> bool:
