@@ -29,6 +29,10 @@ from tests.conftest import PG_ADMIN_URL
 #   H scored once with the third round's detector: 0.833 / 0.333 / 0.983, four merged; with the
 #   rule: 0.905 / 0.317 / 0.983, two merged (seen: the rule was chosen with H's first figures in
 #   view). A, C and D did not move.
+# - Fifth round (2026-12-07, later): another entrance (1单元 / 2单元), the other side of a road
+#   (北往南 / 南往北) and a writer saying it is another matter (非同一人, 唔系同一间) are never
+#   merged either; H then 1.000 / 0.317 / 0.983 (seen). I, written meanwhile by a new writer and
+#   scored once after: 0.952 / 0.333 / 0.967 (the detector before the round scores the same).
 # Every set is seen data for this detector: regression guards, not estimates.
 FLOORS: dict[str, float] = {
     "auto_link_precision": 0.95,
@@ -38,9 +42,10 @@ FLOORS: dict[str, float] = {
 FLOORS_C = {**FLOORS, "auto_link_recall": 0.24}
 FLOORS_D = {**FLOORS, "auto_link_recall": 0.26}
 FLOORS_F = {**FLOORS, "auto_link_recall": 0.31}
-# H's precision is below the target (two of its 21 links are look-alikes, each told apart
-# only by a sentence saying so): the floor holds what was measured, not what is wanted.
-FLOORS_H = {**FLOORS, "auto_link_precision": 0.9, "auto_link_recall": 0.31}
+FLOORS_H = {**FLOORS, "auto_link_recall": 0.31}
+# I's link-or-suggest recall is below the others' floor (two of its 60 duplicates never shown):
+# the floor holds what was measured, not what is wanted.
+FLOORS_I = {**FLOORS, "auto_link_recall": 0.33, "link_or_suggest_recall": 0.96}
 CEILINGS: dict[str, int] = {"repeat_pairs_merged": 0}
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -49,6 +54,7 @@ INDEPENDENT_C = DATA / "independent" / "pairs_C.yaml"
 INDEPENDENT_D = DATA / "independent" / "pairs_D.yaml"
 INDEPENDENT_F = DATA / "independent" / "pairs_F.yaml"
 INDEPENDENT_H = DATA / "independent" / "pairs_H.yaml"
+INDEPENDENT_I = DATA / "independent" / "pairs_I.yaml"
 SAMPLE = DATA / "judgement_sample.yaml"
 
 
@@ -88,8 +94,9 @@ def test_a_file_in_another_shape_is_refused(tmp_path: Path) -> None:
         (INDEPENDENT_D, FLOORS_D),
         (INDEPENDENT_F, FLOORS_F),
         (INDEPENDENT_H, FLOORS_H),
+        (INDEPENDENT_I, FLOORS_I),
     ],
-    ids=["A", "C", "D", "F", "H"],
+    ids=["A", "C", "D", "F", "H", "I"],
 )
 async def test_independent_sets_meet_the_floors(
     path: Path, floors: dict[str, float], monkeypatch: pytest.MonkeyPatch
