@@ -104,7 +104,8 @@ def phone(raw: str | None, *, field: str = "phone") -> str | None:
         return normalise_phone(raw)
     except InvalidPhone:
         raise InvalidPhoneProblem(
-            f"{_label(field)}电话号码无效，请填写11位手机号码或固定电话（外地固定电话请带区号）。", field=field
+            f"{_label(field)}电话号码无效，请填写11位手机号码或固定电话（外地固定电话请带区号）。",
+            field=field,
         ) from None
 
 

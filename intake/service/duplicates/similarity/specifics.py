@@ -115,7 +115,7 @@ def employers(text: str) -> frozenset[str]:
 
 def roads(places: frozenset[str]) -> frozenset[str]:
     """The roads and streets among place names; a kind of road (行人路, Cantonese for the
-    pavement; 马路; 村道) names no road."""
+    pavement; 马路; 公路) names no road."""
     return frozenset(p for p in places if place_kind(p) in _ROAD_KINDS and p not in _NO_ROAD)
 
 
