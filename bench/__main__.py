@@ -16,6 +16,8 @@ from typing import Any
 BENCHMARKS = (
     "calendar_due",
     "system_load",
+    "hop_floor",
+    "inbound_record",
     "http_clients",
     "status_polls",
     "stats_scale",

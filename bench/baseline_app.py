@@ -1,6 +1,9 @@
 """The bare baselines: FastAPI + asyncpg, one INSERT per ingest request, one indexed read per status poll.
 
-Run by bench/system_load.py as its own uvicorn process on the same PostgreSQL.
+Run by bench/system_load.py as its own uvicorn process on the same PostgreSQL. With
+`BENCH_RELAY_TO` (another baseline's URL) the process is instead a bare relay: `/relay` hands the
+body on to that baseline's `/ingest` over httpx and answers with its answer, the least a
+two-process path (an edge, then the service that records) can cost (`bench/hop_floor.py`).
 """
 
 from __future__ import annotations
@@ -12,15 +15,28 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+import httpx
 from fastapi import FastAPI, Request, Response
 
-DSN = os.environ["BENCH_BASELINE_DSN"]
+DSN = os.environ.get("BENCH_BASELINE_DSN", "")
+RELAY_TO = os.environ.get("BENCH_RELAY_TO")
+# As the gateway does (services/gateway/service/client.py): several small pools, each call on
+# the next, since one httpx client's CPU per call grows with the calls it holds (bench.http_clients).
+RELAY_CLIENTS = 8
 pool: Any = None
+clients: list[httpx.AsyncClient] = []
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     global pool
+    if RELAY_TO:
+        limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+        clients.extend(httpx.AsyncClient(base_url=RELAY_TO, limits=limits) for _ in range(RELAY_CLIENTS))
+        yield
+        for client in clients:
+            await client.aclose()
+        return
     pool = await asyncpg.create_pool(DSN, min_size=2, max_size=10)
     async with pool.acquire() as conn:
         await conn.execute("CREATE TABLE IF NOT EXISTS bench_baseline (id bigserial primary key, body jsonb)")
@@ -37,6 +53,19 @@ async def ingest(request: Request) -> dict[str, str]:
     async with pool.acquire() as conn:
         await conn.execute("INSERT INTO bench_baseline (body) VALUES ($1::jsonb)", body.decode())
     return {"status": "accepted"}
+
+
+_turn = 0
+
+
+@app.post("/relay")
+async def relay(request: Request) -> Response:
+    """The body handed on to the recording process; its answer handed back."""
+    global _turn
+    body = await request.body()
+    _turn = (_turn + 1) % len(clients)
+    answer = await clients[_turn].post("/ingest", content=body, headers={"content-type": "application/json"})
+    return Response(content=answer.content, status_code=answer.status_code, media_type="application/json")
 
 
 @app.get("/status/{row_id}")

@@ -146,11 +146,15 @@ def hotline_request(base: str) -> Any:
     return make
 
 
-def start_baseline(dsn: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_baseline(
+    dsn: str, *, relay_to: str | None = None, processes: int = 1
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A bare baseline process (`bench/baseline_app.py`) and its URL; with `relay_to`, a bare
+    relay to that baseline; with `processes` above 1, that many on one port."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "BENCH_BASELINE_DSN": dsn}
+    env = {**os.environ, "BENCH_BASELINE_DSN": dsn, **({"BENCH_RELAY_TO": relay_to} if relay_to else {})}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -161,6 +165,7 @@ def start_baseline(dsn: str) -> tuple[subprocess.Popen[bytes], str]:
             str(port),
             "--log-level",
             "warning",
+            *(["--workers", str(processes)] if processes > 1 else []),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
