@@ -219,6 +219,10 @@ def _station_of(draft: AppealDraft) -> str | None:
     return code if isinstance(code, str) and code else None
 
 
+# Built once: a new `next_value()` per call was built and walked for its cache key every time.
+_NEXT_TICKET = select(ticket_seq.next_value())
+
+
 async def create_appeal(
     session: AsyncSession | AsyncConnection, draft: AppealDraft
 ) -> tuple[AppealAccepted, bool]:
@@ -237,7 +241,7 @@ async def create_appeal(
     """
     digest = draft_hash(draft)
     now = utcnow()
-    seq = int(await session.scalar(ticket_seq.next_value()) or 0)
+    seq = int(await session.scalar(_NEXT_TICKET) or 0)
     appeal = _new_appeal(draft, digest, now, format_ticket(now, seq))
     people = [_reporter_row(appeal.id, "reporter", draft.reporter)]
     if draft.on_behalf_of is not None:
