@@ -85,6 +85,22 @@ def test_the_tuning_set_is_big_and_varied_enough() -> None:
     assert sum(p.a.channel != p.b.channel for p in pairs if p.duplicate) >= 40
 
 
+def test_the_ceiling_is_the_best_any_threshold_does() -> None:
+    # (score, duplicate, linkable): the best cut at precision 1.0 is above 0.7 (2 of 4 duplicates);
+    # a duplicate never linkable counts as missed, a look-alike never linkable does not count.
+    scored = [
+        (0.9, True, True),
+        (0.8, True, True),
+        (0.7, False, True),
+        (0.6, True, True),
+        (0.95, True, False),
+        (0.99, False, False),
+    ]
+    assert training.ceiling(scored, precision=1.0) == 0.5
+    assert training.ceiling(scored, precision=0.75) == 0.75  # 3 of 4 at 3 of 4 right
+    assert training.ceiling([(0.9, False, True)], precision=0.95) == 0.0
+
+
 def test_one_phone_written_two_ways_is_one_person() -> None:
     """The pairs' phones are read as the gateway keeps them (E.164), so that a repeat from one
     phone written with spaces or +86 is never scored as two people's appeals."""

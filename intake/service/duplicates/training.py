@@ -1,6 +1,7 @@
 """Fitting the duplicate scorer on labelled tuning pairs, and choosing its thresholds.
 
     python -m intake.service.duplicates.training [pairs.yaml …]   # default: the shipped tuning files
+    python -m intake.service.duplicates.training --ceiling pairs.yaml …   # what the ranking allows
 
 Tuning pairs come in two shapes, both read here:
 - `tests/data/duplicates.yaml` (`pairs:` with `ch`, `v` / `t`, `addr`, `lat`/`lng`/`datum`, `text`);
@@ -328,6 +329,49 @@ def figures(scored: Sequence[tuple[float, bool]], link_at: float, suggest_at: fl
     }
 
 
+def ceiling(scored: Sequence[tuple[float, bool, bool]], precision: float = LINK_PRECISION) -> float:
+    """The most auto-link recall any one threshold reaches on these pairs at ≥ `precision`, the
+    threshold chosen on the pairs themselves: a bound on what the model's ranking allows, not an
+    estimate. Each pair is (score, duplicate, linkable); a pair `may_link` refuses is never linked,
+    and its duplicates count as missed."""
+    dups = sum(d for _, d, _ in scored)
+    ranked = sorted(((s, d) for s, d, ok in scored if ok), key=lambda r: -r[0])
+    best = tp = fp = 0
+    for i, (s, dup) in enumerate(ranked):
+        tp, fp = tp + dup, fp + (not dup)
+        if i + 1 < len(ranked) and ranked[i + 1][0] == s:
+            continue  # only cut between distinct scores
+        if tp / (tp + fp) >= precision:
+            best = tp
+    return round(best / dups, 3) if dups else 0.0
+
+
+def ceilings(files: Sequence[Path]) -> dict[str, dict[str, float]]:
+    """Per labelled file, scored by the shipped model: its auto-link figures at the shipped
+    thresholds, the ranking's AUC, and `ceiling` (`python -m intake.service.duplicates.training
+    --ceiling FILE…`)."""
+    from sklearn.metrics import roc_auc_score
+
+    shipped = scorer.model()
+    out: dict[str, dict[str, float]] = {}
+    for f in files:
+        pairs = read_pairs(f)
+        feats = [pair_features(p) for p in pairs]
+        scored = [
+            (shipped.probability(x), p.duplicate, scorer.may_link(x))
+            for x, p in zip(feats, pairs, strict=True)
+        ]
+        # A pair `may_link` refuses is never linked, whatever its score.
+        at = figures([(s if ok else 0.0, d) for s, d, ok in scored], shipped.link_at, shipped.suggest_at)
+        out[f.stem] = {
+            "auc": round(float(roc_auc_score([d for _, d, _ in scored], [s for s, _, _ in scored])), 3),
+            "link_precision": at["link_precision"],
+            "link_recall": at["link_recall"],
+            "ceiling_recall_at_precision_0_95": ceiling(scored),
+        }
+    return out
+
+
 def tuning_files() -> list[Path]:
     """The shipped tuning files that exist."""
     return [f for f in TUNING_FILES if f.exists()]
@@ -345,7 +389,11 @@ def training_pairs(files: Sequence[Path]) -> list[Pair]:
 
 
 def main(argv: Sequence[str]) -> None:
-    """Fit on the given files (default: the shipped tuning files that exist) and write model.json."""
+    """Fit on the given files (default: the shipped tuning files that exist) and write model.json;
+    with `--ceiling`, only report `ceilings` of the given files (any, independent ones too)."""
+    if argv and argv[0] == "--ceiling":
+        print(json.dumps(ceilings([Path(a) for a in argv[1:]]), ensure_ascii=False))
+        return
     files = [Path(a) for a in argv] or tuning_files()
     pairs = training_pairs(files)
     out = fit(pairs)
