@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,9 +44,10 @@ TUNING_FILES = (
     ROOT / "tests" / "data" / "duplicates_tuning_E.yaml",
 )
 # Tuning sets G, J, K, L and M (tests/data/duplicates_tuning_*.yaml, five more writers) are not
-# fitted on: refitted with them, the model ranked the independent sets worse and the per-file
-# precision rule lifted the link threshold above 0.98 (README, "Sixth round"). They hold the
-# rules of `scorer.TOLD_APART` to stopping no duplicate (tests/unit/test_duplicate_quality.py).
+# fitted on: refitted with them, the model ranks the independent sets no better and the per-file
+# precision rule lifts the link threshold to 0.98-1.0, so nothing is linked (README, "Sixth
+# round"). They hold the rules of `scorer.TOLD_APART` to stopping no duplicate
+# (tests/unit/test_duplicate_quality.py).
 # The independent evaluation sets: reported on, never fitted or tuned on.
 EVALUATION_DIR = ROOT / "tests" / "data" / "independent"
 LINK_PRECISION = 0.95
@@ -206,19 +207,23 @@ def pair_features(pair: Pair) -> dict[str, float]:
     )
 
 
-def link_threshold(scored: Sequence[tuple[float, bool]], precision: float = LINK_PRECISION) -> float:
-    """The lowest score at which the pairs at or above it are still ≥ `precision` duplicates
-    (the cut with the most recall at that precision); 1.0 when no cut reaches it."""
+def _precise_cuts(scored: Sequence[tuple[float, bool]], precision: float) -> Iterator[tuple[float, int]]:
+    """Each cut between distinct scores, highest first, at which the pairs at or above it are
+    still ≥ `precision` duplicates: (the cut's score, the duplicates above it)."""
     ranked = sorted(scored, key=lambda r: -r[0])
-    best = 1.0
     tp = fp = 0
     for i, (s, dup) in enumerate(ranked):
         tp, fp = tp + dup, fp + (not dup)
         if i + 1 < len(ranked) and ranked[i + 1][0] == s:
             continue  # only cut between distinct scores
         if tp / (tp + fp) >= precision:
-            best = s
-    return round(best, 4)
+            yield s, tp
+
+
+def link_threshold(scored: Sequence[tuple[float, bool]], precision: float = LINK_PRECISION) -> float:
+    """The lowest score at which the pairs at or above it are still ≥ `precision` duplicates
+    (the cut with the most recall at that precision); 1.0 when no cut reaches it."""
+    return round(min((s for s, _ in _precise_cuts(scored, precision)), default=1.0), 4)
 
 
 def suggest_threshold(scored: Sequence[tuple[float, bool]], recall: float = SUGGEST_RECALL) -> float:
@@ -335,14 +340,8 @@ def ceiling(scored: Sequence[tuple[float, bool, bool]], precision: float = LINK_
     estimate. Each pair is (score, duplicate, linkable); a pair `may_link` refuses is never linked,
     and its duplicates count as missed."""
     dups = sum(d for _, d, _ in scored)
-    ranked = sorted(((s, d) for s, d, ok in scored if ok), key=lambda r: -r[0])
-    best = tp = fp = 0
-    for i, (s, dup) in enumerate(ranked):
-        tp, fp = tp + dup, fp + (not dup)
-        if i + 1 < len(ranked) and ranked[i + 1][0] == s:
-            continue  # only cut between distinct scores
-        if tp / (tp + fp) >= precision:
-            best = tp
+    linkable = [(s, d) for s, d, ok in scored if ok]
+    best = max((tp for _, tp in _precise_cuts(linkable, precision)), default=0)
     return round(best / dups, 3) if dups else 0.0
 
 
