@@ -25,6 +25,7 @@ __all__ = [
     "QuotedNumber",
     "find_numbers",
     "id_check_char",
+    "lenient_phone",
     "mask_id_number",
     "mask_name",
     "mask_numbers",
@@ -71,6 +72,15 @@ def normalise_phone(raw: str, region: str = "CN") -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhone(f"not a valid phone number for region {region}")
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def lenient_phone(raw: str | None) -> str | None:
+    """A phone number from a machine (a caller id, a labelled pair): one that cannot be dialled
+    is simply absent."""
+    try:
+        return normalise_phone(raw) if raw else None
+    except InvalidPhone:
+        return None
 
 
 def _mask_middle(visible_head: str, hidden: int, visible_tail: str) -> str:

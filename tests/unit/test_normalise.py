@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.common.personal import id_check_char
+from services.common.personal import id_check_char, lenient_phone
 from services.contracts.appeals import AppealDraft, Location, Reporter
 from services.gateway.service.channels.hotline import HotlineCall, to_draft
 from services.gateway.service.normalise import (
@@ -13,7 +13,6 @@ from services.gateway.service.normalise import (
     UnknownPlace,
     body_digest,
     id_number,
-    lenient_phone,
     locate,
     mask_person,
     normalise_draft,

@@ -31,7 +31,7 @@ import yaml
 
 from intake.service.duplicates import scorer
 from intake.service.duplicates.similarity import Doc, analyse
-from services.common.personal import InvalidPhone, normalise_phone
+from services.common.personal import lenient_phone
 from services.common.reference import load_reference
 from services.common.reference.locate import resolve_location
 
@@ -106,14 +106,10 @@ def place_of(
 
 
 def phone_of(raw: object) -> str | None:
-    """A reporter's number as the gateway keeps it (E.164), so that one phone written two ways
-    (137 2281 6034 / 13722816034, +86…) is one person; one that cannot be dialled is absent."""
-    if not raw:
-        return None
-    try:
-        return normalise_phone(str(raw))
-    except InvalidPhone:
-        return None
+    """A reporter's number as the gateway keeps a caller id (E.164), so that one phone written two
+    ways (137 2281 6034 / 13722816034, +86…) is one person; one that cannot be dialled is absent.
+    YAML may read an unquoted number as an int."""
+    return lenient_phone(str(raw)) if raw else None
 
 
 def _old_side(raw: dict[str, Any]) -> Side:

@@ -28,6 +28,7 @@ from services.common.errors import InvalidInput
 from services.common.personal import (
     InvalidIdNumber,
     InvalidPhone,
+    lenient_phone,
     mask_id_number,
     mask_name,
     mask_numbers,
@@ -107,14 +108,6 @@ def phone(raw: str | None, *, field: str = "phone") -> str | None:
             f"{_label(field)}电话号码无效，请填写11位手机号码或固定电话（外地固定电话请带区号）。",
             field=field,
         ) from None
-
-
-def lenient_phone(raw: str | None) -> str | None:
-    """A phone number from a machine (caller id): one that cannot be dialled is simply absent."""
-    try:
-        return normalise_phone(raw) if raw else None
-    except InvalidPhone:
-        return None
 
 
 def id_number(raw: str | None, *, field: str = "id_number") -> str | None:

@@ -12,13 +12,14 @@ import hashlib
 import hmac
 
 from services.common.errors import InvalidInput, Unauthorized
+from services.common.personal import lenient_phone
 from services.common.text import normalise_text
 from services.contracts.appeals import AppealDraft, Location, Reporter
 from services.contracts.channel_bodies import HotlineCall as HotlineCall
 from services.contracts.channel_bodies import LocalDateTime as LocalDateTime
 from services.contracts.channel_bodies import TranscriptTurn as TranscriptTurn
 from services.contracts.channel_bodies import described_turns
-from services.gateway.service.normalise import lenient_phone, normalise_draft
+from services.gateway.service.normalise import normalise_draft
 
 CHANNEL = "hotline_12345"
 SPEAKER_LABEL = {"caller": "来电人", "operator": "话务员"}
