@@ -102,7 +102,7 @@ _NOT_IN_A_NAME = frozenset("因有和了是说就都也很被把让给对从向�
 # the rest.
 _PRODUCT_RE = re.compile(
     r"家具|五金|塑胶|塑料|注塑|电子|纸品|纸箱|鞋业|鞋|制衣|服装|模具|玩具|包装|印刷|电器|灯饰|毛织|食品|机械|"
-    r"金属|纺织|皮具|光电|科技|实业|贸易|箱包|眼镜|线材|化工|建材|陶瓷|针织|织造"
+    r"金属|纺织|皮具|光电|贸易|箱包|眼镜|线材|化工|建材|陶瓷|针织|织造"
 )
 # Words around a works that are no part of its name (村尾嗰间五金厂: "the hardware works at the
 # end of the village"); 𠮶 is 嗰 after the traditional -> simplified conversion.
