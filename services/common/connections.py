@@ -37,11 +37,11 @@ def needed(processes: int, pool: Pool, reserve: int = RESERVE) -> int:
 
 def fit(limit: int, processes: int, pool: Pool, reserve: int = RESERVE) -> Pool:
     """The pool each of `processes` may have on a server that takes `limit` connections: `pool`
-    itself when all of them fit, else an equal share, two thirds kept open and the rest overflow.
-    Never below one connection a process: a process without one cannot work at all, and the
-    launcher says so when even that does not fit."""
+    itself when all of them fit, else an equal share, split between kept and overflow as `pool`
+    splits them. Never below one connection a process: a process without one cannot work at all,
+    and the launcher says so when even that does not fit."""
     if processes <= 0 or needed(processes, pool, reserve) <= limit:
         return pool
     share = max(1, (limit - reserve) // processes)
-    size = max(1, min(pool.size, (share * 2 + 2) // 3))
+    size = max(1, min(pool.size, -(-share * pool.size // pool.most)))
     return Pool(size=size, overflow=max(0, min(pool.overflow, share - size)))

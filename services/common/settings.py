@@ -103,8 +103,13 @@ class Settings(BaseSettings):
     # (`GUANJIA_WRITE_WAIT`). PostgreSQL's connections are shared by every process: `guanjia up`
     # gives its embedded server room for all of them, or cuts each pool to its share of a server
     # that is not its own (`services.common.connections`).
-    db_pool_size: int = Field(default=10, ge=1, alias="GUANJIA_DB_POOL_SIZE")
-    db_max_overflow: int = Field(default=5, ge=0, alias="GUANJIA_DB_MAX_OVERFLOW")
+    # All kept, none overflow: SQLAlchemy closes an overflow connection as soon as it is returned,
+    # so a burst past the kept ones opened and closed a PostgreSQL backend per request (190
+    # backends for intake in one 20 s burst, against 16 kept this way), each a fork, an
+    # authentication and cold caches. Waiting a moment for a kept one is cheaper; the wait is
+    # bounded (`GUANJIA_DB_POOL_TIMEOUT`). The most a process holds is the 15 it held before.
+    db_pool_size: int = Field(default=15, ge=1, alias="GUANJIA_DB_POOL_SIZE")
+    db_max_overflow: int = Field(default=0, ge=0, alias="GUANJIA_DB_MAX_OVERFLOW")
     db_pool_timeout_s: float = Field(default=5.0, gt=0, alias="GUANJIA_DB_POOL_TIMEOUT")
     db_lock_timeout_s: float = Field(default=10.0, ge=0, alias="GUANJIA_DB_LOCK_TIMEOUT")
     db_statement_timeout_s: float = Field(default=60.0, ge=0, alias="GUANJIA_DB_STATEMENT_TIMEOUT")

@@ -19,9 +19,9 @@ def test_pools_that_fit_are_kept_as_configured() -> None:
     assert connections.fit(1000, 13, pool) == pool
 
 
+@pytest.mark.parametrize("pool", [Pool(10, 5), Pool(15, 0)])
 @pytest.mark.parametrize(("limit", "processes"), [(100, 13), (100, 16), (60, 13), (25, 13), (300, 40)])
-def test_pools_that_do_not_fit_share_the_server_and_never_exceed_it(limit: int, processes: int) -> None:
-    pool = Pool(10, 5)
+def test_pools_that_do_not_fit_share_the_server_and_never_exceed_it(limit: int, processes: int, pool: Pool) -> None:
     share = connections.fit(limit, processes, pool)
     assert share.size >= 1 and share.overflow >= 0
     assert share.size <= pool.size and share.overflow <= pool.overflow
@@ -35,6 +35,13 @@ def test_pools_that_do_not_fit_share_the_server_and_never_exceed_it(limit: int, 
 def test_a_server_too_small_for_one_connection_each_still_gives_each_process_one() -> None:
     # A process without a connection cannot work at all; the launcher reports the shortfall.
     assert connections.fit(12, 13, Pool(10, 5)) == Pool(1, 0)
+    assert connections.fit(12, 13, Pool(15, 0)) == Pool(1, 0)
+
+
+def test_a_pool_without_overflow_is_cut_to_kept_connections_only() -> None:
+    # Overflow is opened and closed per request; a share of a pool that had none stays all kept.
+    share = connections.fit(100, 13, Pool(15, 0))
+    assert share == Pool((100 - RESERVE) // 13, 0)
 
 
 class _Server:
