@@ -2,8 +2,9 @@
 
 Run by bench/system_load.py as its own uvicorn process on the same PostgreSQL. With
 `BENCH_RELAY_TO` (another baseline's URL) the process is instead a bare relay: `/relay` hands the
-body on to that baseline's `/ingest` over httpx and answers with its answer, the least a
-two-process path (an edge, then the service that records) can cost (`bench/hop_floor.py`).
+body on to that baseline's `/ingest` as the gateway calls a service (an httpx request on the lean
+transport) and answers with its answer, the least a two-process path (an edge, then the service
+that records) can cost (`bench/hop_floor.py`).
 """
 
 from __future__ import annotations
@@ -18,24 +19,21 @@ import asyncpg
 import httpx
 from fastapi import FastAPI, Request, Response
 
+from services.common.http_client import LeanTransport
+
 DSN = os.environ.get("BENCH_BASELINE_DSN", "")
 RELAY_TO = os.environ.get("BENCH_RELAY_TO")
-# As the gateway does (services/gateway/service/client.py): several small pools, each call on
-# the next, since one httpx client's CPU per call grows with the calls it holds (bench.http_clients).
-RELAY_CLIENTS = 8
 pool: Any = None
-clients: list[httpx.AsyncClient] = []
+# As the gateway calls a service (services/gateway/service/client.py).
+relay = LeanTransport()
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     global pool
     if RELAY_TO:
-        limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
-        clients.extend(httpx.AsyncClient(base_url=RELAY_TO, limits=limits) for _ in range(RELAY_CLIENTS))
         yield
-        for client in clients:
-            await client.aclose()
+        await relay.aclose()
         return
     pool = await asyncpg.create_pool(DSN, min_size=2, max_size=10)
     async with pool.acquire() as conn:
@@ -55,16 +53,15 @@ async def ingest(request: Request) -> dict[str, str]:
     return {"status": "accepted"}
 
 
-_turn = 0
-
-
 @app.post("/relay")
-async def relay(request: Request) -> Response:
+async def relay_ingest(request: Request) -> Response:
     """The body handed on to the recording process; its answer handed back."""
-    global _turn
     body = await request.body()
-    _turn = (_turn + 1) % len(clients)
-    answer = await clients[_turn].post("/ingest", content=body, headers={"content-type": "application/json"})
+    onward = httpx.Request(
+        "POST", f"{RELAY_TO}/ingest", content=body, headers={"content-type": "application/json"}
+    )
+    answer = await relay.handle_async_request(onward)
+    await answer.aread()
     return Response(content=answer.content, status_code=answer.status_code, media_type="application/json")
 
 

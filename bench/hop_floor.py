@@ -7,8 +7,8 @@ over REST). Issue 14's ingest target is a share of a bare FastAPI + asyncpg endp
 INSERT in one process. This measures, in one run and with the same client, calls and concurrency
 as `bench.system_load`'s ingest phase:
 - `single`: that bare endpoint (`bench/baseline_app.py`);
-- `hop`: a bare relay process in front of it, handing each body on over httpx and the answer back
-  (no signature, parsing, validation, normalising or record of its own: the hop and nothing else);
+- `hop`: a bare relay process in front of it, handing each body on as the gateway calls a service
+  and the answer back (no signature, parsing, validation, normalising or record of its own: the hop and nothing else);
 - `hop_2`: the same with two relay processes on one port, as `guanjia up` runs the gateway.
 
 Phases alternate (single, hop, hop_2, then again) so that a drift of the shared machine falls on

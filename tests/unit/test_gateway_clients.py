@@ -1,17 +1,18 @@
-"""The gateway's clients of a service: calls in flight spread over several small pools (one pool's
-CPU per call grows with the calls it holds), an idle service reuses its first, and a client put
-in place by a test is used alone."""
+"""The gateway's calls to a service: over the lean keep-alive transport when the service is plain
+http, over httpx's own when it is reached over TLS, and through a client a test put in place."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 
 import httpx
 import pytest
 
+from services.common.errors import ServiceUnavailable
+from services.common.http_client import LeanTransport
+from services.common.settings import get_settings
 from services.gateway.service import client as gateway_client
-from services.gateway.service.client import CLIENTS_PER_SERVICE, _leased, close_clients
+from services.gateway.service.client import call, close_clients
 
 
 @pytest.fixture(autouse=True)
@@ -21,22 +22,32 @@ async def _fresh() -> AsyncIterator[None]:
     await close_clients()
 
 
-async def test_calls_in_flight_take_the_least_busy_client() -> None:
-    async with AsyncExitStack() as stack:
-        held = [await stack.enter_async_context(_leased("ledger")) for _ in range(CLIENTS_PER_SERVICE)]
-        assert len({id(c) for c in held}) == CLIENTS_PER_SERVICE  # one each while all are busy
-        extra = await stack.enter_async_context(_leased("ledger"))
-        assert extra in held  # then they share
-    async with _leased("ledger") as first, _leased("ledger") as second:
-        assert first is held[0] and second is held[1]  # idle again: the first, then the next
+def _answers(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(
+        200, json={"path": request.url.raw_path.decode(), "auth": request.headers["authorization"][:7]}
+    )
 
 
-async def test_a_client_put_in_place_is_used_alone_and_every_client_is_closed() -> None:
-    async with _leased("ledger") as ours:
-        pass
-    mine = httpx.AsyncClient(base_url="http://elsewhere")
+async def test_a_client_put_in_place_takes_the_calls_and_is_closed_with_the_rest() -> None:
+    mine = httpx.AsyncClient(base_url="http://elsewhere", transport=httpx.MockTransport(_answers))
     gateway_client._clients["ledger"] = mine
-    async with _leased("ledger") as a, _leased("ledger") as b:
-        assert a is mine and b is mine
+    answer = await call("ledger", "GET", "/internal/x y")
+    assert answer.json() == {"path": "/internal/x%20y", "auth": "Bearer "}
     await close_clients()
-    assert mine.is_closed and ours.is_closed
+    assert mine.is_closed and not gateway_client._clients
+
+
+async def test_a_plain_http_service_gets_the_lean_transport_and_tls_gets_httpx(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GUANJIA_ROUTING_URL", "https://routing.example:8443")
+    get_settings.cache_clear()
+    try:
+        for service in ("ledger", "routing"):
+            with pytest.raises(ServiceUnavailable):  # nothing listens there
+                await call(service, "GET", "/internal/health")
+        assert isinstance(gateway_client._transports["ledger"], LeanTransport)
+        assert isinstance(gateway_client._transports["routing"], httpx.AsyncHTTPTransport)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
