@@ -165,7 +165,7 @@ async def hotline_call(
         draft = to_draft(hotline)
     except ValidationError as exc:  # what the call became breaks an appeal's own limits
         raise validation_problem(exc) from None
-    upstream = await call("intake", "POST", "/internal/appeals", json=draft.model_dump(mode="json"))
+    upstream = await call("intake", "POST", "/internal/appeals", json=draft)
     if upstream.status_code == 409:
         raise IdempotencyConflict()
     if upstream.status_code == 422:

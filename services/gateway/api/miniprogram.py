@@ -214,7 +214,7 @@ async def file_appeal(
     form, photos = await _read_filing(request)
     attachments: list[Attachment] = [p.attachment() for p in photos]
     draft = normalise_draft(to_draft(form, who.openid, key, attachments))
-    upstream = await call("intake", "POST", "/internal/appeals", json=draft.model_dump(mode="json"))
+    upstream = await call("intake", "POST", "/internal/appeals", json=draft)
     if upstream.status_code == 409:
         raise IdempotencyConflict()
     if upstream.status_code == 422:

@@ -314,7 +314,7 @@ async def _create(request: Request) -> list[dict[str, Any]]:
         draft = normalise_draft(to_draft(new, client_ref, key.name))
     except DomainError as exc:
         raise Open311Error(400, exc.detail) from None
-    upstream = await call("intake", "POST", "/internal/appeals", json=draft.model_dump(mode="json"))
+    upstream = await call("intake", "POST", "/internal/appeals", json=draft)
     if upstream.status_code == 409:
         raise Open311Error(409, "this Idempotency-Key was used for another request")
     if upstream.status_code not in (200, 201):

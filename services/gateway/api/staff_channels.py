@@ -108,9 +108,7 @@ async def _file(
     if (first := await first_answer(channel, channel_ref, digest)) is not None:
         return JSONResponse(first, status_code=200)
     draft = staff.prepared(principal, build(channel_ref))
-    upstream = await call(
-        "intake", "POST", "/internal/appeals", json=draft.model_dump(mode="json"), actor=principal
-    )
+    upstream = await call("intake", "POST", "/internal/appeals", json=draft, actor=principal)
     if upstream.status_code not in (200, 201):
         raise _upstream_error(upstream.status_code)
     accepted = AppealAccepted.model_validate_json(upstream.content)

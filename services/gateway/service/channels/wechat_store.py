@@ -145,7 +145,7 @@ async def store(
 async def submit(draft: AppealDraft) -> AppealAccepted:
     """File the draft with intake (idempotent on channel + channel_ref)."""
     normalised = normalise_draft(draft)
-    response = await call("intake", "POST", "/internal/appeals", json=normalised.model_dump(mode="json"))
+    response = await call("intake", "POST", "/internal/appeals", json=normalised)
     if response.status_code in (200, 201):
         return AppealAccepted.model_validate_json(response.content)
     if response.status_code in (409, 422):
