@@ -21,7 +21,9 @@ def test_pools_that_fit_are_kept_as_configured() -> None:
 
 @pytest.mark.parametrize("pool", [Pool(10, 5), Pool(15, 0)])
 @pytest.mark.parametrize(("limit", "processes"), [(100, 13), (100, 16), (60, 13), (25, 13), (300, 40)])
-def test_pools_that_do_not_fit_share_the_server_and_never_exceed_it(limit: int, processes: int, pool: Pool) -> None:
+def test_pools_that_do_not_fit_share_the_server_and_never_exceed_it(
+    limit: int, processes: int, pool: Pool
+) -> None:
     share = connections.fit(limit, processes, pool)
     assert share.size >= 1 and share.overflow >= 0
     assert share.size <= pool.size and share.overflow <= pool.overflow
