@@ -28,29 +28,40 @@ _HOP_BY_HOP = frozenset({b"content-length", b"transfer-encoding", b"connection",
 class _Answer:
     """httptools' callbacks: what one response brings."""
 
-    __slots__ = ("body", "complete", "head_only", "headers", "keep_alive", "parser", "status")
+    __slots__ = ("begun", "body", "complete", "head_only", "headers", "keep_alive", "parser", "status")
 
     def __init__(self, head_only: bool) -> None:
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []
         self.complete = False
         self.keep_alive = False
+        self.begun = 0
         self.status = 0
         self.head_only = head_only  # an answer to HEAD has no body, whatever its length says
         self.parser = httptools.HttpResponseParser(self)
 
+    def on_message_begin(self) -> None:
+        # More than one answer to one request: the connection is out of step, never reused.
+        self.begun += 1
+        if self.begun > 1:
+            self.keep_alive = False
+
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        if self.begun == 1:
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         # Asked here: once the message is complete the parser is reset for the next one.
+        if self.begun > 1:
+            return
         self.status = self.parser.get_status_code()
         self.keep_alive = self.parser.should_keep_alive()
         if self.head_only:
             self.complete = True
 
     def on_body(self, body: bytes) -> None:
-        self.body.append(body)
+        if self.begun == 1:
+            self.body.append(body)
 
     def on_message_complete(self) -> None:
         self.complete = True
@@ -65,11 +76,13 @@ class _Connection:
 
     def reusable(self, now: float) -> bool:
         # A closed socket shows as end of file once the loop has seen it; one that expired may
-        # be closed by the server while our request is on its way.
+        # be closed by the server while our request is on its way; bytes that arrived while it
+        # was idle answer nothing we asked, and would be read as the next request's answer.
         return (
             now - self.idle_since < KEEPALIVE_EXPIRY_S
             and not self.reader.at_eof()
             and not self.writer.is_closing()
+            and not getattr(self.reader, "_buffer", None)
         )
 
     def close(self) -> None:

@@ -44,8 +44,11 @@ class Server:
             writer.close()
 
 
+Serve = Callable[[Answer], Awaitable[Server]]
+
+
 @pytest.fixture
-async def serve() -> AsyncIterator[Callable[[Answer], Awaitable[Server]]]:
+async def serve() -> AsyncIterator[Serve]:
     servers: list[asyncio.Server] = []
 
     async def start(answer: Answer) -> Server:
@@ -80,7 +83,7 @@ def client(server: Server, transport: LeanTransport | None = None, **timeouts: f
     )
 
 
-async def test_a_request_and_its_answer_cross_whole_and_the_connection_is_kept(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_a_request_and_its_answer_cross_whole_and_the_connection_is_kept(serve: Serve) -> None:
     server = await serve(echo)
     async with client(server) as http:
         for n in range(5):
@@ -92,7 +95,7 @@ async def test_a_request_and_its_answer_cross_whole_and_the_connection_is_kept(s
     assert b"content-type: application/json" in server.requests[0].lower()
 
 
-async def test_a_chunked_answer_and_an_answer_without_body_are_read_to_their_end(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_a_chunked_answer_and_an_answer_without_body_are_read_to_their_end(serve: Serve) -> None:
     async def varied(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         if request.startswith(b"GET /chunked"):
             writer.write(
@@ -114,7 +117,7 @@ async def test_a_chunked_answer_and_an_answer_without_body_are_read_to_their_end
         assert (await http.get("/chunked")).text == "路灯"
 
 
-async def test_calls_in_flight_never_open_more_than_the_limit(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_calls_in_flight_never_open_more_than_the_limit(serve: Serve) -> None:
     async def slow(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         await asyncio.sleep(0.01)
         return await echo(request, reader, writer)
@@ -126,7 +129,7 @@ async def test_calls_in_flight_never_open_more_than_the_limit(serve) -> None:  #
     assert server.connections == 3
 
 
-async def test_a_full_pool_is_a_pool_timeout_never_sent(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_a_full_pool_is_a_pool_timeout_never_sent(serve: Serve) -> None:
     release = asyncio.Event()
 
     async def held(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
@@ -159,8 +162,8 @@ async def test_no_service_listening_is_a_connect_error() -> None:
     ],
 )
 async def test_an_answer_lost_after_sending_is_a_transport_error_of_its_kind(
-    serve, behaviour: str, error: type
-) -> None:  # type: ignore[no-untyped-def]
+    serve: Serve, behaviour: str, error: type
+) -> None:
     async def failing(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         if behaviour == "half answer":
             writer.write(b"HTTP/1.1 201 X\r\ncontent-length: 10\r\n\r\nabc")
@@ -178,7 +181,7 @@ async def test_an_answer_lost_after_sending_is_a_transport_error_of_its_kind(
     assert len(server.requests) == 1
 
 
-async def test_a_connection_the_service_closed_while_idle_is_not_used_again(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_a_connection_the_service_closed_while_idle_is_not_used_again(serve: Serve) -> None:
     async def once(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         await echo(request, reader, writer)
         return False  # as uvicorn does after its keep-alive timeout
@@ -191,7 +194,7 @@ async def test_a_connection_the_service_closed_while_idle_is_not_used_again(serv
     assert server.connections == 2
 
 
-async def test_a_read_that_meets_the_keepalive_race_is_sent_again_on_a_new_connection(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_a_read_that_meets_the_keepalive_race_is_sent_again_on_a_new_connection(serve: Serve) -> None:
     answered = 0
 
     async def drop_second(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
@@ -222,3 +225,22 @@ def test_one_transport_serves_one_event_loop_after_another() -> None:
 
     assert asyncio.run(round_trip()) == 201
     assert asyncio.run(round_trip()) == 201
+
+
+@pytest.mark.parametrize("apart", [False, True])
+async def test_an_answer_nobody_asked_for_is_never_taken_for_the_next_one(serve: Serve, apart: bool) -> None:
+    async def twice(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        writer.write(reply(201, b"asked"))
+        if apart:
+            await writer.drain()
+            await asyncio.sleep(0.05)
+        writer.write(reply(500, b"stray"))
+        await writer.drain()
+        return True
+
+    server = await serve(twice)
+    async with client(server) as http:
+        assert (await http.get("/a")).content == b"asked"
+        await asyncio.sleep(0.1)  # the stray answer has arrived, whichever way it came
+        assert (await http.get("/b")).content == b"asked"
+    assert server.connections == 2
