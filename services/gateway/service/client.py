@@ -35,11 +35,11 @@ def write_timeout() -> httpx.Timeout:
     return httpx.Timeout(get_settings().write_wait_s, connect=2.0)
 
 
-# The calls to our own services go over `LeanTransport` (services.common.http_client): about a
-# third of httpx's own transport's CPU per call, and its pool does not grow costlier with the
-# calls in flight (bench.http_clients). Built as an httpx request and sent on the transport
-# directly: the client around it (base URL, redirects, auth, cookies, hooks) would double the
-# CPU of a call and none of it is used here.
+# The calls to our own services go over `LeanTransport` (services.common.http_client), built as
+# httpx requests and sent on the transport directly: the client around it (base URL, redirects,
+# auth, cookies, hooks) would double the CPU of a call and none of it is used here. A call then
+# costs 113 µs of CPU at 16 in flight against 1,264 µs through an httpx client, and no more with
+# more in flight (bench.http_clients).
 MAX_CONNECTIONS = 96
 
 # A test puts its own client here (an in-process transport): the calls then go through it.
