@@ -1,6 +1,6 @@
 """What every service's tests share, written once: a member of staff, the gateway's service token
-for them, a staff bearer token, a worker drained until its queue is empty, events put on a service's queue, and a
-received appeal as routing and deadlines hear it.
+for them, a staff bearer token, a worker drained until its queue is empty, events put on a service's queue, a
+received appeal as routing and deadlines hear it, and the SQL statements a block sends.
 
 Plain functions rather than pytest fixtures: tests build their staff at import time
 (``CITY = staff("city_admin")``) and call these inside parametrised helpers. The pytest fixtures
@@ -12,12 +12,16 @@ from __future__ import annotations
 import importlib
 import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq.worker import Worker
+from sqlalchemy import event
 
 from services.common.auth import Principal, mint_service_token, mint_staff_token
+from services.common.db import get_engine
 from services.common.queue import connect, queue_name
 from services.contracts.events import AppealReceived, Event, Service, make_event
 from services.contracts.vocabulary import Role, UnitType
@@ -109,3 +113,21 @@ def received(
         **fields,
     )
     return make_event("appeal.received", "intake", data, appeal_id=appeal_id or uuid.uuid4())
+
+
+@contextmanager
+def statements_sent(containing: str = "") -> Iterator[list[str]]:
+    """Every SQL statement this process sends while the block runs, of those that contain
+    `containing`: a test counts them, or looks for one it must never send."""
+    seen: list[str] = []
+
+    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if containing in statement:
+            seen.append(statement)
+
+    sync_engine = get_engine().sync_engine
+    event.listen(sync_engine, "before_cursor_execute", grab)
+    try:
+        yield seen
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", grab)

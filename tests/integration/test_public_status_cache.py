@@ -14,17 +14,18 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from intake.api.app import app as intake_app
 from intake.models import Appeal
 from intake.service import notices
 from services.common import status_documents
-from services.common.db import get_engine, session_scope
+from services.common.db import session_scope
 from services.common.settings import get_settings
 from services.contracts.events import ConsultationChanged, make_event
 from services.gateway.api.app import app as gateway_app
 from services.gateway.service import client as gateway_client
+from tests.fixtures import statements_sent
 from tests.intake.support import CHANGPING, SIMA, create, draft, force
 
 Wired = tuple[httpx.AsyncClient, httpx.AsyncClient]
@@ -51,18 +52,8 @@ async def wired() -> AsyncIterator[Wired]:
 @pytest.fixture
 def statements() -> Iterator[list[str]]:
     """Every SQL statement sent to intake's tables while the test runs."""
-    seen: list[str] = []
-
-    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-        if "intake." in statement:
-            seen.append(statement)
-
-    sync_engine = get_engine().sync_engine
-    event.listen(sync_engine, "before_cursor_execute", grab)
-    try:
+    with statements_sent("intake.") as seen:
         yield seen
-    finally:
-        event.remove(sync_engine, "before_cursor_execute", grab)
 
 
 async def new_appeal(intake: httpx.AsyncClient) -> dict[str, Any]:
@@ -148,14 +139,7 @@ async def test_recording_an_appeal_is_one_statement_and_leaves_no_note_to_read()
     ticket numbers), each its own transaction (no unit of work around them: nothing to mark before
     a COMMIT, since a new ticket has no document anywhere), and a connection it used leaves no mark
     for the next unit of work."""
-    sent: list[str] = []
-
-    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-        sent.append(statement)
-
-    sync_engine = get_engine().sync_engine
-    event.listen(sync_engine, "before_cursor_execute", grab)
-    try:
+    with statements_sent() as sent:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=intake_app), base_url="http://intake"
         ) as intake:
@@ -165,8 +149,6 @@ async def test_recording_an_appeal_is_one_statement_and_leaves_no_note_to_read()
         for _ in range(get_settings().db_pool_size + get_settings().db_max_overflow):
             async with session_scope() as session:
                 await session.execute(text("SELECT 1"))
-    finally:
-        event.remove(sync_engine, "before_cursor_execute", grab)
     # The recording, after the draw of a block of ticket numbers when this process had none left.
     assert recorded[-1].lstrip().startswith("WITH recorded"), recorded
     assert len(recorded) == 1 or (len(recorded) == 2 and "ticket_seq" in recorded[0]), recorded
