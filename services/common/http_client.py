@@ -6,9 +6,11 @@ through anyio's stream layer (`bench.http_clients`). The calls between our servi
 HTTP/1.1 to uvicorn on a private network: no TLS, proxies, HTTP/2, `Expect: 100-continue` or
 upgrades. This transport does only that: a last-in-first-out set of keep-alive connections, each
 request written in one piece, each answer parsed by httptools (the C parser uvicorn itself reads
-requests with). Callers still use `httpx.AsyncClient`, and every failure is httpx's own
-exception, with the same meaning: a `ConnectError`, `ConnectTimeout` or `PoolTimeout` was never
-sent; any other `TransportError` was sent and its answer lost.
+requests with). It is used as any httpx transport: in an `httpx.AsyncClient`, or with an
+`httpx.Request` sent on it directly, as the gateway does (`services.gateway.service.client`).
+Every failure is httpx's own exception, with the same meaning: a `ConnectError`,
+`ConnectTimeout` or `PoolTimeout` was never sent; any other `TransportError` was sent and its
+answer lost.
 """
 
 from __future__ import annotations
@@ -107,7 +109,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
 
     def _bind(self) -> asyncio.Semaphore:
         # Connections and the semaphore belong to one event loop; a transport reused under
-        # another (tests run one loop per test) starts afresh instead of touching dead ones.
+        # another (`asyncio.run` more than once in a process) starts afresh instead of touching
+        # dead ones.
         loop = asyncio.get_running_loop()
         if self._slots is None or self._loop is not loop:
             self._idle, self._loop = {}, loop
