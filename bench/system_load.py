@@ -184,6 +184,33 @@ def start_baseline(
 LATENCY_RATE = 10
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes `pids` have used so far; 0 for one gone."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def settle(system: RunningSystem, limit_s: float = 120) -> float:
+    """Wait until the system's processes are back to their idle floor (their queues polled, about
+    0.08 of a core here) for a second: the workers load their models after `/readyz` answers, and
+    the baseline's phase, which comes first, must not share the cores with that. Returns the
+    seconds it took."""
+    started = time.perf_counter()
+    pids = system.child_pids()
+    while time.perf_counter() - started < limit_s:
+        before = cpu_seconds(pids)
+        time.sleep(1)
+        if cpu_seconds(pids) - before < 0.15:
+            break
+    return round(time.perf_counter() - started, 1)
+
+
 SERVICES = ("gateway", "intake", "routing", "deadlines", "ledger")
 
 
@@ -331,6 +358,7 @@ def main(seconds: float = 20.0, phases: tuple[str, ...] = PHASES, workers: int =
         os.environ["GUANJIA_RATE_PUBLIC"] = "1000000/60"
         system = start_system(Path(tmp), embedded=True, workers=workers)
         try:
+            settled_s = settle(system)
             dsn = (Path(tmp) / "pg").as_posix()
             baseline, baseline_url = start_baseline(f"postgresql://postgres@/guanjia?host={dsn}")
             os.environ["DATABASE_URL"] = f"postgresql://postgres@/guanjia?host={dsn}"
@@ -346,6 +374,7 @@ def main(seconds: float = 20.0, phases: tuple[str, ...] = PHASES, workers: int =
         "cores": os.cpu_count(),
         "seconds_per_phase": seconds,
         "workers_per_service": workers,
+        "settled_s": settled_s,
         **results,
     }
 

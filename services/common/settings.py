@@ -68,14 +68,18 @@ class Settings(BaseSettings):
     redelivery_window_s: int = Field(default=3600, alias="GUANJIA_REDELIVERY_WINDOW")
     epoch_check_interval_s: float = Field(default=5.0, alias="GUANJIA_EPOCH_CHECK_INTERVAL")
     worker_poll_s: float = Field(default=0.1, alias="GUANJIA_WORKER_POLL")
-    # Workers run at this CPU niceness: the work after a commit (triage, duplicates, clocks) yields
-    # the cores to the requests that answer callers, and catches up when a burst has passed.
+    # The work after a commit (clocks, duplicates, notifications, counters) yields the cores to the
+    # requests that answer callers and catches up when a burst has passed: its workers run under
+    # Linux's SCHED_IDLE policy (`services.cli.serve.yield_cores`). Off, they run at
+    # `worker_nice` instead, which on an EEVDF kernel shares a busy core but does not give it up
+    # when a request's process wakes.
+    worker_idle: bool = Field(default=True, alias="GUANJIA_WORKER_IDLE")
     worker_nice: int = Field(default=10, ge=0, le=19, alias="GUANJIA_WORKER_NICE")
-    # The workers of the services on the path from a call to the unit that handles it (分拨: routing
-    # triages, intake records where the appeal went; `TAKEN_FIRST` in the contract) run less niced
-    # than the others: they still yield to the requests that answer callers, but not to the other
-    # workers' follow-up work (clocks, notifications, pushes), which catches up after a burst.
-    critical_nice: int = Field(default=5, ge=0, le=19, alias="GUANJIA_CRITICAL_NICE")
+    # The first-lane workers (分拨, the path from a call to the unit that handles it: routing
+    # triages, intake records where the appeal went; `TAKEN_FIRST` in the contract) run as ordinary
+    # processes at this niceness: behind the callers' requests, but ahead of the idle follow-up
+    # work, so triage keeps up during a burst's aftermath while the follow-up work waits.
+    critical_nice: int = Field(default=19, ge=0, le=19, alias="GUANJIA_CRITICAL_NICE")
     # Whether the services of TAKEN_FIRST run a first-lane worker (`guanjia worker SERVICE --lane
     # first`, as `guanjia up` and the compose file do): the relay then queues those events for it,
     # so a consumer's follow-up work (intake's duplicate analysis) never holds them up. Without it

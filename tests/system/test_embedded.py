@@ -73,6 +73,34 @@ def _room_for_every_pool(data_dir: Path, processes: int) -> None:
     assert "guanjia intake" in names and any(n.startswith("guanjia gateway") for n in names), names
 
 
+def _scheduling(pid: int) -> tuple[int, int]:
+    return os.sched_getscheduler(pid), os.getpriority(os.PRIO_PROCESS, pid)
+
+
+def _requests_come_first(data_dir: Path) -> None:
+    """The services answering requests run as ordinary processes; the first lanes (triage) behind
+    them at the configured niceness; the follow-up workers under SCHED_IDLE, behind everything.
+    A worker sets its own on start-up, so it is given a little while."""
+    pids = {p.stem: int(p.read_text()) for p in (data_dir / "pids").glob("*.pid")}
+    followers = [n for n in pids if "-worker-" in n]
+    lanes = [n for n in pids if "-first-" in n]
+    serving = [n for n in pids if n not in followers + lanes]
+    assert len(followers) == 5 and len(lanes) == 2 and "intake" in serving
+    base = os.getpriority(os.PRIO_PROCESS, 0)  # children start at this test's niceness
+    expected = {
+        **{n: (os.SCHED_IDLE, min(19, base + 10)) for n in followers},
+        **{n: (os.SCHED_OTHER, 19) for n in lanes},
+        **{n: (os.SCHED_OTHER, base) for n in serving},
+    }
+    deadline = time.monotonic() + 60
+    while True:
+        seen = {n: _scheduling(pids[n]) for n in expected}
+        if seen == expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert seen == expected
+
+
 def test_up_on_embedded_servers_stops_clean_and_keeps_data() -> None:
     with embedded_data_dir("embedded") as data_dir:
         _up_stops_clean_and_keeps_data(data_dir)
@@ -97,6 +125,7 @@ def _up_stops_clean_and_keeps_data(tmp_path: Path) -> None:
         accepted = r.json()
         servers = _server_pids(tmp_path)
         children = system.child_pids()
+        _requests_come_first(tmp_path)
         # Room for every process's pool at its fullest: the first start raised the server's limit
         # (and restarted it, which the pids just read and the clean stop below account for).
         _room_for_every_pool(tmp_path, len(children))
