@@ -37,11 +37,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def free_port_block(size: int = 5) -> int:
-    """A base port such that base+1..base+size are free."""
+def free_port_block(size: int = 5, *, avoid: int | None = None) -> int:
+    """A base port such that base+1..base+size are free, none of them `avoid` (a port already
+    chosen and released: free again, it could fall in the block, and two of the system's servers
+    would then share it, the first to bind answering the other's requests)."""
     for _ in range(50):
         base = free_port()
-        if base + size > 65000:
+        if base + size > 65000 or (avoid is not None and base <= avoid <= base + size):
             continue
         ok = True
         for p in range(base + 1, base + size + 1):
@@ -125,7 +127,7 @@ def start_system(
     env.update(
         {
             "GUANJIA_PORT": str(port),
-            "GUANJIA_INTERNAL_PORT_BASE": str(free_port_block()),
+            "GUANJIA_INTERNAL_PORT_BASE": str(free_port_block(avoid=port)),
             "GUANJIA_DATA_DIR": str(tmp),
             "GUANJIA_JOB_TIMEOUT": "5",
             "PYTHONUNBUFFERED": "1",
