@@ -72,9 +72,13 @@ class RunningSystem:
         """The pid of a supervised child, e.g. `routing-worker-1`."""
         return int((self.data_dir / "pids" / f"{name}.pid").read_text())
 
+    def children(self) -> dict[str, int]:
+        """Every child the supervisor recorded, by name (`intake`, `routing-first-1`…)."""
+        return {p.stem: int(p.read_text()) for p in (self.data_dir / "pids").glob("*.pid")}
+
     def child_pids(self) -> list[int]:
         """Every pid the supervisor recorded."""
-        return [int(p.read_text()) for p in (self.data_dir / "pids").glob("*.pid")]
+        return list(self.children().values())
 
     def logs(self) -> str:
         """All children's logs, for a failing test's message."""

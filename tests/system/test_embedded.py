@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from tests.system.harness import embedded_data_dir, hotline_body, signed_headers, start_system
+from tests.system.harness import RunningSystem, embedded_data_dir, hotline_body, signed_headers, start_system
 
 
 def _alive(pid: int) -> bool:
@@ -77,11 +77,11 @@ def _scheduling(pid: int) -> tuple[int, int]:
     return os.sched_getscheduler(pid), os.getpriority(os.PRIO_PROCESS, pid)
 
 
-def _requests_come_first(data_dir: Path) -> None:
+def _requests_come_first(system: RunningSystem) -> None:
     """The services answering requests run as ordinary processes; the first lanes (triage) behind
     them at the configured niceness; the follow-up workers under SCHED_IDLE, behind everything.
     A worker sets its own on start-up, so it is given a little while."""
-    pids = {p.stem: int(p.read_text()) for p in (data_dir / "pids").glob("*.pid")}
+    pids = system.children()
     followers = [n for n in pids if "-worker-" in n]
     lanes = [n for n in pids if "-first-" in n]
     serving = [n for n in pids if n not in followers + lanes]
@@ -125,7 +125,7 @@ def _up_stops_clean_and_keeps_data(tmp_path: Path) -> None:
         accepted = r.json()
         servers = _server_pids(tmp_path)
         children = system.child_pids()
-        _requests_come_first(tmp_path)
+        _requests_come_first(system)
         # Room for every process's pool at its fullest: the first start raised the server's limit
         # (and restarted it, which the pids just read and the clean stop below account for).
         _room_for_every_pool(tmp_path, len(children))
