@@ -82,11 +82,10 @@ def yield_cores(nice: int, *, idle: bool) -> None:
     (gateway, intake, each statement) and waited behind a worker's slice at each: with the
     workers at nice 5 and 10, a burst reached 20–23% of the bare endpoint, against 28–30% with the
     follow-up workers under SCHED_IDLE and the first lanes at nice 19 (`bench.system_load 20
-    ingest`, interleaved runs). A SCHED_IDLE process gives up its
-    core the moment an ordinary one wakes, and still runs, slowly, on cores that stay busy: the
-    work is delayed, never stopped. This holds among the processes of one session (with
-    autogroup scheduling the kernel first shares the cores between sessions), as `guanjia up`
-    starts them.
+    ingest`, interleaved runs). A SCHED_IDLE process gives up its core the moment an ordinary
+    one wakes, and still runs, slowly, on cores that stay busy: the work is delayed, never
+    stopped. This holds among the processes of one session (with autogroup scheduling the kernel
+    first shares the cores between sessions), as `guanjia up` starts them.
     """
     os.nice(nice)
     if idle and hasattr(os, "SCHED_IDLE"):
